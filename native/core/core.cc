@@ -1,0 +1,87 @@
+// xauto core addon: a monotonic clock and a CPU-burn kernel.
+// The burn kernel spins for a requested time so tests, examples and benchmarks get a stage
+// whose cost is known and real (it occupies a core), synchronously or on the libuv pool.
+#include <napi.h>
+#include <time.h>
+#include <cstdint>
+
+namespace {
+
+inline uint64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+// Spins for `us` microseconds doing real arithmetic; returns a value that depends on the
+// work so the compiler cannot drop it.
+uint64_t burn(double us) {
+  const uint64_t end = monotonic_ns() + uint64_t(us * 1000.0);
+  uint64_t x = 88172645463325252ull, iters = 0;
+  do {
+    for (int i = 0; i < 256; ++i) { x ^= x << 13; x ^= x >> 7; x ^= x << 17; }
+    ++iters;
+  } while (monotonic_ns() < end);
+  return x ^ iters;
+}
+
+Napi::Value NowNs(const Napi::CallbackInfo& info) {
+  return Napi::BigInt::New(info.Env(), monotonic_ns());
+}
+
+Napi::Value NowUs(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), double(monotonic_ns()) / 1000.0);
+}
+
+double ArgMicros(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(info.Env(), "burn(us): expected a number of microseconds").ThrowAsJavaScriptException();
+    return -1;
+  }
+  double us = info[0].As<Napi::Number>().DoubleValue();
+  if (!(us >= 0 && us <= 60e6)) {
+    Napi::RangeError::New(info.Env(), "burn(us): expected 0 <= us <= 60e6").ThrowAsJavaScriptException();
+    return -1;
+  }
+  return us;
+}
+
+Napi::Value BurnSync(const Napi::CallbackInfo& info) {
+  double us = ArgMicros(info);
+  if (us < 0) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), double(burn(us) & 0xffffffffu));
+}
+
+class BurnWorker : public Napi::AsyncWorker {
+ public:
+  BurnWorker(Napi::Env env, double us) : Napi::AsyncWorker(env), us_(us), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { result_ = burn(us_); }
+  void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), double(result_ & 0xffffffffu))); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+ private:
+  double us_;
+  uint64_t result_ = 0;
+  Napi::Promise::Deferred deferred_;
+};
+
+Napi::Value BurnAsync(const Napi::CallbackInfo& info) {
+  double us = ArgMicros(info);
+  if (us < 0) return info.Env().Undefined();
+  auto* w = new BurnWorker(info.Env(), us);
+  auto p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("nowNs", Napi::Function::New(env, NowNs));
+  exports.Set("nowUs", Napi::Function::New(env, NowUs));
+  exports.Set("burn", Napi::Function::New(env, BurnSync));
+  exports.Set("burnAsync", Napi::Function::New(env, BurnAsync));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(xauto_core, Init)
