@@ -1,0 +1,101 @@
+// The resolved launch description: what a YAML or XML launch file means after arguments,
+// substitutions, conditions, groups and includes are applied. Both frontends produce it.
+
+/** Where an entity (or a value) was written: used in every user-facing error. */
+export interface SourcePos {
+  file: string;
+  line: number; // 1-based
+  column: number; // 1-based
+}
+
+/** A ROS2 parameter value as ros2 launch types it (YAML rules; lists are homogeneous). */
+export type ParamValue = string | number | boolean | string[] | number[] | boolean[];
+
+/** A `node` or `executable` entity: a child process to start. */
+export interface ProcessEntity {
+  kind: 'node' | 'executable';
+  /** node: the `name` attribute (absent when not given). */
+  name?: string;
+  /** Absolute ROS namespace, e.g. `/vehicle/sensors` (`/` at the top). */
+  namespace: string;
+  pkg?: string;
+  exec?: string;
+  /** executable: the `cmd` split into words. */
+  cmd?: string[];
+  args: string[];
+  /** Flattened to dotted names (`a.b.c`). */
+  params: Record<string, ParamValue>;
+  /** Parameter files named by `param from=` (kept in order, already resolved). */
+  paramFiles: string[];
+  remaps: Array<[string, string]>;
+  /** Environment for the process: `set_env` in scope plus the entity's own `env`. */
+  env: Record<string, string>;
+  output?: 'screen' | 'log' | 'both';
+  cwd?: string;
+  pos: SourcePos;
+}
+
+/** A port bound to ROS2 over DDS. */
+export interface Ros2Binding {
+  port: string;
+  dir: 'in' | 'out';
+  /** Fully resolved topic name. */
+  topic: string;
+  /** QoS profile name: `default`, `sensor_data`, `services_default`, `parameters`, `system_default`. */
+  qos: string;
+}
+
+/** An `xnode` entity: one pipeline stage. */
+export interface XNodeEntity {
+  name: string;
+  namespace: string;
+  /** XNODE type name as registered, e.g. `camera/preprocess`. */
+  type: string;
+  /** port -> fully resolved topic name (namespace applied, remaps applied). */
+  inputs: Record<string, string>;
+  outputs: Record<string, string>;
+  params: Record<string, ParamValue>;
+  /** Allowed implementation names; empty means all. */
+  impls: string[];
+  /** Higher is more important; default 0. */
+  priority: number;
+  /** Module for the module-level baseline: explicit `module`, else the namespace, else the name. */
+  module: string;
+  /** Process to place this xnode in; default `main`. */
+  process: string;
+  ros2: Ros2Binding[];
+  pos: SourcePos;
+  /** Position of each port and param declaration, for errors about them. */
+  portPos: Record<string, SourcePos>;
+}
+
+/** An `xpu` entity: a declared (simulated) XPU. */
+export interface XpuEntity {
+  id: string;
+  kind: string;
+  lanes: number;
+  /** Optional profile file (resolved path) with this XPU's latencies. */
+  profile?: string;
+  pos: SourcePos;
+}
+
+export interface LaunchDescription {
+  /** The top-level file. */
+  file: string;
+  /** Launch arguments as finally resolved at the top level. */
+  args: Record<string, string>;
+  processes: ProcessEntity[];
+  xnodes: XNodeEntity[];
+  xpus: XpuEntity[];
+}
+
+/** A user error in a launch file: carries where and what was expected. */
+export class LaunchError extends Error {
+  constructor(
+    readonly pos: SourcePos,
+    readonly detail: string,
+  ) {
+    super(`${pos.file}:${pos.line}:${pos.column}: ${detail}`);
+    this.name = 'LaunchError';
+  }
+}
