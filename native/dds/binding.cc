@@ -1,0 +1,602 @@
+// xauto_dds: Cyclone DDS (0.10.x) for the TypeScript ROS2 layer. Topics use the raw-CDR
+// serializer type (raw_cdr.h); data and status events reach JavaScript through thread-safe
+// functions fired from Cyclone's listener threads (no polling).
+#include <napi.h>
+
+#include <atomic>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dds/version.h"
+#include "raw_cdr.h"
+
+using namespace xauto_dds;
+
+namespace {
+
+// Samples at least this large reach JS as external ArrayBuffers over Cyclone's own memory.
+constexpr uint32_t kZeroCopyMin = 64 * 1024;
+
+struct Endpoint;
+
+struct StatusEvent {
+  std::string kind;
+  uint32_t total;
+  int32_t change;
+  uint32_t policy;
+  int32_t current;
+};
+
+struct Endpoint {
+  dds_entity_t entity = 0;
+  bool is_reader = false;
+  RawSertype *type = nullptr;  // owned by the topic
+  Napi::ThreadSafeFunction tsfn;
+  Napi::FunctionReference on_data;   // reader: (bytes: Uint8Array) => void
+  Napi::FunctionReference on_event;  // (event) => void
+  std::atomic<bool> pending{false};
+  std::atomic<bool> closed{false};
+};
+
+std::mutex g_mu;
+std::unordered_map<dds_entity_t, RawSertype *> g_topic_types;
+std::unordered_map<dds_entity_t, Endpoint *> g_endpoints;
+struct Builtin {
+  dds_entity_t pubs, subs;
+};
+std::unordered_map<dds_entity_t, Builtin> g_discovery;
+
+Napi::Value Fail(Napi::Env env, const std::string &what, dds_return_t rc) {
+  Napi::Error::New(env, "xauto dds: " + what + ": " + dds_strretcode(rc)).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+Napi::Value Fail(Napi::Env env, const std::string &what) {
+  Napi::TypeError::New(env, "xauto dds: " + what).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// ---- listeners (Cyclone threads) ----
+
+// Calls a JS callback through the C API: a throwing callback must not lose the rest of a batch,
+// and during environment teardown calls simply fail instead of aborting.
+void CallQuiet(Napi::Env env, Napi::FunctionReference &fn, napi_value arg) {
+  napi_value global, result;
+  if (napi_get_global(env, &global) != napi_ok) return;
+  if (napi_call_function(env, global, fn.Value(), 1, &arg, &result) != napi_ok) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+  }
+}
+
+void DeliverEvent(Napi::Env env, Endpoint *ep, StatusEvent *e) {
+  if (!ep->on_event.IsEmpty() && !ep->closed.load()) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("kind", e->kind);
+    o.Set("total", e->total);
+    o.Set("change", e->change);
+    o.Set("policy", e->policy);
+    o.Set("current", e->current);
+    CallQuiet(env, ep->on_event, o);
+  }
+  delete e;
+}
+
+void TakeAll(Napi::Env env, Endpoint *ep);
+
+struct Job {
+  Endpoint *ep;
+  StatusEvent *event;  // null: data available
+};
+
+std::atomic<bool> g_shutdown{false};
+
+void CallJs(Napi::Env env, Napi::Function, std::nullptr_t *, Job *job) {
+  if (env == nullptr || g_shutdown.load()) {  // environment tearing down
+    delete job->event;
+    delete job;
+    return;
+  }
+  Napi::HandleScope scope(env);
+  if (job->event)
+    DeliverEvent(env, job->ep, job->event);
+  else
+    TakeAll(env, job->ep);
+  delete job;
+}
+
+using Tsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, Job, CallJs>;
+std::unordered_map<Endpoint *, Tsfn> g_tsfn;
+
+void Post(Endpoint *ep, StatusEvent *ev) {
+  if (ep->closed.load()) {
+    delete ev;
+    return;
+  }
+  Tsfn *t;
+  {
+    std::lock_guard<std::mutex> lk(g_mu);
+    auto it = g_tsfn.find(ep);
+    if (it == g_tsfn.end()) {
+      delete ev;
+      return;
+    }
+    t = &it->second;
+  }
+  Job *job = new Job{ep, ev};
+  if (t->NonBlockingCall(job) != napi_ok) {
+    delete ev;
+    delete job;
+  }
+}
+
+void OnDataAvailable(dds_entity_t, void *arg) {
+  Endpoint *ep = static_cast<Endpoint *>(arg);
+  // One queued wake-up per burst: the JS side clears the flag before it drains the reader.
+  if (!ep->pending.exchange(true)) Post(ep, nullptr);
+}
+
+void OnReqIncompatible(dds_entity_t, const dds_requested_incompatible_qos_status_t s, void *arg) {
+  Post(static_cast<Endpoint *>(arg), new StatusEvent{"incompatible_qos", s.total_count, s.total_count_change, s.last_policy_id, 0});
+}
+void OnOffIncompatible(dds_entity_t, const dds_offered_incompatible_qos_status_t s, void *arg) {
+  Post(static_cast<Endpoint *>(arg), new StatusEvent{"incompatible_qos", s.total_count, s.total_count_change, s.last_policy_id, 0});
+}
+void OnReqDeadline(dds_entity_t, const dds_requested_deadline_missed_status_t s, void *arg) {
+  Post(static_cast<Endpoint *>(arg), new StatusEvent{"deadline_missed", s.total_count, s.total_count_change, 0, 0});
+}
+void OnOffDeadline(dds_entity_t, const dds_offered_deadline_missed_status_t s, void *arg) {
+  Post(static_cast<Endpoint *>(arg), new StatusEvent{"deadline_missed", s.total_count, s.total_count_change, 0, 0});
+}
+void OnSampleLost(dds_entity_t, const dds_sample_lost_status_t s, void *arg) {
+  Post(static_cast<Endpoint *>(arg), new StatusEvent{"sample_lost", s.total_count, s.total_count_change, 0, 0});
+}
+void OnPubMatched(dds_entity_t, const dds_publication_matched_status_t s, void *arg) {
+  Post(static_cast<Endpoint *>(arg), new StatusEvent{"matched", s.total_count, s.total_count_change, 0, static_cast<int32_t>(s.current_count)});
+}
+void OnSubMatched(dds_entity_t, const dds_subscription_matched_status_t s, void *arg) {
+  Post(static_cast<Endpoint *>(arg), new StatusEvent{"matched", s.total_count, s.total_count_change, 0, static_cast<int32_t>(s.current_count)});
+}
+
+// ---- JS thread: drain a reader ----
+
+void FinalizeSerdata(Napi::Env, void *, RawSerdata *sd) { ddsi_serdata_unref(&sd->c); }
+
+void TakeAll(Napi::Env env, Endpoint *ep) {
+  ep->pending.store(false);
+  if (ep->closed.load() || ep->on_data.IsEmpty()) return;
+  constexpr uint32_t kBatch = 32;
+  ddsi_serdata *buf[kBatch];
+  dds_sample_info_t si[kBatch];
+  for (;;) {
+    dds_return_t n = dds_takecdr(ep->entity, buf, kBatch, si, DDS_ANY_STATE);
+    if (n <= 0) return;
+    for (int32_t i = 0; i < n; i++) {
+      RawSerdata *sd = reinterpret_cast<RawSerdata *>(buf[i]);
+      if (!si[i].valid_data || ep->closed.load()) {
+        ddsi_serdata_unref(buf[i]);
+        continue;
+      }
+      Napi::Value arr;
+      if (sd->size >= kZeroCopyMin) {
+        // The ArrayBuffer keeps the sample's reference; GC releases it.
+        Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, sd->bytes(), sd->size, FinalizeSerdata, sd);
+        arr = Napi::Uint8Array::New(env, sd->size, ab, 0);
+      } else {
+        Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, sd->size);
+        memcpy(ab.Data(), sd->bytes(), sd->size);
+        ddsi_serdata_unref(buf[i]);
+        arr = Napi::Uint8Array::New(env, sd->size == 0 ? 0 : ab.ByteLength(), ab, 0);
+      }
+      CallQuiet(env, ep->on_data, arr);
+    }
+    if (static_cast<uint32_t>(n) < kBatch) return;
+  }
+}
+
+// ---- QoS from a JS object ----
+
+bool ReadQos(Napi::Env env, Napi::Value v, dds_qos_t *q) {
+  if (!v.IsObject()) return true;
+  Napi::Object o = v.As<Napi::Object>();
+  auto str = [&](const char *k) -> std::string {
+    Napi::Value x = o.Get(k);
+    return x.IsString() ? x.As<Napi::String>().Utf8Value() : std::string();
+  };
+  auto num = [&](const char *k, double def) -> double {
+    Napi::Value x = o.Get(k);
+    return x.IsNumber() ? x.As<Napi::Number>().DoubleValue() : def;
+  };
+  const std::string rel = str("reliability");
+  if (rel == "best_effort")
+    dds_qset_reliability(q, DDS_RELIABILITY_BEST_EFFORT, 0);
+  else
+    dds_qset_reliability(q, DDS_RELIABILITY_RELIABLE, DDS_SECS(1));
+  const std::string dur = str("durability");
+  dds_qset_durability(q, dur == "transient_local" ? DDS_DURABILITY_TRANSIENT_LOCAL : DDS_DURABILITY_VOLATILE);
+  const std::string hist = str("history");
+  const int32_t depth = static_cast<int32_t>(num("depth", 10));
+  if (hist == "keep_all")
+    dds_qset_history(q, DDS_HISTORY_KEEP_ALL, DDS_LENGTH_UNLIMITED);
+  else
+    dds_qset_history(q, DDS_HISTORY_KEEP_LAST, depth > 0 ? depth : 1);
+  const double deadline_ms = num("deadlineMs", 0);
+  if (deadline_ms > 0) dds_qset_deadline(q, static_cast<dds_duration_t>(deadline_ms * 1e6));
+  const double lifespan_ms = num("lifespanMs", 0);
+  if (lifespan_ms > 0) dds_qset_lifespan(q, static_cast<dds_duration_t>(lifespan_ms * 1e6));
+  const std::string live = str("liveliness");
+  const double lease_ms = num("leaseMs", 0);
+  if (live == "manual_by_topic")
+    dds_qset_liveliness(q, DDS_LIVELINESS_MANUAL_BY_TOPIC, lease_ms > 0 ? static_cast<dds_duration_t>(lease_ms * 1e6) : DDS_INFINITY);
+  else if (lease_ms > 0)
+    dds_qset_liveliness(q, DDS_LIVELINESS_AUTOMATIC, static_cast<dds_duration_t>(lease_ms * 1e6));
+  (void)env;
+  return true;
+}
+
+// ---- exported functions ----
+
+Napi::Value CreateParticipant(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) return Fail(env, "createParticipant(domainId)");
+  const uint32_t domain = info[0].As<Napi::Number>().Uint32Value();
+  dds_entity_t pp = dds_create_participant(domain, nullptr, nullptr);
+  if (pp < 0) return Fail(env, "cannot create participant on domain " + std::to_string(domain), pp);
+  // Discovery data is only kept from the moment a builtin reader exists: create them now.
+  dds_qos_t *q = dds_create_qos();
+  dds_qset_history(q, DDS_HISTORY_KEEP_LAST, 1);
+  dds_qset_durability(q, DDS_DURABILITY_TRANSIENT_LOCAL);
+  dds_qset_reliability(q, DDS_RELIABILITY_RELIABLE, DDS_SECS(1));
+  dds_entity_t pubs = dds_create_reader(pp, DDS_BUILTIN_TOPIC_DCPSPUBLICATION, q, nullptr);
+  dds_entity_t subs = dds_create_reader(pp, DDS_BUILTIN_TOPIC_DCPSSUBSCRIPTION, q, nullptr);
+  dds_delete_qos(q);
+  {
+    std::lock_guard<std::mutex> lk(g_mu);
+    g_discovery[pp] = Builtin{pubs, subs};
+  }
+  return Napi::Number::New(env, pp);
+}
+
+Napi::Value CreateTopic(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsString() || !info[2].IsString())
+    return Fail(env, "createTopic(participant, ddsTopicName, ddsTypeName)");
+  const dds_entity_t pp = info[0].As<Napi::Number>().Int32Value();
+  const std::string name = info[1].As<Napi::String>().Utf8Value();
+  const std::string type_name = info[2].As<Napi::String>().Utf8Value();
+  RawSertype *st = new_raw_sertype(type_name);
+  ddsi_sertype *stp = &st->c;
+  dds_entity_t tp = dds_create_topic_sertype(pp, name.c_str(), &stp, nullptr, nullptr, nullptr);
+  if (tp < 0) {
+    ddsi_sertype_fini(&st->c);
+    delete st;
+    return Fail(env, "cannot create topic '" + name + "' of type '" + type_name + "'", tp);
+  }
+  // Cyclone may hand back an equal, already registered sertype (ours was then released).
+  std::lock_guard<std::mutex> lk(g_mu);
+  g_topic_types[tp] = reinterpret_cast<RawSertype *>(stp);
+  return Napi::Number::New(env, tp);
+}
+
+Endpoint *MakeEndpoint(Napi::Env env, Napi::Value on_event, Napi::Value on_data) {
+  Endpoint *ep = new Endpoint();
+  if (on_event.IsFunction()) ep->on_event = Napi::Persistent(on_event.As<Napi::Function>());
+  if (on_data.IsFunction()) ep->on_data = Napi::Persistent(on_data.As<Napi::Function>());
+  Tsfn t = Tsfn::New(env, "xauto-dds", 0, 1, nullptr, [ep](Napi::Env, void *, std::nullptr_t *) {
+    ep->on_data.Reset();
+    ep->on_event.Reset();
+    delete ep;
+  });
+  // Only readers with a data callback keep the event loop alive (like a ROS2 spin()).
+  if (!on_data.IsFunction()) t.Unref(env);
+  std::lock_guard<std::mutex> lk(g_mu);
+  g_tsfn.emplace(ep, t);
+  return ep;
+}
+
+void DropEndpoint(Endpoint *ep, Napi::Env env) {
+  Tsfn t;
+  {
+    std::lock_guard<std::mutex> lk(g_mu);
+    auto it = g_tsfn.find(ep);
+    if (it == g_tsfn.end()) return;
+    t = it->second;
+    g_tsfn.erase(it);
+  }
+  (void)env;
+  t.Release();
+}
+
+Napi::Value CreateEndpoint(const Napi::CallbackInfo &info, bool reader) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsNumber())
+    return Fail(env, reader ? "createReader(participant, topic, qos, onData, onEvent)" : "createWriter(participant, topic, qos, onEvent)");
+  const dds_entity_t pp = info[0].As<Napi::Number>().Int32Value();
+  const dds_entity_t tp = info[1].As<Napi::Number>().Int32Value();
+  RawSertype *st;
+  {
+    std::lock_guard<std::mutex> lk(g_mu);
+    auto it = g_topic_types.find(tp);
+    if (it == g_topic_types.end()) return Fail(env, "unknown topic handle");
+    st = it->second;
+  }
+  dds_qos_t *q = dds_create_qos();
+  ReadQos(env, info[2], q);
+  Endpoint *ep = reader ? MakeEndpoint(env, info[4], info[3]) : MakeEndpoint(env, info[3], env.Undefined());
+  ep->is_reader = reader;
+  ep->type = st;
+  dds_listener_t *l = dds_create_listener(ep);
+  if (reader) {
+    dds_lset_data_available(l, OnDataAvailable);
+    dds_lset_requested_incompatible_qos(l, OnReqIncompatible);
+    dds_lset_requested_deadline_missed(l, OnReqDeadline);
+    dds_lset_sample_lost(l, OnSampleLost);
+    dds_lset_subscription_matched(l, OnSubMatched);
+  } else {
+    dds_lset_offered_incompatible_qos(l, OnOffIncompatible);
+    dds_lset_offered_deadline_missed(l, OnOffDeadline);
+    dds_lset_publication_matched(l, OnPubMatched);
+  }
+  dds_entity_t e = reader ? dds_create_reader(pp, tp, q, l) : dds_create_writer(pp, tp, q, l);
+  dds_delete_listener(l);
+  dds_delete_qos(q);
+  if (e < 0) {
+    ep->closed.store(true);
+    DropEndpoint(ep, env);
+    return Fail(env, reader ? "cannot create reader" : "cannot create writer", e);
+  }
+  ep->entity = e;
+  {
+    std::lock_guard<std::mutex> lk(g_mu);
+    g_endpoints[e] = ep;
+  }
+  // Samples that arrived between creation and now (transient-local history) are drained too.
+  if (reader && !ep->pending.exchange(true)) Post(ep, nullptr);
+  return Napi::Number::New(env, e);
+}
+
+Napi::Value CreateReader(const Napi::CallbackInfo &info) { return CreateEndpoint(info, true); }
+Napi::Value CreateWriter(const Napi::CallbackInfo &info) { return CreateEndpoint(info, false); }
+
+Endpoint *FindEndpoint(dds_entity_t e) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  auto it = g_endpoints.find(e);
+  return it == g_endpoints.end() ? nullptr : it->second;
+}
+
+// write(writer, bytes: Uint8Array): copies the CDR bytes once into a DDS sample.
+Napi::Value Write(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsTypedArray()) return Fail(env, "write(writer, bytes: Uint8Array)");
+  Endpoint *ep = FindEndpoint(info[0].As<Napi::Number>().Int32Value());
+  if (!ep || ep->is_reader) return Fail(env, "write: not a writer handle");
+  Napi::TypedArray ta = info[1].As<Napi::TypedArray>();
+  const uint8_t *src = static_cast<const uint8_t *>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  const size_t len = ta.ByteLength();
+  if (!valid_encapsulation(src, len)) return Fail(env, "write: bytes do not start with a CDR encapsulation header");
+  RawSerdata *sd = alloc_raw_serdata(static_cast<uint32_t>(len));
+  if (!sd) return Fail(env, "write: out of memory");
+  memcpy(sd->bytes(), src, len);
+  init_raw_serdata(sd, &ep->type->c);
+  sd->c.timestamp.v = dds_time();
+  dds_return_t rc = dds_writecdr(ep->entity, &sd->c);
+  if (rc < 0) return Fail(env, "write failed", rc);
+  return env.Undefined();
+}
+
+// allocSample(size) -> ArrayBuffer backed by a DDS sample; writeSample(writer, buffer) sends it
+// without copying (large messages are serialized straight into DDS memory).
+void FinalizeAlloc(Napi::Env, void *, RawSerdata *sd) {
+  if (sd->initialized)
+    ddsi_serdata_unref(&sd->c);
+  else
+    free_uninitialized(sd);
+}
+
+std::mutex g_alloc_mu;
+std::unordered_map<void *, RawSerdata *> g_allocs;  // data pointer -> sample
+
+Napi::Value AllocSample(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) return Fail(env, "allocSample(size)");
+  const double size = info[0].As<Napi::Number>().DoubleValue();
+  if (size < 4 || size > 0xffff0000u) return Fail(env, "allocSample: size out of range");
+  RawSerdata *sd = alloc_raw_serdata(static_cast<uint32_t>(size));
+  if (!sd) return Fail(env, "allocSample: out of memory");
+  {
+    std::lock_guard<std::mutex> lk(g_alloc_mu);
+    g_allocs[sd->bytes()] = sd;
+  }
+  return Napi::ArrayBuffer::New(env, sd->bytes(), sd->size, [](Napi::Env e, void *data, RawSerdata *s) {
+    {
+      std::lock_guard<std::mutex> lk(g_alloc_mu);
+      g_allocs.erase(data);
+    }
+    FinalizeAlloc(e, data, s);
+  }, sd);
+}
+
+Napi::Value WriteSample(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsArrayBuffer()) return Fail(env, "writeSample(writer, buffer: ArrayBuffer)");
+  Endpoint *ep = FindEndpoint(info[0].As<Napi::Number>().Int32Value());
+  if (!ep || ep->is_reader) return Fail(env, "writeSample: not a writer handle");
+  void *data = info[1].As<Napi::ArrayBuffer>().Data();
+  RawSerdata *sd;
+  {
+    std::lock_guard<std::mutex> lk(g_alloc_mu);
+    auto it = g_allocs.find(data);
+    if (it == g_allocs.end()) return Fail(env, "writeSample: buffer was not made by allocSample");
+    sd = it->second;
+  }
+  if (sd->initialized) return Fail(env, "writeSample: a sample buffer can be written once");
+  if (!valid_encapsulation(sd->bytes(), sd->size)) return Fail(env, "writeSample: no CDR encapsulation header");
+  init_raw_serdata(sd, &ep->type->c);
+  ddsi_serdata_ref(&sd->c);  // one reference for the ArrayBuffer, one consumed by the write
+  sd->c.timestamp.v = dds_time();
+  dds_return_t rc = dds_writecdr(ep->entity, &sd->c);
+  if (rc < 0) return Fail(env, "write failed", rc);
+  return env.Undefined();
+}
+
+Napi::Value Matched(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Endpoint *ep = info[0].IsNumber() ? FindEndpoint(info[0].As<Napi::Number>().Int32Value()) : nullptr;
+  if (!ep) return Fail(env, "matched: unknown endpoint");
+  if (ep->is_reader) {
+    dds_subscription_matched_status_t s;
+    if (dds_get_subscription_matched_status(ep->entity, &s) < 0) return Napi::Number::New(env, 0);
+    return Napi::Number::New(env, s.current_count);
+  }
+  dds_publication_matched_status_t s;
+  if (dds_get_publication_matched_status(ep->entity, &s) < 0) return Napi::Number::New(env, 0);
+  return Napi::Number::New(env, s.current_count);
+}
+
+Napi::Value Malformed(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Endpoint *ep = info[0].IsNumber() ? FindEndpoint(info[0].As<Napi::Number>().Int32Value()) : nullptr;
+  if (!ep) return Fail(env, "malformed: unknown endpoint");
+  return Napi::Number::New(env, static_cast<double>(ep->type->malformed.load()));
+}
+
+Napi::Value DeleteEndpoint(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) return Fail(env, "deleteEndpoint(handle)");
+  const dds_entity_t e = info[0].As<Napi::Number>().Int32Value();
+  Endpoint *ep;
+  {
+    std::lock_guard<std::mutex> lk(g_mu);
+    auto it = g_endpoints.find(e);
+    if (it == g_endpoints.end()) return env.Undefined();
+    ep = it->second;
+    g_endpoints.erase(it);
+  }
+  ep->closed.store(true);
+  dds_delete(e);  // waits for listener callbacks in progress
+  DropEndpoint(ep, env);
+  return env.Undefined();
+}
+
+Napi::Value DeleteEntity(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) return Fail(env, "deleteEntity(handle)");
+  const dds_entity_t e = info[0].As<Napi::Number>().Int32Value();
+  {
+    std::lock_guard<std::mutex> lk(g_mu);
+    g_topic_types.erase(e);
+    g_discovery.erase(e);
+  }
+  dds_delete(e);
+  return env.Undefined();
+}
+
+std::string GuidHex(const dds_guid_t &g) {
+  static const char *hex = "0123456789abcdef";
+  std::string s;
+  for (int i = 0; i < 16; i++) {
+    s += hex[g.v[i] >> 4];
+    s += hex[g.v[i] & 15];
+  }
+  return s;
+}
+
+void ReadEndpoints(Napi::Env env, dds_entity_t rd, const char *kind, Napi::Array &out) {
+  constexpr int kMax = 1024;
+  std::vector<void *> buf(kMax, nullptr);
+  std::vector<dds_sample_info_t> si(kMax);
+  dds_return_t n = dds_read(rd, buf.data(), si.data(), kMax, kMax);
+  if (n <= 0) return;
+  for (int i = 0; i < n; i++) {
+    if (!si[i].valid_data || si[i].instance_state != DDS_IST_ALIVE) continue;
+    auto *ep = static_cast<dds_builtintopic_endpoint_t *>(buf[i]);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("kind", kind);
+    o.Set("topic", ep->topic_name ? ep->topic_name : "");
+    o.Set("type", ep->type_name ? ep->type_name : "");
+    o.Set("guid", GuidHex(ep->key));
+    o.Set("participant", GuidHex(ep->participant_key));
+    if (ep->qos) {
+      dds_reliability_kind_t rk;
+      dds_duration_t blk;
+      if (dds_qget_reliability(ep->qos, &rk, &blk)) o.Set("reliability", rk == DDS_RELIABILITY_RELIABLE ? "reliable" : "best_effort");
+      dds_durability_kind_t dk;
+      if (dds_qget_durability(ep->qos, &dk))
+        o.Set("durability", dk == DDS_DURABILITY_VOLATILE ? "volatile" : dk == DDS_DURABILITY_TRANSIENT_LOCAL ? "transient_local" : "transient");
+      dds_history_kind_t hk;
+      int32_t depth;
+      if (dds_qget_history(ep->qos, &hk, &depth)) {
+        o.Set("history", hk == DDS_HISTORY_KEEP_ALL ? "keep_all" : "keep_last");
+        o.Set("depth", depth);
+      }
+      dds_duration_t dl;
+      if (dds_qget_deadline(ep->qos, &dl) && dl != DDS_INFINITY) o.Set("deadlineMs", static_cast<double>(dl) / 1e6);
+    }
+    out.Set(out.Length(), o);
+  }
+  dds_return_loan(rd, buf.data(), n);
+}
+
+// endpoints(participant) -> every publication and subscription discovered so far (local too).
+Napi::Value Endpoints(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) return Fail(env, "endpoints(participant)");
+  Builtin b;
+  {
+    std::lock_guard<std::mutex> lk(g_mu);
+    auto it = g_discovery.find(info[0].As<Napi::Number>().Int32Value());
+    if (it == g_discovery.end()) return Fail(env, "endpoints: unknown participant");
+    b = it->second;
+  }
+  Napi::Array out = Napi::Array::New(env);
+  ReadEndpoints(env, b.pubs, "publisher", out);
+  ReadEndpoints(env, b.subs, "subscriber", out);
+  return out;
+}
+
+Napi::Value Version(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), DDS_VERSION); }
+
+void Cleanup(void *) {
+  g_shutdown.store(true);
+  // Stop Cyclone's threads before the environment goes away so no listener calls into it.
+  std::vector<Endpoint *> eps;
+  {
+    std::lock_guard<std::mutex> lk(g_mu);
+    for (auto &kv : g_endpoints) eps.push_back(kv.second);
+    g_endpoints.clear();
+  }
+  for (Endpoint *ep : eps) ep->closed.store(true);
+  dds_delete(DDS_CYCLONEDDS_HANDLE);
+}
+
+// shutdown(): called from process 'exit' so DDS stops before the environment is torn down.
+Napi::Value Shutdown(const Napi::CallbackInfo &info) {
+  Cleanup(nullptr);
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("createParticipant", Napi::Function::New(env, CreateParticipant));
+  exports.Set("createTopic", Napi::Function::New(env, CreateTopic));
+  exports.Set("createReader", Napi::Function::New(env, CreateReader));
+  exports.Set("createWriter", Napi::Function::New(env, CreateWriter));
+  exports.Set("write", Napi::Function::New(env, Write));
+  exports.Set("allocSample", Napi::Function::New(env, AllocSample));
+  exports.Set("writeSample", Napi::Function::New(env, WriteSample));
+  exports.Set("matched", Napi::Function::New(env, Matched));
+  exports.Set("malformed", Napi::Function::New(env, Malformed));
+  exports.Set("deleteEndpoint", Napi::Function::New(env, DeleteEndpoint));
+  exports.Set("deleteEntity", Napi::Function::New(env, DeleteEntity));
+  exports.Set("endpoints", Napi::Function::New(env, Endpoints));
+  exports.Set("shutdown", Napi::Function::New(env, Shutdown));
+  exports.Set("version", Napi::Function::New(env, Version));
+  napi_add_env_cleanup_hook(env, Cleanup, nullptr);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(xauto_dds, Init)
