@@ -1,0 +1,662 @@
+// The executor: runs a plan on this host's XPUs. Sources emit frames; a stage runs when its
+// trigger inputs hold fresh messages; ready stages wait at their XPU, highest priority first;
+// inputs are taken when the stage actually starts (late binding: always the freshest data).
+// Keep-last input queues drop the oldest message when full (ROS2 QoS history), and count it.
+import { performance } from 'node:perf_hooks';
+import type { Graph, Stage } from '../graph/graph.js';
+import { counters } from '../trace/counters.js';
+import { EventKind, Tracer } from '../trace/tracer.js';
+import { WorkerPool } from '../xpu/pool.js';
+import { transferables } from '../xpu/transfer.js';
+import type { XpuInfo } from '../xpu/types.js';
+import { runsOn } from '../xpu/types.js';
+import type { FrameInfo, ImplContext, ImplSpec, PortValues, StageFn, StageInstance, StageResult } from '../xnode/types.js';
+import type { ExecPlan, StagePlacement } from './plan.js';
+
+/** Encodes messages crossing module boundaries (the ROS2-style baseline), e.g. CDR. */
+export interface MessageCodec {
+  encode(type: string, msg: unknown): Uint8Array;
+  decode(type: string, bytes: Uint8Array): unknown;
+}
+
+/** Connects topics bound with `ros2: in|out` to ROS2. */
+export interface TopicBridge {
+  publisher(topic: string, type: string, qos: string): (msg: unknown) => void;
+  subscribe(topic: string, type: string, qos: string, onMessage: (msg: unknown) => void): () => void;
+}
+
+export interface ExecOptions {
+  xpus: XpuInfo[];
+  /** Frames per source, emitted as fast as the pipeline takes them (lossless: backpressure). */
+  frames?: number;
+  /** Run at the sources' rates for this long (seconds). */
+  durationS?: number;
+  /** With `frames`: keep the sources' rates instead of running as fast as possible. */
+  realtime?: boolean;
+  tracer?: Tracer;
+  codec?: MessageCodec;
+  bridge?: TopicBridge;
+  log?: (line: string) => void;
+  /** Replacement placement for a stage whose implementation failed (runtime fallback). */
+  fallback?: (stage: number, failed: StagePlacement) => StagePlacement | undefined;
+}
+
+interface Envelope {
+  value: unknown;
+  /** performance.now() of the oldest source data behind it. */
+  t0: number;
+  seq: number;
+  /** Set when `value` holds encoded bytes of this message type. */
+  encoded?: string;
+}
+
+class InputRt {
+  readonly queue: Envelope[] = [];
+  latest: Envelope | null = null;
+  drops = 0;
+  /** Stages publishing the topic (for backpressure). */
+  producers: StageRt[] = [];
+  /** Subscribers of the topic in total: a worker may take the buffers only when it is the only one. */
+  fanout = 1;
+
+  constructor(
+    readonly port: string,
+    readonly type: string,
+    readonly depth: number,
+    readonly latched: boolean,
+    readonly trigger: boolean,
+  ) {}
+
+  push(env: Envelope): void {
+    if (this.latched) {
+      this.latest = env;
+      return;
+    }
+    if (this.queue.length >= this.depth) {
+      this.queue.shift();
+      this.drops++;
+    }
+    this.queue.push(env);
+  }
+
+  take(): Envelope | undefined {
+    if (this.latched) return this.latest ?? undefined;
+    return this.queue.shift();
+  }
+
+  get full(): boolean {
+    return !this.latched && this.queue.length >= this.depth;
+  }
+}
+
+interface Subscriber {
+  rt: StageRt;
+  input: InputRt;
+  crossModule: boolean;
+}
+
+interface OutputRt {
+  port: string;
+  type: string;
+  subscribers: Subscriber[];
+  ros2?: (msg: unknown) => void;
+}
+
+interface XpuRt {
+  info: XpuInfo;
+  index: number;
+  busy: number;
+  queue: StageRt[];
+  dirty: boolean;
+  busyMs: number;
+}
+
+interface StageRt {
+  s: Stage;
+  placement: StagePlacement;
+  impl: ImplSpec;
+  xpu: XpuRt;
+  fn?: StageFn;
+  instance?: StageInstance;
+  inputs: InputRt[];
+  outputs: OutputRt[];
+  running: boolean;
+  queued: boolean;
+  readySince: number;
+  isSink: boolean;
+  failures: number;
+  /** Sources. */
+  source?: SourceRt;
+}
+
+interface SourceRt {
+  period: number;
+  emitted: number;
+  limit: number;
+  pendingTicks: number;
+  tickT0: number;
+  tickSeq: number;
+  overruns: number;
+  done: boolean;
+  timer?: NodeJS.Timeout;
+  scheduled: boolean;
+}
+
+export interface StageReport {
+  name: string;
+  type: string;
+  module: string;
+  impl: string;
+  xpu: string;
+  runs: number;
+  drops: number;
+  errors: number;
+}
+
+export class Executor {
+  readonly tracer: Tracer;
+  private readonly stages: StageRt[] = [];
+  private readonly xpus: XpuRt[] = [];
+  private pool?: WorkerPool;
+  private readonly dirty: XpuRt[] = [];
+  private draining = false;
+  private running = 0;
+  private stopping = false;
+  private started = 0;
+  private finished = 0;
+  private readonly fast: boolean;
+  private idleResolve?: () => void;
+  private readonly unsubscribe: Array<() => void> = [];
+  private readonly sections: Record<string, Record<string, unknown>> = {};
+  private readonly errors: number[];
+  private readonly runs: number[];
+  private readonly log: (line: string) => void;
+
+  constructor(
+    readonly graph: Graph,
+    readonly plan: ExecPlan,
+    private readonly opts: ExecOptions,
+  ) {
+    this.tracer = opts.tracer ?? new Tracer(graph.stages.length);
+    this.fast = opts.frames !== undefined && !opts.realtime && opts.durationS === undefined;
+    this.log = opts.log ?? ((l) => process.stderr.write(l + '\n'));
+    this.errors = graph.stages.map(() => 0);
+    this.runs = graph.stages.map(() => 0);
+    if (plan.placements.length !== graph.stages.length) {
+      throw new Error(`plan '${plan.name}' places ${plan.placements.length} stages; the graph has ${graph.stages.length}`);
+    }
+  }
+
+  /** Creates every stage instance on its XPU and wires topics. */
+  async start(): Promise<void> {
+    const xpuById = new Map(this.opts.xpus.map((x, index) => [x.id, { info: x, index, busy: 0, queue: [], dirty: false, busyMs: 0 } as XpuRt]));
+    for (const x of xpuById.values()) this.xpus.push(x);
+    const poolInfo = this.opts.xpus.find((x) => x.backend === 'worker');
+    if (poolInfo && this.plan.placements.some((p) => xpuById.get(p.xpu)?.info.backend === 'worker')) {
+      this.pool = new WorkerPool(poolInfo.lanes, {
+        log: (id, m) => this.log(`[${this.graph.stages[id]!.name}] ${m}`),
+        count: (name, n) => counters.add(name, n),
+        summary: (section, data) => this.addSection(section, data),
+      });
+    }
+    for (const s of this.graph.stages) {
+      const placement = this.plan.placements[s.index]!;
+      const xpu = xpuById.get(placement.xpu);
+      const impl = s.impls.find((i) => i.name === placement.impl);
+      if (!xpu) throw new Error(`plan '${this.plan.name}' puts '${s.name}' on unknown XPU '${placement.xpu}'`);
+      if (!impl) throw new Error(`plan '${this.plan.name}' uses unknown implementation '${placement.impl}' of '${s.name}'`);
+      if (!xpu.info.real) throw new Error(`'${s.name}' is placed on '${xpu.info.id}', a simulated XPU: plans with simulated XPUs can only be simulated`);
+      if (!runsOn(impl, xpu.info)) throw new Error(`implementation '${impl.name}' of '${s.name}' (${impl.backend}/${impl.xpu}) cannot run on XPU '${xpu.info.id}'`);
+      const inputs = s.inputs.map(
+        (i) => new InputRt(i.port, i.spec.type, Math.max(1, i.spec.depth ?? 1), !!i.spec.latched, !i.spec.latched && !i.spec.optional),
+      );
+      this.stages.push({
+        s,
+        placement,
+        impl,
+        xpu,
+        inputs,
+        outputs: [],
+        running: false,
+        queued: false,
+        readySince: 0,
+        isSink: true,
+        failures: 0,
+      });
+    }
+    this.wire();
+    await Promise.all(this.stages.map((rt) => this.instantiate(rt)));
+  }
+
+  private wire(): void {
+    for (const rt of this.stages) {
+      rt.outputs = rt.s.outputs.map((o) => {
+        const topic = this.graph.topics.get(o.topic)!;
+        const subscribers = topic.subscribers.map(({ stage, port }) => {
+          const sub = this.stages[stage]!;
+          const input = sub.inputs[sub.s.inputs.findIndex((i) => i.port === port)]!;
+          input.producers.push(rt);
+          input.fanout = topic.subscribers.length;
+          return { rt: sub, input, crossModule: !!this.plan.serializeBetweenModules && sub.s.module !== rt.s.module };
+        });
+        const out: OutputRt = { port: o.port, type: o.spec.type, subscribers };
+        if (topic.ros2?.dir === 'out' && this.opts.bridge) out.ros2 = this.opts.bridge.publisher(topic.name, topic.type, topic.ros2.qos);
+        return out;
+      });
+      rt.isSink = rt.outputs.every((o) => o.subscribers.length === 0);
+      if (rt.s.inputs.length === 0) {
+        const limit = this.opts.frames ?? Infinity;
+        const period = rt.s.rateHz > 0 ? 1000 / rt.s.rateHz : 0;
+        rt.source = { period, emitted: 0, limit, pendingTicks: 0, tickT0: 0, tickSeq: 0, overruns: 0, done: false, scheduled: false };
+      }
+    }
+    // Topics fed from ROS2 enter the graph as if a publisher sent them.
+    if (this.opts.bridge) {
+      for (const topic of this.graph.topics.values()) {
+        if (topic.ros2?.dir !== 'in') continue;
+        const subs = topic.subscribers.map(({ stage, port }) => {
+          const rt = this.stages[stage]!;
+          return { rt, input: rt.inputs[rt.s.inputs.findIndex((i) => i.port === port)]! };
+        });
+        let seq = 0;
+        this.unsubscribe.push(
+          this.opts.bridge.subscribe(topic.name, topic.type, topic.ros2.qos, (msg) => {
+            if (this.stopping) return;
+            const env: Envelope = { value: msg, t0: performance.now(), seq: seq++ };
+            for (const { rt, input } of subs) this.deliver(rt, input, env);
+            this.drain();
+          }),
+        );
+      }
+    }
+  }
+
+  private context(rt: StageRt): ImplContext {
+    return {
+      name: rt.s.name,
+      type: rt.s.def.type,
+      impl: rt.impl.name,
+      xpu: rt.xpu.info.id,
+      executionProvider: rt.xpu.info.executionProvider,
+      params: rt.s.params,
+      priority: rt.s.priority,
+      log: (m) => this.log(`[${rt.s.name}] ${m}`),
+      count: (name, n = 1) => counters.add(name, n),
+      summary: (section, data) => this.addSection(section, data),
+    };
+  }
+
+  private async instantiate(rt: StageRt): Promise<void> {
+    const ctx = this.context(rt);
+    if (rt.impl.backend === 'worker') {
+      const { log: _l, count: _c, summary: _s, executionProvider: _e, ...plain } = ctx;
+      await this.pool!.createStage(rt.s.index, rt.impl.module, { ...plain, params: { ...plain.params } }, !!rt.s.def.stateful);
+      return;
+    }
+    const made = await rt.impl.create(ctx);
+    if (typeof made === 'function') rt.fn = made;
+    else {
+      rt.instance = made;
+      rt.fn = made.process.bind(made);
+    }
+  }
+
+  private addSection(section: string, data: Record<string, unknown>): void {
+    this.sections[section] = { ...(this.sections[section] ?? {}), ...data };
+  }
+
+  /** Runs until the frame budget or duration is used up, or stop() is called. */
+  async run(): Promise<void> {
+    this.started = performance.now();
+    const idle = new Promise<void>((resolve) => (this.idleResolve = resolve));
+    for (const rt of this.stages) if (rt.source) this.startSource(rt);
+    let deadline: NodeJS.Timeout | undefined;
+    if (this.opts.durationS !== undefined) deadline = setTimeout(() => this.stop(), this.opts.durationS * 1000);
+    this.drain();
+    await idle;
+    if (deadline) clearTimeout(deadline);
+    this.finished = performance.now();
+  }
+
+  /** Stops the sources; run() resolves once the frames in flight have left the pipeline. */
+  stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const rt of this.stages) {
+      if (!rt.source) continue;
+      rt.source.done = true;
+      rt.source.pendingTicks = 0;
+      if (rt.source.timer) clearTimeout(rt.source.timer);
+    }
+    this.drain();
+  }
+
+  private startSource(rt: StageRt): void {
+    const src = rt.source!;
+    if (this.fast || src.period === 0) {
+      this.fastTick(rt);
+      return;
+    }
+    const t0 = performance.now();
+    const tick = () => {
+      if (src.done) return;
+      const now = performance.now();
+      if (rt.running || rt.queued || src.pendingTicks > 0) {
+        src.overruns++; // the source's XPU has not served the last tick: this frame is lost
+        counters.add('exec.source_overruns');
+      } else {
+        src.pendingTicks = 1;
+        src.tickT0 = now;
+        src.tickSeq = src.emitted;
+        this.offer(rt);
+        this.drain();
+      }
+      src.emitted++;
+      if (src.emitted >= src.limit) {
+        src.done = true;
+        this.checkIdle();
+        return;
+      }
+      const next = t0 + src.emitted * src.period;
+      src.timer = setTimeout(tick, Math.max(0, next - performance.now()));
+    };
+    tick();
+  }
+
+  /** Fast mode: the next frame is emitted once the previous one was taken downstream. */
+  private fastTick(rt: StageRt): void {
+    const src = rt.source!;
+    if (src.done || src.scheduled || src.pendingTicks > 0 || rt.running || rt.queued) return;
+    if (src.emitted >= src.limit) {
+      src.done = true;
+      this.checkIdle();
+      return;
+    }
+    if (this.outputsFull(rt)) return;
+    src.scheduled = true;
+    setImmediate(() => {
+      src.scheduled = false;
+      if (src.done) return;
+      src.tickSeq = src.emitted++;
+      src.pendingTicks = 1;
+      src.tickT0 = performance.now();
+      this.offer(rt);
+      this.drain();
+    });
+  }
+
+  private outputsFull(rt: StageRt): boolean {
+    for (const o of rt.outputs) for (const sub of o.subscribers) if (sub.input.full) return true;
+    return false;
+  }
+
+  private isReady(rt: StageRt): boolean {
+    if (rt.running || rt.queued) return false;
+    if (rt.source) return rt.source.pendingTicks > 0;
+    let triggered = false;
+    for (const i of rt.inputs) {
+      if (i.trigger) {
+        if (i.queue.length === 0) return false;
+        triggered = true;
+      } else if (i.latched && i.latest === null && !rt.s.def.inputs[i.port]!.optional) return false;
+    }
+    if (!triggered) return false;
+    return !(this.fast && this.outputsFull(rt));
+  }
+
+  /** Queues the stage at its XPU if it is ready. */
+  private offer(rt: StageRt): void {
+    if (!this.isReady(rt)) return;
+    rt.queued = true;
+    rt.readySince = performance.now();
+    const q = rt.xpu.queue;
+    let i = q.length;
+    while (i > 0 && q[i - 1]!.placement.priority < rt.placement.priority) i--;
+    q.splice(i, 0, rt);
+    this.markDirty(rt.xpu);
+  }
+
+  private markDirty(x: XpuRt): void {
+    if (x.dirty) return;
+    x.dirty = true;
+    this.dirty.push(x);
+  }
+
+  /** Starts whatever can start. Re-entrant calls only mark work; the outer loop does it. */
+  private drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.dirty.length) {
+        const x = this.dirty.pop()!;
+        x.dirty = false;
+        this.pump(x);
+      }
+    } finally {
+      this.draining = false;
+    }
+    this.checkIdle();
+  }
+
+  private pump(x: XpuRt): void {
+    while (x.busy < x.info.lanes && x.queue.length) {
+      let pick = 0;
+      let worker = -1;
+      if (x.info.backend === 'worker') {
+        pick = x.queue.findIndex((rt) => (worker = this.pool!.idleWorkerFor(rt.s.index)) >= 0);
+        if (pick < 0) return;
+      }
+      const rt = x.queue.splice(pick, 1)[0]!;
+      rt.queued = false;
+      this.execute(rt, worker);
+    }
+  }
+
+  private execute(rt: StageRt, worker: number): void {
+    const start = performance.now();
+    this.tracer.record(rt.s.index, rt.xpu.index, EventKind.Wait, 0, rt.readySince, start);
+    rt.running = true;
+    rt.xpu.busy++;
+    this.running++;
+    const frame: FrameInfo = { seq: 0, t0: Infinity };
+    const inputs: PortValues = {};
+    if (rt.source) {
+      frame.seq = rt.source.tickSeq;
+      frame.t0 = rt.source.tickT0;
+      rt.source.pendingTicks = 0;
+    } else {
+      for (const input of rt.inputs) {
+        const env = input.take();
+        if (!env) continue;
+        inputs[input.port] = env.encoded ? this.opts.codec!.decode(env.encoded, env.value as Uint8Array) : env.value;
+        if (!input.latched) {
+          if (env.t0 < frame.t0) frame.t0 = env.t0;
+          if (env.seq > frame.seq) frame.seq = env.seq;
+        }
+        if (this.fast) for (const p of input.producers) this.offerLater(p);
+      }
+    }
+    let out: StageResult | Promise<StageResult>;
+    try {
+      if (rt.impl.backend === 'worker') {
+        out = this.pool!.run(worker, rt.s.index, inputs, frame, this.movable(rt, inputs));
+      } else {
+        out = rt.fn!(inputs, frame);
+      }
+    } catch (e) {
+      this.failed(rt, frame, start, e);
+      return;
+    }
+    if (out instanceof Promise) {
+      out.then(
+        (o) => {
+          this.complete(rt, frame, start, o);
+          this.drain();
+        },
+        (e) => {
+          this.failed(rt, frame, start, e);
+          this.drain();
+        },
+      );
+    } else {
+      this.complete(rt, frame, start, out);
+    }
+  }
+
+  /** Buffers a worker may take: those of messages no other stage also received. */
+  private movable(rt: StageRt, inputs: PortValues): ArrayBuffer[] | undefined {
+    let list: ArrayBuffer[] | undefined;
+    for (const input of rt.inputs) {
+      if (input.fanout !== 1 || input.latched) continue;
+      const v = inputs[input.port];
+      if (v !== undefined) list = transferables(v, list ?? []);
+    }
+    return list;
+  }
+
+  private offerLater(p: StageRt): void {
+    if (p.source) this.fastTick(p);
+    else this.offer(p);
+  }
+
+  private release(rt: StageRt, start: number): number {
+    const end = performance.now();
+    rt.running = false;
+    rt.xpu.busy--;
+    rt.xpu.busyMs += end - start;
+    this.running--;
+    this.markDirty(rt.xpu);
+    return end;
+  }
+
+  private complete(rt: StageRt, frame: FrameInfo, start: number, out: StageResult): void {
+    const end = this.release(rt, start);
+    rt.failures = 0;
+    this.runs[rt.s.index]!++;
+    this.tracer.record(rt.s.index, rt.xpu.index, EventKind.Run, frame.seq, start, end);
+    if (out) {
+      for (const o of rt.outputs) {
+        const value = out[o.port];
+        if (value === undefined) continue;
+        if (o.ros2) o.ros2(value);
+        if (o.subscribers.length === 0) continue;
+        const env: Envelope = { value, t0: frame.t0, seq: frame.seq };
+        let encoded: Envelope | undefined;
+        for (const sub of o.subscribers) {
+          if (sub.crossModule) {
+            encoded ??= { value: this.opts.codec!.encode(o.type, value), t0: frame.t0, seq: frame.seq, encoded: o.type };
+            this.deliver(sub.rt, sub.input, encoded);
+          } else {
+            this.deliver(sub.rt, sub.input, env);
+          }
+        }
+      }
+    }
+    if (rt.isSink) this.tracer.endToEnd(rt.s.index, performance.now() - frame.t0);
+    if (rt.source) {
+      if (this.fast) this.fastTick(rt);
+    } else {
+      this.offer(rt);
+    }
+  }
+
+  private deliver(rt: StageRt, input: InputRt, env: Envelope): void {
+    input.push(env);
+    this.offer(rt);
+  }
+
+  private failed(rt: StageRt, frame: FrameInfo, start: number, e: unknown): void {
+    this.release(rt, start);
+    this.errors[rt.s.index]!++;
+    counters.add('exec.stage_errors');
+    const msg = e instanceof Error ? e.message : String(e);
+    if (rt.failures++ === 0) this.log(`[${rt.s.name}] ${rt.impl.name}@${rt.xpu.info.id} failed on frame ${frame.seq}: ${msg}`);
+    if (rt.failures >= 3 && this.opts.fallback) void this.fallBack(rt);
+    else if (rt.source && this.fast) this.fastTick(rt);
+    else this.offer(rt);
+  }
+
+  /** Moves a failing stage to the next placement the planner offers; frames keep flowing. */
+  private async fallBack(rt: StageRt): Promise<void> {
+    const next = this.opts.fallback!(rt.s.index, rt.placement);
+    const xpu = next && this.xpus.find((x) => x.info.id === next.xpu);
+    const impl = next && rt.s.impls.find((i) => i.name === next.impl);
+    if (!next || !xpu || !impl) return;
+    this.log(`[${rt.s.name}] falling back from ${rt.impl.name}@${rt.xpu.info.id} to ${impl.name}@${xpu.info.id}`);
+    counters.add('exec.fallbacks');
+    rt.running = true; // keep it off its XPU while the new instance is made
+    this.running++;
+    try {
+      await rt.instance?.close?.();
+      rt.placement = next;
+      rt.impl = impl;
+      rt.xpu = xpu;
+      rt.fn = undefined;
+      rt.instance = undefined;
+      rt.failures = 0;
+      await this.instantiate(rt);
+    } catch (e) {
+      this.log(`[${rt.s.name}] fallback failed: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      rt.running = false;
+      this.running--;
+      if (rt.source && this.fast) this.fastTick(rt);
+      else this.offer(rt);
+      this.drain();
+    }
+  }
+
+  private checkIdle(): void {
+    if (!this.idleResolve || this.running > 0 || this.draining) return;
+    for (const rt of this.stages) {
+      if (rt.queued) return;
+      if (rt.source && !rt.source.done) return;
+    }
+    const resolve = this.idleResolve;
+    this.idleResolve = undefined;
+    resolve();
+  }
+
+  /** Calls finish() on every stage (e.g. to report quality), then releases everything. */
+  async close(): Promise<void> {
+    for (const u of this.unsubscribe) u();
+    for (const rt of this.stages) {
+      try {
+        if (rt.impl.backend === 'worker') await this.pool!.finishStage(rt.s.index);
+        else {
+          await rt.instance?.finish?.();
+          await rt.instance?.close?.();
+        }
+      } catch (e) {
+        this.log(`[${rt.s.name}] finish failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    await this.pool?.close();
+  }
+
+  /** Facts about the run for the report. */
+  report(): {
+    wallMs: number;
+    stages: StageReport[];
+    sources: Array<{ name: string; emitted: number; overruns: number }>;
+    xpus: Array<{ id: string; real: boolean; busyMs: number }>;
+    sections: Record<string, Record<string, unknown>>;
+  } {
+    return {
+      wallMs: (this.finished || performance.now()) - this.started,
+      stages: this.stages.map((rt) => ({
+        name: rt.s.name,
+        type: rt.s.def.type,
+        module: rt.s.module,
+        impl: rt.impl.name,
+        xpu: rt.xpu.info.id,
+        runs: this.runs[rt.s.index]!,
+        drops: rt.inputs.reduce((n, i) => n + i.drops, 0),
+        errors: this.errors[rt.s.index]!,
+      })),
+      sources: this.stages.filter((rt) => rt.source).map((rt) => ({ name: rt.s.name, emitted: rt.source!.emitted, overruns: rt.source!.overruns })),
+      xpus: this.xpus.map((x) => ({ id: x.info.id, real: x.info.real, busyMs: x.busyMs })),
+      sections: this.sections,
+    };
+  }
+}

@@ -1,0 +1,101 @@
+// The run summary (what `--summary-json` writes) and its terminal table.
+import type { Summary } from './stats.js';
+import { summarize } from './stats.js';
+import type { Tracer } from './tracer.js';
+
+export interface StageSummary {
+  name: string;
+  type: string;
+  module: string;
+  impl: string;
+  xpu: string;
+  runs: number;
+  drops: number;
+  errors: number;
+  /** Run time of the stage (ms). */
+  latency_ms: Summary;
+  /** Time the ready stage waited for its XPU (ms). */
+  wait_ms: Summary;
+}
+
+export interface RunSummary {
+  file: string;
+  plan: string;
+  wall_s: number;
+  frames: { emitted: number; completed: number; source_overruns: number };
+  drops: number;
+  stages: StageSummary[];
+  /** End-to-end latency (ms) from source capture to sink completion, all sinks together. */
+  e2e_ms: Summary;
+  /** Per sink stage. */
+  e2e_by_sink: Record<string, Summary>;
+  xpus: Array<{ id: string; real: boolean; utilisation: number }>;
+  counters: Record<string, number>;
+  [section: string]: unknown;
+}
+
+export interface ExecFacts {
+  wallMs: number;
+  stages: Array<{ name: string; type: string; module: string; impl: string; xpu: string; runs: number; drops: number; errors: number }>;
+  sources: Array<{ name: string; emitted: number; overruns: number }>;
+  xpus: Array<{ id: string; real: boolean; busyMs: number }>;
+  sections: Record<string, Record<string, unknown>>;
+}
+
+export function buildSummary(file: string, plan: string, facts: ExecFacts, tracer: Tracer, counters: Record<string, number>): RunSummary {
+  const stages = facts.stages.map((s, i) => ({ ...s, latency_ms: tracer.stageRun[i]!.summary(), wait_ms: tracer.stageWait[i]!.summary() }));
+  const all: number[] = [];
+  const bySink: Record<string, Summary> = {};
+  for (const [sink, samples] of tracer.e2e) {
+    bySink[facts.stages[sink]!.name] = samples.summary();
+    all.push(...samples.values());
+  }
+  const summary: RunSummary = {
+    file,
+    plan,
+    wall_s: facts.wallMs / 1000,
+    frames: {
+      emitted: facts.sources.reduce((n, s) => n + s.emitted, 0),
+      completed: all.length,
+      source_overruns: facts.sources.reduce((n, s) => n + s.overruns, 0),
+    },
+    drops: stages.reduce((n, s) => n + s.drops, 0),
+    stages,
+    e2e_ms: summarize(all),
+    e2e_by_sink: bySink,
+    xpus: facts.xpus.map((x) => ({ id: x.id, real: x.real, utilisation: facts.wallMs > 0 ? x.busyMs / facts.wallMs : 0 })),
+    counters,
+  };
+  for (const [k, v] of Object.entries(facts.sections)) if (!(k in summary)) summary[k] = v;
+  return summary;
+}
+
+const f = (v: number) => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)) : '-');
+
+/** Renders rows as an aligned text table (first row is the header). */
+export function table(rows: string[][], rightAlignFrom = 1): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  const line = (r: string[]) => r.map((cell, c) => (c >= rightAlignFrom ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ');
+  const sep = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [line(rows[0]!), sep, ...rows.slice(1).map(line)].join('\n');
+}
+
+export function renderSummary(s: RunSummary): string {
+  const rows = [['stage', 'impl@xpu', 'runs', 'drops', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'wait p50']];
+  for (const st of s.stages) {
+    const l = st.latency_ms;
+    rows.push([st.name, `${st.impl}@${st.xpu}`, String(st.runs), String(st.drops), f(l.p50), f(l.p90), f(l.p99), f(l.max), f(st.wait_ms.p50)]);
+  }
+  const e = s.e2e_ms;
+  rows.push(['end-to-end', '', String(e.count), String(s.drops), f(e.p50), f(e.p90), f(e.p99), f(e.max), '']);
+  const out = [
+    `xauto: ${s.file} — plan '${s.plan}', ${s.frames.emitted} frames emitted, ${s.frames.completed} completed, ${s.drops} dropped, ${s.wall_s.toFixed(2)} s`,
+    table(rows, 2),
+  ];
+  const sinks = Object.keys(s.e2e_by_sink);
+  if (sinks.length > 1) out.push('end-to-end by sink: ' + sinks.map((k) => `${k} p50 ${f(s.e2e_by_sink[k]!.p50)} ms`).join(', '));
+  out.push('xpus: ' + s.xpus.map((x) => `${x.id}${x.real ? '' : ' (simulated)'} ${(x.utilisation * 100).toFixed(0)}%`).join(', '));
+  const c = Object.entries(s.counters);
+  if (c.length) out.push('counters: ' + c.map(([k, v]) => `${k}=${v}`).join(', '));
+  return out.join('\n');
+}

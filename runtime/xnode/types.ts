@@ -1,0 +1,142 @@
+// XNODE contracts: a pipeline stage with typed ports, typed parameters and several
+// interchangeable implementations, each bound to an XPU kind and a backend that runs it.
+import type { ParamValue } from '../launch/types.js';
+
+export type { ParamValue };
+
+/** Kind of processor an implementation targets. `*` means any kind its backend offers. */
+export type XpuKind = 'cpu' | 'gpu' | 'npu' | 'dsp' | '*' | (string & {});
+
+/**
+ * How an implementation runs:
+ * - `main`: a JS function on the main thread;
+ * - `worker`: a module run in a worker_threads pool;
+ * - `onnx`: an async function driving an onnxruntime session (runs on the EP's threads);
+ * - `native`: an async function whose work runs on native threads (addon, libuv pool);
+ * - `device`: kernels on the native device (runtime/gpu).
+ */
+export type Backend = 'main' | 'worker' | 'onnx' | 'native' | 'device';
+
+export interface PortSpec {
+  /** ROS2 message type (`sensor_msgs/msg/Image`) or `xauto/Tensor`, `xauto/<Name>`. */
+  type: string;
+  /** Inputs only: the stage may run without it. */
+  optional?: boolean;
+  /** Inputs only: the latest message is used but does not trigger the stage (e.g. CameraInfo). */
+  latched?: boolean;
+  /** Inputs only: keep-last queue depth (default 1: always the freshest message). */
+  depth?: number;
+  description?: string;
+}
+
+export type ParamType = 'int' | 'float' | 'bool' | 'string' | 'int[]' | 'float[]' | 'bool[]' | 'string[]';
+
+export interface ParamSpec {
+  type: ParamType;
+  default: ParamValue;
+  description?: string;
+  choices?: readonly ParamValue[];
+  min?: number;
+  max?: number;
+}
+
+/** Per-frame facts the executor passes with each call. */
+export interface FrameInfo {
+  /** Sequence number of the frame at its source (sources: the frame being produced). */
+  seq: number;
+  /** Origin time (performance.now() ms) of the oldest source data that fed this call. */
+  t0: number;
+}
+
+/** An n-dimensional float tensor: the payload of `xauto/Tensor` ports. */
+export interface Tensor {
+  dims: number[];
+  data: Float32Array;
+}
+
+export type PortValues = Record<string, unknown>;
+
+/** What a stage returns: output port values; `null` emits nothing for this call. */
+export type StageResult = PortValues | null;
+
+export type StageFn = (inputs: PortValues, frame: FrameInfo) => StageResult | Promise<StageResult>;
+
+export interface StageInstance {
+  process: StageFn;
+  /** Called once after the last frame (e.g. to report quality). */
+  finish?(): void | Promise<void>;
+  /** Releases resources (sessions, device buffers, native handles). */
+  close?(): void | Promise<void>;
+}
+
+/** What an implementation sees when it is created. */
+export interface ImplContext {
+  /** Instance name from the launch file. */
+  name: string;
+  type: string;
+  impl: string;
+  /** Id of the XPU it was placed on (e.g. `main`, `pool`, `ort-cpu`). */
+  xpu: string;
+  /** For onnx implementations: the execution provider to use (`cpu`, `cuda`, ...). */
+  executionProvider?: string;
+  /** Parameters with defaults applied and types checked. */
+  params: Readonly<Record<string, ParamValue>>;
+  /** Launch priority (higher is more important). */
+  priority: number;
+  log(message: string): void;
+  /** Adds to a named run counter (shown in the final report), e.g. drops of malformed input. */
+  count(name: string, n?: number): void;
+  /** Adds a section to the run summary (`--summary-json` and the terminal report). */
+  summary(section: string, data: Record<string, unknown>): void;
+}
+
+export type CreateStage = (ctx: ImplContext) => StageFn | StageInstance | Promise<StageFn | StageInstance>;
+
+export interface ImplSpecBase {
+  /** Unique within the XNODE: `js`, `worker`, `onnx`, `native`, ... */
+  name: string;
+  xpu: XpuKind;
+  /** Bump when the implementation changes, so cached profiles are re-measured. */
+  version?: string;
+  /** Largest absolute difference from other implementations' outputs the XNODE accepts. */
+  tolerance?: number;
+}
+
+export interface InProcessImplSpec extends ImplSpecBase {
+  backend: 'main' | 'onnx' | 'native' | 'device';
+  create: CreateStage;
+}
+
+export interface WorkerImplSpec extends ImplSpecBase {
+  backend: 'worker';
+  /** URL (import.meta.url-relative, `.js`) of a module whose default export is a WorkerModule. */
+  module: string;
+}
+
+export type ImplSpec = InProcessImplSpec | WorkerImplSpec;
+
+/** Default export of a worker implementation module. */
+export interface WorkerModule {
+  create: CreateStage;
+}
+
+export interface XNodeSpec {
+  /** Registered type name, `<package>/<name>`, e.g. `camera/preprocess`. */
+  type: string;
+  description?: string;
+  inputs?: Record<string, PortSpec>;
+  outputs?: Record<string, PortSpec>;
+  params?: Record<string, ParamSpec>;
+  /** Sources (no inputs): the parameter holding the emit rate in Hz (default `rate`). */
+  rateParam?: string;
+  /** Keeps state between calls: a worker implementation is pinned to one worker. */
+  stateful?: boolean;
+  impls: ImplSpec[];
+}
+
+/** A defined XNODE: the spec, validated and with defaults filled in. */
+export interface XNodeDef extends XNodeSpec {
+  inputs: Record<string, PortSpec>;
+  outputs: Record<string, PortSpec>;
+  params: Record<string, ParamSpec>;
+}

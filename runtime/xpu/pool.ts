@@ -1,0 +1,150 @@
+// A pool of worker threads that run stage implementations. Each worker holds its own
+// instances of the stages placed on it; a call goes to an idle worker holding the stage.
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { packageRoot } from '../util/paths.js';
+import type { FrameInfo, PortValues, StageResult } from '../xnode/types.js';
+import type { FromWorker, ToWorker, WorkerStageContext } from './worker-protocol.js';
+
+const fromSource = import.meta.url.endsWith('.ts');
+// The boot file is plain JS kept beside the sources; dist/ runs it from there too.
+const BOOT = pathToFileURL(join(packageRoot(), 'runtime', 'xpu', 'worker-boot.mjs'));
+const HOST = new URL(fromSource ? './worker-host.ts' : './worker-host.js', import.meta.url).href;
+
+export interface PoolEvents {
+  log(stageId: number, message: string): void;
+  count(name: string, n: number): void;
+  summary(section: string, data: Record<string, unknown>): void;
+}
+
+interface Pending {
+  resolve(out: StageResult): void;
+  reject(e: Error): void;
+}
+
+class PoolWorker {
+  readonly worker: Worker;
+  busy = false;
+  readonly stages = new Set<number>();
+  private readonly pending = new Map<number, Pending>();
+  private readonly creating = new Map<number, Pending>();
+  private nextCall = 0;
+  private dead?: Error;
+
+  constructor(
+    readonly index: number,
+    events: PoolEvents,
+  ) {
+    this.worker = new Worker(BOOT, { workerData: { fromSource, host: HOST }, name: `xauto-pool-${index}` });
+    this.worker.on('message', (m: FromWorker) => {
+      switch (m.op) {
+        case 'done': {
+          const p = this.pending.get(m.call)!;
+          this.pending.delete(m.call);
+          if (m.error !== undefined) p.reject(new Error(m.error));
+          else p.resolve(m.outputs);
+          return;
+        }
+        case 'created':
+          this.stages.add(m.id);
+          this.creating.get(m.id)?.resolve(null);
+          this.creating.delete(m.id);
+          return;
+        case 'failed':
+          this.creating.get(m.id)?.reject(new Error(m.error));
+          this.creating.delete(m.id);
+          return;
+        case 'log':
+          events.log(m.id, m.message);
+          return;
+        case 'count':
+          events.count(m.name, m.n);
+          return;
+        case 'summary':
+          events.summary(m.section, m.data);
+      }
+    });
+    this.worker.on('error', (e) => this.fail(e));
+    this.worker.on('exit', (code) => this.fail(new Error(`pool worker ${index} exited (code ${code})`)));
+  }
+
+  private fail(e: Error): void {
+    this.dead ??= e;
+    for (const p of [...this.pending.values(), ...this.creating.values()]) p.reject(e);
+    this.pending.clear();
+    this.creating.clear();
+  }
+
+  private send(m: ToWorker, transfer?: ArrayBuffer[]): void {
+    if (this.dead) throw this.dead;
+    this.worker.postMessage(m, transfer);
+  }
+
+  create(id: number, module: string, ctx: WorkerStageContext): Promise<void> {
+    return new Promise<unknown>((resolve, reject) => {
+      this.creating.set(id, { resolve, reject });
+      this.send({ op: 'create', id, module, ctx });
+    }).then(() => undefined);
+  }
+
+  call(m: { op: 'run'; id: number; inputs: PortValues; frame: FrameInfo } | { op: 'finish'; id: number }, transfer?: ArrayBuffer[]): Promise<StageResult> {
+    const call = this.nextCall++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(call, { resolve, reject });
+      try {
+        this.send({ ...m, call }, transfer);
+      } catch (e) {
+        this.pending.delete(call);
+        reject(e as Error);
+      }
+    });
+  }
+}
+
+export class WorkerPool {
+  private readonly workers: PoolWorker[];
+  private rr = 0;
+
+  constructor(
+    readonly size: number,
+    events: PoolEvents,
+  ) {
+    this.workers = Array.from({ length: size }, (_, i) => new PoolWorker(i, events));
+  }
+
+  /**
+   * Creates a stage in the pool: on every worker, or on one (stateful stages are pinned so
+   * their state stays in one place). Resolves when all instances exist.
+   */
+  async createStage(id: number, module: string, ctx: WorkerStageContext, pinned: boolean): Promise<void> {
+    const targets = pinned ? [this.workers[this.rr++ % this.size]!] : this.workers;
+    await Promise.all(targets.map((w) => w.create(id, module, ctx)));
+  }
+
+  /** An idle worker that holds the stage, or -1. */
+  idleWorkerFor(id: number): number {
+    for (const w of this.workers) if (!w.busy && w.stages.has(id)) return w.index;
+    return -1;
+  }
+
+  /** Runs one call on worker `index` (which must be idle); buffers in `transfer` move. */
+  async run(index: number, id: number, inputs: PortValues, frame: FrameInfo, transfer?: ArrayBuffer[]): Promise<StageResult> {
+    const w = this.workers[index]!;
+    w.busy = true;
+    try {
+      return await w.call({ op: 'run', id, inputs, frame }, transfer);
+    } finally {
+      w.busy = false;
+    }
+  }
+
+  /** Calls finish() and close() of the stage on every worker holding it. */
+  async finishStage(id: number): Promise<void> {
+    await Promise.all(this.workers.filter((w) => w.stages.has(id)).map((w) => w.call({ op: 'finish', id })));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+}
