@@ -37,6 +37,8 @@ export interface ExecOptions {
   codec?: MessageCodec;
   bridge?: TopicBridge;
   log?: (line: string) => void;
+  /** Sees every message published on a topic (profiling samples, recording). */
+  tap?: (topic: string, value: unknown, seq: number) => void;
   /** Replacement placement for a stage whose implementation failed (runtime fallback). */
   fallback?: (stage: number, failed: StagePlacement) => StagePlacement | undefined;
 }
@@ -97,6 +99,7 @@ interface Subscriber {
 
 interface OutputRt {
   port: string;
+  topic: string;
   type: string;
   subscribers: Subscriber[];
   ros2?: (msg: unknown) => void;
@@ -167,6 +170,8 @@ export class Executor {
   private readonly fast: boolean;
   private idleResolve?: () => void;
   private readonly unsubscribe: Array<() => void> = [];
+  /** Exclusive groups with a stage running now. */
+  private readonly busyGroups = new Set<string>();
   private readonly sections: Record<string, Record<string, unknown>> = {};
   private readonly errors: number[];
   private readonly runs: number[];
@@ -239,7 +244,7 @@ export class Executor {
           input.fanout = topic.subscribers.length;
           return { rt: sub, input, crossModule: !!this.plan.serializeBetweenModules && sub.s.module !== rt.s.module };
         });
-        const out: OutputRt = { port: o.port, type: o.spec.type, subscribers };
+        const out: OutputRt = { port: o.port, topic: o.topic, type: o.spec.type, subscribers };
         if (topic.ros2?.dir === 'out' && this.opts.bridge) out.ros2 = this.opts.bridge.publisher(topic.name, topic.type, topic.ros2.qos);
         return out;
       });
@@ -440,12 +445,13 @@ export class Executor {
 
   private pump(x: XpuRt): void {
     while (x.busy < x.info.lanes && x.queue.length) {
-      let pick = 0;
       let worker = -1;
-      if (x.info.backend === 'worker') {
-        pick = x.queue.findIndex((rt) => (worker = this.pool!.idleWorkerFor(rt.s.index)) >= 0);
-        if (pick < 0) return;
-      }
+      const pick = x.queue.findIndex(
+        (rt) =>
+          !(rt.placement.group !== undefined && this.busyGroups.has(rt.placement.group)) &&
+          (x.info.backend !== 'worker' || (worker = this.pool!.idleWorkerFor(rt.s.index)) >= 0),
+      );
+      if (pick < 0) return;
       const rt = x.queue.splice(pick, 1)[0]!;
       rt.queued = false;
       this.execute(rt, worker);
@@ -458,6 +464,7 @@ export class Executor {
     rt.running = true;
     rt.xpu.busy++;
     this.running++;
+    if (rt.placement.group !== undefined) this.busyGroups.add(rt.placement.group);
     const frame: FrameInfo = { seq: 0, t0: Infinity };
     const inputs: PortValues = {};
     if (rt.source) {
@@ -526,6 +533,11 @@ export class Executor {
     rt.xpu.busyMs += end - start;
     this.running--;
     this.markDirty(rt.xpu);
+    if (rt.placement.group !== undefined) {
+      this.busyGroups.delete(rt.placement.group);
+      // Stages of the group may wait on other XPUs.
+      for (const other of this.stages) if (other.queued && other.placement.group === rt.placement.group) this.markDirty(other.xpu);
+    }
     return end;
   }
 
@@ -539,6 +551,7 @@ export class Executor {
         const value = out[o.port];
         if (value === undefined) continue;
         if (o.ros2) o.ros2(value);
+        if (this.opts.tap) this.opts.tap(o.topic, value, frame.seq);
         if (o.subscribers.length === 0) continue;
         const env: Envelope = { value, t0: frame.t0, seq: frame.seq };
         let encoded: Envelope | undefined;

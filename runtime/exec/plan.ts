@@ -7,6 +7,11 @@ export interface StagePlacement {
   xpu: string;
   /** Dispatch priority on its XPU: higher runs first. */
   priority: number;
+  /**
+   * Stages with the same group never run at the same time, like the callbacks of one ROS2
+   * node under a single-threaded executor (the module-level baseline sets it per module).
+   */
+  group?: string;
 }
 
 export interface ExecPlan {
