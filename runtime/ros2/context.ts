@@ -1,0 +1,266 @@
+// Ros2Context: typed publishers and rxjs subscriptions over a transport, with the message
+// registry doing CDR, and counters for what was sent, received, refused and mismatched.
+import { Observable, Subject } from 'rxjs';
+import { messageRegistry, type MessageRegistry } from './messages.js';
+import { canonicalType, normalizeTopic } from './names.js';
+import { resolveQos, type QosProfile } from './qos.js';
+import type { TopicEndpointInfo, Transport, TransportEvent } from './transport.js';
+
+/** Messages at least this large are serialized straight into transport memory. */
+const LOAN_MIN_BYTES = 64 * 1024;
+
+export interface Ros2Stats {
+  sent: number;
+  received: number;
+  bytes_sent: number;
+  bytes_received: number;
+  /** Samples that did not decode as their type (plus those the transport refused on arrival). */
+  dropped_malformed: number;
+  qos_incompatible: number;
+  deadline_missed: number;
+  sample_lost: number;
+}
+
+export interface Ros2Event {
+  topic: string;
+  type: string;
+  endpoint: 'publisher' | 'subscriber';
+  event: TransportEvent;
+  /** A readable one-line description (for logs and the CLI). */
+  message: string;
+}
+
+export interface Ros2Publisher<T = unknown> {
+  readonly topic: string;
+  readonly type: string;
+  publish(msg: T): void;
+  /** Publishes bytes that are already CDR (encapsulation header included). */
+  publishRaw(cdr: Uint8Array): void;
+  /** Subscribers currently matched. */
+  matched(): number;
+  /** Resolves true once at least `count` subscribers are matched, false on timeout. */
+  waitForSubscribers(count?: number, timeoutMs?: number): Promise<boolean>;
+  close(): void;
+}
+
+export interface TopicInfo {
+  name: string;
+  types: string[];
+  publishers: number;
+  subscribers: number;
+}
+
+export interface SubscribeOptions {
+  /** Called for a sample that does not decode (it is dropped and counted either way). */
+  onMalformed?: (err: Error, bytes: Uint8Array) => void;
+}
+
+export class Ros2Context {
+  readonly transport: Transport;
+  readonly registry: MessageRegistry;
+  readonly nodeName: string;
+  #stats: Ros2Stats = {
+    sent: 0, received: 0, bytes_sent: 0, bytes_received: 0,
+    dropped_malformed: 0, qos_incompatible: 0, deadline_missed: 0, sample_lost: 0,
+  };
+  #refusedBy = new Set<{ refused(): number }>();
+  #refusedClosed = 0;
+  #events = new Subject<Ros2Event>();
+  #closers = new Set<() => void>();
+  #closed = false;
+
+  constructor(transport: Transport, opts: { registry?: MessageRegistry; nodeName?: string } = {}) {
+    this.transport = transport;
+    this.registry = opts.registry ?? messageRegistry();
+    this.nodeName = opts.nodeName ?? 'xauto';
+  }
+
+  /** Status events: incompatible QoS, missed deadlines, lost samples, matches. */
+  get events(): Observable<Ros2Event> {
+    return this.#events.asObservable();
+  }
+
+  publisher<T = unknown>(topic: string, type: string, qos?: string | Partial<QosProfile>): Ros2Publisher<T> {
+    const name = normalizeTopic(topic);
+    const t = canonicalType(type);
+    const compiled = this.registry.compile(t);
+    const profile = resolveQos(qos);
+    const raw = this.transport.createWriter(name, t, profile, (e) => this.#onEvent(name, t, 'publisher', e));
+    const stats = this.#stats;
+    const writer = compiled.writer;
+    let closed = false;
+    const close = (): void => {
+      if (closed) return;
+      closed = true;
+      this.#closers.delete(close);
+      raw.close();
+    };
+    this.#closers.add(close);
+    const publishRaw = (cdr: Uint8Array): void => {
+      raw.write(cdr);
+      stats.sent++;
+      stats.bytes_sent += cdr.byteLength;
+    };
+    return {
+      topic: name,
+      type: t,
+      publish: (msg: T) => {
+        if (closed) throw new Error(`xauto ros2: publisher on ${name} is closed`);
+        let size: number;
+        try {
+          size = writer.calculateByteSize(msg);
+          if (size >= LOAN_MIN_BYTES && raw.loan && raw.writeLoaned) {
+            const buf = raw.loan(size);
+            // MessageWriter hands `output` to CdrWriter as its ArrayBuffer.
+            writer.writeMessage(msg, buf as unknown as Uint8Array);
+            raw.writeLoaned(buf);
+            stats.sent++;
+            stats.bytes_sent += size;
+            return;
+          }
+        } catch (err) {
+          throw new Error(`${name} (${t}): message does not serialize: ${(err as Error).message}`);
+        }
+        publishRaw(writer.writeMessage(msg));
+      },
+      publishRaw,
+      matched: () => raw.matched(),
+      waitForSubscribers: (count = 1, timeoutMs = 5000) => waitFor(() => raw.matched() >= count, timeoutMs),
+      close,
+    };
+  }
+
+  /**
+   * Messages on `topic` as plain objects in @foxglove/rosmsg2-serialization's layout. Each
+   * subscription opens its own reader; unsubscribing closes it. Samples that do not decode are
+   * dropped and counted (stats().dropped_malformed), never thrown into the stream.
+   */
+  subscribe<T = unknown>(topic: string, type: string, qos?: string | Partial<QosProfile>, opts: SubscribeOptions = {}): Observable<T> {
+    const t = canonicalType(type);
+    const compiled = this.registry.compile(t);
+    const reader = compiled.reader;
+    const stats = this.#stats;
+    return new Observable<T>((sub) => {
+      const name = normalizeTopic(topic);
+      const closeRaw = this.#openReader(name, t, qos, (cdr) => {
+        let msg: T;
+        try {
+          msg = reader.readMessage<T>(cdr);
+        } catch (err) {
+          stats.dropped_malformed++;
+          opts.onMalformed?.(err as Error, cdr);
+          return;
+        }
+        stats.received++;
+        stats.bytes_received += cdr.byteLength;
+        sub.next(msg);
+      }, () => sub.complete());
+      return closeRaw;
+    });
+  }
+
+  /** CDR samples on `topic` without decoding (for relays, recorders and `topic hz`). */
+  subscribeRaw(topic: string, type: string, qos?: string | Partial<QosProfile>): Observable<Uint8Array> {
+    const t = canonicalType(type);
+    const stats = this.#stats;
+    return new Observable<Uint8Array>((sub) => {
+      const name = normalizeTopic(topic);
+      return this.#openReader(name, t, qos, (cdr) => {
+        stats.received++;
+        stats.bytes_received += cdr.byteLength;
+        sub.next(cdr);
+      }, () => sub.complete());
+    });
+  }
+
+  #openReader(name: string, type: string, qos: string | Partial<QosProfile> | undefined, onData: (cdr: Uint8Array) => void, onClose: () => void): () => void {
+    if (this.#closed) throw new Error('xauto ros2: context is closed');
+    const raw = this.transport.createReader(name, type, resolveQos(qos), onData, (e) => this.#onEvent(name, type, 'subscriber', e));
+    this.#refusedBy.add(raw);
+    let closed = false;
+    const close = (): void => {
+      if (closed) return;
+      closed = true;
+      this.#closers.delete(closeAndComplete);
+      this.#refusedClosed += raw.refused();
+      this.#refusedBy.delete(raw);
+      raw.close();
+    };
+    const closeAndComplete = (): void => {
+      close();
+      onClose();
+    };
+    this.#closers.add(closeAndComplete);
+    return close;
+  }
+
+  /** Topics seen on the graph (this process included), with their types and endpoint counts. */
+  async topics(): Promise<TopicInfo[]> {
+    const byName = new Map<string, TopicInfo>();
+    for (const e of await this.transport.endpoints()) {
+      let t = byName.get(e.topic);
+      if (!t) byName.set(e.topic, (t = { name: e.topic, types: [], publishers: 0, subscribers: 0 }));
+      if (!t.types.includes(e.type)) t.types.push(e.type);
+      if (e.kind === 'publisher') t.publishers++;
+      else t.subscribers++;
+    }
+    return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Every endpoint discovered, with its QoS (for `topic info --verbose`). */
+  endpoints(): Promise<TopicEndpointInfo[]> {
+    return this.transport.endpoints();
+  }
+
+  stats(): Ros2Stats {
+    let refused = this.#refusedClosed;
+    for (const r of this.#refusedBy) refused += r.refused();
+    return { ...this.#stats, dropped_malformed: this.#stats.dropped_malformed + refused };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const c of [...this.#closers]) c();
+    this.#events.complete();
+    this.transport.close();
+  }
+
+  #onEvent(topic: string, type: string, endpoint: 'publisher' | 'subscriber', e: TransportEvent): void {
+    let message: string;
+    switch (e.kind) {
+      case 'incompatible_qos':
+        this.#stats.qos_incompatible++;
+        message = `${topic}: ${endpoint} QoS incompatible with a remote ${endpoint === 'publisher' ? 'subscriber' : 'publisher'} (policy: ${e.policy})`;
+        break;
+      case 'deadline_missed':
+        this.#stats.deadline_missed++;
+        message = `${topic}: ${endpoint} missed its deadline (${e.total} so far)`;
+        break;
+      case 'sample_lost':
+        this.#stats.sample_lost++;
+        message = `${topic}: samples lost (${e.total} so far)`;
+        break;
+      case 'matched':
+        message = `${topic}: ${endpoint} matched ${e.current} remote endpoint(s)`;
+        break;
+    }
+    this.#events.next({ topic, type, endpoint, event: e, message });
+  }
+}
+
+function waitFor(pred: () => boolean, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (pred()) return resolve(true);
+    const start = Date.now();
+    const timer = setInterval(() => {
+      if (pred()) {
+        clearInterval(timer);
+        resolve(true);
+      } else if (Date.now() - start >= timeoutMs) {
+        clearInterval(timer);
+        resolve(false);
+      }
+    }, 10);
+  });
+}

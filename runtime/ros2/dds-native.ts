@@ -1,0 +1,58 @@
+// Typed face of the xauto_dds addon (native/dds).
+import { loadAddon } from '../util/native.js';
+import type { QosProfile } from './qos.js';
+
+export interface NativeStatusEvent {
+  kind: 'incompatible_qos' | 'deadline_missed' | 'sample_lost' | 'matched';
+  total: number;
+  change: number;
+  policy: number;
+  current: number;
+}
+
+export interface NativeEndpoint {
+  kind: 'publisher' | 'subscriber';
+  topic: string;
+  type: string;
+  guid: string;
+  participant: string;
+  reliability?: 'reliable' | 'best_effort';
+  durability?: 'volatile' | 'transient_local' | 'transient';
+  history?: 'keep_last' | 'keep_all';
+  depth?: number;
+  deadlineMs?: number;
+}
+
+export interface DdsAddon {
+  createParticipant(domainId: number): number;
+  createTopic(participant: number, ddsTopic: string, ddsType: string): number;
+  createWriter(participant: number, topic: number, qos: QosProfile, onEvent: (e: NativeStatusEvent) => void): number;
+  createReader(
+    participant: number,
+    topic: number,
+    qos: QosProfile,
+    onData: (cdr: Uint8Array) => void,
+    onEvent: (e: NativeStatusEvent) => void,
+  ): number;
+  write(writer: number, cdr: Uint8Array): void;
+  allocSample(size: number): ArrayBuffer;
+  writeSample(writer: number, sample: ArrayBuffer): void;
+  matched(endpoint: number): number;
+  malformed(reader: number): number;
+  deleteEndpoint(endpoint: number): void;
+  deleteEntity(entity: number): void;
+  endpoints(participant: number): NativeEndpoint[];
+  shutdown(): void;
+  version(): string;
+}
+
+let addon: DdsAddon | undefined;
+
+/** Loads the addon once; stops DDS cleanly when the process exits. */
+export function ddsAddon(): DdsAddon {
+  if (addon) return addon;
+  const a = loadAddon<DdsAddon>('dds');
+  process.once('exit', () => a.shutdown());
+  addon = a;
+  return a;
+}

@@ -1,0 +1,114 @@
+// The native Cyclone DDS transport: one DDS participant per context, topics with the raw-CDR
+// serializer type, ROS2 naming (rt/ prefix, pkg::msg::dds_::T_).
+import { ddsAddon, type DdsAddon, type NativeEndpoint, type NativeStatusEvent } from './dds-native.js';
+import { ddsToTopic, ddsToType, topicToDds, typeToDds } from './names.js';
+import { QOS_POLICY_NAMES, type QosProfile } from './qos.js';
+import type { RawReader, RawWriter, TopicEndpointInfo, Transport, TransportEvent } from './transport.js';
+
+function toEvent(e: NativeStatusEvent): TransportEvent {
+  switch (e.kind) {
+    case 'incompatible_qos':
+      return { kind: 'incompatible_qos', policy: QOS_POLICY_NAMES[e.policy] ?? `policy ${e.policy}`, total: e.total };
+    case 'matched':
+      return { kind: 'matched', current: e.current };
+    default:
+      return { kind: e.kind, total: e.total };
+  }
+}
+
+export class DdsTransport implements Transport {
+  readonly name = 'dds' as const;
+  readonly domainId: number;
+  #dds: DdsAddon;
+  #participant: number;
+  #topics = new Map<string, number>();
+  #endpoints = new Set<number>();
+  #closed = false;
+
+  constructor(domainId: number) {
+    this.#dds = ddsAddon();
+    this.domainId = domainId;
+    this.#participant = this.#dds.createParticipant(domainId);
+  }
+
+  #topic(topic: string, type: string): number {
+    const ddsTopic = topicToDds(topic);
+    const ddsType = typeToDds(type);
+    const key = `${ddsTopic}\u0000${ddsType}`;
+    let t = this.#topics.get(key);
+    if (t === undefined) {
+      t = this.#dds.createTopic(this.#participant, ddsTopic, ddsType);
+      this.#topics.set(key, t);
+    }
+    return t;
+  }
+
+  createWriter(topic: string, type: string, qos: QosProfile, onEvent: (e: TransportEvent) => void): RawWriter {
+    this.#check();
+    const dds = this.#dds;
+    const w = dds.createWriter(this.#participant, this.#topic(topic, type), qos, (e) => onEvent(toEvent(e)));
+    this.#endpoints.add(w);
+    return {
+      write: (cdr) => dds.write(w, cdr),
+      loan: (size) => dds.allocSample(size),
+      writeLoaned: (buf) => dds.writeSample(w, buf),
+      matched: () => dds.matched(w),
+      close: () => {
+        if (this.#endpoints.delete(w)) dds.deleteEndpoint(w);
+      },
+    };
+  }
+
+  createReader(
+    topic: string,
+    type: string,
+    qos: QosProfile,
+    onData: (cdr: Uint8Array) => void,
+    onEvent: (e: TransportEvent) => void,
+  ): RawReader {
+    this.#check();
+    const dds = this.#dds;
+    const r = dds.createReader(this.#participant, this.#topic(topic, type), qos, onData, (e) => onEvent(toEvent(e)));
+    this.#endpoints.add(r);
+    return {
+      matched: () => dds.matched(r),
+      refused: () => dds.malformed(r),
+      close: () => {
+        if (this.#endpoints.delete(r)) dds.deleteEndpoint(r);
+      },
+    };
+  }
+
+  async endpoints(): Promise<TopicEndpointInfo[]> {
+    this.#check();
+    return this.#dds.endpoints(this.#participant).filter((e) => !e.topic.startsWith('DCPS')).map(toInfo);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const e of this.#endpoints) this.#dds.deleteEndpoint(e);
+    this.#endpoints.clear();
+    this.#dds.deleteEntity(this.#participant);
+  }
+
+  #check(): void {
+    if (this.#closed) throw new Error('xauto ros2: context is closed');
+  }
+}
+
+function toInfo(e: NativeEndpoint): TopicEndpointInfo {
+  const qos: TopicEndpointInfo['qos'] = {};
+  if (e.reliability) qos.reliability = e.reliability;
+  if (e.durability === 'volatile' || e.durability === 'transient_local') qos.durability = e.durability;
+  if (e.history) qos.history = e.history;
+  if (e.depth !== undefined) qos.depth = e.depth;
+  if (e.deadlineMs !== undefined) qos.deadlineMs = e.deadlineMs;
+  return {
+    kind: e.kind,
+    topic: ddsToTopic(e.topic) ?? e.topic,
+    type: ddsToType(e.type) ?? e.type,
+    participant: e.participant,
+    qos,
+  };
+}

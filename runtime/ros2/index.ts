@@ -1,0 +1,47 @@
+// ROS2 interop: messages (CDR), transports (native Cyclone DDS, rclnodejs), rxjs topics.
+import { Ros2Context } from './context.js';
+import { DdsTransport } from './dds-transport.js';
+import { domainFromEnv } from './names.js';
+import { RclnodejsTransport, RclnodejsUnavailable } from './rclnodejs-transport.js';
+import type { Transport } from './transport.js';
+
+export { Ros2Context } from './context.js';
+export type { Ros2Event, Ros2Publisher, Ros2Stats, SubscribeOptions, TopicInfo } from './context.js';
+export { MessageDecodeError, MessageRegistry, MessageTypeError, messageRegistry } from './messages.js';
+export type { CompiledType, MessageDefinition, MessageRegistryOptions } from './messages.js';
+export { canonicalType, ddsToTopic, ddsToType, domainFromEnv, normalizeTopic, Ros2NameError, topicToDds, typeToDds } from './names.js';
+export { QOS_PROFILES, QosError, resolveQos } from './qos.js';
+export type { Durability, History, QosProfile, Reliability } from './qos.js';
+export { RclnodejsTransport, RclnodejsUnavailable } from './rclnodejs-transport.js';
+export type { RawReader, RawWriter, TopicEndpointInfo, Transport, TransportEvent } from './transport.js';
+export { MessageValueError, messageToYaml, toMessage } from './values.js';
+
+export interface OpenRos2Options {
+  /** DDS domain; defaults to ROS_DOMAIN_ID (0 when unset). */
+  domainId?: number;
+  /**
+   * 'dds': native Cyclone DDS (no ROS2 install needed); 'rclnodejs': through a sourced ROS2;
+   * 'auto' (default): rclnodejs when a distro is sourced and usable, else dds.
+   */
+  transport?: 'dds' | 'rclnodejs' | 'auto';
+  nodeName?: string;
+}
+
+export async function openRos2(opts: OpenRos2Options = {}): Promise<Ros2Context> {
+  const domainId = opts.domainId ?? domainFromEnv();
+  const nodeName = opts.nodeName ?? 'xauto';
+  const kind = opts.transport ?? 'auto';
+  let transport: Transport;
+  if (kind === 'dds') transport = new DdsTransport(domainId);
+  else if (kind === 'rclnodejs') transport = await RclnodejsTransport.open({ domainId, nodeName });
+  else {
+    try {
+      transport = process.env.AMENT_PREFIX_PATH ? await RclnodejsTransport.open({ domainId, nodeName }) : new DdsTransport(domainId);
+    } catch (err) {
+      if (!(err instanceof RclnodejsUnavailable)) throw err;
+      console.warn(`xauto ros2: ${err.message}; using the native DDS transport`);
+      transport = new DdsTransport(domainId);
+    }
+  }
+  return new Ros2Context(transport, { nodeName });
+}

@@ -1,0 +1,56 @@
+// What a ROS2 transport provides: typed topics carried as CDR bytes. The context above it
+// (context.ts) does (de)serialization, rxjs streams and statistics the same way for all.
+import type { QosProfile } from './qos.js';
+
+export interface TopicEndpointInfo {
+  kind: 'publisher' | 'subscriber';
+  /** ROS2 topic name (`/a/b`); DDS-only topics keep their DDS name. */
+  topic: string;
+  /** ROS2 type name (`pkg/msg/T`); non-ROS2 types keep their DDS name. */
+  type: string;
+  /** Participant (process-level node) the endpoint belongs to. */
+  participant: string;
+  qos: Partial<QosProfile>;
+}
+
+export type TransportEvent =
+  | { kind: 'incompatible_qos'; policy: string; total: number }
+  | { kind: 'deadline_missed'; total: number }
+  | { kind: 'sample_lost'; total: number }
+  | { kind: 'matched'; current: number };
+
+export interface RawWriter {
+  /** Sends one CDR-encoded sample (encapsulation header included). */
+  write(cdr: Uint8Array): void;
+  /**
+   * Optional zero-copy path: a buffer of `size` bytes owned by the transport; fill it, then
+   * pass it to writeLoaned. Used for large messages.
+   */
+  loan?(size: number): ArrayBuffer;
+  writeLoaned?(buf: ArrayBuffer): void;
+  /** Subscribers currently matched. */
+  matched(): number;
+  close(): void;
+}
+
+export interface RawReader {
+  matched(): number;
+  /** Samples the transport itself refused as malformed before they reached JavaScript. */
+  refused(): number;
+  close(): void;
+}
+
+export interface Transport {
+  readonly name: 'dds' | 'rclnodejs';
+  readonly domainId: number;
+  createWriter(topic: string, type: string, qos: QosProfile, onEvent: (e: TransportEvent) => void): RawWriter;
+  createReader(
+    topic: string,
+    type: string,
+    qos: QosProfile,
+    onData: (cdr: Uint8Array) => void,
+    onEvent: (e: TransportEvent) => void,
+  ): RawReader;
+  endpoints(): Promise<TopicEndpointInfo[]>;
+  close(): void;
+}
