@@ -11,6 +11,9 @@ export interface SourcePos {
 /** A ROS2 parameter value as ros2 launch types it (YAML rules; lists are homogeneous). */
 export type ParamValue = string | number | boolean | string[] | number[] | boolean[];
 
+/** The ROS2 type of a parameter value (numbers alone cannot tell `1` from `1.0`). */
+export type ParamType = 'bool' | 'int' | 'double' | 'string' | 'bool_array' | 'int_array' | 'double_array' | 'string_array';
+
 /** A `node` or `executable` entity: a child process to start. */
 export interface ProcessEntity {
   kind: 'node' | 'executable';
@@ -30,6 +33,12 @@ export interface ProcessEntity {
   remaps: Array<[string, string]>;
   /** Environment for the process: `set_env` in scope plus the entity's own `env`. */
   env: Record<string, string>;
+  /** ROS2 type of each entry of `params` (int vs double, array kinds). */
+  paramTypes?: Record<string, ParamType>;
+  /** node: `ros_args` words, passed after `--ros-args`. */
+  rosArgs?: string[];
+  /** Variables removed by `unset_env` in scope (not inherited by the process). */
+  unsetEnv?: string[];
   output?: 'screen' | 'log' | 'both';
   cwd?: string;
   pos: SourcePos;
@@ -55,6 +64,8 @@ export interface XNodeEntity {
   inputs: Record<string, string>;
   outputs: Record<string, string>;
   params: Record<string, ParamValue>;
+  /** ROS2 type of each entry of `params` (int vs double, array kinds). */
+  paramTypes?: Record<string, ParamType>;
   /** Allowed implementation names; empty means all. */
   impls: string[];
   /** Higher is more important; default 0. */

@@ -1,0 +1,794 @@
+// Interprets launch entities (from either frontend) into a LaunchDescription: arguments,
+// scoped groups, includes, conditions, substitutions, nodes, executables and the xauto
+// `xnode` / `xpu` extensions. Semantics follow ros2 launch (launch, launch_ros).
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
+import { LaunchError, type LaunchDescription, type ParamType, type ParamValue, type ProcessEntity, type Ros2Binding, type SourcePos, type XNodeEntity, type XpuEntity } from './types.js';
+import type { Attr, Entity, RawValue } from './entity.js';
+import { describeRaw } from './entity.js';
+import { posIn, type Located } from './source.js';
+import { parseTemplate, type SubstitutionCall, type Template } from './substitution-parse.js';
+import { evalExpression, EvalError, pyStr } from './eval.js';
+import { findPackage, notFoundMessage } from './packages.js';
+import { expandTopic, invalidName, joinNamespace, validNodeName } from './names.js';
+import { readParamsFile, sectionMatches, typeList, typeParamString, typeScalarString } from './params.js';
+import { splitWords } from './words.js';
+import { parseYamlLaunch } from './frontend-yaml.js';
+import { parseXmlLaunch } from './frontend-xml.js';
+
+export interface LoadOptions {
+  /** Launch arguments (`name:=value` on the command line). */
+  args?: Record<string, string>;
+  /** Allow `$(command ...)`, which runs programs while the file is read. */
+  allowCommand?: boolean;
+  /** Environment seen by `$(env)`, package lookup and `$(command)`; default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What is in effect at a point of a launch file; groups and includes copy it. */
+interface Scope {
+  file: string; // as shown in messages
+  abs: string;
+  configs: Map<string, string>;
+  /** Environment changes by set_env (string) and unset_env (null). */
+  env: Map<string, string | null>;
+  ns: string;
+  remaps: Array<[string, string]>;
+}
+
+const QOS_PROFILES = ['default', 'sensor_data', 'services_default', 'parameters', 'system_default'];
+const SUBSTITUTIONS: Record<string, [number, number]> = {
+  var: [1, 2],
+  env: [1, 2],
+  optenv: [1, 2],
+  'find-pkg-share': [1, 1],
+  'find-pkg-prefix': [1, 1],
+  'exec-in-pkg': [2, 2],
+  dirname: [0, 0],
+  filename: [0, 0],
+  anon: [1, 1],
+  not: [1, 1],
+  and: [2, 2],
+  or: [2, 2],
+  equals: [2, 2],
+  eval: [1, 1],
+  command: [1, 2],
+};
+const OUTPUTS = ['screen', 'log', 'both'];
+const PORT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Shows a path relative to the working directory when it is inside it. */
+export function displayPath(abs: string): string {
+  const rel = relative(process.cwd(), abs);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs;
+}
+
+/** Reads and parses a launch file by its extension. */
+export function parseLaunchFile(abs: string, display: string, at?: SourcePos): Entity {
+  const lower = abs.toLowerCase();
+  const where: SourcePos = at ?? { file: display, line: 1, column: 1 };
+  if (lower.endsWith('.py')) {
+    throw new LaunchError(where, `Python launch files are not supported ('${display}'); write it as .launch.yaml or .launch.xml`);
+  }
+  const isYaml = lower.endsWith('.yaml') || lower.endsWith('.yml');
+  const isXml = lower.endsWith('.xml');
+  if (!isYaml && !isXml) throw new LaunchError(where, `unknown launch file type '${extname(abs) || basename(abs)}' for '${display}'; expected .yaml, .yml or .xml`);
+  let text: string;
+  try {
+    if (!statSync(abs).isFile()) throw new Error('not a file');
+    text = readFileSync(abs, 'utf8');
+  } catch {
+    throw new LaunchError(where, `launch file '${display}' not found (or not a readable file)`);
+  }
+  return isYaml ? parseYamlLaunch(display, text) : parseXmlLaunch(display, text);
+}
+
+export class Interpreter {
+  private readonly processes: ProcessEntity[] = [];
+  private readonly xnodes: XNodeEntity[] = [];
+  private readonly xpus: XpuEntity[] = [];
+  private readonly xnodeNames = new Map<string, SourcePos>();
+  private readonly xpuIds = new Map<string, SourcePos>();
+  private readonly anon = new Map<string, string>();
+  private readonly includeStack: string[] = [];
+  private readonly topArgs: Record<string, string> = {};
+  private readonly baseEnv: NodeJS.ProcessEnv;
+  private depth = 0;
+
+  constructor(private readonly opts: LoadOptions) {
+    this.baseEnv = opts.env ?? process.env;
+  }
+
+  run(file: string): LaunchDescription {
+    const abs = resolve(file);
+    const display = displayPath(abs);
+    const root = parseLaunchFile(abs, display);
+    const scope: Scope = { file: display, abs, configs: new Map(Object.entries(this.opts.args ?? {})), env: new Map(), ns: '/', remaps: [] };
+    this.includeStack.push(abs);
+    this.launch(root, scope);
+    return {
+      file: abs,
+      args: { ...(this.opts.args ?? {}), ...this.topArgs },
+      processes: this.processes,
+      xnodes: this.xnodes,
+      xpus: this.xpus,
+    };
+  }
+
+  // ---- containers --------------------------------------------------------------------
+
+  private launch(root: Entity, s: Scope): void {
+    this.checkKeys(root, root.format === 'xml' ? ['version'] : [], [], true);
+    this.entities(root.children, s);
+  }
+
+  private entities(list: readonly Entity[], s: Scope): void {
+    for (const e of list) this.entity(e, s);
+  }
+
+  private entity(e: Entity, s: Scope): void {
+    const type = e.type.replace(/-/g, '_');
+    const handler = HANDLERS[type];
+    if (!handler) {
+      throw new LaunchError(e.pos, `unknown entity '${e.type}'; expected one of ${Object.keys(HANDLERS).join(', ')}`);
+    }
+    if (!this.enabled(e, s)) return;
+    handler.call(this, e, s);
+  }
+
+  private group(e: Entity, s: Scope): void {
+    this.checkKeys(e, ['scoped', 'forwarding', 'if', 'unless'], [], true);
+    const scoped = this.boolAttr(e, 'scoped', s, true);
+    const forwarding = this.boolAttr(e, 'forwarding', s, true);
+    const inner = scoped ? childScope(s) : s;
+    if (scoped && !forwarding) inner.configs = new Map();
+    this.entities(e.children, inner);
+  }
+
+  private include(e: Entity, s: Scope): void {
+    this.checkKeys(e, ['file', 'if', 'unless'], ['arg']);
+    const fileAttr = this.required(e, 'file');
+    const target = resolve(dirname(s.abs), this.text(fileAttr, s));
+    const display = displayPath(target);
+    if (this.includeStack.includes(target)) {
+      const chain = [...this.includeStack.slice(this.includeStack.indexOf(target)), target].map(displayPath).join(' -> ');
+      throw new LaunchError(fileAttr.pos, `include cycle: ${chain}`);
+    }
+    if (!existsSync(target)) throw new LaunchError(fileAttr.pos, `included launch file '${display}' not found`);
+    const root = parseLaunchFile(target, display, fileAttr.pos);
+    // Included files see the including scope but their args, lets and namespaces stay inside.
+    const inner = childScope(s);
+    inner.file = display;
+    inner.abs = target;
+    for (const a of this.list(e, 'arg')) {
+      this.checkKeys(a, ['name', 'value', 'if', 'unless'], []);
+      if (!this.enabled(a, s)) continue;
+      inner.configs.set(this.text(this.required(a, 'name'), s), this.text(this.required(a, 'value'), s));
+    }
+    this.includeStack.push(target);
+    this.depth++;
+    try {
+      this.launch(root, inner);
+    } finally {
+      this.depth--;
+      this.includeStack.pop();
+    }
+  }
+
+  // ---- arguments and scope changes -------------------------------------------------
+
+  private arg(e: Entity, s: Scope): void {
+    this.checkKeys(e, ['name', 'default', 'description', 'choices', 'if', 'unless'], ['choice']);
+    const name = this.text(this.required(e, 'name'), s);
+    const description = this.optText(e, 'description', s);
+    const choices: string[] = [];
+    const choicesAttr = e.attrs.get('choices');
+    if (choicesAttr) {
+      const v = choicesAttr.value;
+      if (v.kind === 'list') for (const it of v.items) choices.push(this.text(it, s));
+      else if (v.kind === 'text') for (const w of this.text(v.v, s).split(/[,|]/)) choices.push(w.trim());
+      else throw new LaunchError(choicesAttr.namePos, `expected 'choices' to be a list of strings, got ${describeRaw(v)}`);
+    }
+    for (const c of this.list(e, 'choice')) {
+      this.checkKeys(c, ['value'], []);
+      choices.push(this.text(this.required(c, 'value'), s));
+    }
+    if (!s.configs.has(name)) {
+      const def = e.attrs.get('default');
+      if (!def) {
+        throw new LaunchError(e.pos, `required launch argument '${name}'${description ? ` (${description})` : ''} was not provided; pass ${name}:=VALUE`);
+      }
+      s.configs.set(name, this.text(this.located(def, 'default'), s));
+    }
+    const value = s.configs.get(name)!;
+    if (choices.length && !choices.includes(value)) {
+      const at = e.attrs.get('default')?.value.kind === 'text' && !(this.opts.args && name in this.opts.args) ? (e.attrs.get('default')!.value as { v: Located }).v.pos : e.pos;
+      throw new LaunchError(at, `value '${value}' of launch argument '${name}' is not one of the choices: ${choices.join(', ')}`);
+    }
+    if (this.depth === 0) this.topArgs[name] = value;
+  }
+
+  private let(e: Entity, s: Scope): void {
+    this.checkKeys(e, ['name', 'value', 'if', 'unless'], []);
+    s.configs.set(this.text(this.required(e, 'name'), s), this.text(this.required(e, 'value'), s));
+  }
+
+  private pushNamespace(e: Entity, s: Scope): void {
+    this.checkKeys(e, ['namespace', 'if', 'unless'], []);
+    const v = this.required(e, 'namespace');
+    const ns = this.text(v, s);
+    const next = joinNamespace(s.ns, ns);
+    const bad = next === '/' ? undefined : invalidName(next, 'namespace');
+    if (bad) throw new LaunchError(v.pos, bad);
+    s.ns = next;
+  }
+
+  private setEnv(e: Entity, s: Scope): void {
+    this.checkKeys(e, ['name', 'value', 'if', 'unless'], []);
+    s.env.set(this.text(this.required(e, 'name'), s), this.text(this.required(e, 'value'), s));
+  }
+
+  private unsetEnv(e: Entity, s: Scope): void {
+    this.checkKeys(e, ['name', 'if', 'unless'], []);
+    s.env.set(this.text(this.required(e, 'name'), s), null);
+  }
+
+  private setRemap(e: Entity, s: Scope): void {
+    this.checkKeys(e, ['from', 'to', 'if', 'unless'], []);
+    s.remaps.push([this.text(this.required(e, 'from'), s), this.text(this.required(e, 'to'), s)]);
+  }
+
+  // ---- processes -----------------------------------------------------------------------
+
+  private node(e: Entity, s: Scope): void {
+    this.checkKeys(e, ['pkg', 'exec', 'name', 'namespace', 'args', 'ros_args', 'ros-args', 'output', 'cwd', 'if', 'unless'], ['param', 'remap', 'env']);
+    const p = this.processBase(e, s, 'node');
+    p.pkg = this.optText(e, 'pkg', s);
+    p.exec = this.text(this.required(e, 'exec'), s);
+    const nameAttr = this.attrText(e, 'name');
+    if (nameAttr) {
+      const name = this.text(nameAttr, s);
+      if (!validNodeName(name)) throw new LaunchError(nameAttr.pos, `invalid node name '${name}'; expected letters, digits and '_' (not starting with a digit)`);
+      p.name = name;
+    }
+    const nsAttr = this.attrText(e, 'namespace');
+    p.namespace = this.namespaceOf(nsAttr, s);
+    const rosArgs = this.attrText(e, 'ros_args') ?? this.attrText(e, 'ros-args');
+    if (rosArgs) p.rosArgs = this.words(rosArgs, s);
+    const sink = newSink();
+    this.params(this.list(e, 'param'), s, '', sink, undefined);
+    p.params = sink.params;
+    p.paramTypes = sink.types;
+    p.paramFiles = sink.files;
+    p.remaps = [...s.remaps];
+    for (const r of this.list(e, 'remap')) {
+      this.checkKeys(r, ['from', 'to', 'if', 'unless'], []);
+      if (this.enabled(r, s)) p.remaps.push([this.text(this.required(r, 'from'), s), this.text(this.required(r, 'to'), s)]);
+    }
+    this.processes.push(p);
+  }
+
+  private executable(e: Entity, s: Scope): void {
+    this.checkKeys(e, ['cmd', 'cwd', 'name', 'args', 'output', 'if', 'unless'], ['env']);
+    const p = this.processBase(e, s, 'executable');
+    const cmd = this.words(this.required(e, 'cmd'), s);
+    if (cmd.length === 0) throw new LaunchError(this.required(e, 'cmd').pos, "expected a command in 'cmd'");
+    p.cmd = cmd;
+    p.name = this.optText(e, 'name', s);
+    this.processes.push(p);
+  }
+
+  /** Fields shared by node and executable: args, output, cwd, environment. */
+  private processBase(e: Entity, s: Scope, kind: 'node' | 'executable'): ProcessEntity {
+    const p: ProcessEntity = { kind, namespace: s.ns, args: [], params: {}, paramFiles: [], remaps: [], env: {}, pos: e.pos };
+    const args = this.attrText(e, 'args');
+    if (args) p.args = this.words(args, s);
+    const out = this.attrText(e, 'output');
+    if (out) {
+      const v = this.text(out, s);
+      if (!OUTPUTS.includes(v)) throw new LaunchError(out.pos, `invalid output '${v}'; expected one of ${OUTPUTS.join(', ')}`);
+      p.output = v as ProcessEntity['output'];
+    }
+    const cwd = this.optText(e, 'cwd', s);
+    if (cwd !== undefined) p.cwd = cwd;
+    const unset: string[] = [];
+    for (const [k, v] of s.env) {
+      if (v === null) unset.push(k);
+      else p.env[k] = v;
+    }
+    for (const en of this.list(e, 'env')) {
+      this.checkKeys(en, ['name', 'value', 'if', 'unless'], []);
+      if (!this.enabled(en, s)) continue;
+      const k = this.text(this.required(en, 'name'), s);
+      p.env[k] = this.text(this.required(en, 'value'), s);
+      const i = unset.indexOf(k);
+      if (i !== -1) unset.splice(i, 1);
+    }
+    if (unset.length) p.unsetEnv = unset;
+    return p;
+  }
+
+  private namespaceOf(nsAttr: Located | undefined, s: Scope): string {
+    if (!nsAttr) return s.ns;
+    const ns = joinNamespace(s.ns, this.text(nsAttr, s));
+    const bad = ns === '/' ? undefined : invalidName(ns, 'namespace');
+    if (bad) throw new LaunchError(nsAttr.pos, bad);
+    return ns;
+  }
+
+  // ---- parameters ----------------------------------------------------------------------
+
+  /** Collects `param` entities: values typed as ros2 does, nested groups flattened to dotted names. */
+  private params(list: Entity[], s: Scope, prefix: string, sink: Sink, xnodeFqn: string | undefined): void {
+    for (const pe of list) {
+      this.checkKeys(pe, ['name', 'value', 'value-sep', 'value_sep', 'from', 'if', 'unless'], ['param']);
+      if (!this.enabled(pe, s)) continue;
+      const from = this.attrText(pe, 'from');
+      const nameAttr = this.attrText(pe, 'name');
+      if (from) {
+        if (nameAttr) throw new LaunchError(nameAttr.pos, "'name' and 'from' are mutually exclusive on a param");
+        if (prefix) throw new LaunchError(from.pos, "'from' is only allowed on top-level params, not inside a nested param group");
+        const path = resolve(dirname(s.abs), this.text(from, s));
+        if (!existsSync(path)) throw new LaunchError(from.pos, `parameter file '${displayPath(path)}' not found`);
+        const sections = readParamsFile(path, displayPath(path));
+        if (xnodeFqn === undefined) sink.files.push(path);
+        else {
+          for (const sec of sections) {
+            if (!sectionMatches(sec.path, xnodeFqn)) continue;
+            for (const p of sec.params) sink.set(p.name, p.typed.value, p.typed.type, p.pos);
+          }
+        }
+        continue;
+      }
+      if (!nameAttr) throw new LaunchError(pe.pos, "expected a 'name' (or 'from') attribute on param");
+      const name = prefix + this.text(nameAttr, s);
+      const nested = pe.lists.get('param');
+      const valueAttr = pe.attrs.get('value');
+      if (nested && valueAttr) throw new LaunchError(valueAttr.namePos, `param '${name}' has both a value and nested params; expected one of them`);
+      if (nested) {
+        this.params(nested.list, s, `${name}.`, sink, xnodeFqn);
+        continue;
+      }
+      if (!valueAttr) throw new LaunchError(pe.pos, `param '${name}' needs a 'value' attribute or nested params`);
+      const sepAttr = this.attrText(pe, 'value-sep') ?? this.attrText(pe, 'value_sep');
+      const raw = valueAttr.value;
+      const where = `parameter '${name}'`;
+      try {
+        if (raw.kind === 'text') {
+          const text = this.text(raw.v, s);
+          if (sepAttr) {
+            const sep = this.text(sepAttr, s);
+            const words = sep === '' ? [text] : text.split(sep);
+            const typed = typeList(words.map((w) => typeScalarString(w.trim())), where, true, words);
+            sink.set(name, typed.value, typed.type, nameAttr.pos);
+          } else {
+            const typed = typeParamString(text);
+            sink.set(name, typed.value, typed.type, nameAttr.pos);
+          }
+        } else if (raw.kind === 'list') {
+          const typed = typeList(raw.items.map((it) => typeScalarString(this.text(it, s))), where, false);
+          sink.set(name, typed.value, typed.type, nameAttr.pos);
+        } else {
+          throw new LaunchError(valueAttr.namePos, `${where}: expected a value (string, number, bool or list), got ${describeRaw(raw)}`);
+        }
+      } catch (err) {
+        if (err instanceof TypeError) throw new LaunchError(raw.kind === 'text' ? raw.v.pos : valueAttr.namePos, `${where}: ${err.message.replace(/^parameter '[^']*': /, '')}`);
+        throw err;
+      }
+    }
+  }
+
+  // ---- xauto extensions ----------------------------------------------------------------
+
+  private xnode(e: Entity, s: Scope): void {
+    this.checkKeys(e, ['name', 'type', 'namespace', 'impl', 'priority', 'module', 'process', 'inputs', 'outputs', 'if', 'unless'], ['param', 'input', 'output', 'inputs', 'outputs', 'remap']);
+    const nameAttr = this.required(e, 'name');
+    const name = this.text(nameAttr, s);
+    if (!validNodeName(name)) throw new LaunchError(nameAttr.pos, `invalid xnode name '${name}'; expected letters, digits and '_' (not starting with a digit)`);
+    const first = this.xnodeNames.get(name);
+    if (first) throw new LaunchError(nameAttr.pos, `duplicate xnode name '${name}' (first defined at ${first.file}:${first.line}:${first.column}); xnode names must be unique`);
+    const typeAttr = this.required(e, 'type');
+    const type = this.text(typeAttr, s);
+    if (!/^[A-Za-z0-9_]+(\/[A-Za-z0-9_]+)*$/.test(type)) throw new LaunchError(typeAttr.pos, `invalid xnode type '${type}'; expected a registered type name such as 'camera/preprocess'`);
+    const ns = this.namespaceOf(this.attrText(e, 'namespace'), s);
+    const fqn = `${ns === '/' ? '' : ns}/${name}`;
+
+    let impls: string[] = [];
+    const implAttr = e.attrs.get('impl');
+    if (implAttr) {
+      const v = implAttr.value;
+      const parts = v.kind === 'list' ? v.items.map((i) => this.text(i, s)) : v.kind === 'text' ? this.text(v.v, s).split(',') : undefined;
+      if (!parts) throw new LaunchError(implAttr.namePos, `expected 'impl' to be a comma-separated list of implementation names, got ${describeRaw(v)}`);
+      impls = parts.map((x) => x.trim()).filter((x) => x !== '');
+    }
+    const priority = this.intAttr(e, 'priority', s, 0, undefined);
+    const moduleName = this.optText(e, 'module', s);
+    const processName = this.optText(e, 'process', s) ?? 'main';
+    if (processName === '') throw new LaunchError(this.attrText(e, 'process')!.pos, "expected a non-empty 'process' name");
+
+    const sink = newSink();
+    this.params(this.list(e, 'param'), s, '', sink, fqn);
+    const x: XNodeEntity = {
+      name,
+      namespace: ns,
+      type,
+      inputs: {},
+      outputs: {},
+      params: sink.params,
+      paramTypes: sink.types,
+      impls,
+      priority,
+      module: moduleName ?? (ns !== '/' ? ns : name),
+      process: processName,
+      ros2: [],
+      pos: e.pos,
+      portPos: {},
+    };
+    for (const [k, p] of Object.entries(sink.pos)) x.portPos[`param.${k}`] = p;
+
+    const remaps: Array<[string, string]> = [...s.remaps];
+    for (const r of this.list(e, 'remap')) {
+      this.checkKeys(r, ['from', 'to', 'if', 'unless'], []);
+      if (this.enabled(r, s)) remaps.push([this.text(this.required(r, 'from'), s), this.text(this.required(r, 'to'), s)]);
+    }
+    const rules = remaps.map(([from, to]) => [expandTopic(from, ns), expandTopic(to, ns)] as const);
+
+    const addPort = (dir: 'in' | 'out', port: Located, topic: Located, ros2?: Located, qos?: Located) => {
+      const portName = this.text(port, s);
+      if (!PORT.test(portName)) throw new LaunchError(port.pos, `invalid port name '${portName}'; expected letters, digits and '_'`);
+      const map = dir === 'in' ? x.inputs : x.outputs;
+      if (portName in map) throw new LaunchError(port.pos, `duplicate ${dir === 'in' ? 'input' : 'output'} port '${portName}' on xnode '${name}'`);
+      const t = this.text(topic, s);
+      const bad = invalidName(t, 'topic');
+      if (bad) throw new LaunchError(topic.pos, bad);
+      let resolved = expandTopic(t, ns);
+      const rule = rules.find(([from]) => from === resolved);
+      if (rule) resolved = rule[1];
+      map[portName] = resolved;
+      x.portPos[portName] = port.pos;
+      if (ros2) {
+        const r = this.text(ros2, s);
+        if (r !== 'in' && r !== 'out') throw new LaunchError(ros2.pos, `invalid ros2 '${r}'; expected 'in' or 'out'`);
+        if (r !== dir) {
+          throw new LaunchError(ros2.pos, `ros2: ${r} on an ${dir === 'in' ? 'input' : 'output'} port; expected 'ros2: ${dir}' (${dir === 'in' ? 'inputs are received from ROS2' : 'outputs are published to ROS2'})`);
+        }
+        const q = qos ? this.text(qos, s) : 'default';
+        if (!QOS_PROFILES.includes(q)) throw new LaunchError(qos!.pos, `unknown qos profile '${q}'; expected one of ${QOS_PROFILES.join(', ')}`);
+        const b: Ros2Binding = { port: portName, dir, topic: resolved, qos: q };
+        x.ros2.push(b);
+      } else if (qos) {
+        throw new LaunchError(qos.pos, `qos is only meaningful on a port bound to ROS2; add ros2: ${dir}`);
+      }
+    };
+
+    for (const [dir, mapKey, listKey] of [['in', 'inputs', 'input'], ['out', 'outputs', 'output']] as const) {
+      const m = e.attrs.get(mapKey);
+      if (m) {
+        if (m.value.kind !== 'map') throw new LaunchError(m.namePos, `expected '${mapKey}' to map port names to topics, got ${describeRaw(m.value)}`);
+        for (const { key, value } of m.value.entries) {
+          if (value.kind === 'text') addPort(dir, key, value.v);
+          else if (value.kind === 'map') {
+            const get = (k: string) => {
+              const f = value.entries.find((en) => en.key.text === k);
+              if (f && f.value.kind !== 'text') throw new LaunchError(f.key.pos, `expected a string for '${k}'`);
+              return f ? (f.value as { v: Located }).v : undefined;
+            };
+            for (const en of value.entries) {
+              if (!['topic', 'ros2', 'qos'].includes(en.key.text)) throw new LaunchError(en.key.pos, `unknown key '${en.key.text}' for port '${key.text}'; expected topic, ros2, qos`);
+            }
+            const topic = get('topic');
+            if (!topic) throw new LaunchError(key.pos, `port '${key.text}' needs a 'topic'`);
+            addPort(dir, key, topic, get('ros2'), get('qos'));
+          } else throw new LaunchError(key.pos, `expected a topic name or {topic, ros2, qos} for port '${key.text}', got ${describeRaw(value)}`);
+        }
+      }
+      const listForm = [...this.list(e, listKey), ...(e.lists.get(mapKey)?.list ?? [])];
+      for (const pe of listForm) {
+        this.checkKeys(pe, ['port', 'topic', 'ros2', 'qos', 'if', 'unless'], []);
+        if (!this.enabled(pe, s)) continue;
+        addPort(dir, this.required(pe, 'port'), this.required(pe, 'topic'), this.attrText(pe, 'ros2'), this.attrText(pe, 'qos'));
+      }
+    }
+    this.xnodeNames.set(name, nameAttr.pos);
+    this.xnodes.push(x);
+  }
+
+  private xpu(e: Entity, s: Scope): void {
+    this.checkKeys(e, ['id', 'kind', 'lanes', 'profile', 'if', 'unless'], []);
+    const idAttr = this.required(e, 'id');
+    const id = this.text(idAttr, s);
+    if (!/^[A-Za-z0-9_.:-]+$/.test(id)) throw new LaunchError(idAttr.pos, `invalid xpu id '${id}'; expected letters, digits, '_', '-', '.', ':'`);
+    const first = this.xpuIds.get(id);
+    if (first) throw new LaunchError(idAttr.pos, `duplicate xpu id '${id}' (first defined at ${first.file}:${first.line}:${first.column})`);
+    const kindAttr = this.required(e, 'kind');
+    const kind = this.text(kindAttr, s);
+    if (!/^[a-z][a-z0-9_]*$/.test(kind)) throw new LaunchError(kindAttr.pos, `invalid xpu kind '${kind}'; expected a lower-case name such as cpu, gpu, npu`);
+    const lanes = this.intAttr(e, 'lanes', s, 1, 1);
+    const xpu: XpuEntity = { id, kind, lanes, pos: e.pos };
+    const profile = this.optText(e, 'profile', s);
+    if (profile !== undefined) {
+      xpu.profile = resolve(dirname(s.abs), profile);
+      if (!existsSync(xpu.profile)) throw new LaunchError(this.attrText(e, 'profile')!.pos, `xpu profile '${displayPath(xpu.profile)}' not found`);
+    }
+    this.xpuIds.set(id, idAttr.pos);
+    this.xpus.push(xpu);
+  }
+
+  // ---- attribute helpers ---------------------------------------------------------------
+
+  /** Rejects attributes and child entity lists the entity type does not know. */
+  private checkKeys(e: Entity, attrs: string[], lists: string[], container = false): void {
+    const expected = () => [...attrs, ...lists].join(', ') || '(none)';
+    for (const a of e.attrs.values()) {
+      if (!attrs.includes(a.name)) {
+        throw new LaunchError(a.namePos, `unknown attribute '${a.name}' for ${e.type}; expected one of ${expected()}`);
+      }
+    }
+    if (e.format === 'xml' && container) return; // children are entities, checked one by one
+    for (const [name, l] of e.lists) {
+      if (!lists.includes(name)) {
+        throw new LaunchError(l.pos, e.format === 'xml' ? `unexpected <${name}> inside <${e.type}>; expected ${lists.length ? lists.map((x) => `<${x}>`).join(', ') : 'no child elements'}` : `unknown attribute '${name}' for ${e.type}; expected one of ${expected()}`);
+      }
+    }
+    if (e.format === 'yaml' && !container && e.children.length) {
+      throw new LaunchError(e.children[0]!.pos, `'children' is only allowed in group; not in ${e.type}`);
+    }
+  }
+
+  private list(e: Entity, name: string): Entity[] {
+    const l = e.lists.get(name);
+    if (l) return l.list;
+    const a = e.attrs.get(name);
+    // A YAML key given a scalar where a list of entities is expected.
+    if (a && e.format === 'yaml') throw new LaunchError(a.namePos, `expected '${name}' to be a list of mappings (e.g. ${name}: [{name: ..., value: ...}]), got ${describeRaw(a.value)}`);
+    return [];
+  }
+
+  private located(a: Attr, name: string): Located {
+    if (a.value.kind !== 'text') throw new LaunchError(a.namePos, `expected '${name}' to be a string, got ${describeRaw(a.value)}`);
+    return a.value.v;
+  }
+
+  private attrText(e: Entity, name: string): Located | undefined {
+    const a = e.attrs.get(name);
+    return a ? this.located(a, name) : undefined;
+  }
+
+  private required(e: Entity, name: string): Located {
+    const v = this.attrText(e, name);
+    if (!v) throw new LaunchError(e.pos, `missing required attribute '${name}' for ${e.type}`);
+    return v;
+  }
+
+  private optText(e: Entity, name: string, s: Scope): string | undefined {
+    const v = this.attrText(e, name);
+    return v ? this.text(v, s) : undefined;
+  }
+
+  private boolAttr(e: Entity, name: string, s: Scope, def: boolean): boolean {
+    const v = this.attrText(e, name);
+    if (!v) return def;
+    const b = parseBool(this.text(v, s));
+    if (b === undefined) throw new LaunchError(v.pos, `invalid value '${this.text(v, s)}' for '${name}'; expected true or false`);
+    return b;
+  }
+
+  private intAttr(e: Entity, name: string, s: Scope, def: number, min: number | undefined): number {
+    const v = this.attrText(e, name);
+    if (!v) return def;
+    const t = this.text(v, s).trim();
+    if (!/^[+-]?\d+$/.test(t)) throw new LaunchError(v.pos, `invalid ${name} '${t}'; expected an integer${min !== undefined ? ` >= ${min}` : ''}`);
+    const n = Number(t);
+    if (min !== undefined && n < min) throw new LaunchError(v.pos, `invalid ${name} ${n}; expected an integer >= ${min}`);
+    return n;
+  }
+
+  private words(v: Located, s: Scope): string[] {
+    const w = splitWords(this.text(v, s));
+    if (!Array.isArray(w)) throw new LaunchError(v.pos, `${w.error}; expected matching quotes`);
+    return w;
+  }
+
+  /** `if` / `unless`: true/false/1/0, case-insensitively, as ros2's IfCondition. */
+  private enabled(e: Entity, s: Scope): boolean {
+    const ifA = this.attrText(e, 'if');
+    const unlessA = this.attrText(e, 'unless');
+    if (ifA && unlessA) throw new LaunchError(unlessA.pos, "'if' and 'unless' cannot both be given");
+    const c = ifA ?? unlessA;
+    if (!c) return true;
+    const v = this.text(c, s);
+    const b = parseBool(v);
+    if (b === undefined) throw new LaunchError(c.pos, `invalid condition value '${v}'; expected true, false, 1 or 0 (case-insensitive)`);
+    return ifA ? b : !b;
+  }
+
+  // ---- substitutions -------------------------------------------------------------------
+
+  text(v: Located, s: Scope): string {
+    return this.perform(parseTemplate(v), s);
+  }
+
+  private perform(t: Template, s: Scope): string {
+    let out = '';
+    for (const part of t) out += typeof part === 'string' ? part : this.call(part, s);
+    return out;
+  }
+
+  private call(c: SubstitutionCall, s: Scope): string {
+    const arity = SUBSTITUTIONS[c.name];
+    if (!arity) {
+      throw new LaunchError(c.pos, `unknown substitution '$(${c.name} ...)'; expected one of ${Object.keys(SUBSTITUTIONS).join(', ')}`);
+    }
+    const [min, max] = arity;
+    if (c.args.length < min || c.args.length > max) {
+      const want = min === max ? `${min}` : `${min} to ${max}`;
+      throw new LaunchError(c.pos, `substitution '${c.name}' takes ${want} argument${max === 1 ? '' : 's'}, got ${c.args.length}${c.name === 'eval' ? " (quote the expression: $(eval '...'))" : ''}`);
+    }
+    const a = c.args.map((x) => this.perform(x, s));
+    switch (c.name) {
+      case 'var': {
+        const v = s.configs.get(a[0]!);
+        if (v !== undefined) return v;
+        if (a.length === 2) return a[1]!;
+        throw new LaunchError(c.pos, `launch argument or variable '${a[0]}' is not defined; declare it with arg or let, or pass ${a[0]}:=VALUE`);
+      }
+      case 'env':
+      case 'optenv': {
+        const v = this.env(a[0]!, s);
+        if (v !== undefined) return v;
+        if (a.length === 2) return a[1]!;
+        if (c.name === 'optenv') return '';
+        throw new LaunchError(c.pos, `environment variable '${a[0]}' is not set; set it, give a default ($(env ${a[0]} DEFAULT)) or use optenv`);
+      }
+      case 'find-pkg-share':
+      case 'find-pkg-prefix':
+      case 'exec-in-pkg': {
+        const pkg = c.name === 'exec-in-pkg' ? a[1]! : a[0]!;
+        const loc = findPackage(pkg, this.envFor(s));
+        if (!loc) throw new LaunchError(c.pos, notFoundMessage(pkg, this.envFor(s)));
+        if (c.name === 'find-pkg-share') return loc.share;
+        if (c.name === 'find-pkg-prefix') return loc.prefix;
+        return resolve(loc.prefix, 'lib', pkg, a[0]!);
+      }
+      case 'dirname':
+        return dirname(s.abs);
+      case 'filename':
+        return s.abs;
+      case 'anon': {
+        let v = this.anon.get(a[0]!);
+        if (!v) {
+          v = `${a[0]}_${process.pid}_${Math.floor(Math.random() * 0xffffffff)}`;
+          this.anon.set(a[0]!, v);
+        }
+        return v;
+      }
+      case 'not':
+        return String(!this.boolArg(a[0]!, c));
+      case 'and':
+        return String(this.boolArg(a[0]!, c) && this.boolArg(a[1]!, c));
+      case 'or':
+        return String(this.boolArg(a[0]!, c) || this.boolArg(a[1]!, c));
+      case 'equals':
+        return String(looselyEqual(a[0]!, a[1]!));
+      case 'eval':
+        try {
+          return pyStr(evalExpression(a[0]!));
+        } catch (err) {
+          if (err instanceof EvalError) {
+            throw new LaunchError(c.pos, `eval: ${err.message} (at column ${err.offset + 1} of expression '${a[0]}')`);
+          }
+          throw err;
+        }
+      case 'command':
+        return this.command(c, a);
+    }
+    throw new LaunchError(c.pos, `unhandled substitution '${c.name}'`);
+  }
+
+  private boolArg(v: string, c: SubstitutionCall): boolean {
+    const b = parseBool(v);
+    if (b === undefined) throw new LaunchError(c.pos, `substitution '${c.name}' got '${v}'; expected true, false, 1 or 0`);
+    return b;
+  }
+
+  private env(name: string, s: Scope): string | undefined {
+    if (s.env.has(name)) return s.env.get(name) ?? undefined;
+    return this.baseEnv[name];
+  }
+
+  private envFor(s: Scope): NodeJS.ProcessEnv {
+    if (s.env.size === 0) return this.baseEnv;
+    const env = { ...this.baseEnv };
+    for (const [k, v] of s.env) {
+      if (v === null) delete env[k];
+      else env[k] = v;
+    }
+    return env;
+  }
+
+  /** `$(command CMD [on_stderr])`: runs CMD (split into words, no shell) and substitutes its stdout. */
+  private command(c: SubstitutionCall, a: string[]): string {
+    if (!this.opts.allowCommand) {
+      throw new LaunchError(c.pos, `$(command ...) runs programs while reading the launch file and is disabled; pass --allow-command to enable it`);
+    }
+    const words = splitWords(a[0]!);
+    if (!Array.isArray(words) || words.length === 0) throw new LaunchError(c.pos, `$(command): expected a command line, got '${a[0]}'`);
+    const onStderr = a[1] ?? 'fail';
+    if (!['fail', 'ignore', 'warn', 'capture'].includes(onStderr)) {
+      throw new LaunchError(c.pos, `$(command): invalid on_stderr '${onStderr}'; expected fail, ignore, warn or capture`);
+    }
+    const [file, ...args] = words;
+    let res;
+    try {
+      res = execFileSync(file!, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: this.baseEnv, timeout: 60_000 });
+    } catch (err) {
+      const e = err as { code?: string; status?: number; stderr?: string };
+      const why = e.code === 'ENOENT' ? 'program not found' : `exited with code ${e.status ?? '?'}${e.stderr ? `: ${e.stderr.trim().split('\n')[0]}` : ''}`;
+      throw new LaunchError(c.pos, `$(command ${a[0]}) failed: ${why}`);
+    }
+    return res;
+  }
+}
+
+type Handler = (this: Interpreter, e: Entity, s: Scope) => void;
+const P = Interpreter.prototype as unknown as Record<string, Handler>;
+const HANDLERS: Record<string, Handler> = {
+  arg: P['arg']!,
+  let: P['let']!,
+  group: P['group']!,
+  include: P['include']!,
+  push_ros_namespace: P['pushNamespace']!,
+  set_env: P['setEnv']!,
+  unset_env: P['unsetEnv']!,
+  set_remap: P['setRemap']!,
+  remap: P['setRemap']!,
+  node: P['node']!,
+  executable: P['executable']!,
+  xnode: P['xnode']!,
+  xpu: P['xpu']!,
+};
+
+interface Sink {
+  params: Record<string, ParamValue>;
+  types: Record<string, ParamType>;
+  pos: Record<string, SourcePos>;
+  files: string[];
+  set(name: string, v: ParamValue, t: ParamType, pos: SourcePos): void;
+}
+
+function newSink(): Sink {
+  const sink: Sink = {
+    params: {},
+    types: {},
+    pos: {},
+    files: [],
+    set(name, v, t, pos) {
+      sink.params[name] = v;
+      sink.types[name] = t;
+      sink.pos[name] = pos;
+    },
+  };
+  return sink;
+}
+
+function childScope(s: Scope): Scope {
+  return { ...s, configs: new Map(s.configs), env: new Map(s.env), remaps: [...s.remaps] };
+}
+
+function parseBool(v: string): boolean | undefined {
+  const l = v.trim().toLowerCase();
+  if (l === 'true' || l === '1') return true;
+  if (l === 'false' || l === '0') return false;
+  return undefined;
+}
+
+/** `$(equals A B)`: numbers compare as numbers, booleans as booleans, anything else as text. */
+function looselyEqual(a: string, b: string): boolean {
+  const num = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+  if (num.test(a.trim()) && num.test(b.trim())) return Number(a) === Number(b);
+  const ba = ['true', 'false'].includes(a.toLowerCase()) ? a.toLowerCase() : undefined;
+  const bb = ['true', 'false'].includes(b.toLowerCase()) ? b.toLowerCase() : undefined;
+  if (ba && bb) return ba === bb;
+  return a === b;
+}
