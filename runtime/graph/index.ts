@@ -1,1 +1,2 @@
 export * from './graph.js';
+export * from './describe.js';

@@ -1,0 +1,67 @@
+// Per-hop dispatch overhead of the executor: a chain of 100 trivial XNODEs in one process,
+// against a plain chain of 100 function calls in the same run, and through the worker pool.
+import { performance } from 'node:perf_hooks';
+import { buildGraph, describeXNodes } from '../runtime/graph/index.js';
+import { Executor } from '../runtime/exec/executor.js';
+import type { ExecPlan } from '../runtime/exec/plan.js';
+import { table } from '../runtime/trace/report.js';
+import { quantile } from '../runtime/trace/stats.js';
+import { discoverXpus } from '../runtime/xpu/discover.js';
+import { loadRegistry } from '../runtime/cli/xnodes.js';
+import type { PortValues, StageFn } from '../runtime/xnode/types.js';
+
+async function chain(hops: number, impl: 'js' | 'worker', frames: number): Promise<Float64Array> {
+  const registry = await loadRegistry();
+  const xs = [{ name: 'src', type: 'demo/counter', outputs: { out: 't0' }, params: { rate: 0, size: 16 } }];
+  for (let i = 1; i <= hops; i++) xs.push({ name: `p${i}`, type: 'demo/pass', inputs: { in: `t${i - 1}` }, outputs: { out: `t${i}` } } as never);
+  const graph = buildGraph(describeXNodes(xs as never), registry);
+  const xpus = await discoverXpus({ workers: 1 });
+  const plan: ExecPlan = {
+    name: impl,
+    placements: graph.stages.map((s) => (s.index === 0 ? { impl: 'js', xpu: 'main', priority: 0 } : { impl, xpu: impl === 'js' ? 'main' : 'pool', priority: 0 })),
+  };
+  const ex = new Executor(graph, plan, { xpus, frames });
+  await ex.start();
+  await ex.run();
+  await ex.close();
+  // Per-frame e2e minus the source's own run, divided by the hops.
+  const e2e = [...ex.tracer.e2e.values()][0]!.values();
+  const src = ex.tracer.stageRun[0]!.values();
+  const perHop = new Float64Array(e2e.length);
+  for (let i = 0; i < e2e.length; i++) perHop[i] = ((e2e[i]! - (src[i] ?? 0)) * 1000) / hops;
+  return perHop.slice(Math.floor(e2e.length / 10)).sort(); // drop warm-up
+}
+
+function plainCalls(hops: number, frames: number): Float64Array {
+  const fns: StageFn[] = Array.from({ length: hops }, () => (inputs: PortValues) => ({ out: inputs.in }));
+  const out = new Float64Array(frames);
+  let sink: unknown;
+  for (let f = 0; f < frames; f++) {
+    const t = performance.now();
+    let v: unknown = { dims: [16], data: new Float32Array(16) };
+    for (let i = 0; i < hops; i++) v = (fns[i]!({ in: v }, { seq: f, t0: t }) as PortValues).out;
+    sink = v;
+    out[f] = ((performance.now() - t) * 1000) / hops;
+  }
+  if (!sink) throw new Error('unreachable');
+  return out.slice(Math.floor(frames / 10)).sort();
+}
+
+export default async function main(args: string[]): Promise<void> {
+  const frames = Number(args[0] ?? 2000);
+  const calls = plainCalls(100, frames);
+  const hops = await chain(100, 'js', frames);
+  const worker = await chain(10, 'worker', Math.min(frames, 500));
+  const p50 = (a: Float64Array) => quantile(a, 0.5);
+  const p99 = (a: Float64Array) => quantile(a, 0.99);
+  const f = (v: number) => v.toFixed(3);
+  console.log(
+    table([
+      ['chain', 'hops', 'frames', 'hop us p50', 'hop us p99'],
+      ['plain function calls', '100', String(frames), f(p50(calls)), f(p99(calls))],
+      ['xauto executor, main thread', '100', String(frames), f(p50(hops)), f(p99(hops))],
+      ['xauto executor, worker pool', '10', String(Math.min(frames, 500)), f(p50(worker)), f(p99(worker))],
+    ]),
+  );
+  console.log(JSON.stringify({ bench: 'dispatch', hop_us_p50: +f(p50(hops)), ratio_vs_calls: +(p50(hops) / p50(calls)).toFixed(1), worker_hop_us_p50: +f(p50(worker)) }));
+}

@@ -1,0 +1,232 @@
+import test from 'ava';
+import { buildGraph, describeXNodes, type XNodeInCode } from '../runtime/graph/index.js';
+import { Executor, type ExecOptions } from '../runtime/exec/executor.js';
+import { defaultPlan, type ExecPlan, type StagePlacement } from '../runtime/exec/plan.js';
+import { XNodeRegistry, defineXNode, type Tensor } from '../runtime/xnode/index.js';
+import { discoverXpus } from '../runtime/xpu/discover.js';
+import { loadRegistry } from '../runtime/cli/xnodes.js';
+import { counters } from '../runtime/trace/counters.js';
+
+/** Runs a pipeline written in code; returns the executor after close(). */
+async function run(registry: XNodeRegistry, xs: XNodeInCode[], opts: Partial<ExecOptions> = {}, place?: (s: number) => StagePlacement | undefined) {
+  const graph = buildGraph(describeXNodes(xs), registry);
+  const xpus = opts.xpus ?? (await discoverXpus({ workers: 1 }));
+  const plan: ExecPlan = defaultPlan(graph, xpus);
+  if (place) plan.placements = plan.placements.map((p, i) => place(i) ?? p);
+  const ex = new Executor(graph, plan, { xpus, ...opts });
+  await ex.start();
+  await ex.run();
+  await ex.close();
+  return ex;
+}
+
+test.serial('frames flow in order through a chain and reach the sink checked', async (t) => {
+  const registry = await loadRegistry();
+  const ex = await run(registry, [
+    { name: 'src', type: 'demo/counter', outputs: { out: '/a' }, params: { rate: 0, size: 64 } },
+    { name: 'scale', type: 'demo/scale', inputs: { in: '/a' }, outputs: { out: '/b' } },
+    { name: 'check', type: 'demo/check', inputs: { in: '/b' } },
+  ], { frames: 50 });
+  const r = ex.report();
+  t.deepEqual(r.sections.check, { frames: 50, wrong: 0 });
+  t.deepEqual(r.stages.map((s) => s.runs), [50, 50, 50]);
+  t.is(r.stages.reduce((n, s) => n + s.drops, 0), 0, 'fast mode is lossless');
+  t.is([...ex.tracer.e2e.values()][0]!.count, 50);
+});
+
+test.serial('the worker implementation gives the same results as the main-thread one', async (t) => {
+  const registry = await loadRegistry();
+  const ex = await run(
+    registry,
+    [
+      { name: 'src', type: 'demo/counter', outputs: { out: '/a' }, params: { rate: 0, size: 1000 } },
+      { name: 'scale', type: 'demo/scale', impls: ['worker'], inputs: { in: '/a' }, outputs: { out: '/b' }, params: { a: 3, b: -1 } },
+      { name: 'check', type: 'demo/check', inputs: { in: '/b' }, params: { a: 3, b: -1 } },
+    ],
+    { frames: 40 },
+  );
+  t.is(ex.report().stages[1]!.xpu, 'pool');
+  t.deepEqual(ex.report().sections.check, { frames: 40, wrong: 0 });
+});
+
+/** XNODEs that record what they see, for ordering / zero-copy / QoS checks. */
+function probes() {
+  const seen: { buffers: ArrayBuffer[]; seqs: number[]; order: string[] } = { buffers: [], seqs: [], order: [] };
+  const src = defineXNode({
+    type: 'probe/src',
+    outputs: { out: { type: 'xauto/Tensor' } },
+    params: { rate: { type: 'float', default: 0 } },
+    impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: () => (_i, f) => {
+      const t: Tensor = { dims: [4], data: new Float32Array(4).fill(f.seq) };
+      seen.buffers.push(t.data.buffer as ArrayBuffer);
+      return { out: t };
+    } }],
+  });
+  const slow = defineXNode({
+    type: 'probe/slow',
+    inputs: { in: { type: 'xauto/Tensor' } },
+    outputs: { out: { type: 'xauto/Tensor' } },
+    params: { ms: { type: 'float', default: 5 } },
+    impls: [{ name: 'js', xpu: 'cpu', backend: 'native', create: (ctx) => async (i) => {
+      await new Promise((r) => setTimeout(r, ctx.params.ms as number));
+      return { out: i.in };
+    } }],
+  });
+  const sink = defineXNode({
+    type: 'probe/sink',
+    inputs: { in: { type: 'xauto/Tensor' } },
+    impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: (ctx) => (i, f) => {
+      seen.order.push(ctx.name);
+      seen.seqs.push(f.seq);
+      const t = i.in as Tensor;
+      if (!seen.buffers.includes(t.data.buffer as ArrayBuffer)) throw new Error('a copy arrived');
+      return null;
+    } }],
+  });
+  return { seen, registry: new XNodeRegistry().register(src, slow, sink) };
+}
+
+test.serial('in one process the very same ArrayBuffer arrives (zero copy)', async (t) => {
+  const { seen, registry } = probes();
+  const ex = await run(registry, [
+    { name: 'src', type: 'probe/src', outputs: { out: '/a' } },
+    { name: 'sink', type: 'probe/sink', inputs: { in: '/a' } },
+  ], { frames: 20 });
+  t.is(ex.report().stages[1]!.errors, 0);
+  t.deepEqual(seen.seqs, [...Array(20).keys()]);
+});
+
+test.serial('keep-last depth 1: a slow subscriber at a fast rate sees the freshest frames and drops are counted', async (t) => {
+  const { seen, registry } = probes();
+  const ex = await run(
+    registry,
+    [
+      { name: 'src', type: 'probe/src', outputs: { out: '/a' }, params: { rate: 500 } },
+      { name: 'slow', type: 'probe/slow', inputs: { in: '/a' }, outputs: { out: '/b' }, params: { ms: 10 } },
+      { name: 'sink', type: 'probe/sink', inputs: { in: '/b' } },
+    ],
+    { durationS: 0.5 },
+  );
+  const r = ex.report();
+  t.true(r.stages[1]!.drops > 0, 'messages replaced while the slow stage was busy are counted');
+  t.is(r.stages[1]!.runs + r.stages[1]!.drops, r.stages[0]!.runs, 'every frame is either run or counted as dropped');
+  t.true(seen.seqs.every((s, i) => i === 0 || s > seen.seqs[i - 1]!), 'frames stay in order');
+});
+
+test.serial('ready stages on one XPU run highest priority first', async (t) => {
+  const order: string[] = [];
+  const src = defineXNode({
+    type: 'prio/src',
+    outputs: { out: { type: 'xauto/Tensor' } },
+    params: { rate: { type: 'float', default: 0 } },
+    impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: () => () => ({ out: { dims: [1], data: new Float32Array(1) } }) }],
+  });
+  const leaf = defineXNode({
+    type: 'prio/leaf',
+    inputs: { in: { type: 'xauto/Tensor' } },
+    impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: (ctx) => () => (order.push(ctx.name), null) }],
+  });
+  const registry = new XNodeRegistry().register(src, leaf);
+  await run(
+    registry,
+    [
+      { name: 'src', type: 'prio/src', outputs: { out: '/a' } },
+      { name: 'low', type: 'prio/leaf', inputs: { in: '/a' }, priority: 1 },
+      { name: 'high', type: 'prio/leaf', inputs: { in: '/a' }, priority: 9 },
+      { name: 'mid', type: 'prio/leaf', inputs: { in: '/a' }, priority: 5 },
+    ],
+    { frames: 3 },
+  );
+  t.deepEqual(order, ['high', 'mid', 'low', 'high', 'mid', 'low', 'high', 'mid', 'low']);
+});
+
+test.serial('stages of one exclusive group never overlap, even on a multi-lane XPU', async (t) => {
+  let active = 0;
+  let maxActive = 0;
+  const src = defineXNode({
+    type: 'grp/src',
+    outputs: { out: { type: 'xauto/Tensor' } },
+    params: { rate: { type: 'float', default: 0 } },
+    impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: () => () => ({ out: { dims: [1], data: new Float32Array(1) } }) }],
+  });
+  const busy = defineXNode({
+    type: 'grp/busy',
+    inputs: { in: { type: 'xauto/Tensor' } },
+    impls: [{ name: 'native', xpu: 'cpu', backend: 'native', create: () => async () => {
+      maxActive = Math.max(maxActive, ++active);
+      await new Promise((r) => setTimeout(r, 3));
+      active--;
+      return null;
+    } }],
+  });
+  const registry = new XNodeRegistry().register(src, busy);
+  const xs: XNodeInCode[] = [
+    { name: 'src', type: 'grp/src', outputs: { out: '/a' } },
+    { name: 'b1', type: 'grp/busy', inputs: { in: '/a' } },
+    { name: 'b2', type: 'grp/busy', inputs: { in: '/a' } },
+  ];
+  await run(registry, xs, { frames: 10 });
+  t.is(maxActive, 2, 'without a group the two lanes of the native XPU run both');
+  maxActive = 0;
+  await run(registry, xs, { frames: 10 }, (s) => (s > 0 ? { impl: 'native', xpu: 'native', priority: 0, group: 'm' } : undefined));
+  t.is(maxActive, 1);
+});
+
+test.serial('a failing implementation is counted, logged once, and the pipeline keeps going', async (t) => {
+  const { registry } = probes();
+  let calls = 0;
+  registry.register(
+    defineXNode({
+      type: 'probe/flaky',
+      inputs: { in: { type: 'xauto/Tensor' } },
+      outputs: { out: { type: 'xauto/Tensor' } },
+      impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: () => (i) => {
+        if (++calls % 2 === 0) throw new Error('bad frame');
+        return { out: i.in };
+      } }],
+    }),
+  );
+  const logs: string[] = [];
+  const before = counters.get('exec.stage_errors');
+  const ex = await run(
+    registry,
+    [
+      { name: 'src', type: 'probe/src', outputs: { out: '/a' } },
+      { name: 'flaky', type: 'probe/flaky', inputs: { in: '/a' }, outputs: { out: '/b' } },
+      { name: 'sink', type: 'probe/sink', inputs: { in: '/b' } },
+    ],
+    { frames: 10, log: (l) => logs.push(l) },
+  );
+  t.is(ex.report().stages[1]!.errors, 5);
+  t.is(ex.report().stages[2]!.runs, 5);
+  t.is(counters.get('exec.stage_errors') - before, 5);
+  t.true(logs.some((l) => l.includes('bad frame')));
+});
+
+test.serial('after repeated failures the stage falls back to the next placement and frames keep flowing', async (t) => {
+  const { registry } = probes();
+  registry.register(
+    defineXNode({
+      type: 'probe/broken',
+      inputs: { in: { type: 'xauto/Tensor' } },
+      outputs: { out: { type: 'xauto/Tensor' } },
+      impls: [
+        { name: 'bad', xpu: 'cpu', backend: 'main', create: () => () => { throw new Error('device lost'); } },
+        { name: 'good', xpu: 'cpu', backend: 'native', create: () => async (i) => ({ out: i.in }) },
+      ],
+    }),
+  );
+  const ex = await run(
+    registry,
+    [
+      { name: 'src', type: 'probe/src', outputs: { out: '/a' } },
+      { name: 'b', type: 'probe/broken', inputs: { in: '/a' }, outputs: { out: '/b' } },
+      { name: 'sink', type: 'probe/sink', inputs: { in: '/b' } },
+    ],
+    { frames: 20, log: () => {}, fallback: (_s, failed) => (failed.impl === 'bad' ? { impl: 'good', xpu: 'native', priority: 0 } : undefined) },
+  );
+  const r = ex.report();
+  t.is(r.stages[1]!.impl, 'good');
+  t.is(r.stages[1]!.errors, 3);
+  t.is(r.stages[2]!.runs, 17);
+});
