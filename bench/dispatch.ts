@@ -11,7 +11,7 @@ import { loadRegistry } from '../runtime/cli/xnodes.js';
 import type { PortValues, StageFn } from '../runtime/xnode/types.js';
 
 async function chain(hops: number, impl: 'js' | 'worker', frames: number): Promise<Float64Array> {
-  const registry = await loadRegistry();
+  const registry = await loadRegistry({ types: ['demo/counter'] });
   const xs = [{ name: 'src', type: 'demo/counter', outputs: { out: 't0' }, params: { rate: 0, size: 16 } }];
   for (let i = 1; i <= hops; i++) xs.push({ name: `p${i}`, type: 'demo/pass', inputs: { in: `t${i - 1}` }, outputs: { out: `t${i}` } } as never);
   const graph = buildGraph(describeXNodes(xs as never), registry);

@@ -21,7 +21,7 @@ async function run(registry: XNodeRegistry, xs: XNodeInCode[], opts: Partial<Exe
 }
 
 test.serial('frames flow in order through a chain and reach the sink checked', async (t) => {
-  const registry = await loadRegistry();
+  const registry = await loadRegistry({ types: ['demo/counter'] });
   const ex = await run(registry, [
     { name: 'src', type: 'demo/counter', outputs: { out: '/a' }, params: { rate: 0, size: 64 } },
     { name: 'scale', type: 'demo/scale', inputs: { in: '/a' }, outputs: { out: '/b' } },
@@ -35,7 +35,7 @@ test.serial('frames flow in order through a chain and reach the sink checked', a
 });
 
 test.serial('the worker implementation gives the same results as the main-thread one', async (t) => {
-  const registry = await loadRegistry();
+  const registry = await loadRegistry({ types: ['demo/counter'] });
   const ex = await run(
     registry,
     [

@@ -101,7 +101,7 @@ test('launch strings are coerced to declared parameter types like a ROS2 declare
   t.deepEqual(coerceParam({ type: 'float', default: 0 }, 3), [3]);
   t.deepEqual(coerceParam({ type: 'bool', default: false }, 'True'), [true]);
   t.deepEqual(coerceParam({ type: 'string', default: '' }, 5), ['5']);
-  t.deepEqual(coerceParam({ type: 'float[]', default: [] }, ['1', 2.5]), [[1, 2.5]]);
+  t.deepEqual(coerceParam({ type: 'float[]', default: [] }, ['1', '2.5']), [[1, 2.5]]);
   t.is(coerceParam({ type: 'int', default: 0 }, '4.5')[0], undefined);
 });
 

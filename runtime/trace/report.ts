@@ -1,4 +1,5 @@
 // The run summary (what `--summary-json` writes) and its terminal table.
+import { relative } from 'node:path';
 import type { Summary } from './stats.js';
 import { summarize } from './stats.js';
 import type { Tracer } from './tracer.js';
@@ -80,6 +81,10 @@ export function table(rows: string[][], rightAlignFrom = 1): string {
   return [line(rows[0]!), sep, ...rows.slice(1).map(line)].join('\n');
 }
 
+const STANDARD = new Set(['file', 'plan', 'wall_s', 'frames', 'drops', 'stages', 'e2e_ms', 'e2e_by_sink', 'xpus', 'counters']);
+
+const show = (v: unknown): string => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : JSON.stringify(v));
+
 export function renderSummary(s: RunSummary): string {
   const rows = [['stage', 'impl@xpu', 'runs', 'drops', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'wait p50']];
   for (const st of s.stages) {
@@ -89,12 +94,16 @@ export function renderSummary(s: RunSummary): string {
   const e = s.e2e_ms;
   rows.push(['end-to-end', '', String(e.count), String(s.drops), f(e.p50), f(e.p90), f(e.p99), f(e.max), '']);
   const out = [
-    `xauto: ${s.file} — plan '${s.plan}', ${s.frames.emitted} frames emitted, ${s.frames.completed} completed, ${s.drops} dropped, ${s.wall_s.toFixed(2)} s`,
+    `xauto: ${relative(process.cwd(), s.file) || s.file} — plan '${s.plan}', ${s.frames.emitted} frames emitted, ${s.frames.completed} completed, ${s.drops} dropped, ${s.wall_s.toFixed(2)} s`,
     table(rows, 2),
   ];
   const sinks = Object.keys(s.e2e_by_sink);
   if (sinks.length > 1) out.push('end-to-end by sink: ' + sinks.map((k) => `${k} p50 ${f(s.e2e_by_sink[k]!.p50)} ms`).join(', '));
-  out.push('xpus: ' + s.xpus.map((x) => `${x.id}${x.real ? '' : ' (simulated)'} ${(x.utilisation * 100).toFixed(0)}%`).join(', '));
+  out.push('xpus busy: ' + s.xpus.filter((x) => x.utilisation > 0).map((x) => `${x.id}${x.real ? '' : ' (simulated)'} ${(x.utilisation * 100).toFixed(0)}%`).join(', '));
+  for (const [k, v] of Object.entries(s)) {
+    if (STANDARD.has(k) || v === null || typeof v !== 'object') continue;
+    out.push(`${k}: ` + Object.entries(v as Record<string, unknown>).map(([name, x]) => `${name}=${show(x)}`).join(', '));
+  }
   const c = Object.entries(s.counters);
   if (c.length) out.push('counters: ' + c.map(([k, v]) => `${k}=${v}`).join(', '));
   return out.join('\n');

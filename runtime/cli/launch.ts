@@ -1,0 +1,162 @@
+// `xauto launch FILE`: launch description -> graph -> plan -> executor (+ child processes) -> report.
+import { writeFileSync } from 'node:fs';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { buildGraph, GraphError, type Graph } from '../graph/index.js';
+import { loadLaunchFile, parseLaunchArgs } from '../launch/index.js';
+import { LaunchError, type LaunchDescription } from '../launch/types.js';
+import { Executor, type ExecOptions } from '../exec/executor.js';
+import { defaultPlan, type ExecPlan } from '../exec/plan.js';
+import { startProcesses } from '../exec/processes.js';
+import { counters } from '../trace/counters.js';
+import { buildSummary, renderSummary, type RunSummary } from '../trace/report.js';
+import { discoverXpus } from '../xpu/discover.js';
+import { loadRegistry } from './xnodes.js';
+import { choosePlan } from './plans.js';
+import { Progress } from './progress.js';
+import { UserError } from './errors.js';
+
+export interface LaunchArgs {
+  file: string;
+  launchArgs: string[];
+  frames?: number;
+  duration?: number;
+  realtime: boolean;
+  print: boolean;
+  summaryJson?: string;
+  plan: string;
+  workers?: number;
+  allowCommand: boolean;
+  xnodes: string[];
+  reprofile: boolean;
+}
+
+/** The JSON `--print` shows: the resolved description, as ros2 launch would start it. */
+export function printable(desc: LaunchDescription): unknown {
+  return {
+    nodes: desc.processes.map((p) => ({
+      name: p.name ?? null,
+      namespace: p.namespace,
+      pkg: p.pkg ?? null,
+      exec: p.exec ?? null,
+      ...(p.kind === 'executable' ? { cmd: p.cmd ?? [] } : {}),
+      args: p.args,
+      params: p.params,
+      ...(p.paramFiles.length ? { param_files: p.paramFiles } : {}),
+      remaps: p.remaps,
+      env: p.env,
+    })),
+    xnodes: desc.xnodes.map((x) => ({
+      name: x.name,
+      namespace: x.namespace,
+      type: x.type,
+      inputs: x.inputs,
+      outputs: x.outputs,
+      params: x.params,
+      impls: x.impls,
+      priority: x.priority,
+      module: x.module,
+      ...(x.process !== 'main' ? { process: x.process } : {}),
+      ...(x.ros2.length ? { ros2: x.ros2 } : {}),
+    })),
+    xpus: desc.xpus.map(({ pos: _pos, ...x }) => ({ ...x, simulated: true })),
+  };
+}
+
+export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> {
+  const desc = loadLaunchFile(a.file, { args: parseLaunchArgs(a.launchArgs).args, allowCommand: a.allowCommand });
+  if (a.print) {
+    process.stdout.write(JSON.stringify(printable(desc), null, 2) + '\n');
+    return undefined;
+  }
+  const log = (line: string) => process.stderr.write(line + '\n');
+  const registry = await loadRegistry({ types: desc.xnodes.map((x) => x.type), extra: a.xnodes });
+  const graph = buildGraph(desc, registry);
+  const xpus = await discoverXpus({ workers: a.workers });
+  const simulated = desc.xpus.map((x) => x.id);
+  if (simulated.length) log(`xauto: declared XPUs ${simulated.join(', ')} are simulated; this run uses only real XPUs`);
+
+  const processes = desc.processes.length ? startProcesses(desc.processes, { log: (l: string) => process.stdout.write(l + '\n') }) : undefined;
+  let summary: RunSummary | undefined;
+  try {
+    if (graph.stages.length) summary = await runGraph(desc, graph, a, xpus, log);
+    else if (processes) {
+      const stop = () => void processes.stop();
+      process.once('SIGINT', stop);
+      await processes.done;
+      process.off('SIGINT', stop);
+    }
+  } finally {
+    await processes?.stop();
+  }
+  return summary;
+}
+
+async function runGraph(
+  desc: LaunchDescription,
+  graph: Graph,
+  a: LaunchArgs,
+  xpus: Awaited<ReturnType<typeof discoverXpus>>,
+  log: (line: string) => void,
+): Promise<RunSummary> {
+  const chosen: { plan: ExecPlan; fallback?: ExecOptions['fallback']; codec?: ExecOptions['codec'] } =
+    a.plan === 'default' ? { plan: defaultPlan(graph, xpus) } : await choosePlan(graph, xpus, a.plan, { reprofile: a.reprofile, workers: a.workers, log });
+  const progress = new Progress(a.frames !== undefined ? a.frames * graph.sources.length : undefined, a.duration);
+  const ex = new Executor(graph, chosen.plan, {
+    xpus,
+    frames: a.frames,
+    durationS: a.duration ?? (a.frames === undefined ? 10 : undefined),
+    realtime: a.realtime,
+    codec: chosen.codec,
+    fallback: chosen.fallback,
+    log: (l) => progress.interrupt(() => log(l)),
+  });
+  await ex.start();
+  const onSigint = () => {
+    progress.interrupt(() => log('xauto: SIGINT: stopping sources, draining frames in flight'));
+    ex.stop();
+  };
+  process.once('SIGINT', onSigint);
+  const ticker = setInterval(() => progress.update(ex.report().sources.reduce((n, s) => n + s.emitted, 0)), 200);
+  try {
+    await ex.run();
+  } finally {
+    clearInterval(ticker);
+    progress.stop();
+    process.off('SIGINT', onSigint);
+    await ex.close();
+  }
+  const summary = buildSummary(desc.file, chosen.plan.name, ex.report(), ex.tracer, counters.snapshot());
+  process.stdout.write(renderSummary(summary) + '\n');
+  if (a.summaryJson) writeFileSync(a.summaryJson, JSON.stringify(summary, null, 2) + '\n');
+  return summary;
+}
+
+export const launchCommand: CommandModule<object, LaunchArgs> = {
+  command: 'launch <file> [launchArgs..]',
+  describe: 'Run a launch file (name:=value sets launch arguments)',
+  builder: (y: Argv) =>
+    y
+      .positional('file', { type: 'string', demandOption: true, describe: 'launch file (.launch.yaml or .launch.xml)' })
+      .positional('launchArgs', { type: 'string', array: true, default: [], describe: 'launch arguments, name:=value' })
+      .option('frames', { type: 'number', describe: 'frames per source, as fast as the pipeline takes them' })
+      .option('duration', { type: 'number', describe: 'run for S seconds at the sources\' rates (default 10 without --frames)' })
+      .option('realtime', { type: 'boolean', default: false, describe: 'with --frames: keep the sources\' rates' })
+      .option('print', { type: 'boolean', default: false, describe: 'print the resolved description as JSON and start nothing' })
+      .option('summary-json', { type: 'string', describe: 'write the run summary as JSON to this path' })
+      .option('plan', { type: 'string', default: 'xauto', describe: 'xauto | module | default | PLAN.json' })
+      .option('workers', { type: 'number', describe: 'worker-pool size (default: cores - 1)' })
+      .option('allow-command', { type: 'boolean', default: false, describe: 'allow $(command ...) substitutions' })
+      .option('xnodes', { type: 'string', array: true, default: [], describe: 'extra modules exporting `xnodes`' })
+      .option('reprofile', { type: 'boolean', default: false, describe: 'measure profiles again instead of using the cache' }) as unknown as Argv<LaunchArgs>,
+  handler: async (a: ArgumentsCamelCase<LaunchArgs>) => {
+    for (const w of a.launchArgs) if (!w.includes(':=')) throw new UserError(`launch argument '${w}': expected name:=value`);
+    await runLaunch(a);
+  },
+};
+
+/** Turns user errors into one positioned line; anything else is a bug and keeps its stack. */
+export function describeError(e: unknown): { message: string; user: boolean } {
+  if (e instanceof LaunchError || e instanceof GraphError || e instanceof UserError) return { message: e.message, user: true };
+  if (e instanceof Error && (e as NodeJS.ErrnoException).code === 'ENOENT') return { message: e.message, user: true };
+  return { message: e instanceof Error ? (e.stack ?? e.message) : String(e), user: false };
+}
