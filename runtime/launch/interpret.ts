@@ -620,6 +620,9 @@ export class Interpreter {
     if (!arity) {
       throw new LaunchError(c.pos, `unknown substitution '$(${c.name} ...)'; expected one of ${Object.keys(SUBSTITUTIONS).join(', ')}`);
     }
+    if (c.name === 'command' && !this.opts.allowCommand) {
+      throw new LaunchError(c.pos, `$(command ...) runs programs while reading the launch file and is disabled; pass --allow-command to enable it`);
+    }
     const [min, max] = arity;
     if (c.args.length < min || c.args.length > max) {
       const want = min === max ? `${min}` : `${min} to ${max}`;
@@ -709,9 +712,6 @@ export class Interpreter {
 
   /** `$(command CMD [on_stderr])`: runs CMD (split into words, no shell) and substitutes its stdout. */
   private command(c: SubstitutionCall, a: string[]): string {
-    if (!this.opts.allowCommand) {
-      throw new LaunchError(c.pos, `$(command ...) runs programs while reading the launch file and is disabled; pass --allow-command to enable it`);
-    }
     const words = splitWords(a[0]!);
     if (!Array.isArray(words) || words.length === 0) throw new LaunchError(c.pos, `$(command): expected a command line, got '${a[0]}'`);
     const onStderr = a[1] ?? 'fail';
