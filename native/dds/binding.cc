@@ -456,6 +456,14 @@ Napi::Value Matched(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, s.current_count);
 }
 
+// acked(writer) -> true once every matched reliable reader acknowledged all samples written.
+Napi::Value Acked(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Endpoint *ep = info[0].IsNumber() ? FindEndpoint(info[0].As<Napi::Number>().Int32Value()) : nullptr;
+  if (!ep || ep->is_reader) return Fail(env, "acked: unknown writer");
+  return Napi::Boolean::New(env, dds_wait_for_acks(ep->entity, 0) == DDS_RETCODE_OK);
+}
+
 Napi::Value Malformed(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Endpoint *ep = info[0].IsNumber() ? FindEndpoint(info[0].As<Napi::Number>().Int32Value()) : nullptr;
@@ -587,6 +595,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("allocSample", Napi::Function::New(env, AllocSample));
   exports.Set("writeSample", Napi::Function::New(env, WriteSample));
   exports.Set("matched", Napi::Function::New(env, Matched));
+  exports.Set("acked", Napi::Function::New(env, Acked));
   exports.Set("malformed", Napi::Function::New(env, Malformed));
   exports.Set("deleteEndpoint", Napi::Function::New(env, DeleteEndpoint));
   exports.Set("deleteEntity", Napi::Function::New(env, DeleteEntity));

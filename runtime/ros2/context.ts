@@ -40,6 +40,8 @@ export interface Ros2Publisher<T = unknown> {
   matched(): number;
   /** Resolves true once at least `count` subscribers are matched, false on timeout. */
   waitForSubscribers(count?: number, timeoutMs?: number): Promise<boolean>;
+  /** Resolves true once matched reliable subscribers acknowledged all samples, false on timeout. */
+  flush(timeoutMs?: number): Promise<boolean>;
   close(): void;
 }
 
@@ -126,6 +128,7 @@ export class Ros2Context {
       publishRaw,
       matched: () => raw.matched(),
       waitForSubscribers: (count = 1, timeoutMs = 5000) => waitFor(() => raw.matched() >= count, timeoutMs),
+      flush: (timeoutMs = 2000) => waitFor(() => raw.acked(), timeoutMs),
       close,
     };
   }

@@ -38,6 +38,7 @@ export interface DdsAddon {
   allocSample(size: number): ArrayBuffer;
   writeSample(writer: number, sample: ArrayBuffer): void;
   matched(endpoint: number): number;
+  acked(writer: number): boolean;
   malformed(reader: number): number;
   deleteEndpoint(endpoint: number): void;
   deleteEntity(entity: number): void;

@@ -53,6 +53,7 @@ export class DdsTransport implements Transport {
       loan: (size) => dds.allocSample(size),
       writeLoaned: (buf) => dds.writeSample(w, buf),
       matched: () => dds.matched(w),
+      acked: () => dds.acked(w),
       close: () => {
         if (this.#endpoints.delete(w)) dds.deleteEndpoint(w);
       },

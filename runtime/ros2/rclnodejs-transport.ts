@@ -83,6 +83,8 @@ export class RclnodejsTransport implements Transport {
       // A Buffer is published as an already serialized message.
       write: (cdr) => pub.publish(Buffer.from(cdr.buffer, cdr.byteOffset, cdr.byteLength)),
       matched: () => this.#node.countSubscribers(topic),
+      // rcl offers no acknowledgement query; callers keep a short grace period instead.
+      acked: () => true,
       close,
     };
   }

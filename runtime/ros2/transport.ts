@@ -30,6 +30,8 @@ export interface RawWriter {
   writeLoaned?(buf: ArrayBuffer): void;
   /** Subscribers currently matched. */
   matched(): number;
+  /** True once matched reliable subscribers acknowledged everything written. */
+  acked(): boolean;
   close(): void;
 }
 
