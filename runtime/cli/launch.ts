@@ -116,6 +116,12 @@ async function runGraph(
     ex.stop();
   };
   process.once('SIGINT', onSigint);
+  const used = [...new Set(chosen.plan.placements.map((p) => p.xpu))];
+  log(
+    `xauto: running ${graph.stages.length} xnodes on ${used.join(', ')} (plan '${chosen.plan.name}'; ` +
+      (a.frames !== undefined ? `${a.frames} frames per source` : `${a.duration ?? 10} s`) +
+      '; Ctrl-C stops)',
+  );
   const ticker = setInterval(() => progress.update(ex.report().sources.reduce((n, s) => n + s.emitted, 0)), 200);
   try {
     await ex.run();
