@@ -1,0 +1,130 @@
+// Prioritised streams on a pool of device threads ("units"), events, and idempotency-aware
+// preemption.
+//
+// A launch runs on one unit, block by block, until it completes. When a launch becomes
+// ready on a stream of higher priority than a running one and no unit is free:
+//  - a running idempotent instance is killed at its next block boundary and relaunched from
+//    scratch later (kill-and-relaunch);
+//  - a running non-idempotent instance on a stream with policy `save` was made re-executable
+//    at its start (the bytes it both reads and writes were copied); it is killed the same
+//    way, and those bytes are restored before it is relaunched;
+//  - any other instance runs to completion: the high-priority launch waits.
+// Launches on one stream run in order; a stream's head runs only when the events it waits
+// for were reached.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "validate.h"
+
+namespace xdev {
+
+enum class Policy : int { kWait = 0, kSave = 1 };
+
+struct Snapshot {
+  uint8_t* at;
+  std::vector<uint8_t> bytes;
+};
+
+struct Launch {
+  uint64_t id = 0;
+  Prepared prep;
+  int stream = 0;
+  int priority = 0;
+  bool restorable = false;  // policy save, not idempotent, no host-visible effects
+  std::atomic<bool> kill{false};
+  uint32_t starts = 0, preemptions = 0;
+  uint64_t blocks_run = 0;
+  bool wait_counted = false;
+  uint64_t t_enqueue = 0, t_first = 0, t_last = 0, t_end = 0;
+  std::vector<Snapshot> saved;
+  uint64_t saved_bytes = 0;
+  bool snapshot_taken = false;
+};
+
+// What JS receives when a launch finishes or an awaited event is reached.
+struct Completion {
+  double token;
+  double kind;    // 0 launch, 1 event
+  double status;  // 0 done, 1 device closed
+  double preemptions;
+  double t_enqueue_us, t_first_us, t_last_us, t_end_us;
+  double saved_bytes;
+  double blocks_run;
+};
+constexpr int kCompletionFields = 10;
+
+struct SchedulerStats {
+  uint64_t launches = 0, completed = 0, preemptions = 0, relaunches = 0, kill_requests = 0;
+  uint64_t saved_bytes = 0, restored_bytes = 0, blocks_run = 0, blocks_discarded = 0;
+  uint64_t waited_unpreemptible = 0;  // high-priority launches that had to wait for a non-killable one
+};
+
+class Scheduler {
+ public:
+  Scheduler(int units, std::function<void()> wake_js);
+  ~Scheduler();
+  void shutdown();  // kills running work at block boundaries, joins the units, fails the rest
+
+  int create_stream(int priority, Policy policy);
+  bool has_stream(int s) const;
+  uint64_t enqueue(int stream, Prepared&& prep);
+  uint32_t create_event();
+  bool has_event(uint32_t e) const;
+  void record(int stream, uint32_t event);
+  void wait(int stream, uint32_t event);
+  // Posts a completion with `token` once everything recorded on `event` so far is reached.
+  void notify_event(uint32_t event, double token);
+  bool event_reached(uint32_t event);
+  void drain(std::vector<Completion>* out);
+  SchedulerStats stats();
+  void reset_stats();
+  int units() const { return int(threads_.size()); }
+
+ private:
+  struct Item {
+    int type;  // 0 launch, 1 record, 2 wait
+    std::shared_ptr<Launch> launch;
+    uint32_t event = 0;
+    uint64_t gen = 0;
+  };
+  struct Stream {
+    int priority;
+    Policy policy;
+    std::deque<Item> q;
+    bool busy = false;
+  };
+  struct Event {
+    uint64_t recorded = 0, reached = 0;
+    std::vector<std::pair<uint64_t, double>> waiters;
+  };
+  void worker();
+  void advance_locked();
+  int pick_locked();
+  void maybe_preempt_locked();
+  void complete_locked(const Launch& l, int status);
+  void take_snapshot(Launch& l);
+  void restore_snapshot(Launch& l);
+
+  mutable std::mutex m_;
+  std::condition_variable cv_;
+  std::vector<std::thread> threads_;
+  std::vector<Stream> streams_;
+  std::vector<Event> events_;
+  std::vector<std::shared_ptr<Launch>> running_;
+  std::vector<Completion> done_;
+  std::function<void()> wake_js_;
+  SchedulerStats stats_;
+  uint64_t next_id_ = 1;
+  int idle_ = 0;
+  bool stop_ = false;
+};
+
+}  // namespace xdev
