@@ -230,3 +230,30 @@ test.serial('after repeated failures the stage falls back to the next placement 
   t.is(r.stages[1]!.errors, 3);
   t.is(r.stages[2]!.runs, 17);
 });
+
+test.serial('a message with one subscriber moves to a worker by transfer; with several it is copied for the worker', async (t) => {
+  const sent: Tensor[] = [];
+  const src = defineXNode({
+    type: 'xfer/src',
+    outputs: { out: { type: 'xauto/Tensor' } },
+    params: { rate: { type: 'float', default: 0 } },
+    impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: () => (_i, f) => {
+      const t: Tensor = { dims: [256], data: new Float32Array(256).fill(f.seq) };
+      sent.push(t);
+      return { out: t };
+    } }],
+  });
+  const registry = (await loadRegistry({ types: ['demo/pass'] })).register(src);
+  const base: XNodeInCode[] = [
+    { name: 'src', type: 'xfer/src', outputs: { out: '/a' } },
+    { name: 'w', type: 'demo/pass', impls: ['worker'], inputs: { in: '/a' }, outputs: { out: '/b' } },
+    { name: 'check', type: 'demo/check', inputs: { in: '/b' }, params: { a: 1, b: 0 } },
+  ];
+  const one = await run(registry, base, { frames: 5 });
+  t.deepEqual(one.report().sections.check, { frames: 5, wrong: 0 });
+  t.true(sent.every((s) => s.data.byteLength === 0), 'the buffers were transferred (detached here)');
+  sent.length = 0;
+  const two = await run(registry, [...base, { name: 'also', type: 'demo/check', inputs: { in: '/a' }, params: { a: 1, b: 0 } }], { frames: 5 });
+  t.is(two.report().stages[3]!.runs, 5);
+  t.true(sent.every((s) => s.data.byteLength === 1024), 'a message other stages also read is not taken away from them');
+});
