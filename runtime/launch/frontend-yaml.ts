@@ -1,7 +1,7 @@
 // YAML launch frontend (ros2 launch_yaml shape): `launch:` holds a list of one-key mappings
 // `- TYPE: {attributes}`; lists of mappings are child entity lists (`param: [{...}]`), and a
 // group's children are under `children:`.
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { LaunchError, type SourcePos } from './types.js';
 import { LineTable, type Located } from './source.js';
 import type { Attr, Entity, RawValue } from './entity.js';
@@ -118,8 +118,7 @@ class Reader {
 /** Parses a YAML launch file into the `launch` root entity. */
 export function parseYamlLaunch(file: string, text: string): Entity {
   const r = new Reader(file, text);
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, keepSourceTokens: false, strict: true, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: false, strict: true, uniqueKeys: true });
   const first = doc.errors[0];
   if (first) {
     const msg = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
