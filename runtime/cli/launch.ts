@@ -10,6 +10,8 @@ import { startProcesses } from '../exec/processes.js';
 import { counters } from '../trace/counters.js';
 import { buildSummary, renderSummary, type RunSummary } from '../trace/report.js';
 import { discoverXpus } from '../xpu/discover.js';
+import { ros2Bridge } from '../exec/bridge.js';
+import { openRos2, type Ros2Context } from '../ros2/index.js';
 import { loadRegistry } from './xnodes.js';
 import { choosePlan } from './plans.js';
 import { Progress } from './progress.js';
@@ -100,6 +102,14 @@ async function runGraph(
 ): Promise<RunSummary> {
   const chosen: { plan: ExecPlan; fallback?: ExecOptions['fallback']; codec?: ExecOptions['codec'] } =
     a.plan === 'default' ? { plan: defaultPlan(graph, xpus) } : await choosePlan(graph, xpus, a.plan, { reprofile: a.reprofile, workers: a.workers, log });
+  const bridged = [...graph.topics.values()].filter((t) => t.ros2);
+  let bridge: ReturnType<typeof ros2Bridge> | undefined;
+  let ros: Ros2Context | undefined;
+  if (bridged.length) {
+    ros = await openRos2({ nodeName: 'xauto_launch' });
+    bridge = ros2Bridge(ros);
+    log(`xauto: ROS2 topics: ${bridged.map((t) => `${t.name} (${t.ros2!.dir}, ${t.type})`).join(', ')}`);
+  }
   const progress = new Progress(a.frames !== undefined ? a.frames * graph.sources.length : undefined, a.duration);
   const ex = new Executor(graph, chosen.plan, {
     xpus,
@@ -107,6 +117,7 @@ async function runGraph(
     durationS: a.duration ?? (a.frames === undefined ? 10 : undefined),
     realtime: a.realtime,
     codec: chosen.codec,
+    bridge,
     fallback: chosen.fallback,
     log: (l) => progress.interrupt(() => log(l)),
   });
@@ -130,6 +141,8 @@ async function runGraph(
     progress.stop();
     process.off('SIGINT', onSigint);
     await ex.close();
+    bridge?.close();
+    await ros?.close();
   }
   const summary = buildSummary(desc.file, chosen.plan.name, ex.report(), ex.tracer, counters.snapshot());
   process.stdout.write(renderSummary(summary) + '\n');

@@ -153,7 +153,14 @@ function connect(stages: Stage[]): Map<string, Topic> {
     }
     for (const b of s.entity.ros2) {
       const t = topics.get(b.topic);
-      if (t) t.ros2 = { dir: b.dir, qos: b.qos };
+      if (!t) continue;
+      if (t.type.startsWith('xauto/')) {
+        throw new GraphError(
+          s.entity.portPos[b.port] ?? s.entity.pos,
+          `port '${s.name}.${b.port}' is ${t.type}, which has no ROS2 message definition; only ROS2 message types (pkg/msg/Type) can be bound with ros2: ${b.dir}`,
+        );
+      }
+      t.ros2 = { dir: b.dir, qos: b.qos };
     }
   }
   return topics;
