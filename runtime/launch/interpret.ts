@@ -128,13 +128,38 @@ export class Interpreter {
   }
 
   private entity(e: Entity, s: Scope): void {
-    const type = e.type.replace(/-/g, '_');
-    const handler = HANDLERS[type];
-    if (!handler) {
-      throw new LaunchError(e.pos, `unknown entity '${e.type}'; expected one of ${Object.keys(HANDLERS).join(', ')}`);
+    const type = e.type.replace(/-/g, '_') as EntityType;
+    if (!ENTITY_TYPES.includes(type)) {
+      throw new LaunchError(e.pos, `unknown entity '${e.type}'; expected one of ${ENTITY_TYPES.join(', ')}`);
     }
     if (!this.enabled(e, s)) return;
-    handler.call(this, e, s);
+    switch (type) {
+      case 'arg':
+        return this.arg(e, s);
+      case 'let':
+        return this.let(e, s);
+      case 'group':
+        return this.group(e, s);
+      case 'include':
+        return this.include(e, s);
+      case 'push_ros_namespace':
+        return this.pushNamespace(e, s);
+      case 'set_env':
+        return this.setEnv(e, s);
+      case 'unset_env':
+        return this.unsetEnv(e, s);
+      case 'set_remap':
+      case 'remap':
+        return this.setRemap(e, s);
+      case 'node':
+        return this.node(e, s);
+      case 'executable':
+        return this.executable(e, s);
+      case 'xnode':
+        return this.xnode(e, s);
+      case 'xpu':
+        return this.xpu(e, s);
+    }
   }
 
   private group(e: Entity, s: Scope): void {
@@ -731,23 +756,9 @@ export class Interpreter {
   }
 }
 
-type Handler = (this: Interpreter, e: Entity, s: Scope) => void;
-const P = Interpreter.prototype as unknown as Record<string, Handler>;
-const HANDLERS: Record<string, Handler> = {
-  arg: P['arg']!,
-  let: P['let']!,
-  group: P['group']!,
-  include: P['include']!,
-  push_ros_namespace: P['pushNamespace']!,
-  set_env: P['setEnv']!,
-  unset_env: P['unsetEnv']!,
-  set_remap: P['setRemap']!,
-  remap: P['setRemap']!,
-  node: P['node']!,
-  executable: P['executable']!,
-  xnode: P['xnode']!,
-  xpu: P['xpu']!,
-};
+/** Entity types, by name with '-' read as '_' (ros2 XML spells some with '-'). */
+const ENTITY_TYPES = ['arg', 'let', 'group', 'include', 'push_ros_namespace', 'set_env', 'unset_env', 'set_remap', 'remap', 'node', 'executable', 'xnode', 'xpu'] as const;
+type EntityType = (typeof ENTITY_TYPES)[number];
 
 interface Sink {
   params: Record<string, ParamValue>;
