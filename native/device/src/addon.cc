@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -208,8 +209,9 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
     double off = num(info, 1);
     size_t bytes = ta.ByteLength();
     if (!(off >= 0 && double(size_t(off)) == off && off + double(bytes) <= double(r.bytes))) {
-      fail(env, std::string(op) + ": bytes [" + std::to_string(off) + ", " + std::to_string(off + double(bytes)) +
-                    ") are outside the buffer's " + std::to_string(r.bytes) + " bytes");
+      char msg[160];
+      std::snprintf(msg, sizeof msg, "%s: bytes [%.17g, %.17g) are outside the buffer's %zu bytes", op, off, off + double(bytes), r.bytes);
+      fail(env, msg);
       return false;
     }
     *dev = r.root->data + r.base + size_t(off);

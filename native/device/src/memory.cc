@@ -103,6 +103,16 @@ std::string MemoryTable::release(double handle) {
   if (!s.is_view) {
     s.root->freed = true;
     live_bytes_ -= s.bytes;
+    // Views die with their root: their handles become stale too.
+    for (uint32_t v = 0; v < slots_.size(); ++v) {
+      Slot& o = slots_[v];
+      if (!o.used || !o.is_view || o.root != s.root) continue;
+      o.root.reset();
+      o.used = false;
+      o.gen = o.gen + 1 >= (1u << 28) ? 1 : o.gen + 1;
+      free_.push_back(v);
+      --live_;
+    }
   }
   s.root.reset();  // memory goes when the last launch holding it finishes
   s.used = false;

@@ -1,6 +1,7 @@
 #include "validate.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "clock.h"
@@ -16,6 +17,12 @@ std::string arg_error(const KernelDesc& k, int i, const std::string& what) {
 }
 
 std::string fmt_u(uint64_t v) { return std::to_string(v); }
+
+std::string fmt_d(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
 
 inline uint64_t mix(uint64_t h, uint64_t v) {
   h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
@@ -93,7 +100,7 @@ std::string Validator::prepare(const MemoryTable& mem, int kernel, const double*
     std::string err = mem.resolve(h, &res[i]);
     if (!err.empty()) return arg_error(k, int(i), "is invalid: " + err);
     if (!(std::isfinite(off) && std::floor(off) == off && off >= 0 && off <= double(res[i].bytes)))
-      return arg_error(k, int(i), "has byte offset " + std::to_string(off) + "; expected 0.." + fmt_u(res[i].bytes) + " for its buffer");
+      return arg_error(k, int(i), "has byte offset " + fmt_d(off) + "; expected 0.." + fmt_u(res[i].bytes) + " for its buffer");
     abs[i] = res[i].base + uint64_t(off);
     limit[i] = res[i].base + res[i].bytes;
     // Elements of power-of-two size align to their size; packed records (xyz) to 4 bytes.
