@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { describeError, launchCommand } from './launch.js';
+import { topicCommand } from './topic.js';
 
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
@@ -12,6 +13,7 @@ export async function main(argv: string[]): Promise<number> {
       .scriptName('xauto')
       .usage('$0 <command> [options]')
       .command(launchCommand)
+      .command(topicCommand)
       .demandCommand(1, 'Give a command, e.g. `xauto launch launch/hello.launch.yaml --frames 100`')
       .strict()
       .help()
