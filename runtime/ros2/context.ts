@@ -1,7 +1,7 @@
 // Ros2Context: typed publishers and rxjs subscriptions over a transport, with the message
 // registry doing CDR, and counters for what was sent, received, refused and mismatched.
 import { Observable, Subject } from 'rxjs';
-import { messageRegistry, type MessageRegistry } from './messages.js';
+import { decodeCdr, MessageDecodeError, messageRegistry, type MessageRegistry } from './messages.js';
 import { canonicalType, normalizeTopic } from './names.js';
 import { resolveQos, type QosProfile } from './qos.js';
 import type { TopicEndpointInfo, Transport, TransportEvent } from './transport.js';
@@ -54,7 +54,7 @@ export interface TopicInfo {
 
 export interface SubscribeOptions {
   /** Called for a sample that does not decode (it is dropped and counted either way). */
-  onMalformed?: (err: Error, bytes: Uint8Array) => void;
+  onMalformed?: (err: MessageDecodeError, bytes: Uint8Array) => void;
 }
 
 export class Ros2Context {
@@ -148,10 +148,10 @@ export class Ros2Context {
       const closeRaw = this.#openReader(name, t, qos, (cdr) => {
         let msg: T;
         try {
-          msg = reader.readMessage<T>(cdr);
+          msg = decodeCdr<T>(reader, cdr);
         } catch (err) {
           stats.dropped_malformed++;
-          opts.onMalformed?.(err as Error, cdr);
+          opts.onMalformed?.(new MessageDecodeError(`${name} (${t}): CDR payload of ${cdr.byteLength} bytes does not decode (${(err as Error).message})`), cdr);
           return;
         }
         stats.received++;

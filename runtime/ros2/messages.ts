@@ -138,7 +138,7 @@ export class MessageRegistry {
   deserialize<T = unknown>(type: string, bytes: ArrayBufferView): T {
     const c = this.compile(type);
     try {
-      return c.reader.readMessage<T>(bytes);
+      return decodeCdr<T>(c.reader, bytes);
     } catch (err) {
       throw new MessageDecodeError(`${c.type}: CDR payload of ${bytes.byteLength} bytes does not decode (${(err as Error).message})`);
     }
@@ -243,6 +243,30 @@ export class MessageRegistry {
     });
     return { definitions };
   }
+}
+
+/**
+ * The sample without the padding its encapsulation options declare (XCDR: the low two bits
+ * of the options say how many bytes at the end only round the sample up to 4 bytes).
+ */
+export function withoutPadding<V extends ArrayBufferView>(bytes: V): V | Uint8Array {
+  if (bytes.byteLength < 4) return bytes;
+  const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const pad = u8[3]! & 3;
+  return pad === 0 || u8.byteLength < 4 + pad ? bytes : u8.subarray(0, u8.byteLength - pad);
+}
+
+/**
+ * Decodes one sample. The CDR reader does not bound strings and arrays by the view it is
+ * given, so a sample that claims more bytes than it has is caught here.
+ */
+export function decodeCdr<T>(reader: MessageReader, bytes: ArrayBufferView): T {
+  const view = withoutPadding(bytes);
+  const msg = reader.readMessage<T>(view);
+  if (reader.lastReadByteLength() > view.byteLength) {
+    throw new RangeError(`sample of ${view.byteLength} bytes claims ${reader.lastReadByteLength()}`);
+  }
+  return msg;
 }
 
 let shipped: string | undefined;
