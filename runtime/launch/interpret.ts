@@ -1,60 +1,23 @@
 // Interprets launch entities (from either frontend) into a LaunchDescription: arguments,
 // scoped groups, includes, conditions, substitutions, nodes, executables and the xauto
 // `xnode` / `xpu` extensions. Semantics follow ros2 launch (launch, launch_ros).
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
 import { LaunchError, type LaunchDescription, type ParamType, type ParamValue, type ProcessEntity, type Ros2Binding, type SourcePos, type XNodeEntity, type XpuEntity } from './types.js';
 import type { Attr, Entity, RawValue } from './entity.js';
 import { describeRaw } from './entity.js';
-import { posIn, type Located } from './source.js';
-import { parseTemplate, type SubstitutionCall, type Template } from './substitution-parse.js';
-import { evalExpression, EvalError, pyStr } from './eval.js';
-import { findPackage, notFoundMessage } from './packages.js';
+import type { Located } from './source.js';
 import { expandTopic, invalidName, joinNamespace, validNodeName } from './names.js';
 import { readParamsFile, sectionMatches, typeList, typeParamString, typeScalarString } from './params.js';
 import { splitWords } from './words.js';
 import { parseYamlLaunch } from './frontend-yaml.js';
 import { parseXmlLaunch } from './frontend-xml.js';
+import { childScope, parseBool, type LoadOptions, type Scope } from './scope.js';
+import { Substitutor } from './substitute.js';
 
-export interface LoadOptions {
-  /** Launch arguments (`name:=value` on the command line). */
-  args?: Record<string, string>;
-  /** Allow `$(command ...)`, which runs programs while the file is read. */
-  allowCommand?: boolean;
-  /** Environment seen by `$(env)`, package lookup and `$(command)`; default process.env. */
-  env?: NodeJS.ProcessEnv;
-}
-
-/** What is in effect at a point of a launch file; groups and includes copy it. */
-interface Scope {
-  file: string; // as shown in messages
-  abs: string;
-  configs: Map<string, string>;
-  /** Environment changes by set_env (string) and unset_env (null). */
-  env: Map<string, string | null>;
-  ns: string;
-  remaps: Array<[string, string]>;
-}
+export type { LoadOptions } from './scope.js';
 
 const QOS_PROFILES = ['default', 'sensor_data', 'services_default', 'parameters', 'system_default'];
-const SUBSTITUTIONS: Record<string, [number, number]> = {
-  var: [1, 2],
-  env: [1, 2],
-  optenv: [1, 2],
-  'find-pkg-share': [1, 1],
-  'find-pkg-prefix': [1, 1],
-  'exec-in-pkg': [2, 2],
-  dirname: [0, 0],
-  filename: [0, 0],
-  anon: [1, 1],
-  not: [1, 1],
-  and: [2, 2],
-  or: [2, 2],
-  equals: [2, 2],
-  eval: [1, 1],
-  command: [1, 2],
-};
 const OUTPUTS = ['screen', 'log', 'both'];
 const PORT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -90,14 +53,13 @@ export class Interpreter {
   private readonly xpus: XpuEntity[] = [];
   private readonly xnodeNames = new Map<string, SourcePos>();
   private readonly xpuIds = new Map<string, SourcePos>();
-  private readonly anon = new Map<string, string>();
   private readonly includeStack: string[] = [];
   private readonly topArgs: Record<string, string> = {};
-  private readonly baseEnv: NodeJS.ProcessEnv;
+  private readonly subst: Substitutor;
   private depth = 0;
 
   constructor(private readonly opts: LoadOptions) {
-    this.baseEnv = opts.env ?? process.env;
+    this.subst = new Substitutor(opts);
   }
 
   run(file: string): LaunchDescription {
@@ -628,131 +590,8 @@ export class Interpreter {
     return ifA ? b : !b;
   }
 
-  // ---- substitutions -------------------------------------------------------------------
-
-  text(v: Located, s: Scope): string {
-    return this.perform(parseTemplate(v), s);
-  }
-
-  private perform(t: Template, s: Scope): string {
-    let out = '';
-    for (const part of t) out += typeof part === 'string' ? part : this.call(part, s);
-    return out;
-  }
-
-  private call(c: SubstitutionCall, s: Scope): string {
-    const arity = SUBSTITUTIONS[c.name];
-    if (!arity) {
-      throw new LaunchError(c.pos, `unknown substitution '$(${c.name} ...)'; expected one of ${Object.keys(SUBSTITUTIONS).join(', ')}`);
-    }
-    if (c.name === 'command' && !this.opts.allowCommand) {
-      throw new LaunchError(c.pos, `$(command ...) runs programs while reading the launch file and is disabled; pass --allow-command to enable it`);
-    }
-    const [min, max] = arity;
-    if (c.args.length < min || c.args.length > max) {
-      const want = min === max ? `${min}` : `${min} to ${max}`;
-      throw new LaunchError(c.pos, `substitution '${c.name}' takes ${want} argument${max === 1 ? '' : 's'}, got ${c.args.length}${c.name === 'eval' ? " (quote the expression: $(eval '...'))" : ''}`);
-    }
-    const a = c.args.map((x) => this.perform(x, s));
-    switch (c.name) {
-      case 'var': {
-        const v = s.configs.get(a[0]!);
-        if (v !== undefined) return v;
-        if (a.length === 2) return a[1]!;
-        throw new LaunchError(c.pos, `launch argument or variable '${a[0]}' is not defined; declare it with arg or let, or pass ${a[0]}:=VALUE`);
-      }
-      case 'env':
-      case 'optenv': {
-        const v = this.env(a[0]!, s);
-        if (v !== undefined) return v;
-        if (a.length === 2) return a[1]!;
-        if (c.name === 'optenv') return '';
-        throw new LaunchError(c.pos, `environment variable '${a[0]}' is not set; set it, give a default ($(env ${a[0]} DEFAULT)) or use optenv`);
-      }
-      case 'find-pkg-share':
-      case 'find-pkg-prefix':
-      case 'exec-in-pkg': {
-        const pkg = c.name === 'exec-in-pkg' ? a[1]! : a[0]!;
-        const loc = findPackage(pkg, this.envFor(s));
-        if (!loc) throw new LaunchError(c.pos, notFoundMessage(pkg, this.envFor(s)));
-        if (c.name === 'find-pkg-share') return loc.share;
-        if (c.name === 'find-pkg-prefix') return loc.prefix;
-        return resolve(loc.prefix, 'lib', pkg, a[0]!);
-      }
-      case 'dirname':
-        return dirname(s.abs);
-      case 'filename':
-        return s.abs;
-      case 'anon': {
-        let v = this.anon.get(a[0]!);
-        if (!v) {
-          v = `${a[0]}_${process.pid}_${Math.floor(Math.random() * 0xffffffff)}`;
-          this.anon.set(a[0]!, v);
-        }
-        return v;
-      }
-      case 'not':
-        return String(!this.boolArg(a[0]!, c));
-      case 'and':
-        return String(this.boolArg(a[0]!, c) && this.boolArg(a[1]!, c));
-      case 'or':
-        return String(this.boolArg(a[0]!, c) || this.boolArg(a[1]!, c));
-      case 'equals':
-        return String(looselyEqual(a[0]!, a[1]!));
-      case 'eval':
-        try {
-          return pyStr(evalExpression(a[0]!));
-        } catch (err) {
-          if (err instanceof EvalError) {
-            throw new LaunchError(c.pos, `eval: ${err.message} (at column ${err.offset + 1} of expression '${a[0]}')`);
-          }
-          throw err;
-        }
-      case 'command':
-        return this.command(c, a);
-    }
-    throw new LaunchError(c.pos, `unhandled substitution '${c.name}'`);
-  }
-
-  private boolArg(v: string, c: SubstitutionCall): boolean {
-    const b = parseBool(v);
-    if (b === undefined) throw new LaunchError(c.pos, `substitution '${c.name}' got '${v}'; expected true, false, 1 or 0`);
-    return b;
-  }
-
-  private env(name: string, s: Scope): string | undefined {
-    if (s.env.has(name)) return s.env.get(name) ?? undefined;
-    return this.baseEnv[name];
-  }
-
-  private envFor(s: Scope): NodeJS.ProcessEnv {
-    if (s.env.size === 0) return this.baseEnv;
-    const env = { ...this.baseEnv };
-    for (const [k, v] of s.env) {
-      if (v === null) delete env[k];
-      else env[k] = v;
-    }
-    return env;
-  }
-
-  /** `$(command CMD [on_stderr])`: runs CMD (split into words, no shell) and substitutes its stdout. */
-  private command(c: SubstitutionCall, a: string[]): string {
-    const words = splitWords(a[0]!);
-    if (!Array.isArray(words) || words.length === 0) throw new LaunchError(c.pos, `$(command): expected a command line, got '${a[0]}'`);
-    const onStderr = a[1] ?? 'fail';
-    if (!['fail', 'ignore', 'warn', 'capture'].includes(onStderr)) {
-      throw new LaunchError(c.pos, `$(command): invalid on_stderr '${onStderr}'; expected fail, ignore, warn or capture`);
-    }
-    const [file, ...args] = words;
-    let res;
-    try {
-      res = execFileSync(file!, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: this.baseEnv, timeout: 60_000 });
-    } catch (err) {
-      const e = err as { code?: string; status?: number; stderr?: string };
-      const why = e.code === 'ENOENT' ? 'program not found' : `exited with code ${e.status ?? '?'}${e.stderr ? `: ${e.stderr.trim().split('\n')[0]}` : ''}`;
-      throw new LaunchError(c.pos, `$(command ${a[0]}) failed: ${why}`);
-    }
-    return res;
+  private text(v: Located, s: Scope): string {
+    return this.subst.text(v, s);
   }
 }
 
@@ -783,23 +622,3 @@ function newSink(): Sink {
   return sink;
 }
 
-function childScope(s: Scope): Scope {
-  return { ...s, configs: new Map(s.configs), env: new Map(s.env), remaps: [...s.remaps] };
-}
-
-function parseBool(v: string): boolean | undefined {
-  const l = v.trim().toLowerCase();
-  if (l === 'true' || l === '1') return true;
-  if (l === 'false' || l === '0') return false;
-  return undefined;
-}
-
-/** `$(equals A B)`: numbers compare as numbers, booleans as booleans, anything else as text. */
-function looselyEqual(a: string, b: string): boolean {
-  const num = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-  if (num.test(a.trim()) && num.test(b.trim())) return Number(a) === Number(b);
-  const ba = ['true', 'false'].includes(a.toLowerCase()) ? a.toLowerCase() : undefined;
-  const bb = ['true', 'false'].includes(b.toLowerCase()) ? b.toLowerCase() : undefined;
-  if (ba && bb) return ba === bb;
-  return a === b;
-}
