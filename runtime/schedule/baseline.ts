@@ -1,0 +1,109 @@
+// The two references the XAUTO plan is measured against.
+//
+// Module-level baseline (how ROS2 schedules): stages are grouped into modules as the launch
+// file groups them; each module runs on one XPU — the one where its heaviest stage is
+// fastest — its stages one at a time (one node, one single-threaded executor), modules
+// concurrently, and messages between modules are serialized as between ROS2 nodes.
+//
+// Lower bound: every stage on its fastest option, no contention, no transfers: the critical
+// path from the sources to each sink. No plan on this model can beat it.
+import { fastest, type Assignment, type CostModel } from './model.js';
+
+export interface ModuleBaseline {
+  assignment: Assignment;
+  /** Per module: the XPU chosen and the stage that decided it. */
+  modules: Array<{ name: string; xpu: string; heaviest: string; stages: string[] }>;
+  /** Stages with no option on their module's XPU (kept on their own fastest option). */
+  strays: string[];
+}
+
+export function moduleBaseline(m: CostModel): ModuleBaseline {
+  const byModule = new Map<string, number[]>();
+  m.stages.forEach((s, v) => {
+    let list = byModule.get(s.module);
+    if (!list) byModule.set(s.module, (list = []));
+    list.push(v);
+  });
+  const option = new Array<number>(m.stages.length).fill(0);
+  const modules: ModuleBaseline['modules'] = [];
+  const strays: string[] = [];
+  for (const [name, members] of byModule) {
+    // Heaviest stage: the one whose best option is slowest; the module goes where it is fastest.
+    let heavy = members[0]!;
+    for (const v of members) if (fastest(m.stages[v]!) > fastest(m.stages[heavy]!)) heavy = v;
+    const hs = m.stages[heavy]!;
+    const xpu = hs.options.reduce((b, o) => (o.lat.p50 < b.lat.p50 ? o : b)).xpu;
+    for (const v of members) {
+      const s = m.stages[v]!;
+      let best = -1;
+      let bestAny = 0;
+      s.options.forEach((o, i) => {
+        if (o.xpu === xpu && (best < 0 || o.lat.p50 < s.options[best]!.lat.p50)) best = i;
+        if (o.lat.p50 < s.options[bestAny]!.lat.p50) bestAny = i;
+      });
+      if (best < 0) {
+        strays.push(s.name);
+        best = bestAny;
+      }
+      option[v] = best;
+    }
+    modules.push({ name, xpu: m.xpus[xpu]!.id, heaviest: hs.name, stages: members.map((v) => m.stages[v]!.name) });
+  }
+  return {
+    assignment: {
+      option,
+      priority: m.stages.map((s) => s.priority),
+      group: m.stages.map((s) => `module:${s.module}`),
+      serialize: true,
+    },
+    modules,
+    strays,
+  };
+}
+
+export interface LowerBound {
+  /** Per sink stage index: critical path (ms) with every stage at its fastest. */
+  bySink: Map<number, number>;
+  /**
+   * Bound on the p50 of all sinks' end-to-end samples pooled (as the run summary reports
+   * it): every sample of sink k is >= its bound, so the pooled median is >= the median of
+   * the bounds weighted by how many samples each sink contributes (its rate).
+   */
+  p50: number;
+  /** Bound on the mean over sinks (the planner's objective). */
+  mean: number;
+}
+
+export function lowerBound(m: CostModel): LowerBound {
+  const est = new Float64Array(m.stages.length);
+  const preds: number[][] = m.stages.map(() => []);
+  m.stages.forEach((s, v) => {
+    for (const p of s.inputs) if (p.trigger) for (const u of p.producers) preds[v]!.push(u);
+  });
+  const period = new Float64Array(m.stages.length);
+  for (const v of m.order) {
+    let start = 0;
+    let per = m.stages[v]!.inputs.length === 0 ? Math.max(0, m.stages[v]!.periodMs) : 0;
+    for (const u of preds[v]!) {
+      start = Math.max(start, est[u]!);
+      per = Math.max(per, period[u]!);
+    }
+    est[v] = start + fastest(m.stages[v]!);
+    period[v] = per;
+  }
+  const bySink = new Map<number, number>();
+  for (const s of m.sinks) bySink.set(s, est[s]!);
+  const weighted = m.sinks.map((s) => ({ v: est[s]!, w: period[s]! > 0 ? 1 / period[s]! : 1 })).sort((a, b) => a.v - b.v);
+  const total = weighted.reduce((a, b) => a + b.w, 0);
+  let acc = 0;
+  let p50 = weighted.length ? weighted[weighted.length - 1]!.v : 0;
+  for (const x of weighted) {
+    acc += x.w;
+    if (acc >= total / 2 - 1e-12) {
+      p50 = x.v;
+      break;
+    }
+  }
+  const mean = m.sinks.reduce((a, s) => a + est[s]!, 0) / Math.max(1, m.sinks.length);
+  return { bySink, p50, mean };
+}

@@ -1,0 +1,144 @@
+// Builds the cost model from a graph, the XPUs to plan on and a profile (measured here, or
+// declared for a board), and turns model assignments back into executor plans.
+import type { ExecPlan, StagePlacement } from '../exec/plan.js';
+import type { Graph } from '../graph/graph.js';
+import type { DeclaredBoard } from '../xpu/declared.js';
+import { runsOn, type XpuInfo } from '../xpu/types.js';
+import type { Assignment, CostModel, ModelPort, ModelStage, ModelXpu } from './model.js';
+import { placementKey, type Profile, type StageLatency } from './profile.js';
+
+export function buildModel(graph: Graph, xpus: XpuInfo[], profile: Profile): CostModel {
+  const mx: ModelXpu[] = xpus.map((x) => ({
+    id: x.id,
+    kind: x.kind,
+    lanes: x.lanes,
+    real: x.real,
+    usesCores: x.real && x.kind === 'cpu',
+    eventLoop: x.real && x.backend === 'main',
+    pinsStateful: x.backend === 'worker',
+  }));
+  const ports = new Map<string, ModelPort[]>();
+  const stages: ModelStage[] = graph.stages.map((s) => {
+    const inputs: ModelPort[] = s.inputs.map((i) => {
+      const t = graph.topics.get(i.topic)!;
+      const cost = profile.topics[i.topic];
+      const port: ModelPort = {
+        stage: s.index,
+        port: i.port,
+        topic: i.topic,
+        type: i.spec.type,
+        depth: Math.max(1, i.spec.depth ?? 1),
+        latched: !!i.spec.latched,
+        trigger: !i.spec.latched && !i.spec.optional,
+        optional: !!i.spec.optional,
+        producers: t.publishers.map((p) => p.stage),
+        bytes: cost?.bytes ?? 0,
+        encodeMs: cost?.encodeMs ?? 0,
+        decodeMs: cost?.decodeMs ?? 0,
+      };
+      let list = ports.get(i.topic);
+      if (!list) ports.set(i.topic, (list = []));
+      list.push(port);
+      return port;
+    });
+    const options: ModelStage['options'] = [];
+    const measured = profile.stages[s.index] ?? {};
+    xpus.forEach((x, xi) => {
+      for (const impl of s.impls) {
+        if (!runsOn(impl, x)) continue;
+        const lat = measured[placementKey({ impl: impl.name, xpu: x.id })];
+        if (!lat) continue;
+        options.push({ impl: impl.name, xpu: xi, lat: { p50: lat.p50, q: lat.q } });
+      }
+    });
+    return {
+      name: s.name,
+      module: s.module,
+      priority: s.priority,
+      periodMs: s.inputs.length === 0 ? (s.rateHz > 0 ? 1000 / s.rateHz : 0) : -1,
+      stateful: !!s.def.stateful,
+      options,
+      inputs,
+      consumers: [],
+      sink: graph.sinks.includes(s.index),
+    };
+  });
+  for (const s of graph.stages) for (const o of s.outputs) stages[s.index]!.consumers.push(...(ports.get(o.topic) ?? []));
+  return {
+    stages,
+    xpus: mx,
+    order: graph.order,
+    sources: graph.sources,
+    sinks: graph.sinks,
+    cores: profile.simulated ? Infinity : profile.cores,
+    transfer: xpus.map((x) => profile.transfer[x.id] ?? { latencyMs: 0, msPerMB: 0 }),
+    simulated: profile.simulated,
+  };
+}
+
+/**
+ * A profile for declared XPUs from a board file: each XNODE type's latency on each XPU (by
+ * id, else by kind), taken by the first implementation targeting that kind (or any kind).
+ */
+export function declaredProfile(graph: Graph, xpus: XpuInfo[], boards: DeclaredBoard[]): Profile {
+  const find = (type: string) => boards.find((b) => b.latency[type]);
+  const stages = graph.stages.map((s) => {
+    const out: Record<string, StageLatency> = {};
+    const board = find(s.def.type);
+    if (!board) return out;
+    const table = board.latency[s.def.type]!;
+    for (const x of xpus) {
+      if (x.real) continue;
+      const lat = table[x.id] ?? table[x.kind];
+      if (!lat) continue;
+      const impl = s.impls.find((i) => i.xpu === x.kind) ?? s.impls.find((i) => i.xpu === '*');
+      if (!impl) continue;
+      const p90 = lat.p90 ?? lat.p50;
+      // A declared [p50, p90] becomes a sketch spreading evenly around them.
+      const q = [lat.p50 * 0.9, lat.p50 * 0.95, lat.p50 * 0.98, lat.p50, lat.p50 + (p90 - lat.p50) * 0.5, p90, p90 * 1.1, p90 * 1.2];
+      out[placementKey({ impl: impl.name, xpu: x.id })] = { p50: lat.p50, q, samples: 0 };
+    }
+    return out;
+  });
+  const topics: Profile['topics'] = {};
+  for (const t of graph.topics.values()) {
+    const pub = t.publishers[0];
+    if (!pub) continue;
+    const type = graph.stages[pub.stage]!.def.type;
+    const board = boards.find((b) => b.bytes[type] !== undefined) ?? boards[0];
+    const bytes = board?.bytes[type] ?? 0;
+    const ser = board?.serialize ?? { latencyMs: 0, msPerMB: 0 };
+    const ms = ser.latencyMs + (ser.msPerMB * bytes) / 1e6;
+    topics[t.name] = { bytes, encodeMs: ms, decodeMs: ms };
+  }
+  const transfer: Profile['transfer'] = {};
+  for (const b of boards) Object.assign(transfer, b.transfer);
+  return {
+    host: boards.map((b) => b.name).join(', ') || 'declared',
+    simulated: true,
+    cores: Infinity,
+    stages,
+    topics,
+    transfer,
+    measured: 0,
+    cached: 0,
+    failures: [],
+  };
+}
+
+/** Stages of a graph that no option can place, for a clear error. */
+export function unplaceable(m: CostModel): string[] {
+  return m.stages.filter((s) => s.options.length === 0).map((s) => s.name);
+}
+
+/** The executor plan for a model assignment. */
+export function toExecPlan(m: CostModel, a: Assignment, name: string): ExecPlan {
+  const placements: StagePlacement[] = m.stages.map((s, v) => {
+    const o = s.options[a.option[v]!]!;
+    const p: StagePlacement = { impl: o.impl, xpu: m.xpus[o.xpu]!.id, priority: a.priority[v]! };
+    const g = a.group?.[v];
+    if (g !== undefined) p.group = g;
+    return p;
+  });
+  return { name, placements, serializeBetweenModules: !!a.serialize };
+}
