@@ -152,3 +152,15 @@ test('a launch file of 500 xnodes in each format parses', (t) => {
     t.deepEqual(d.xnodes[n - 1]!.params, { rate: 30, gain: n - 1 + 0.5, 'group.k': [1, 2, 3] });
   }
 });
+
+test('choices lists, set_remap, xnode-local remaps, list-form ports, forwarding=false, colcon trees', (t) => {
+  const env = { PATH: process.env.PATH, COLCON_PREFIX_PATH: fixture('fake_colcon_install') };
+  const d = loadLaunchFile(fixture('extras.launch.yaml'), { env });
+  const by = (n: string) => d.xnodes.find((x) => x.name === n)!;
+  t.deepEqual(by('isolated').params, { hidden: 'none' });
+  t.deepEqual(by('local_remap').inputs, { x: '/b', y: '/cooked' });
+  t.deepEqual(by('local_remap').outputs, {});
+  t.deepEqual(by('local_remap').params, { share: fixture('fake_colcon_install/demo_iso/share/demo_iso'), level: 'low' });
+  const e = t.throws(() => loadLaunchFile(fixture('extras.launch.yaml'), { env, args: { level: 'max' } }), { instanceOf: LaunchError });
+  t.regex(e!.detail, /not one of the choices: low, high/);
+});

@@ -148,3 +148,15 @@ test('a command that does not exist is reported, not thrown', async (t) => {
   t.regex(exit!.error!, /not found/);
   t.true(lines.some((l) => /\[ERROR\] \[xauto-no-such-program-here-1\]: process could not be started/.test(l)));
 });
+
+test('output=log writes the output to a log file and still shows stderr', async (t) => {
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const logDir = mkdtempSync(join(tmpdir(), 'xauto-plog-'));
+  const lines: string[] = [];
+  await startProcesses([exe(['node', '-e', 'console.log("to-file"); console.error("to-screen")'], { name: 'quiet', output: 'log' })], { log: (l) => lines.push(l), logDir }).done;
+  t.false(lines.includes('[quiet-1] to-file'));
+  t.true(lines.includes('[quiet-1] to-screen'));
+  t.deepEqual(readFileSync(join(logDir, 'quiet-1.log'), 'utf8').split('\n').filter(Boolean).sort(), ['to-file', 'to-screen']);
+});
