@@ -6,5 +6,6 @@ export * from './rng.js';
 export * from './boxes.js';
 export * from './pointcloud.js';
 export * from './check.js';
+export * from './ort.js';
 
 export const xnodes: XNodeDef[] = [];

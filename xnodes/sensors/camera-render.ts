@@ -37,6 +37,8 @@ const FACES = [
 // Light from above, front-left: each face keeps its own brightness, as under sunlight.
 const FACE_SHADE = [0.55, 1.0, 0.86, 0.8, 0.72, 0.92];
 const NOISE_SIZE = 1 << 16;
+const OUTLINE = 3;
+const RIM = 0.3;
 
 export class CameraRenderer {
   readonly width: number;
@@ -86,6 +88,7 @@ export class CameraRenderer {
     order.sort((a, b) => objects[b]!.x - objects[a]!.x);
     this.full.fill(0);
     for (const i of order) this.drawObject(rgb, objects[i]!, i);
+    this.outline(rgb, objects);
     this.addNoise(rgb, frame);
     this.groundTruth(objects, gt);
     return rgb;
@@ -182,6 +185,27 @@ export class CameraRenderer {
       if (uEnd >= uStart) count += uEnd - uStart + 1;
     }
     this.full[index] = (this.full[index] ?? 0) + count;
+  }
+
+  /**
+   * Darkens the rim of a far object where a nearer one occludes it (contact shadow and
+   * silhouette edge), OUTLINE px wide: adjacent objects never blend into one blob.
+   */
+  private outline(rgb: Uint8Array, objects: SceneObject[]): void {
+    const { width: W, height: H, ids } = this;
+    for (let v = 0, p = 0; v < H; v++) {
+      for (let u = 0; u < W; u++, p++) {
+        const id = ids[p]!;
+        if (id === 0) continue;
+        const x = objects[id - 1]!.x;
+        let rim = false;
+        for (let d = 1; d <= OUTLINE && !rim; d++) {
+          const n = [u + d < W ? ids[p + d]! : 0, u - d >= 0 ? ids[p - d]! : 0, v + d < H ? ids[p + d * W]! : 0, v - d >= 0 ? ids[p - d * W]! : 0];
+          for (const j of n) if (j !== 0 && j !== id && objects[j - 1]!.x < x) rim = true;
+        }
+        if (rim) (rgb[p * 3] *= RIM), (rgb[p * 3 + 1] *= RIM), (rgb[p * 3 + 2] *= RIM);
+      }
+    }
   }
 
   private addNoise(rgb: Uint8Array, frame: number): void {
