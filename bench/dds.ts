@@ -1,0 +1,161 @@
+// `npm run bench -- dds`: ROS2-over-DDS cost on loopback, side by side with Cyclone's ddsperf.
+//   rtt: a 64-byte std_msgs/String payload xauto -> C peer (idlc-built) -> xauto, vs ddsperf ping/pong
+//   throughput: 1 MiB sensor_msgs/PointCloud2 from xauto to another xauto process (decoding
+//   every message), vs ddsperf pub/sub of 1 MiB samples; also xauto -> C peer for reference.
+// Last line: {"bench":"dds","rtt_us_p50":..,"ddsperf_rtt_us_p50":..,"rtt_ratio_vs_ddsperf":..,"throughput_ratio_1mb":..}
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { Subject, firstValueFrom } from 'rxjs';
+import { openRos2 } from '../runtime/ros2/index.js';
+import { buildPeer, childEnv, ddsUnavailable, repoRoot, spawnChild, type Child } from '../test/fixtures/ros2/env.js';
+
+const MIB = 1 << 20;
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+function median(xs: number[]): number {
+  return quantile([...xs].sort((a, b) => a - b), 0.5);
+}
+
+async function stop(...cs: Child[]): Promise<void> {
+  for (const c of cs) c.kill();
+  await Promise.all(cs.map((c) => c.exited));
+}
+
+/** xauto -> C relay -> xauto round trips of a 64-byte payload; microseconds, sorted. */
+async function xautoRtt(peer: string, domain: number, rounds: number): Promise<number[]> {
+  const relay = spawnChild(peer, ['relay-string', '/ping', '/pong', '0'], childEnv(domain));
+  const ctx = await openRos2({ domainId: domain, transport: 'dds' });
+  try {
+    await relay.waitLine(/^ready$/);
+    const qos = 'reliable,keep_last:1';
+    const pongs = new Subject<unknown>();
+    const sub = ctx.subscribe('/pong', 'std_msgs/msg/String', qos).subscribe(pongs);
+    const pub = ctx.publisher('/ping', 'std_msgs/msg/String', qos);
+    if (!(await pub.waitForSubscribers(1, 20000))) throw new Error('C peer did not match');
+    const msg = { data: 'x'.repeat(59) }; // CDR body: 4-byte length + 59 chars + NUL = 64 bytes
+    if (ctx.registry.serialize('std_msgs/msg/String', msg).byteLength !== 4 + 64) throw new Error('payload size');
+    // Wait until the relay's writer matched our reader: a first pong arrives.
+    for (let i = 0; i < 100; i++) {
+      const got = firstValueFrom(pongs);
+      pub.publish(msg);
+      if (await Promise.race([got.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 100))])) break;
+    }
+    const rtts: number[] = [];
+    for (let i = 0; i < rounds + 200; i++) {
+      const got = firstValueFrom(pongs);
+      const t0 = process.hrtime.bigint();
+      pub.publish(msg);
+      await got;
+      if (i >= 200) rtts.push(Number(process.hrtime.bigint() - t0) / 1000);
+    }
+    sub.unsubscribe();
+    return rtts.sort((a, b) => a - b);
+  } finally {
+    ctx.close();
+    await stop(relay);
+  }
+}
+
+/** ddsperf ping/pong with 64-byte samples: median of its per-second 50% round-trip figures (us). */
+function ddsperfRtt(domain: number, seconds: number): number {
+  const env = childEnv(domain);
+  const pong = spawnChild('ddsperf', ['-i', String(domain), '-D', String(seconds + 3), 'pong'], env);
+  const r = spawnSync('ddsperf', ['-i', String(domain), '-D', String(seconds), 'ping', 'size', '64'], { env, encoding: 'utf8' });
+  pong.kill();
+  const p50s = [...r.stdout.matchAll(/ size 64 mean [\d.]+us min [\d.]+us 50% ([\d.]+)us/g)].map((m) => Number(m[1]));
+  if (p50s.length === 0) throw new Error(`ddsperf ping printed no latency lines:\n${r.stdout}${r.stderr}`);
+  return median(p50s);
+}
+
+/** ddsperf pub/sub of 1 MiB samples: median of the subscriber's per-second rates (bytes/s). */
+async function ddsperfThroughput(domain: number, seconds: number): Promise<number> {
+  const env = childEnv(domain);
+  const sub = spawnChild('ddsperf', ['-i', String(domain), '-D', String(seconds + 2), 'sub'], env);
+  await new Promise((r) => setTimeout(r, 300));
+  const pub = spawnChild('ddsperf', ['-i', String(domain), '-D', String(seconds), 'pub', 'size', '1MiB'], env);
+  await pub.exited;
+  await sub.exited;
+  const rates = sub.lines
+    .map((l) => / size 1048576 total \d+ lost \d+ delta (\d+) lost \d+ rate [\d.]+ kS\/s ([\d.]+) Mb\/s/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null && Number(m[1]) > 0)
+    .map((m) => (Number(m[2]) * 1e6) / 8);
+  if (rates.length === 0) throw new Error(`ddsperf sub printed no rate lines:\n${sub.lines.join('\n')}`);
+  // Drop the first and last (partial) seconds when there are enough lines.
+  return median(rates.length > 2 ? rates.slice(1, -1) : rates);
+}
+
+/** xauto publishes `count` 1 MiB PointCloud2 messages as fast as flow control lets it into `sinkArgs`. */
+async function xautoThroughput(domain: number, sink: Child, count: number): Promise<number> {
+  const ctx = await openRos2({ domainId: domain, transport: 'dds' });
+  try {
+    await sink.waitLine(/^ready$/);
+    const pub = ctx.publisher('/cloud', 'sensor_msgs/msg/PointCloud2', 'reliable,keep_all');
+    if (!(await pub.waitForSubscribers(1, 20000))) throw new Error('sink did not match');
+    await new Promise((r) => setTimeout(r, 200));
+    const data = new Uint8Array(MIB);
+    for (let i = 0; i < data.length; i++) data[i] = i & 255;
+    const msg = {
+      header: { stamp: { sec: 0, nanosec: 0 }, frame_id: 'lidar' }, height: 1, width: MIB / 16,
+      fields: [{ name: 'x', offset: 0, datatype: 7, count: 1 }], is_bigendian: false, point_step: 16, row_step: MIB, data, is_dense: true,
+    };
+    for (let i = 0; i < count; i++) {
+      msg.header.stamp.sec = i;
+      pub.publish(msg); // a full writer history blocks here: that is the flow control
+      if (i % 16 === 15) await new Promise((r) => setImmediate(r));
+    }
+    const line = await sink.waitLine(/^throughput /, 60000);
+    await pub.flush(5000);
+    return Number(/bytes_per_s=([\d.]+)/.exec(line)![1]);
+  } finally {
+    ctx.close();
+    await stop(sink);
+  }
+}
+
+export default async function main(args: string[]): Promise<void> {
+  const quick = args.includes('--quick');
+  const missing = ddsUnavailable(true);
+  if (missing) throw new Error(`dds benchmark cannot run: ${missing}`);
+  if (spawnSync('ddsperf', ['help'], { encoding: 'utf8' }).error) throw new Error('ddsperf not found (apt-get install cyclonedds-tools)');
+  const peer = buildPeer();
+  const base = 90 + (process.pid % 10) * 10; // private domains, away from the tests' 60-89
+  const rounds = quick ? 500 : 3000;
+  const seconds = quick ? 3 : 5;
+  const count = quick ? 150 : 400;
+
+  const ddsperfP50 = ddsperfRtt(base, seconds);
+  const rtts = await xautoRtt(peer, base + 1, rounds);
+  const ddsperfBps = await ddsperfThroughput(base + 2, seconds);
+  const sinkX = spawnChild(process.execPath, ['--import=tsx', join(repoRoot, 'test/fixtures/ros2/sink.ts'), '/cloud', 'sensor_msgs/msg/PointCloud2', String(count)], childEnv(base + 3));
+  const xautoBps = await xautoThroughput(base + 3, sinkX, count + 1);
+  const sinkC = spawnChild(peer, ['sub-pc2', '/cloud', String(count)], childEnv(base + 4));
+  const xautoToCBps = await xautoThroughput(base + 4, sinkC, count);
+
+  const p50 = quantile(rtts, 0.5);
+  const rows: Array<[string, string]> = [
+    ['rtt p50, xauto -> C peer -> xauto (64 B)', `${p50.toFixed(1)} us`],
+    ['rtt p90 / p99', `${quantile(rtts, 0.9).toFixed(1)} / ${quantile(rtts, 0.99).toFixed(1)} us`],
+    ['rtt p50, ddsperf ping/pong (64 B)', `${ddsperfP50.toFixed(1)} us`],
+    ['rtt ratio xauto / ddsperf', (p50 / ddsperfP50).toFixed(2)],
+    ['throughput 1 MiB, xauto -> xauto (decoded)', `${(xautoBps / MIB).toFixed(1)} MiB/s`],
+    ['throughput 1 MiB, xauto -> C peer', `${(xautoToCBps / MIB).toFixed(1)} MiB/s`],
+    ['throughput 1 MiB, ddsperf pub -> sub', `${(ddsperfBps / MIB).toFixed(1)} MiB/s`],
+    ['throughput ratio xauto / ddsperf', (xautoBps / ddsperfBps).toFixed(2)],
+  ];
+  const w = Math.max(...rows.map((r) => r[0].length));
+  console.log('dds on loopback (Cyclone DDS, reliable)');
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
+  console.log(JSON.stringify({
+    bench: 'dds',
+    rtt_us_p50: Number(p50.toFixed(2)),
+    ddsperf_rtt_us_p50: Number(ddsperfP50.toFixed(2)),
+    rtt_ratio_vs_ddsperf: Number((p50 / ddsperfP50).toFixed(3)),
+    throughput_ratio_1mb: Number((xautoBps / ddsperfBps).toFixed(3)),
+    throughput_mib_s_1mb: Number((xautoBps / MIB).toFixed(1)),
+    ddsperf_throughput_mib_s_1mb: Number((ddsperfBps / MIB).toFixed(1)),
+    throughput_to_c_peer_ratio_1mb: Number((xautoToCBps / ddsperfBps).toFixed(3)),
+  }));
+}
