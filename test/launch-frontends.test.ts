@@ -57,6 +57,8 @@ for (const ext of ['yaml', 'xml']) {
     t.deepEqual(det.ros2, [{ port: 'tracks', dir: 'out', topic: '/perception/tracks', qos: 'sensor_data' }]);
     t.is(det.portPos.tracks!.file.endsWith(`full.launch.${ext}`), true);
     t.truthy(det.portPos['param.model']);
+    t.deepEqual(det.portPos.model, det.portPos['param.model']);
+    t.true(det.portPos.impl!.line >= det.portPos.type!.line && det.portPos.impl!.file === det.pos.file);
     const fusion = d.xnodes.find((x) => x.name === 'fusion')!;
     t.is(fusion.priority, -1);
     t.is(fusion.module, '/perception'); // no module: the namespace

@@ -412,7 +412,16 @@ export class Interpreter {
       pos: e.pos,
       portPos: {},
     };
-    for (const [k, p] of Object.entries(sink.pos)) x.portPos[`param.${k}`] = p;
+    // Positions for errors found later (graph): attributes, then params, then ports (ports win
+    // a name clash); `param.NAME` is always the param.
+    for (const k of ['type', 'impl', 'priority', 'module', 'process', 'namespace']) {
+      const a = e.attrs.get(k);
+      if (a) x.portPos[k] = a.value.kind === 'text' ? a.value.v.pos : a.namePos;
+    }
+    for (const [k, p] of Object.entries(sink.pos)) {
+      x.portPos[k] = p;
+      x.portPos[`param.${k}`] = p;
+    }
 
     const remaps: Array<[string, string]> = [...s.remaps];
     for (const r of this.list(e, 'remap')) {

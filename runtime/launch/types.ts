@@ -76,7 +76,10 @@ export interface XNodeEntity {
   process: string;
   ros2: Ros2Binding[];
   pos: SourcePos;
-  /** Position of each port and param declaration, for errors about them. */
+  /**
+   * Position of each port and param declaration, for errors about them: keyed by port name,
+   * param name (also as `param.NAME`, unambiguous) and attribute (`type`, `impl`, `priority`, ...).
+   */
   portPos: Record<string, SourcePos>;
 }
 
