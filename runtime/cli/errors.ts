@@ -1,2 +1,6 @@
-/** A user error: printed as one line (with file:line:column where known), exit code 2. */
-export class UserError extends Error {}
+import { XautoError } from '../util/errors.js';
+
+/** A user error on the command line: one line, exit code 2. */
+export class UserError extends XautoError {
+  override name = 'UserError';
+}

@@ -10,12 +10,16 @@ import { startProcesses } from '../exec/processes.js';
 import { counters } from '../trace/counters.js';
 import { buildSummary, renderSummary, type RunSummary } from '../trace/report.js';
 import { discoverXpus } from '../xpu/discover.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { ros2Bridge } from '../exec/bridge.js';
+import { ddsLinks } from '../exec/remote.js';
 import { openRos2, type Ros2Context } from '../ros2/index.js';
 import { loadRegistry } from './xnodes.js';
 import { choosePlan } from './plans.js';
 import { Progress } from './progress.js';
 import { UserError } from './errors.js';
+import { XautoError } from '../util/errors.js';
 
 export interface LaunchArgs {
   file: string;
@@ -30,6 +34,8 @@ export interface LaunchArgs {
   allowCommand: boolean;
   xnodes: string[];
   reprofile: boolean;
+  /** Internal: run only this process of a multi-process launch. */
+  process?: string;
 }
 
 /** The JSON `--print` shows: the resolved description, as ros2 launch would start it. */
@@ -77,21 +83,62 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
   const simulated = desc.xpus.map((x) => x.id);
   if (simulated.length) log(`xauto: declared XPUs ${simulated.join(', ')} are simulated; this run uses only real XPUs`);
 
-  const processes = desc.processes.length ? startProcesses(desc.processes, { log: (l: string) => process.stdout.write(l + '\n') }) : undefined;
+  // Stages placed in other processes (`process:` in the launch file) run in child xauto
+  // processes; the top one runs `main` and starts the rest.
+  const names = [...new Set(graph.stages.map((s) => s.process))];
+  const mine = a.process ?? 'main';
+  if (a.process && !names.includes(a.process)) throw new UserError(`--process ${a.process}: no xnode is placed in it; expected one of ${names.join(', ')}`);
+  const running: { stop?: () => void } = {};
+  const children = a.process ? [] : names.filter((n) => n !== 'main').map((n) => startChildProcess(a, n, () => running.stop?.()));
+  const top = !a.process;
+  const processes = top && desc.processes.length ? startProcesses(desc.processes, { log: (l: string) => process.stdout.write(l + '\n') }) : undefined;
   let summary: RunSummary | undefined;
   try {
-    if (graph.stages.length) summary = await runGraph(desc, graph, a, xpus, log);
-    else if (processes) {
+    if (graph.stages.some((s) => s.process === mine)) {
+      const local = names.length > 1 ? new Set(graph.stages.filter((s) => s.process === mine).map((s) => s.index)) : undefined;
+      const stopChildren = () => children.forEach((c) => c.kill('SIGINT'));
+      process.once('SIGINT', stopChildren);
+      summary = await runGraph(desc, graph, a, xpus, log, local, running);
+      process.off('SIGINT', stopChildren);
+    } else if (processes) {
       const stop = () => void processes.stop();
       process.once('SIGINT', stop);
       await processes.done;
       process.off('SIGINT', stop);
     }
+    for (const c of children) {
+      const code = await new Promise<number | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (x) => r(x))));
+      if (code !== 0) throw new XautoError(`process '${c.spawnargs[c.spawnargs.indexOf('--process') + 1]}' exited with code ${code}`);
+    }
   } finally {
     await processes?.stop();
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   }
   return summary;
 }
+
+/** Starts one process of a multi-process launch: the same launch, restricted with --process. */
+function startChildProcess(a: LaunchArgs, name: string, onFailure: () => void): ChildProcess {
+  // The same entry as this process (built CLI, or sources through tsx).
+  const args = [...process.execArgv, process.argv[1]!, 'launch', a.file, ...a.launchArgs, '--process', name, '--plan', a.plan];
+  if (a.frames !== undefined) args.push('--frames', String(a.frames));
+  if (a.duration !== undefined) args.push('--duration', String(a.duration));
+  if (a.realtime) args.push('--realtime');
+  if (a.workers !== undefined) args.push('--workers', String(a.workers));
+  if (a.allowCommand) args.push('--allow-command');
+  for (const x of a.xnodes) args.push('--xnodes', x);
+  if (a.summaryJson) args.push('--summary-json', a.summaryJson.replace(/(\.json)?$/, `.${name}.json`));
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const prefix = (from: NodeJS.ReadableStream, to: NodeJS.WritableStream) =>
+    createInterface({ input: from, crlfDelay: Infinity }).on('line', (line) => to.write(`[${name}] ${line}\n`));
+  prefix(child.stdout!, process.stdout);
+  prefix(child.stderr!, process.stderr);
+  child.once('exit', (code) => {
+    if (code !== 0) onFailure(); // its frames will not come: stop waiting for them
+  });
+  return child;
+}
+
 
 async function runGraph(
   desc: LaunchDescription,
@@ -99,15 +146,17 @@ async function runGraph(
   a: LaunchArgs,
   xpus: Awaited<ReturnType<typeof discoverXpus>>,
   log: (line: string) => void,
+  local?: Set<number>,
+  running: { stop?: () => void } = {},
 ): Promise<RunSummary> {
   const chosen: { plan: ExecPlan; fallback?: ExecOptions['fallback']; codec?: ExecOptions['codec'] } =
     a.plan === 'default' ? { plan: defaultPlan(graph, xpus) } : await choosePlan(graph, xpus, a.plan, { reprofile: a.reprofile, workers: a.workers, log });
   const bridged = [...graph.topics.values()].filter((t) => t.ros2);
   let bridge: ReturnType<typeof ros2Bridge> | undefined;
   let ros: Ros2Context | undefined;
+  if (bridged.length || local) ros = await openRos2({ nodeName: `xauto_${(a.process ?? 'main').replace(/\W/g, '_')}` });
   if (bridged.length) {
-    ros = await openRos2({ nodeName: 'xauto_launch' });
-    bridge = ros2Bridge(ros);
+    bridge = ros2Bridge(ros!);
     log(`xauto: ROS2 topics: ${bridged.map((t) => `${t.name} (${t.ros2!.dir}, ${t.type})`).join(', ')}`);
   }
   const progress = new Progress(a.frames !== undefined ? a.frames * graph.sources.length : undefined, a.duration);
@@ -118,18 +167,20 @@ async function runGraph(
     realtime: a.realtime,
     codec: chosen.codec,
     bridge,
+    local: local && { stages: local, links: ddsLinks(ros!) },
     fallback: chosen.fallback,
     log: (l) => progress.interrupt(() => log(l)),
   });
   await ex.start();
+  running.stop = () => ex.stop();
   const onSigint = () => {
     progress.interrupt(() => log('xauto: SIGINT: stopping sources, draining frames in flight'));
     ex.stop();
   };
   process.once('SIGINT', onSigint);
-  const used = [...new Set(chosen.plan.placements.map((p) => p.xpu))];
+  const used = [...new Set(chosen.plan.placements.filter((_, i) => !local || local.has(i)).map((p) => p.xpu))];
   log(
-    `xauto: running ${graph.stages.length} xnodes on ${used.join(', ')} (plan '${chosen.plan.name}'; ` +
+    `xauto: running ${local?.size ?? graph.stages.length} xnodes on ${used.join(', ')} (plan '${chosen.plan.name}'; ` +
       (a.frames !== undefined ? `${a.frames} frames per source` : `${a.duration ?? 10} s`) +
       '; Ctrl-C stops)',
   );
@@ -166,7 +217,8 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('workers', { type: 'number', describe: 'worker-pool size (default: cores - 1)' })
       .option('allow-command', { type: 'boolean', default: false, describe: 'allow $(command ...) substitutions' })
       .option('xnodes', { type: 'string', array: true, default: [], describe: 'extra modules exporting `xnodes`' })
-      .option('reprofile', { type: 'boolean', default: false, describe: 'measure profiles again instead of using the cache' }) as unknown as Argv<LaunchArgs>,
+      .option('reprofile', { type: 'boolean', default: false, describe: 'measure profiles again instead of using the cache' })
+      .option('process', { type: 'string', hidden: true, describe: 'run only this process of a multi-process launch' }) as unknown as Argv<LaunchArgs>,
   handler: async (a: ArgumentsCamelCase<LaunchArgs>) => {
     for (const w of a.launchArgs) if (!w.includes(':=')) throw new UserError(`launch argument '${w}': expected name:=value`);
     await runLaunch(a);
@@ -176,6 +228,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
 /** Turns user errors into one positioned line; anything else is a bug and keeps its stack. */
 export function describeError(e: unknown): { message: string; user: boolean } {
   if (e instanceof LaunchError || e instanceof GraphError || e instanceof UserError) return { message: e.message, user: true };
+  if (e instanceof XautoError) return { message: e.message, user: false };
   if (e instanceof Error && (e as NodeJS.ErrnoException).code === 'ENOENT') return { message: e.message, user: true };
   return { message: e instanceof Error ? (e.stack ?? e.message) : String(e), user: false };
 }

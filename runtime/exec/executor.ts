@@ -12,6 +12,7 @@ import type { XpuInfo } from '../xpu/types.js';
 import { runsOn } from '../xpu/types.js';
 import type { FrameInfo, ImplContext, ImplSpec, PortValues, StageFn, StageInstance, StageResult } from '../xnode/types.js';
 import type { ExecPlan, StagePlacement } from './plan.js';
+import type { RemoteLinks, RemoteSender } from './remote.js';
 
 /** Encodes messages crossing module boundaries (the ROS2-style baseline), e.g. CDR. */
 export interface MessageCodec {
@@ -37,6 +38,11 @@ export interface ExecOptions {
   codec?: MessageCodec;
   bridge?: TopicBridge;
   log?: (line: string) => void;
+  /**
+   * Runs only these stages (one process of a multi-process launch); topics between them and
+   * stages elsewhere go through `links`.
+   */
+  local?: { stages: Set<number>; links: RemoteLinks };
   /** Sees every message published on a topic (profiling samples, recording). */
   tap?: (topic: string, value: unknown, seq: number) => void;
   /** Replacement placement for a stage whose implementation failed (runtime fallback). */
@@ -103,6 +109,8 @@ interface OutputRt {
   type: string;
   subscribers: Subscriber[];
   ros2?: (msg: unknown) => void;
+  /** Subscribers in other processes. */
+  remote?: RemoteSender;
 }
 
 interface XpuRt {
@@ -146,6 +154,8 @@ interface SourceRt {
 }
 
 export interface StageReport {
+  /** Stage index in the graph. */
+  index: number;
   name: string;
   type: string;
   module: string;
@@ -172,6 +182,9 @@ export class Executor {
   private readonly unsubscribe: Array<() => void> = [];
   /** Exclusive groups with a stage running now. */
   private readonly busyGroups = new Set<string>();
+  /** Topics received from other processes that have not ended yet. */
+  private remoteOpen = 0;
+  private readonly senders: RemoteSender[] = [];
   private readonly sections: Record<string, Record<string, unknown>> = {};
   private readonly errors: number[];
   private readonly runs: number[];
@@ -230,14 +243,26 @@ export class Executor {
       });
     }
     this.wire();
-    await Promise.all(this.stages.map((rt) => this.instantiate(rt)));
+    await Promise.all(this.stages.filter((rt) => this.isLocal(rt)).map((rt) => this.instantiate(rt)));
+    await this.opts.local?.links.connected();
+  }
+
+  private isLocal(rt: StageRt): boolean {
+    return !this.opts.local || this.opts.local.stages.has(rt.s.index);
   }
 
   private wire(): void {
+    const links = this.opts.local?.links;
     for (const rt of this.stages) {
+      if (!this.isLocal(rt)) {
+        if (rt.s.inputs.length === 0) rt.source = { period: 0, emitted: 0, limit: 0, pendingTicks: 0, tickT0: 0, tickSeq: 0, overruns: 0, done: true, scheduled: false };
+        continue;
+      }
       rt.outputs = rt.s.outputs.map((o) => {
         const topic = this.graph.topics.get(o.topic)!;
-        const subscribers = topic.subscribers.map(({ stage, port }) => {
+        const elsewhere = topic.subscribers.filter(({ stage }) => !this.isLocal(this.stages[stage]!)).map(({ stage }) => this.stages[stage]!.s.process);
+        const local = topic.subscribers.filter(({ stage }) => this.isLocal(this.stages[stage]!));
+        const subscribers = local.map(({ stage, port }) => {
           const sub = this.stages[stage]!;
           const input = sub.inputs[sub.s.inputs.findIndex((i) => i.port === port)]!;
           input.producers.push(rt);
@@ -246,13 +271,43 @@ export class Executor {
         });
         const out: OutputRt = { port: o.port, topic: o.topic, type: o.spec.type, subscribers };
         if (topic.ros2?.dir === 'out' && this.opts.bridge) out.ros2 = this.opts.bridge.publisher(topic.name, topic.type, topic.ros2.qos);
+        if (links && elsewhere.length) {
+          out.remote = links.sender(topic.name, topic.type, new Set(elsewhere).size);
+          this.senders.push(out.remote);
+        }
         return out;
       });
-      rt.isSink = rt.outputs.every((o) => o.subscribers.length === 0);
+      rt.isSink = rt.outputs.every((o) => o.subscribers.length === 0 && !o.remote);
       if (rt.s.inputs.length === 0) {
         const limit = this.opts.frames ?? Infinity;
         const period = rt.s.rateHz > 0 ? 1000 / rt.s.rateHz : 0;
         rt.source = { period, emitted: 0, limit, pendingTicks: 0, tickT0: 0, tickSeq: 0, overruns: 0, done: false, scheduled: false };
+      }
+    }
+    // Topics published in other processes arrive through the links.
+    if (links) {
+      for (const topic of this.graph.topics.values()) {
+        const subs = topic.subscribers.filter(({ stage }) => this.isLocal(this.stages[stage]!));
+        if (!subs.length || topic.publishers.every(({ stage }) => this.isLocal(this.stages[stage]!))) continue;
+        const targets = subs.map(({ stage, port }) => {
+          const rt = this.stages[stage]!;
+          return { rt, input: rt.inputs[rt.s.inputs.findIndex((i) => i.port === port)]! };
+        });
+        this.remoteOpen++;
+        this.unsubscribe.push(
+          links.receive(
+            topic.name,
+            (value, t0, seq) => {
+              const env: Envelope = { value, t0, seq };
+              for (const { rt, input } of targets) this.deliver(rt, input, env);
+              this.drain();
+            },
+            () => {
+              this.remoteOpen--;
+              this.checkIdle();
+            },
+          ),
+        );
       }
     }
     // Topics fed from ROS2 enter the graph as if a publisher sent them.
@@ -316,17 +371,25 @@ export class Executor {
     const idle = new Promise<void>((resolve) => (this.idleResolve = resolve));
     for (const rt of this.stages) if (rt.source) this.startSource(rt);
     let deadline: NodeJS.Timeout | undefined;
-    if (this.opts.durationS !== undefined) deadline = setTimeout(() => this.stop(), this.opts.durationS * 1000);
+    if (this.opts.durationS !== undefined) deadline = setTimeout(() => this.stopSources(), this.opts.durationS * 1000);
     this.drain();
     await idle;
     if (deadline) clearTimeout(deadline);
     this.finished = performance.now();
   }
 
-  /** Stops the sources; run() resolves once the frames in flight have left the pipeline. */
+  /**
+   * Stops everything: local sources, and waiting for other processes' frames. run() resolves
+   * once the frames in flight have left the pipeline.
+   */
   stop(): void {
     if (this.stopping) return;
     this.stopping = true;
+    this.stopSources();
+  }
+
+  /** Stops the local sources (the duration is over); frames from other processes still come. */
+  private stopSources(): void {
     for (const rt of this.stages) {
       if (!rt.source) continue;
       rt.source.done = true;
@@ -552,6 +615,7 @@ export class Executor {
         if (value === undefined) continue;
         if (o.ros2) o.ros2(value);
         if (this.opts.tap) this.opts.tap(o.topic, value, frame.seq);
+        if (o.remote) o.remote.send(value, frame.t0, frame.seq);
         if (o.subscribers.length === 0) continue;
         const env: Envelope = { value, t0: frame.t0, seq: frame.seq };
         let encoded: Envelope | undefined;
@@ -620,7 +684,7 @@ export class Executor {
   }
 
   private checkIdle(): void {
-    if (!this.idleResolve || this.running > 0 || this.draining) return;
+    if (!this.idleResolve || this.running > 0 || this.draining || (this.remoteOpen > 0 && !this.stopping)) return;
     for (const rt of this.stages) {
       if (rt.queued) return;
       if (rt.source && !rt.source.done) return;
@@ -632,8 +696,10 @@ export class Executor {
 
   /** Calls finish() on every stage (e.g. to report quality), then releases everything. */
   async close(): Promise<void> {
+    await Promise.all(this.senders.map((s) => s.end()));
     for (const u of this.unsubscribe) u();
     for (const rt of this.stages) {
+      if (!this.isLocal(rt)) continue;
       try {
         if (rt.impl.backend === 'worker') await this.pool!.finishStage(rt.s.index);
         else {
@@ -657,7 +723,8 @@ export class Executor {
   } {
     return {
       wallMs: (this.finished || performance.now()) - this.started,
-      stages: this.stages.map((rt) => ({
+      stages: this.stages.filter((rt) => this.isLocal(rt)).map((rt) => ({
+        index: rt.s.index,
         name: rt.s.name,
         type: rt.s.def.type,
         module: rt.s.module,
@@ -667,7 +734,7 @@ export class Executor {
         drops: rt.inputs.reduce((n, i) => n + i.drops, 0),
         errors: this.errors[rt.s.index]!,
       })),
-      sources: this.stages.filter((rt) => rt.source).map((rt) => ({ name: rt.s.name, emitted: rt.source!.emitted, overruns: rt.source!.overruns })),
+      sources: this.stages.filter((rt) => rt.source && this.isLocal(rt)).map((rt) => ({ name: rt.s.name, emitted: rt.source!.emitted, overruns: rt.source!.overruns })),
       xpus: this.xpus.map((x) => ({ id: x.info.id, real: x.info.real, busyMs: x.busyMs })),
       sections: this.sections,
     };

@@ -37,18 +37,19 @@ export interface RunSummary {
 
 export interface ExecFacts {
   wallMs: number;
-  stages: Array<{ name: string; type: string; module: string; impl: string; xpu: string; runs: number; drops: number; errors: number }>;
+  stages: Array<{ index: number; name: string; type: string; module: string; impl: string; xpu: string; runs: number; drops: number; errors: number }>;
   sources: Array<{ name: string; emitted: number; overruns: number }>;
   xpus: Array<{ id: string; real: boolean; busyMs: number }>;
   sections: Record<string, Record<string, unknown>>;
 }
 
 export function buildSummary(file: string, plan: string, facts: ExecFacts, tracer: Tracer, counters: Record<string, number>): RunSummary {
-  const stages = facts.stages.map((s, i) => ({ ...s, latency_ms: tracer.stageRun[i]!.summary(), wait_ms: tracer.stageWait[i]!.summary() }));
+  const stages = facts.stages.map(({ index, ...s }) => ({ ...s, latency_ms: tracer.stageRun[index]!.summary(), wait_ms: tracer.stageWait[index]!.summary() }));
+  const byIndex = new Map(facts.stages.map((s) => [s.index, s.name]));
   const all: number[] = [];
   const bySink: Record<string, Summary> = {};
   for (const [sink, samples] of tracer.e2e) {
-    bySink[facts.stages[sink]!.name] = samples.summary();
+    bySink[byIndex.get(sink) ?? String(sink)] = samples.summary();
     all.push(...samples.values());
   }
   const summary: RunSummary = {
