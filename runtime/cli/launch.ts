@@ -218,7 +218,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('allow-command', { type: 'boolean', default: false, describe: 'allow $(command ...) substitutions' })
       .option('xnodes', { type: 'string', array: true, default: [], describe: 'extra modules exporting `xnodes`' })
       .option('reprofile', { type: 'boolean', default: false, describe: 'measure profiles again instead of using the cache' })
-      .option('process', { type: 'string', hidden: true, describe: 'run only this process of a multi-process launch' }) as unknown as Argv<LaunchArgs>,
+      .option('process', { type: 'string', describe: 'run only the xnodes placed in this process (one host of a multi-host launch)' }) as unknown as Argv<LaunchArgs>,
   handler: async (a: ArgumentsCamelCase<LaunchArgs>) => {
     for (const w of a.launchArgs) if (!w.includes(':=')) throw new UserError(`launch argument '${w}': expected name:=value`);
     await runLaunch(a);
