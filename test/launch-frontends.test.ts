@@ -166,3 +166,10 @@ test('choices lists, set_remap, xnode-local remaps, list-form ports, forwarding=
   const e = t.throws(() => loadLaunchFile(fixture('extras.launch.yaml'), { env, args: { level: 'max' } }), { instanceOf: LaunchError });
   t.regex(e!.detail, /not one of the choices: low, high/);
 });
+
+test('relative paths: next to the launch file first, then the working directory', (t) => {
+  const d = loadLaunchFile(fixture('cwd-relative.launch.xml'));
+  t.is(d.xnodes[0]!.name, 'front_preprocess');
+  t.is(d.xpus[0]!.profile, fixture('profiles/npu-sim.yaml'));
+  t.is(d.xpus[1]!.profile, fixture('profiles/npu-sim.yaml'));
+});

@@ -136,13 +136,12 @@ export class Interpreter {
   private include(e: Entity, s: Scope): void {
     this.checkKeys(e, ['file', 'if', 'unless'], ['arg']);
     const fileAttr = this.required(e, 'file');
-    const target = resolve(dirname(s.abs), this.text(fileAttr, s));
+    const target = this.existingPath(fileAttr, s, 'included launch file');
     const display = displayPath(target);
     if (this.includeStack.includes(target)) {
       const chain = [...this.includeStack.slice(this.includeStack.indexOf(target)), target].map(displayPath).join(' -> ');
       throw new LaunchError(fileAttr.pos, `include cycle: ${chain}`);
     }
-    if (!existsSync(target)) throw new LaunchError(fileAttr.pos, `included launch file '${display}' not found`);
     const root = parseLaunchFile(target, display, fileAttr.pos);
     // Included files see the including scope but their args, lets and namespaces stay inside.
     const inner = childScope(s);
@@ -316,8 +315,7 @@ export class Interpreter {
       if (from) {
         if (nameAttr) throw new LaunchError(nameAttr.pos, "'name' and 'from' are mutually exclusive on a param");
         if (prefix) throw new LaunchError(from.pos, "'from' is only allowed on top-level params, not inside a nested param group");
-        const path = resolve(dirname(s.abs), this.text(from, s));
-        if (!existsSync(path)) throw new LaunchError(from.pos, `parameter file '${displayPath(path)}' not found`);
+        const path = this.existingPath(from, s, 'parameter file');
         const sections = readParamsFile(path, displayPath(path));
         if (xnodeFqn === undefined) sink.files.push(path);
         else {
@@ -502,11 +500,8 @@ export class Interpreter {
     if (!/^[a-z][a-z0-9_]*$/.test(kind)) throw new LaunchError(kindAttr.pos, `invalid xpu kind '${kind}'; expected a lower-case name such as cpu, gpu, npu`);
     const lanes = this.intAttr(e, 'lanes', s, 1, 1);
     const xpu: XpuEntity = { id, kind, lanes, pos: e.pos };
-    const profile = this.optText(e, 'profile', s);
-    if (profile !== undefined) {
-      xpu.profile = resolve(dirname(s.abs), profile);
-      if (!existsSync(xpu.profile)) throw new LaunchError(this.attrText(e, 'profile')!.pos, `xpu profile '${displayPath(xpu.profile)}' not found`);
-    }
+    const profile = this.attrText(e, 'profile');
+    if (profile) xpu.profile = this.existingPath(profile, s, 'xpu profile');
     this.xpuIds.set(id, idAttr.pos);
     this.xpus.push(xpu);
   }
@@ -578,6 +573,20 @@ export class Interpreter {
     const n = Number(t);
     if (min !== undefined && n < min) throw new LaunchError(v.pos, `invalid ${name} ${n}; expected an integer >= ${min}`);
     return n;
+  }
+
+  /**
+   * A file named in the launch file: absolute, or relative to the launch file's folder, or
+   * (as ros2 launch reads relative paths) to the working directory.
+   */
+  private existingPath(v: Located, s: Scope, what: string): string {
+    const p = this.text(v, s);
+    if (p === '') throw new LaunchError(v.pos, `expected a path for the ${what}`);
+    const candidates = isAbsolute(p) ? [p] : [resolve(dirname(s.abs), p), resolve(p)];
+    const found = candidates.find((c) => existsSync(c));
+    if (found) return found;
+    const where = candidates.length > 1 ? ` (looked in the launch file's folder and the working directory: ${candidates.map(displayPath).join(', ')})` : '';
+    throw new LaunchError(v.pos, `${what} '${isAbsolute(p) ? displayPath(p) : p}' not found${where}`);
   }
 
   private words(v: Located, s: Scope): string[] {
