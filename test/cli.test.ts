@@ -41,14 +41,19 @@ for (const file of ['launch/hello.launch.yaml', 'launch/hello.launch.xml']) {
   });
 }
 
-test('launch arguments on the command line select the worker implementation', async (t) => {
+test('launch arguments on the command line select the worker implementation; --trace writes one slice per stage run', async (t) => {
   const summary = join(tmp(), 's.json');
-  const r = await xauto(['launch', 'launch/hello.launch.yaml', 'impl:=worker', '--frames', '30', '--plan', 'default', '--summary-json', summary]);
+  const trace = join(tmp(), 't.json');
+  const r = await xauto(['launch', 'launch/hello.launch.yaml', 'impl:=worker', '--frames', '30', '--plan', 'default', '--summary-json', summary, '--trace', trace]);
   t.is(r.code, 0, r.stderr);
   const s = JSON.parse(readFileSync(summary, 'utf8'));
   t.is(s.stages[1].impl, 'worker');
   t.is(s.stages[1].xpu, 'pool');
   t.deepEqual(s.check, { frames: 30, wrong: 0 });
+  const events = JSON.parse(readFileSync(trace, 'utf8')).traceEvents as Array<{ name: string; cat: string; ph: string; args?: { frame: number } }>;
+  const runs = events.filter((e) => e.cat === 'run' && e.ph === 'X');
+  t.is(runs.length, 90);
+  t.deepEqual(runs.filter((e) => e.name === 'scale').map((e) => e.args!.frame), [...Array(30).keys()]);
 });
 
 test('--print shows the resolved description and starts nothing', async (t) => {

@@ -9,6 +9,7 @@ import { defaultPlan, type ExecPlan } from '../exec/plan.js';
 import { startProcesses } from '../exec/processes.js';
 import { counters } from '../trace/counters.js';
 import { buildSummary, renderSummary, type RunSummary } from '../trace/report.js';
+import { chromeTrace } from '../trace/chrome.js';
 import { discoverXpus } from '../xpu/discover.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -29,6 +30,7 @@ export interface LaunchArgs {
   realtime: boolean;
   print: boolean;
   summaryJson?: string;
+  trace?: string;
   plan: string;
   workers?: number;
   allowCommand: boolean;
@@ -198,6 +200,10 @@ async function runGraph(
   const summary = buildSummary(desc.file, chosen.plan.name, ex.report(), ex.tracer, counters.snapshot());
   process.stdout.write(renderSummary(summary) + '\n');
   if (a.summaryJson) writeFileSync(a.summaryJson, JSON.stringify(summary, null, 2) + '\n');
+  if (a.trace) {
+    writeFileSync(a.trace, JSON.stringify(chromeTrace(ex.tracer, graph.stages.map((s) => s.name), xpus.map((x) => x.id))));
+    log(`xauto: trace written to ${a.trace} (open it in https://ui.perfetto.dev or chrome://tracing)`);
+  }
   return summary;
 }
 
@@ -213,6 +219,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('realtime', { type: 'boolean', default: false, describe: 'with --frames: keep the sources\' rates' })
       .option('print', { type: 'boolean', default: false, describe: 'print the resolved description as JSON and start nothing' })
       .option('summary-json', { type: 'string', describe: 'write the run summary as JSON to this path' })
+      .option('trace', { type: 'string', describe: 'write a Chrome/Perfetto trace (one track per XPU) to this path' })
       .option('plan', { type: 'string', default: 'xauto', describe: 'xauto | module | default | PLAN.json' })
       .option('workers', { type: 'number', describe: 'worker-pool size (default: cores - 1)' })
       .option('allow-command', { type: 'boolean', default: false, describe: 'allow $(command ...) substitutions' })

@@ -2,7 +2,7 @@
 // and end-to-end samples are kept for exact percentiles in the final report.
 import { Samples } from './stats.js';
 
-export const enum EventKind {
+export enum EventKind {
   Run = 0,
   /** Time a ready stage waited for its XPU. */
   Wait = 1,
