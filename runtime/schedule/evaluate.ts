@@ -4,7 +4,6 @@
 // penalty for any XPU loaded beyond its capacity at the sources' rates. It runs in
 // microseconds so the planner can try thousands of assignments; the simulator checks the
 // winner in full.
-import { Heap } from 'heap-js';
 import { transferMs, type CostModel } from './model.js';
 
 export interface EvalScratch {
@@ -18,6 +17,14 @@ export interface EvalScratch {
   frames: number;
   /** Period frames are released at (ms). */
   release: number;
+  /** Per stage: successors and, parallel, the index of this stage among each successor's preds. */
+  succEdge: number[][];
+  sink: Uint8Array;
+  source: Uint8Array;
+  /** Flat successor lists: edges of v are [succStart[v], succStart[v+1]). */
+  succStart: Int32Array;
+  succFlat: Int32Array;
+  succBytes: Float64Array;
 }
 
 /** Precomputes what does not depend on the assignment. */
@@ -46,7 +53,20 @@ export function prepare(m: CostModel, frames?: number): EvalScratch {
   }
   let release = 0;
   for (const s of m.sources) release = Math.max(release, period[s]!);
-  return { period, preds, succs, predBytes, frames: frames ?? (n > 120 ? 2 : 3), release };
+  const succEdge = succs.map((ws, v) => ws.map((w) => preds[w]!.indexOf(v)));
+  const sink = Uint8Array.from(m.stages, (s) => (s.sink ? 1 : 0));
+  const source = Uint8Array.from(m.stages, (s) => (s.inputs.length === 0 ? 1 : 0));
+  const succStart = new Int32Array(n + 1);
+  for (let v = 0; v < n; v++) succStart[v + 1] = succStart[v]! + succs[v]!.length;
+  const succFlat = new Int32Array(succStart[n]!);
+  const succBytes = new Float64Array(succStart[n]!);
+  for (let v = 0; v < n; v++) {
+    succs[v]!.forEach((w, e) => {
+      succFlat[succStart[v]! + e] = w;
+      succBytes[succStart[v]! + e] = predBytes[w]![succEdge[v]![e]!]!;
+    });
+  }
+  return { period, preds, succs, predBytes, frames: frames ?? (n > 120 ? 2 : 3), release, succEdge, sink, source, succStart, succFlat, succBytes };
 }
 
 /** Per stage latency (p50 ms) of the chosen option. */
@@ -98,10 +118,96 @@ export function loads(m: CostModel, sc: EvalScratch, option: ArrayLike<number>):
   return { xpu, cores: Number.isFinite(m.cores) ? cores / m.cores : 0 };
 }
 
-interface Job {
-  v: number;
-  k: number;
-  t: number;
+/** A binary min-heap of (time, job) pairs in typed arrays: no allocation while it runs. */
+class TimeHeap {
+  private readonly t: Float64Array;
+  private readonly j: Int32Array;
+  length = 0;
+
+  constructor(capacity: number) {
+    this.t = new Float64Array(capacity);
+    this.j = new Int32Array(capacity);
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
+
+  push(time: number, job: number): void {
+    let i = this.length++;
+    const t = this.t;
+    const j = this.j;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (t[p]! <= time) break;
+      t[i] = t[p]!;
+      j[i] = j[p]!;
+      i = p;
+    }
+    t[i] = time;
+    j[i] = job;
+  }
+
+  peekTime(): number {
+    return this.length ? this.t[0]! : Infinity;
+  }
+
+  /** Removes the earliest entry and returns its job. */
+  pop(): number {
+    const t = this.t;
+    const j = this.j;
+    const top = j[0]!;
+    const n = --this.length;
+    const lt = t[n]!;
+    const lj = j[n]!;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && t[c + 1]! < t[c]!) c++;
+      if (t[c]! >= lt) break;
+      t[i] = t[c]!;
+      j[i] = j[c]!;
+      i = c;
+    }
+    t[i] = lt;
+    j[i] = lj;
+    return top;
+  }
+}
+
+interface Buffers {
+  size: number;
+  waiting: Int32Array;
+  ready: Float64Array;
+  endAt: Float64Array;
+  queue: Int32Array[];
+  qlen: Int32Array;
+  arrivals: TimeHeap;
+  running: TimeHeap;
+  delay: Float64Array;
+}
+
+const buffers = new WeakMap<EvalScratch, Buffers>();
+
+function buffersFor(m: CostModel, sc: EvalScratch): Buffers {
+  const total = m.stages.length * sc.frames;
+  let b = buffers.get(sc);
+  if (!b || b.size !== total) {
+    b = {
+      size: total,
+      waiting: new Int32Array(total),
+      ready: new Float64Array(total),
+      endAt: new Float64Array(total),
+      queue: m.xpus.map(() => new Int32Array(total)),
+      qlen: new Int32Array(m.xpus.length),
+      arrivals: new TimeHeap(total + 1),
+      running: new TimeHeap(total + 1),
+      delay: new Float64Array(sc.succFlat.length),
+    };
+    buffers.set(sc, b);
+  }
+  return b;
 }
 
 /**
@@ -115,86 +221,123 @@ export function evaluate(m: CostModel, sc: EvalScratch, option: ArrayLike<number
   const xpuOf = new Int32Array(n);
   for (let v = 0; v < n; v++) xpuOf[v] = m.stages[v]!.options[option[v]!]!.xpu;
   const loop = m.xpus.findIndex((x) => x.eventLoop);
+  const X = m.xpus.length;
+  const lanes = new Int32Array(X);
+  const cpu = new Uint8Array(X);
+  for (let x = 0; x < X; x++) {
+    lanes[x] = m.xpus[x]!.lanes;
+    cpu[x] = m.xpus[x]!.usesCores ? 1 : 0;
+  }
 
   // Release period: the slowest source, or for as-fast-as-taken sources the bottleneck XPU.
   let P = sc.release;
   const ld = loads(m, sc, option);
   if (!(P > 0)) {
-    const busy = new Float64Array(m.xpus.length);
-    for (let v = 0; v < n; v++) busy[xpuOf[v]!] += c[v]! / m.xpus[xpuOf[v]!]!.lanes;
+    const busy = new Float64Array(X);
+    for (let v = 0; v < n; v++) busy[xpuOf[v]!] += c[v]! / lanes[xpuOf[v]!]!;
     P = Math.max(...busy);
   }
 
-  const total = n * F;
-  const waiting = new Int32Array(total); // unfinished predecessors per job
-  const ready = new Float64Array(total); // earliest start from predecessors
-  const finish = new Float64Array(total).fill(NaN);
-  for (let k = 0; k < F; k++) for (let v = 0; v < n; v++) waiting[k * n + v] = sc.preds[v]!.length + (k > 0 ? 1 : 0);
-  const busyLanes = new Int32Array(m.xpus.length);
+  const b = buffersFor(m, sc);
+  // Transfer delay of every edge under this assignment, parallel to sc.succFlat.
+  const { succStart, succFlat, succBytes } = sc;
+  const delay = b.delay;
+  for (let v = 0; v < n; v++) {
+    for (let e = succStart[v]!; e < succStart[v + 1]!; e++) delay[e] = transferMs(m, xpuOf[v]!, xpuOf[succFlat[e]!]!, succBytes[e]!);
+  }
+  const sinkOf = sc.sink;
+  const sourceOf = sc.source;
+  const { waiting, ready, endAt, queue, qlen, arrivals, running } = b;
+  for (let k = 0; k < F; k++) {
+    for (let v = 0; v < n; v++) {
+      const id = k * n + v;
+      waiting[id] = sc.preds[v]!.length + (k > 0 ? 1 : 0);
+      ready[id] = 0;
+    }
+  }
+  qlen.fill(0);
+  arrivals.clear();
+  running.clear();
+  const busyLanes = new Int32Array(X);
   let busyCores = 0;
-  const queues = m.xpus.map(() => new Heap<Job>((a, b) => prio[b.v]! - prio[a.v]! || a.t - b.t || a.k - b.k));
-  const running = new Heap<Job>((a, b) => a.t - b.t);
-  const arrivals = new Heap<Job>((a, b) => a.t - b.t);
+  const cores = m.cores;
   // Frame 0 of each source starts at once; later frames follow their release and the call before.
-  for (const s of m.sources) arrivals.push({ v: s, k: 0, t: 0 });
+  for (const s of m.sources) arrivals.push(0, s);
   let mainBusyUntil = -Infinity;
   let now = 0;
   let sum = 0;
   let count = 0;
+  let started = 0;
+  const total = n * F;
 
-  const done = (j: Job, t: number) => {
-    const id = j.k * n + j.v;
-    finish[id] = t;
-    if (m.stages[j.v]!.sink && j.k > 0) {
-      sum += t - (j.k * P + 0);
+  const done = (id: number, t: number) => {
+    const v = id % n;
+    const k = (id - v) / n;
+    if (sinkOf[v] && k > 0) {
+      sum += t - k * P;
       count++;
     }
-    for (const w of sc.succs[j.v]!) {
-      const wid = j.k * n + w;
-      const bytes = sc.predBytes[w]![sc.preds[w]!.indexOf(j.v)]!;
-      ready[wid] = Math.max(ready[wid]!, t + transferMs(m, xpuOf[j.v]!, xpuOf[w]!, bytes));
-      if (--waiting[wid]! === 0) arrivals.push({ v: w, k: j.k, t: ready[wid]! });
+    const end = succStart[v + 1]!;
+    for (let e = succStart[v]!; e < end; e++) {
+      const w = succFlat[e]!;
+      const wid = k * n + w;
+      const r = t + delay[e]!;
+      if (r > ready[wid]!) ready[wid] = r;
+      if (--waiting[wid]! === 0) arrivals.push(ready[wid]!, wid);
     }
-    if (j.k + 1 < F) {
-      const nid = (j.k + 1) * n + j.v;
-      ready[nid] = Math.max(ready[nid]!, t);
-      if (--waiting[nid]! === 0) arrivals.push({ v: j.v, k: j.k + 1, t: Math.max(ready[nid]!, m.stages[j.v]!.inputs.length === 0 ? (j.k + 1) * P : 0) });
+    if (k + 1 < F) {
+      const nid = id + n;
+      if (t > ready[nid]!) ready[nid] = t;
+      if (--waiting[nid]! === 0) {
+        const rel = sourceOf[v] ? (k + 1) * P : 0;
+        arrivals.push(Math.max(ready[nid]!, rel), nid);
+      }
     }
   };
 
-  let started = 0;
   while (started < total || running.length) {
     // Next instant something happens: an arrival or a completion.
-    const ta = arrivals.peek()?.t ?? Infinity;
-    const tr = running.peek()?.t ?? Infinity;
-    now = Math.max(now, Math.min(ta, tr));
-    if (now === Infinity) break;
-    while (running.length && running.peek()!.t <= now) {
-      const j = running.pop()!;
-      busyLanes[xpuOf[j.v]!]!--;
-      if (m.xpus[xpuOf[j.v]!]!.usesCores) busyCores--;
+    const next = Math.min(arrivals.peekTime(), running.peekTime());
+    if (next === Infinity) break;
+    if (next > now) now = next;
+    while (running.length && running.peekTime() <= now) {
+      const end = running.peekTime();
+      const id = running.pop();
+      const x = xpuOf[id % n]!;
+      busyLanes[x]!--;
+      if (cpu[x]) busyCores--;
       // A completion off the event loop is handled once the loop is free.
-      done(j, xpuOf[j.v] !== loop && mainBusyUntil > j.t ? mainBusyUntil : j.t);
+      done(id, x !== loop && mainBusyUntil > end ? mainBusyUntil : end);
     }
-    while (arrivals.length && arrivals.peek()!.t <= now) {
-      const j = arrivals.pop()!;
-      queues[xpuOf[j.v]!]!.push(j);
+    while (arrivals.length && arrivals.peekTime() <= now) {
+      const id = arrivals.pop();
+      const x = xpuOf[id % n]!;
+      queue[x]![qlen[x]!++] = id;
     }
-    for (let x = 0; x < m.xpus.length; x++) {
-      const q = queues[x]!;
-      const X = m.xpus[x]!;
-      while (q.length && busyLanes[x]! < X.lanes && (!X.usesCores || busyCores < m.cores)) {
-        const j = q.pop()!;
+    for (let x = 0; x < X; x++) {
+      const q = queue[x]!;
+      while (qlen[x]! > 0 && busyLanes[x]! < lanes[x]! && (!cpu[x] || busyCores < cores)) {
+        // Highest priority first; FIFO (earliest ready) among equals.
+        let best = 0;
+        for (let i = 1; i < qlen[x]!; i++) {
+          const a = q[i]!;
+          const bb = q[best]!;
+          const pa = prio[a % n]!;
+          const pb = prio[bb % n]!;
+          if (pa > pb || (pa === pb && ready[a]! < ready[bb]!)) best = i;
+        }
+        const id = q[best]!;
+        q[best] = q[--qlen[x]!]!;
         const start = x !== loop && mainBusyUntil > now ? mainBusyUntil : now;
-        const end = start + c[j.v]!;
+        const end = start + c[id % n]!;
         if (x === loop) mainBusyUntil = end;
+        endAt[id] = end;
         busyLanes[x]!++;
-        if (X.usesCores) busyCores++;
-        running.push({ v: j.v, k: j.k, t: end });
+        if (cpu[x]) busyCores++;
+        running.push(end, id);
         started++;
       }
     }
-    if (!running.length && !arrivals.length) break;
   }
   const mean = count ? sum / count : Infinity;
   let penalty = 0;
