@@ -1,5 +1,5 @@
 import test from 'ava';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadLaunchFile, LaunchError } from '../runtime/launch/index.js';
@@ -141,4 +141,20 @@ test('eval errors in a launch file are positioned at the $(eval', (t) => {
   const e = t.throws(() => loadLaunchFile(fixture('bad/eval-syntax.launch.xml')), { instanceOf: LaunchError });
   t.deepEqual([e!.pos.line, e!.pos.column], [2, 24]);
   t.regex(e!.detail, /eval: unexpected end of expression \(at column 5 of expression '1 \+ '\)/);
+});
+
+test('$(command) runs without a shell, fails on errors and (by default) on stderr output', (t) => {
+  const sub = (cmd: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'xauto-cmd-'));
+    const f = join(dir, 'c.launch.xml');
+    writeFileSync(f, `<launch>\n  <executable cmd="true">\n    <env name="out" value="${cmd.replace(/"/g, '&quot;')}"/>\n  </executable>\n</launch>\n`);
+    return loadLaunchFile(f, { allowCommand: true }).processes[0]!.env.out;
+  };
+  // Shell syntax is passed through as plain words: nothing is interpreted by a shell.
+  t.is(sub(`$(command 'node -e "process.stdout.write(process.argv.slice(1).join(\\"|\\"))" a;b $HOME')`), 'a;b|$HOME');
+  t.regex(t.throws(() => sub(`$(command 'node -e "process.exit(4)"')`))!.message, /c\.launch\.xml:3:\d+: \$\(command .*\) failed: exited with code 4/);
+  t.regex(t.throws(() => sub(`$(command 'xauto-no-such-program')`))!.message, /program 'xauto-no-such-program' not found/);
+  t.regex(t.throws(() => sub(`$(command 'node -e "console.error(1)"')`))!.message, /wrote to stderr: 1/);
+  t.is(sub(`$(command 'node -e "console.error(1); process.stdout.write(\\"ok\\")"' ignore)`), 'ok');
+  t.regex(t.throws(() => sub(`$(command 'true' loud)`))!.message, /invalid on_stderr 'loud'; expected fail, ignore, warn or capture/);
 });

@@ -40,7 +40,7 @@ export function parseLaunchFile(abs: string, display: string, at?: SourcePos): E
   let text: string;
   try {
     if (!statSync(abs).isFile()) throw new Error('not a file');
-    text = readFileSync(abs, 'utf8');
+    text = readFileSync(abs, 'utf8').replace(/^\uFEFF/, '');
   } catch {
     throw new LaunchError(where, `launch file '${display}' not found (or not a readable file)`);
   }

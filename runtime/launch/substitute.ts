@@ -1,5 +1,5 @@
 // Performs substitutions (`$(var x)`, `$(env X)`, `$(eval ...)`, ...) as ros2 launch does.
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { LaunchError } from './types.js';
 import type { Located } from './source.js';
@@ -151,15 +151,21 @@ export class Substitutor {
       throw new LaunchError(c.pos, `$(command): invalid on_stderr '${onStderr}'; expected fail, ignore, warn or capture`);
     }
     const [file, ...args] = words;
-    let res;
-    try {
-      res = execFileSync(file!, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: this.baseEnv, timeout: 60_000 });
-    } catch (err) {
-      const e = err as { code?: string; status?: number; stderr?: string };
-      const why = e.code === 'ENOENT' ? 'program not found' : `exited with code ${e.status ?? '?'}${e.stderr ? `: ${e.stderr.trim().split('\n')[0]}` : ''}`;
-      throw new LaunchError(c.pos, `$(command ${a[0]}) failed: ${why}`);
+    const r = spawnSync(file!, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: this.baseEnv, timeout: 60_000 });
+    const firstLine = (t: string) => t.trim().split('\n')[0];
+    if (r.error) {
+      const code = (r.error as NodeJS.ErrnoException).code;
+      throw new LaunchError(c.pos, `$(command ${a[0]}) failed: ${code === 'ENOENT' ? `program '${file}' not found` : r.error.message}`);
     }
-    return res;
+    if (r.status !== 0) {
+      throw new LaunchError(c.pos, `$(command ${a[0]}) failed: exited with ${r.signal ? `signal ${r.signal}` : `code ${r.status}`}${r.stderr ? `: ${firstLine(r.stderr)}` : ''}`);
+    }
+    // As ros2's Command: by default any stderr output is a failure.
+    if (r.stderr && onStderr === 'fail') {
+      throw new LaunchError(c.pos, `$(command ${a[0]}) wrote to stderr: ${firstLine(r.stderr)} (pass on_stderr 'ignore', 'warn' or 'capture' as second argument to accept it)`);
+    }
+    if (r.stderr && onStderr === 'warn') process.emitWarning(`$(command ${a[0]}) wrote to stderr: ${firstLine(r.stderr)}`);
+    return onStderr === 'capture' ? r.stdout + r.stderr : r.stdout;
   }
 }
 
