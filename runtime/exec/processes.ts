@@ -125,12 +125,13 @@ export function startProcesses(entities: ProcessEntity[], opts: StartOptions = {
         const finish = (exit: ProcessExit) => {
           if (slot.exited) return;
           slot.exited = true;
-          file?.end();
           if (exit.error) log(`[ERROR] [${label}]: process could not be started: ${exit.error}`);
           else if (exit.code === 0) log(`[INFO] [${label}]: process has finished cleanly [pid ${exit.pid}]`);
           else log(`[ERROR] [${label}]: process has died [pid ${exit.pid}, ${exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`}, cmd '${cmd.join(' ')}']`);
           opts.onExit?.(exit);
-          resolveExit(exit);
+          // Resolve once the log file is flushed, so that it is complete when `done` resolves.
+          if (file) file.end(() => resolveExit(exit));
+          else resolveExit(exit);
         };
         let child: ChildProcess;
         try {
