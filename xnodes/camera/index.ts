@@ -13,6 +13,12 @@ export const preprocess = defineXNode({
     height: { type: 'int', default: 240, min: 8, max: 4096 },
     mean: { type: 'float[]', default: [0.485, 0.456, 0.406] },
     std: { type: 'float[]', default: [0.229, 0.224, 0.225] },
+    normalization: {
+      type: 'string',
+      default: 'meanstd',
+      choices: ['meanstd', 'unit'],
+      description: "'meanstd': (v/255 - mean)/std; 'unit': v/255 (YOLOv8 exports)",
+    },
   },
   impls: [
     { name: 'js', xpu: 'cpu', backend: 'main', tolerance: 1e-3, create: (ctx) => createPreprocess(ctx) },

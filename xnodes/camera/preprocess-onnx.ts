@@ -1,18 +1,20 @@
 // The preprocess stage as an ONNX graph run by onnxruntime: the uint8 HWC image goes in as is;
 // Transpose, Cast, Resize (linear, half-pixel), Sub (mean) and Div (std) run in the runtime.
 import type { ImplContext, StageFn } from '../../runtime/xnode/types.js';
-import { DType, GraphBuilder } from '../../models/onnx-builder.mjs';
+import { builder } from '../perception-common/onnx.js';
 import { dropper } from '../perception-common/check.js';
 import type { Image, StampedTensor } from '../perception-common/messages.js';
 import { createSession, ort } from '../perception-common/ort.js';
 import { checkImage } from './image-check.js';
-import type { PreprocessParams } from './resize-kernel.js';
+import { checkNorm, type PreprocessParams } from './resize-kernel.js';
 
-export function preprocessGraph(p: PreprocessParams): Uint8Array {
+export async function preprocessGraph(p: PreprocessParams): Promise<Uint8Array> {
+  const { mean, std } = checkNorm(p);
+  const { GraphBuilder, DType } = await builder();
   const g = new GraphBuilder('xauto_preprocess');
   g.input('image', DType.uint8, [1, 'height', 'width', 3]);
-  g.floats('mean', [1, 3, 1, 1], p.mean.map((m) => m * 255));
-  g.floats('std', [1, 3, 1, 1], p.std.map((s) => s * 255));
+  g.floats('mean', [1, 3, 1, 1], mean.map((m) => m * 255));
+  g.floats('std', [1, 3, 1, 1], std.map((s) => s * 255));
   g.int64s('sizes', [4], [1, 3, p.height, p.width]);
   const nchw = g.node('Transpose', ['image'], { perm: [0, 3, 1, 2] });
   const f = g.node('Cast', [nchw], { to: DType.float });
@@ -26,7 +28,7 @@ export function preprocessGraph(p: PreprocessParams): Uint8Array {
 export async function createPreprocessOnnx(ctx: ImplContext): Promise<StageFn> {
   const p = ctx.params as unknown as PreprocessParams;
   const o = await ort();
-  const session = await createSession(preprocessGraph(p), ctx.executionProvider, ctx.log);
+  const session = await createSession(await preprocessGraph(p), ctx.executionProvider, ctx.log);
   const drop = dropper(ctx);
   let packed: Uint8Array | undefined;
   return async (inputs) => {

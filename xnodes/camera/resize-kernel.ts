@@ -7,6 +7,12 @@ export interface PreprocessParams {
   height: number;
   mean: number[];
   std: number[];
+  normalization?: string;
+}
+
+/** The mean and std in effect: `unit` normalisation is mean 0, std 1. */
+export function effectiveNorm(p: PreprocessParams): { mean: number[]; std: number[] } {
+  return p.normalization === 'unit' ? { mean: [0, 0, 0], std: [1, 1, 1] } : { mean: p.mean, std: p.std };
 }
 
 interface Axis {
@@ -32,6 +38,16 @@ function axis(inSize: number, outSize: number): Axis {
   return { i0, i1, w1 };
 }
 
+/** The normalisation, checked (a user-caused error names the parameter). */
+export function checkNorm(p: PreprocessParams): { mean: number[]; std: number[] } {
+  const norm = effectiveNorm(p);
+  for (const k of ['mean', 'std'] as const) {
+    if (norm[k].length !== 3) throw new Error(`parameter '${k}': expected 3 values (R, G, B), got ${norm[k].length}`);
+  }
+  if (norm.std.some((s) => s === 0)) throw new Error(`parameter 'std': values must be non-zero`);
+  return norm;
+}
+
 /** A preprocessor for one parameter set; axis tables are cached per input size. */
 export class Preprocessor {
   private key = '';
@@ -41,13 +57,10 @@ export class Preprocessor {
   private readonly offset: Float32Array;
 
   constructor(readonly p: PreprocessParams) {
-    for (const k of ['mean', 'std'] as const) {
-      if (p[k].length !== 3) throw new Error(`parameter '${k}': expected 3 values (R, G, B), got ${p[k].length}`);
-    }
-    if (p.std.some((s) => s === 0)) throw new Error(`parameter 'std': values must be non-zero`);
+    const { mean, std } = checkNorm(p);
     // (v/255 - mean)/std = v * scale + offset
-    this.scale = Float32Array.from([0, 1, 2], (c) => 1 / (255 * p.std[c]!));
-    this.offset = Float32Array.from([0, 1, 2], (c) => -p.mean[c]! / p.std[c]!);
+    this.scale = Float32Array.from([0, 1, 2], (c) => 1 / (255 * std[c]!));
+    this.offset = Float32Array.from([0, 1, 2], (c) => -mean[c]! / std[c]!);
   }
 
   run(img: Image): Float32Array {
