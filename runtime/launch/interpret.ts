@@ -180,17 +180,20 @@ export class Interpreter {
       this.checkKeys(c, ['value'], []);
       choices.push(this.text(this.required(c, 'value'), s));
     }
+    // A value given from outside (command line, include, enclosing scope) wins over the default.
+    let defaultPos: SourcePos | undefined;
     if (!s.configs.has(name)) {
       const def = e.attrs.get('default');
       if (!def) {
         throw new LaunchError(e.pos, `required launch argument '${name}'${description ? ` (${description})` : ''} was not provided; pass ${name}:=VALUE`);
       }
-      s.configs.set(name, this.text(this.located(def, 'default'), s));
+      const v = this.located(def, 'default');
+      defaultPos = v.pos;
+      s.configs.set(name, this.text(v, s));
     }
     const value = s.configs.get(name)!;
     if (choices.length && !choices.includes(value)) {
-      const at = e.attrs.get('default')?.value.kind === 'text' && !(this.opts.args && name in this.opts.args) ? (e.attrs.get('default')!.value as { v: Located }).v.pos : e.pos;
-      throw new LaunchError(at, `value '${value}' of launch argument '${name}' is not one of the choices: ${choices.join(', ')}`);
+      throw new LaunchError(defaultPos ?? e.pos, `value '${value}' of launch argument '${name}' is not one of the choices: ${choices.join(', ')}`);
     }
     if (this.depth === 0) this.topArgs[name] = value;
   }
