@@ -4,8 +4,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { buildGraph, GraphError, type Graph } from '../graph/index.js';
 import { loadLaunchFile, parseLaunchArgs } from '../launch/index.js';
 import { LaunchError, type LaunchDescription } from '../launch/types.js';
-import { Executor, type ExecOptions } from '../exec/executor.js';
-import { defaultPlan, type ExecPlan } from '../exec/plan.js';
+import { Executor } from '../exec/executor.js';
 import { startProcesses } from '../exec/processes.js';
 import { counters } from '../trace/counters.js';
 import { buildSummary, renderSummary, type RunSummary } from '../trace/report.js';
@@ -17,7 +16,7 @@ import { ros2Bridge } from '../exec/bridge.js';
 import { ddsLinks } from '../exec/remote.js';
 import { openRos2, type Ros2Context } from '../ros2/index.js';
 import { loadRegistry } from './xnodes.js';
-import { choosePlan } from './plans.js';
+import { PlanFileError, resolvePlan } from '../schedule/index.js';
 import { Progress } from './progress.js';
 import { UserError } from './errors.js';
 import { XautoError } from '../util/errors.js';
@@ -151,8 +150,7 @@ async function runGraph(
   local?: Set<number>,
   running: { stop?: () => void } = {},
 ): Promise<RunSummary> {
-  const chosen: { plan: ExecPlan; fallback?: ExecOptions['fallback']; codec?: ExecOptions['codec'] } =
-    a.plan === 'default' ? { plan: defaultPlan(graph, xpus) } : await choosePlan(graph, xpus, a.plan, { reprofile: a.reprofile, workers: a.workers, log });
+  const chosen = await resolvePlan(graph, xpus, a.plan, { reprofile: a.reprofile, workers: a.workers, log, progress: true });
   const bridged = [...graph.topics.values()].filter((t) => t.ros2);
   let bridge: ReturnType<typeof ros2Bridge> | undefined;
   let ros: Ros2Context | undefined;
@@ -234,7 +232,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
 
 /** Turns user errors into one positioned line; anything else is a bug and keeps its stack. */
 export function describeError(e: unknown): { message: string; user: boolean } {
-  if (e instanceof LaunchError || e instanceof GraphError || e instanceof UserError) return { message: e.message, user: true };
+  if (e instanceof LaunchError || e instanceof GraphError || e instanceof UserError || e instanceof PlanFileError) return { message: e.message, user: true };
   if (e instanceof XautoError) return { message: e.message, user: false };
   if (e instanceof Error && (e as NodeJS.ErrnoException).code === 'ENOENT') return { message: e.message, user: true };
   return { message: e instanceof Error ? (e.stack ?? e.message) : String(e), user: false };

@@ -5,6 +5,8 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { describeError, launchCommand } from './launch.js';
 import { topicCommand } from './topic.js';
+import { planCommand } from './plan.js';
+import { xpuCommand } from './xpu.js';
 
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
@@ -13,6 +15,8 @@ export async function main(argv: string[]): Promise<number> {
       .scriptName('xauto')
       .usage('$0 <command> [options]')
       .command(launchCommand)
+      .command(planCommand)
+      .command(xpuCommand)
       .command(topicCommand)
       .demandCommand(1, 'Give a command, e.g. `xauto launch launch/hello.launch.yaml --frames 100`')
       .strict()
