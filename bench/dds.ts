@@ -5,7 +5,6 @@
 // Last line: {"bench":"dds","rtt_us_p50":..,"ddsperf_rtt_us_p50":..,"rtt_ratio_vs_ddsperf":..,"throughput_ratio_1mb":..}
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Subject, firstValueFrom } from 'rxjs';
 import { openRos2 } from '../runtime/ros2/index.js';
 import { buildPeer, childEnv, ddsUnavailable, repoRoot, spawnChild, type Child } from '../test/fixtures/ros2/env.js';
 
@@ -31,21 +30,23 @@ async function xautoRtt(peer: string, domain: number, rounds: number): Promise<n
   try {
     await relay.waitLine(/^ready$/);
     const qos = 'reliable,keep_last:1';
-    const pongs = new Subject<unknown>();
-    const sub = ctx.subscribe('/pong', 'std_msgs/msg/String', qos).subscribe(pongs);
+    // One long-lived subscription, as an application has; each round waits for its pong.
+    let onPong: (() => void) | undefined;
+    const sub = ctx.subscribe('/pong', 'std_msgs/msg/String', qos).subscribe(() => onPong?.());
+    const nextPong = (): Promise<void> => new Promise((r) => (onPong = r));
     const pub = ctx.publisher('/ping', 'std_msgs/msg/String', qos);
     if (!(await pub.waitForSubscribers(1, 20000))) throw new Error('C peer did not match');
     const msg = { data: 'x'.repeat(59) }; // CDR body: 4-byte length + 59 chars + NUL = 64 bytes
     if (ctx.registry.serialize('std_msgs/msg/String', msg).byteLength !== 4 + 64) throw new Error('payload size');
     // Wait until the relay's writer matched our reader: a first pong arrives.
     for (let i = 0; i < 100; i++) {
-      const got = firstValueFrom(pongs);
+      const got = nextPong();
       pub.publish(msg);
       if (await Promise.race([got.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 100))])) break;
     }
     const rtts: number[] = [];
     for (let i = 0; i < rounds + 200; i++) {
-      const got = firstValueFrom(pongs);
+      const got = nextPong();
       const t0 = process.hrtime.bigint();
       pub.publish(msg);
       await got;
@@ -73,9 +74,9 @@ function ddsperfRtt(domain: number, seconds: number): number {
 /** ddsperf pub/sub of 1 MiB samples: median of the subscriber's per-second rates (bytes/s). */
 async function ddsperfThroughput(domain: number, seconds: number): Promise<number> {
   const env = childEnv(domain);
-  const sub = spawnChild('ddsperf', ['-i', String(domain), '-D', String(seconds + 2), 'sub'], env);
+  const sub = spawnChild('ddsperf', ['-i', String(domain), '-D', String(seconds + 2), '-k', 'all', 'sub'], env);
   await new Promise((r) => setTimeout(r, 300));
-  const pub = spawnChild('ddsperf', ['-i', String(domain), '-D', String(seconds), 'pub', 'size', '1MiB'], env);
+  const pub = spawnChild('ddsperf', ['-i', String(domain), '-D', String(seconds), '-k', 'all', 'pub', 'size', '1MiB'], env);
   await pub.exited;
   await sub.exited;
   const rates = sub.lines

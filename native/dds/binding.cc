@@ -367,7 +367,8 @@ Endpoint *FindEndpoint(dds_entity_t e) {
   return it == g_endpoints.end() ? nullptr : it->second;
 }
 
-// write(writer, bytes: Uint8Array): copies the CDR bytes once into a DDS sample.
+// write(writer, bytes: Uint8Array): copies the CDR bytes once into a (pooled) DDS sample, so
+// the caller may reuse its buffer at once.
 Napi::Value Write(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!info[0].IsNumber() || !info[1].IsTypedArray()) return Fail(env, "write(writer, bytes: Uint8Array)");
@@ -381,61 +382,6 @@ Napi::Value Write(const Napi::CallbackInfo &info) {
   if (!sd) return Fail(env, "write: out of memory");
   memcpy(sd->bytes(), src, len);
   init_raw_serdata(sd, &ep->type->c);
-  sd->c.timestamp.v = dds_time();
-  dds_return_t rc = dds_writecdr(ep->entity, &sd->c);
-  if (rc < 0) return Fail(env, "write failed", rc);
-  return env.Undefined();
-}
-
-// allocSample(size) -> ArrayBuffer backed by a DDS sample; writeSample(writer, buffer) sends it
-// without copying (large messages are serialized straight into DDS memory).
-void FinalizeAlloc(Napi::Env, void *, RawSerdata *sd) {
-  if (sd->initialized)
-    ddsi_serdata_unref(&sd->c);
-  else
-    free_uninitialized(sd);
-}
-
-std::mutex g_alloc_mu;
-std::unordered_map<void *, RawSerdata *> g_allocs;  // data pointer -> sample
-
-Napi::Value AllocSample(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsNumber()) return Fail(env, "allocSample(size)");
-  const double size = info[0].As<Napi::Number>().DoubleValue();
-  if (size < 4 || size > 0xffff0000u) return Fail(env, "allocSample: size out of range");
-  RawSerdata *sd = alloc_raw_serdata(static_cast<uint32_t>(size));
-  if (!sd) return Fail(env, "allocSample: out of memory");
-  {
-    std::lock_guard<std::mutex> lk(g_alloc_mu);
-    g_allocs[sd->bytes()] = sd;
-  }
-  return Napi::ArrayBuffer::New(env, sd->bytes(), sd->size, [](Napi::Env e, void *data, RawSerdata *s) {
-    {
-      std::lock_guard<std::mutex> lk(g_alloc_mu);
-      g_allocs.erase(data);
-    }
-    FinalizeAlloc(e, data, s);
-  }, sd);
-}
-
-Napi::Value WriteSample(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsNumber() || !info[1].IsArrayBuffer()) return Fail(env, "writeSample(writer, buffer: ArrayBuffer)");
-  Endpoint *ep = FindEndpoint(info[0].As<Napi::Number>().Int32Value());
-  if (!ep || ep->is_reader) return Fail(env, "writeSample: not a writer handle");
-  void *data = info[1].As<Napi::ArrayBuffer>().Data();
-  RawSerdata *sd;
-  {
-    std::lock_guard<std::mutex> lk(g_alloc_mu);
-    auto it = g_allocs.find(data);
-    if (it == g_allocs.end()) return Fail(env, "writeSample: buffer was not made by allocSample");
-    sd = it->second;
-  }
-  if (sd->initialized) return Fail(env, "writeSample: a sample buffer can be written once");
-  if (!valid_encapsulation(sd->bytes(), sd->size)) return Fail(env, "writeSample: no CDR encapsulation header");
-  init_raw_serdata(sd, &ep->type->c);
-  ddsi_serdata_ref(&sd->c);  // one reference for the ArrayBuffer, one consumed by the write
   sd->c.timestamp.v = dds_time();
   dds_return_t rc = dds_writecdr(ep->entity, &sd->c);
   if (rc < 0) return Fail(env, "write failed", rc);
@@ -592,8 +538,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createReader", Napi::Function::New(env, CreateReader));
   exports.Set("createWriter", Napi::Function::New(env, CreateWriter));
   exports.Set("write", Napi::Function::New(env, Write));
-  exports.Set("allocSample", Napi::Function::New(env, AllocSample));
-  exports.Set("writeSample", Napi::Function::New(env, WriteSample));
   exports.Set("matched", Napi::Function::New(env, Matched));
   exports.Set("acked", Napi::Function::New(env, Acked));
   exports.Set("malformed", Napi::Function::New(env, Malformed));

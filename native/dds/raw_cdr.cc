@@ -3,7 +3,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <new>
+#include <vector>
 
 #include "dds/ddsi/q_radmin.h"
 
@@ -12,12 +14,60 @@ namespace {
 
 uint32_t align4(uint32_t n) { return (n + 3u) & ~3u; }
 
+// Large samples come from a pool of power-of-two blocks: fresh multi-megabyte allocations
+// are fresh pages from the kernel, and faulting them in costs more than the copy itself.
+// (Cyclone pools its own serdata the same way.)
+constexpr size_t kPoolMin = 64 * 1024;
+constexpr size_t kPoolMaxCached = 128u << 20;
+constexpr int kClasses = 32;
+std::mutex pool_mu;
+std::vector<void *> pool_free[kClasses];
+size_t pool_cached = 0;
+
+int size_class(size_t bytes) {
+  int c = 0;
+  while ((size_t{1} << c) < bytes) c++;
+  return c;
+}
+
+void *block_alloc(size_t bytes, size_t *usable) {
+  if (bytes < kPoolMin) {
+    *usable = bytes;
+    return malloc(bytes);
+  }
+  const int c = size_class(bytes);
+  if (c >= kClasses) return nullptr;
+  *usable = size_t{1} << c;
+  {
+    std::lock_guard<std::mutex> lk(pool_mu);
+    if (!pool_free[c].empty()) {
+      void *p = pool_free[c].back();
+      pool_free[c].pop_back();
+      pool_cached -= *usable;
+      return p;
+    }
+  }
+  return malloc(*usable);
+}
+
+void block_free(void *p, size_t usable) {
+  if (usable >= kPoolMin) {
+    const int c = size_class(usable);
+    std::lock_guard<std::mutex> lk(pool_mu);
+    if (pool_cached + usable <= kPoolMaxCached) {
+      pool_free[c].push_back(p);
+      pool_cached += usable;
+      return;
+    }
+  }
+  free(p);
+}
+
 RawSerdata *new_serdata(const ddsi_sertype *type, ddsi_serdata_kind kind, uint32_t size) {
   RawSerdata *sd = alloc_raw_serdata(size);
   if (!sd) return nullptr;
   ddsi_serdata_init(&sd->c, type, kind);
   sd->c.hash = type ? type->serdata_basehash : 0;
-  sd->initialized = true;
   return sd;
 }
 
@@ -40,7 +90,10 @@ bool sd_eqkey(const ddsi_serdata *, const ddsi_serdata *) { return true; }
 
 uint32_t sd_get_size(const ddsi_serdata *d) { return reinterpret_cast<const RawSerdata *>(d)->size; }
 
-void sd_free(ddsi_serdata *d) { free(d); }
+void sd_free(ddsi_serdata *d) {
+  RawSerdata *sd = reinterpret_cast<RawSerdata *>(d);
+  block_free(sd, sizeof(RawSerdata) + sd->capacity);
+}
 
 ddsi_serdata *refuse(const ddsi_sertype *type) {
   as_raw(type)->malformed.fetch_add(1, std::memory_order_relaxed);
@@ -66,7 +119,7 @@ ddsi_serdata *sd_from_ser(const ddsi_sertype *type, ddsi_serdata_kind kind, cons
     fragchain = fragchain->nextfrag;
   }
   if (!valid_encapsulation(dst, size)) {
-    free(sd);
+    sd_free(&sd->c);
     return refuse(type);
   }
   return &sd->c;
@@ -86,7 +139,7 @@ ddsi_serdata *sd_from_ser_iov(const ddsi_sertype *type, ddsi_serdata_kind kind, 
     off += n;
   }
   if (!valid_encapsulation(sd->bytes(), size)) {
-    free(sd);
+    sd_free(&sd->c);
     return refuse(type);
   }
   return &sd->c;
@@ -244,14 +297,14 @@ RawSertype *new_raw_sertype(const std::string &type_name) {
 
 RawSerdata *alloc_raw_serdata(uint32_t size) {
   const uint32_t cap = align4(size < 4 ? 4 : size);
-  void *mem = malloc(sizeof(RawSerdata) + cap);
+  size_t usable = 0;
+  void *mem = block_alloc(sizeof(RawSerdata) + cap, &usable);
   if (!mem) return nullptr;
   RawSerdata *sd = static_cast<RawSerdata *>(mem);
   memset(&sd->c, 0, sizeof(sd->c));
   sd->size = size;
-  sd->capacity = cap;
-  sd->initialized = false;
-  // Zero the tail so the padding bytes on the wire are deterministic.
+  sd->capacity = static_cast<uint32_t>(usable - sizeof(RawSerdata));
+  // Zero the padding so the bytes on the wire are deterministic.
   if (cap > size) memset(sd->bytes() + size, 0, cap - size);
   return sd;
 }
@@ -267,9 +320,6 @@ void init_raw_serdata(RawSerdata *sd, const ddsi_sertype *type) {
   }
   ddsi_serdata_init(&sd->c, type, SDK_DATA);
   sd->c.hash = type->serdata_basehash;
-  sd->initialized = true;
 }
-
-void free_uninitialized(RawSerdata *sd) { free(sd); }
 
 }  // namespace xauto_dds

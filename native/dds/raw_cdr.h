@@ -21,8 +21,7 @@ struct RawSertype {
 struct RawSerdata {
   ddsi_serdata c;
   uint32_t size;      // serialized size including the 4-byte encapsulation header
-  uint32_t capacity;  // bytes allocated after the struct (size rounded up to 4)
-  bool initialized;   // ddsi_serdata_init done (refcount owned by Cyclone)
+  uint32_t capacity;  // bytes usable after the struct (at least size rounded up to 4)
   uint8_t *bytes() { return reinterpret_cast<uint8_t *>(this + 1); }
   const uint8_t *bytes() const { return reinterpret_cast<const uint8_t *>(this + 1); }
 };
@@ -38,7 +37,6 @@ RawSertype *new_raw_sertype(const std::string &type_name);
 RawSerdata *alloc_raw_serdata(uint32_t size);
 /// Attaches `sd` to `type` as a DATA sample; sets the XCDR padding bits for the final bytes.
 void init_raw_serdata(RawSerdata *sd, const ddsi_sertype *type);
-void free_uninitialized(RawSerdata *sd);
 /// True when the first two bytes name a CDR encapsulation this runtime can read.
 bool valid_encapsulation(const uint8_t *hdr, size_t size);
 

@@ -6,9 +6,6 @@ import { canonicalType, normalizeTopic } from './names.js';
 import { resolveQos, type QosProfile } from './qos.js';
 import type { TopicEndpointInfo, Transport, TransportEvent } from './transport.js';
 
-/** Messages at least this large are serialized straight into transport memory. */
-const LOAN_MIN_BYTES = 64 * 1024;
-
 export interface Ros2Stats {
   sent: number;
   received: number;
@@ -91,6 +88,7 @@ export class Ros2Context {
     const stats = this.#stats;
     const writer = compiled.writer;
     let closed = false;
+    let scratch = new ArrayBuffer(256);
     const close = (): void => {
       if (closed) return;
       closed = true;
@@ -108,22 +106,17 @@ export class Ros2Context {
       type: t,
       publish: (msg: T) => {
         if (closed) throw new Error(`xauto ros2: publisher on ${name} is closed`);
-        let size: number;
+        let cdr: Uint8Array;
         try {
-          size = writer.calculateByteSize(msg);
-          if (size >= LOAN_MIN_BYTES && raw.loan && raw.writeLoaned) {
-            const buf = raw.loan(size);
-            // MessageWriter hands `output` to CdrWriter as its ArrayBuffer.
-            writer.writeMessage(msg, buf as unknown as Uint8Array);
-            raw.writeLoaned(buf);
-            stats.sent++;
-            stats.bytes_sent += size;
-            return;
-          }
+          // Serialize into a buffer kept by the publisher: no allocation per message.
+          const size = writer.calculateByteSize(msg);
+          if (scratch.byteLength < size) scratch = new ArrayBuffer(Math.max(size, scratch.byteLength * 2));
+          // MessageWriter hands `output` to CdrWriter, which takes it as its ArrayBuffer.
+          cdr = writer.writeMessage(msg, scratch as unknown as Uint8Array);
         } catch (err) {
           throw new Error(`${name} (${t}): message does not serialize: ${(err as Error).message}`);
         }
-        publishRaw(writer.writeMessage(msg));
+        publishRaw(cdr);
       },
       publishRaw,
       matched: () => raw.matched(),

@@ -35,8 +35,6 @@ export interface DdsAddon {
     onEvent: (e: NativeStatusEvent) => void,
   ): number;
   write(writer: number, cdr: Uint8Array): void;
-  allocSample(size: number): ArrayBuffer;
-  writeSample(writer: number, sample: ArrayBuffer): void;
   matched(endpoint: number): number;
   acked(writer: number): boolean;
   malformed(reader: number): number;

@@ -50,8 +50,6 @@ export class DdsTransport implements Transport {
     this.#endpoints.add(w);
     return {
       write: (cdr) => dds.write(w, cdr),
-      loan: (size) => dds.allocSample(size),
-      writeLoaned: (buf) => dds.writeSample(w, buf),
       matched: () => dds.matched(w),
       acked: () => dds.acked(w),
       close: () => {

@@ -20,14 +20,8 @@ export type TransportEvent =
   | { kind: 'matched'; current: number };
 
 export interface RawWriter {
-  /** Sends one CDR-encoded sample (encapsulation header included). */
+  /** Sends one CDR-encoded sample (encapsulation header included); the bytes may be reused after. */
   write(cdr: Uint8Array): void;
-  /**
-   * Optional zero-copy path: a buffer of `size` bytes owned by the transport; fill it, then
-   * pass it to writeLoaned. Used for large messages.
-   */
-  loan?(size: number): ArrayBuffer;
-  writeLoaned?(buf: ArrayBuffer): void;
   /** Subscribers currently matched. */
   matched(): number;
   /** True once matched reliable subscribers acknowledged everything written. */
