@@ -15,6 +15,11 @@ export interface DeviceOptions {
    * kernels filling a GPU do.
    */
   units?: number;
+  /**
+   * Whether higher-priority launches may kill running idempotent (or saved) work. Default
+   * true; false gives the wait-for-completion baseline.
+   */
+  preempt?: boolean;
 }
 
 export interface StreamOptions {
@@ -141,7 +146,7 @@ export class Device {
   constructor(opts: DeviceOptions = {}) {
     const addon = deviceAddon();
     this.infoSlots = addon.infoSlots;
-    this.native = new addon.NativeDevice(opts.units ?? 1, (records) => this.onComplete(records));
+    this.native = new addon.NativeDevice(opts.units ?? 1, (records) => this.onComplete(records), opts.preempt ?? true);
     this.kernels = new Map(addon.kernels().map((d) => [d.name, new Kernel(d)]));
   }
 

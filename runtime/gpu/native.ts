@@ -75,7 +75,7 @@ export interface NativeDevice {
 }
 
 export interface DeviceAddon {
-  NativeDevice: new (units: number, onComplete: (records: Float64Array) => void) => NativeDevice;
+  NativeDevice: new (units: number, onComplete: (records: Float64Array) => void, preempt?: boolean) => NativeDevice;
   kernels(): NativeKernelDesc[];
   /** Length of the Float64Array `info` a launch fills. */
   infoSlots: number;

@@ -87,7 +87,7 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
   DeviceWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DeviceWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
-      Napi::TypeError::New(env, "NativeDevice(units, onComplete): expected a number and a function").ThrowAsJavaScriptException();
+      Napi::TypeError::New(env, "NativeDevice(units, onComplete, preempt?): expected a number and a function").ThrowAsJavaScriptException();
       return;
     }
     double units = info[0].As<Napi::Number>().DoubleValue();
@@ -103,7 +103,8 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
     core_->tsfn.Unref(env);
     core_->tsfn_live.store(true);
     Core* raw = core_.get();
-    core_->sched = std::make_unique<Scheduler>(int(units), [raw] {
+    const bool preempt = info.Length() < 3 || !info[2].IsBoolean() || info[2].As<Napi::Boolean>().Value();
+    core_->sched = std::make_unique<Scheduler>(int(units), preempt, [raw] {
       if (!raw->tsfn_live.load()) return;
       raw->tsfn.NonBlockingCall([raw](Napi::Env env, Napi::Function fn) { drain_to_js(env, fn, raw); });
     });
@@ -266,7 +267,7 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
     auto a = v.As<Napi::Float64Array>();
     if (a.TypedArrayType() != napi_float64_array || a.ElementLength() < size_t(kInfoSlots)) return;
     double* o = a.Data();
-    const Decision& d = p.d;
+    const Decision& d = p.d();
     o[0] = d.idempotent ? 1 : 0;
     o[1] = d.reason;
     o[2] = d.write_param;
@@ -306,7 +307,7 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
     Prepared p;
     if (!prepare(info, 0, &p, "validate(kernel, args: Float64Array, info: Float64Array)")) return env.Undefined();
     if (info.Length() > 2) fill_info(info[2], p);
-    return Napi::Boolean::New(env, p.d.idempotent);
+    return Napi::Boolean::New(env, p.d().idempotent);
   }
 
   // Runs blocks [from, to) of an instance synchronously on the calling thread: for tests and

@@ -72,7 +72,7 @@ std::string MemoryTable::view(double parent, double offset, double bytes, double
   Slot& s = slots_[i];
   s.used = true;
   s.is_view = true;
-  s.root = p.root;
+  s.root = p.root->shared_from_this();
   s.base = p.base + size_t(offset);
   s.bytes = size_t(bytes);
   *handle = double(s.gen) * kSlotSpan + double(i);
@@ -88,7 +88,7 @@ std::string MemoryTable::resolve(double handle, Resolved* out) const {
   const Slot& s = slots_[size_t(idx)];
   if (!s.used || double(s.gen) != gen) return describe(handle) + " was freed";
   if (s.root->freed) return describe(handle) + " is a view of a freed buffer";
-  out->root = s.root;
+  out->root = s.root.get();
   out->base = s.base;
   out->bytes = s.bytes;
   return "";

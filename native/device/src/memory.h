@@ -17,7 +17,7 @@ namespace xdev {
 
 // Storage of one root allocation. The backend boundary: a `host` backend keeps it in host
 // memory; a device backend would keep a device pointer here instead.
-struct Allocation {
+struct Allocation : std::enable_shared_from_this<Allocation> {
   uint32_t index;  // slot of the root handle
   uint32_t gen;
   size_t bytes;
@@ -31,7 +31,7 @@ struct Allocation {
 
 // A handle resolved to its root allocation: [base, base + bytes) inside root.
 struct Resolved {
-  std::shared_ptr<Allocation> root;
+  Allocation* root = nullptr;  // kept alive by the table; take shared_from_this() to hold it
   size_t base = 0;
   size_t bytes = 0;
 };

@@ -11,7 +11,7 @@ namespace {
 double us(uint64_t ns) { return double(ns) / 1000.0; }
 }  // namespace
 
-Scheduler::Scheduler(int units, std::function<void()> wake_js) : wake_js_(std::move(wake_js)) {
+Scheduler::Scheduler(int units, bool preempt, std::function<void()> wake_js) : wake_js_(std::move(wake_js)), preempt_(preempt) {
   for (int i = 0; i < units; ++i) threads_.emplace_back([this] { worker(); });
 }
 
@@ -65,7 +65,7 @@ uint64_t Scheduler::enqueue(int stream, Prepared&& prep) {
   l->stream = stream;
   l->priority = s.priority;
   const KernelDesc& k = *l->prep.args.k;
-  l->restorable = !l->prep.d.idempotent && s.policy == Policy::kSave && !(k.side_effects & kHostVisible);
+  l->restorable = !l->prep.d().idempotent && s.policy == Policy::kSave && !(k.side_effects & kHostVisible);
   ++stats_.launches;
   s.q.push_back(Item{0, l, 0, 0});
   advance_locked();
@@ -178,7 +178,7 @@ void Scheduler::maybe_preempt_locked() {
     if (r->kill.load(std::memory_order_relaxed)) return;  // one kill in flight is enough
     if (r->priority >= want) continue;
     lower_running = true;
-    if (!(r->prep.d.idempotent || r->restorable)) continue;
+    if (!preempt_ || !(r->prep.d().idempotent || r->restorable)) continue;
     if (!victim || r->priority < victim->priority || (r->priority == victim->priority && r->t_last > victim->t_last))
       victim = r.get();
   }
@@ -202,7 +202,7 @@ void Scheduler::complete_locked(const Launch& l, int status) {
 
 // Copies the bytes this instance both reads and writes, so a killed run can be undone.
 void Scheduler::take_snapshot(Launch& l) {
-  const AccessSets& s = l.prep.d.sets;
+  const AccessSets& s = l.prep.d().sets;
   struct Iv {
     uint8_t* base;
     uint32_t slot;

@@ -69,7 +69,8 @@ struct SchedulerStats {
 
 class Scheduler {
  public:
-  Scheduler(int units, std::function<void()> wake_js);
+  // preempt = false: never kill running work (the wait-for-completion baseline).
+  Scheduler(int units, bool preempt, std::function<void()> wake_js);
   ~Scheduler();
   void shutdown();  // kills running work at block boundaries, joins the units, fails the rest
 
@@ -125,6 +126,7 @@ class Scheduler {
   uint64_t next_id_ = 1;
   int idle_ = 0;
   bool stop_ = false;
+  bool preempt_ = true;
 };
 
 }  // namespace xdev

@@ -69,7 +69,8 @@ std::string Validator::prepare(const MemoryTable& mem, int kernel, const double*
     return "launch " + k.name + ": expected " + std::to_string(k.params.size()) + " arguments (" + names + "), got a packed list of " +
            std::to_string(n) + " slots instead of " + std::to_string(k.slots);
   }
-  const uint64_t t0 = now_ns();
+  const TickClock& clk = tick_clock();
+  const uint64_t t0 = clk.ticks();
   out->kernel = kernel;
   out->args = Args();
   out->args.k = &k;
@@ -121,29 +122,32 @@ std::string Validator::prepare(const MemoryTable& mem, int kernel, const double*
   if (it != cache_.end()) {
     for (const Entry& e : it->second) {
       if (e.key.size() == nk && std::memcmp(e.key.data(), key, nk * 8) == 0) {
-        out->d = e.d;
+        out->dec = e.d;
         hit = true;
         break;
       }
     }
   }
   if (!hit) {
-    std::string err = compute(*out, abs, limit, res, &out->d);
+    auto fresh = std::make_shared<Decision>();
+    std::string err = compute(*out, abs, limit, res, fresh.get());
     if (!err.empty()) return err;
+    out->dec = fresh;
     if (entries_ >= kMaxEntries) {
       cache_.clear();
       entries_ = 0;
     }
-    cache_[h].push_back(Entry{std::vector<uint64_t>(key, key + nk), out->d});
+    cache_[h].push_back(Entry{std::vector<uint64_t>(key, key + nk), out->dec});
     ++entries_;
   } else {
     ++stats.cache_hits;
   }
-  const uint64_t t1 = now_ns();
-  stats.record(t1 - t0);
+  const uint64_t t1 = clk.ticks();
+  stats.record(clk.to_ns(t1 - t0));
 
+  // Hold every allocation touched until the launch is done (frees are deferred meanwhile).
   for (size_t i = 0; i < k.params.size(); ++i)
-    if (k.params[i].is_buffer) out->holds[out->nholds++] = std::move(res[i].root);
+    if (k.params[i].is_buffer) out->holds[out->nholds++] = res[i].root->shared_from_this();
   uint64_t g = k.grid(out->args);
   if (g > (1ull << 31)) return "launch " + k.name + ": grid of " + fmt_u(g) + " blocks is too large (at most 2^31)";
   out->grid = uint32_t(g);

@@ -47,7 +47,8 @@ struct Prepared {
   std::shared_ptr<Allocation> holds[kMaxParams];
   int nholds = 0;
   uint32_t grid = 0;
-  Decision d;
+  std::shared_ptr<const Decision> dec;  // shared with the decision cache
+  const Decision& d() const { return *dec; }
 };
 
 struct ValidateStats {
@@ -73,7 +74,7 @@ class Validator {
  private:
   struct Entry {
     std::vector<uint64_t> key;
-    Decision d;
+    std::shared_ptr<const Decision> d;
   };
   std::string compute(const Prepared& p, const uint64_t* abs, const uint64_t* limit, const Resolved* res, Decision* d);
   std::unordered_map<uint64_t, std::vector<Entry>> cache_;
