@@ -25,10 +25,8 @@ const CONTRAST = [
   [-0.5, -0.5, 1], // cyclist: blue
 ];
 
-export function detectorBytes() {
-  const g = new GraphBuilder('xauto_synthetic_detector');
-  const { width: W, height: H } = INPUT;
-  g.input('images', DType.float, [1, 3, H, W]);
+/** The 1x1 convolution: weights [class][channel] (row-major, 9) and biases (3). */
+export function detectorWeights() {
   // raw_c = 255 * (x_c * std_c + mean_c); contrast = sum_c a_c raw_c; mask = (contrast - LOW) / (HIGH - LOW)
   const w = [];
   const b = [];
@@ -40,6 +38,14 @@ export function detectorBytes() {
     }
     b.push(bias / (HIGH - LOW));
   }
+  return { w, b };
+}
+
+export function detectorBytes() {
+  const g = new GraphBuilder('xauto_synthetic_detector');
+  const { width: W, height: H } = INPUT;
+  g.input('images', DType.float, [1, 3, H, W]);
+  const { w, b } = detectorWeights();
   g.floats('contrast_w', [3, 3, 1, 1], w);
   g.floats('contrast_b', [3], b);
   g.floats('zero', [], [0]);

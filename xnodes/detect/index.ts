@@ -1,6 +1,7 @@
 // 2D detection: the ONNX detector, then box decoding and NMS as their own stages.
 import { defineXNode } from '../../runtime/xnode/index.js';
 import { createDetector } from './detector.js';
+import { createDetectorJs } from './detector-js.js';
 import { createDecode, createNms } from './stages.js';
 
 export const detector = defineXNode({
@@ -11,7 +12,12 @@ export const detector = defineXNode({
   params: {
     model: { type: 'string', default: '', description: "ONNX file; '' = the generated synthetic-scene detector" },
   },
-  impls: [{ name: 'onnx', xpu: '*', backend: 'onnx', create: (ctx) => createDetector(ctx) }],
+  impls: [
+    { name: 'onnx', xpu: '*', backend: 'onnx', tolerance: 1e-4, create: (ctx) => createDetector(ctx) },
+    // The generated model only (model:=''): the same network in JS.
+    { name: 'js', xpu: 'cpu', backend: 'main', tolerance: 1e-4, create: (ctx) => createDetectorJs(ctx) },
+    { name: 'worker', xpu: 'cpu', backend: 'worker', tolerance: 1e-4, module: new URL('./detector.worker.js', import.meta.url).href },
+  ],
 });
 
 export const decode = defineXNode({

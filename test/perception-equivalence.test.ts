@@ -1,0 +1,45 @@
+// Every perception XNODE's implementations agree on the same inputs: exactly, or within the
+// tolerance the XNODE declares. Worker implementations are checked here in-process (same
+// module, same code) and through real worker threads in perception-pipeline.test.ts.
+import test from 'ava';
+import type { PortValues, StageResult } from '../runtime/xnode/types.js';
+import { context, instantiate, maxDifference, perceptionXNodes, sampleInputs, type ContextLog } from '../xnodes/perception-common/fixtures.js';
+
+const FRAMES = 4;
+const samples = sampleInputs(FRAMES, { objects: 12, seed: 11 });
+
+for (const def of perceptionXNodes) {
+  test(`${def.type}: ${def.impls.map((i) => i.name).join(', ')} agree`, async (t) => {
+    const inputs = await samples;
+    const runs: Array<{ name: string; outputs: StageResult[]; log: ContextLog }> = [];
+    for (const impl of def.impls) {
+      const log: ContextLog = { counts: {}, logs: [], sections: {} };
+      const stage = await instantiate(impl, context(def, impl.name, {}, log));
+      const outputs: StageResult[] = [];
+      for (let seq = 0; seq < FRAMES; seq++) outputs.push(await stage.process(inputs[seq]![def.type] as PortValues, { seq, t0: 0 }));
+      await stage.finish?.();
+      await stage.close?.();
+      runs.push({ name: impl.name, outputs, log });
+    }
+    const tol = Math.max(0, ...def.impls.map((i) => i.tolerance ?? 0));
+    const ref = runs[0]!;
+    if (Object.keys(def.outputs).length > 0) {
+      t.true(ref.outputs.every((o) => o !== null), `${ref.name} emits on every frame`);
+    }
+    for (const other of runs.slice(1)) {
+      const d = maxDifference(ref.outputs, other.outputs);
+      t.true(d <= tol, `${other.name} differs from ${ref.name} by ${d} (tolerance ${tol})`);
+      t.deepEqual(other.log.sections, ref.log.sections, `${other.name} reports the same summary`);
+      t.deepEqual(other.log.counts, ref.log.counts, `${other.name} counts the same`);
+    }
+    if (def.impls.length < 2) t.fail('every XNODE needs at least two implementations');
+  });
+}
+
+test('the stages compute something: detections, clusters and tracks are non-empty', async (t) => {
+  const inputs = await samples;
+  const last = inputs[FRAMES - 1]!;
+  t.true((last['fusion/fuse']!.detections as { count: number }).count >= 3);
+  t.true((last['fusion/fuse']!.clusters as { count: number }).count >= 3);
+  t.true((last['tracking/evaluate']!.tracks as { detections: unknown[] }).detections.length >= 3);
+});
