@@ -24,7 +24,9 @@ export async function createDetectorJs(ctx: Pick<ImplContext, 'params' | 'count'
   return (inputs) => {
     const t = inputs.tensor as StampedTensor;
     if (!t || !Array.isArray(t.dims) || !(t.data instanceof Float32Array)) return drop('on tensor', 'expected an xauto/Tensor {dims, data: Float32Array}');
-    if (t.dims.join() !== `1,3,${H},${W}` || t.data.length !== 3 * plane) {
+    const n = t.dims.reduce((a, b) => a * b, 1);
+    if (n !== t.data.length) return drop('on tensor', `dims [${t.dims.join(', ')}] hold ${n} values, data has ${t.data.length}`);
+    if (t.dims.join() !== `1,3,${H},${W}`) {
       return drop('on tensor', `dims [${t.dims.join(', ')}]: the generated detector takes [1, 3, ${H}, ${W}]`);
     }
     const x = t.data;
