@@ -4,7 +4,7 @@
 import test from 'ava';
 import { firstValueFrom, take } from 'rxjs';
 import { openRos2 } from '../runtime/ros2/index.js';
-import { buildPeer, childEnv, ddsUnavailable, spawnChild, spawnTopicCli, type Child } from './fixtures/ros2/env.js';
+import { buildPeer, childEnv, ddsUnavailable, spawnChild, spawnTopicCli, spawnXauto, type Child } from './fixtures/ros2/env.js';
 
 const missing = ddsUnavailable(true);
 const ddsTest = missing && !process.env.CI ? test.skip : test;
@@ -28,10 +28,11 @@ ddsTest('`xauto topic pub` reaches the C peer and `xauto topic echo` receives wh
   if (!exe) return;
   const domain = 81;
   const relay = spawnChild(exe, ['relay-string', '/chatter', '/chatter_back', '1'], childEnv(domain));
-  const echo = spawnTopicCli(['echo', '/chatter_back', 'std_msgs/msg/String', '--once'], domain);
+  // The real command line, as a user runs it.
+  const echo = spawnXauto(['topic', 'echo', '/chatter_back', 'std_msgs/msg/String', '--once'], domain);
   try {
     await relay.waitLine(/^ready$/);
-    const pub = spawnTopicCli(['pub', '/chatter', 'std_msgs/msg/String', '{data: hi}', '--once', '--wait', '20'], domain);
+    const pub = spawnXauto(['topic', 'pub', '/chatter', 'std_msgs/msg/String', '{data: hi}', '--once', '--wait', '20'], domain);
     t.is(await pub.exited, 0, pub.stderr());
     t.is(await relay.waitLine(/^string /), 'string hi');
     t.is(await echo.exited, 0, echo.stderr());
