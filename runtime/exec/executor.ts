@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { Graph, Stage } from '../graph/graph.js';
 import { counters } from '../trace/counters.js';
 import { EventKind, Tracer } from '../trace/tracer.js';
+import type { ExecFacts } from '../trace/report.js';
 import { WorkerPool } from '../xpu/pool.js';
 import { transferables } from '../xpu/transfer.js';
 import type { XpuInfo } from '../xpu/types.js';
@@ -151,19 +152,6 @@ interface SourceRt {
   done: boolean;
   timer?: NodeJS.Timeout;
   scheduled: boolean;
-}
-
-export interface StageReport {
-  /** Stage index in the graph. */
-  index: number;
-  name: string;
-  type: string;
-  module: string;
-  impl: string;
-  xpu: string;
-  runs: number;
-  drops: number;
-  errors: number;
 }
 
 export class Executor {
@@ -714,13 +702,7 @@ export class Executor {
   }
 
   /** Facts about the run for the report. */
-  report(): {
-    wallMs: number;
-    stages: StageReport[];
-    sources: Array<{ name: string; emitted: number; overruns: number }>;
-    xpus: Array<{ id: string; real: boolean; busyMs: number }>;
-    sections: Record<string, Record<string, unknown>>;
-  } {
+  report(): ExecFacts {
     return {
       wallMs: (this.finished || performance.now()) - this.started,
       stages: this.stages.filter((rt) => this.isLocal(rt)).map((rt) => ({

@@ -35,9 +35,23 @@ export interface RunSummary {
   [section: string]: unknown;
 }
 
+/** What the executor reports about one stage. */
+export interface StageFacts {
+  /** Stage index in the graph. */
+  index: number;
+  name: string;
+  type: string;
+  module: string;
+  impl: string;
+  xpu: string;
+  runs: number;
+  drops: number;
+  errors: number;
+}
+
 export interface ExecFacts {
   wallMs: number;
-  stages: Array<{ index: number; name: string; type: string; module: string; impl: string; xpu: string; runs: number; drops: number; errors: number }>;
+  stages: StageFacts[];
   sources: Array<{ name: string; emitted: number; overruns: number }>;
   xpus: Array<{ id: string; real: boolean; busyMs: number }>;
   sections: Record<string, Record<string, unknown>>;
