@@ -99,7 +99,7 @@ export function renderPlan(file: string, c: PlanComparison): string {
   out.push(
     '',
     `module / xauto: ${f(c.module.sim.e2e.p50 / c.xauto.sim.e2e.p50)}x; xauto ${e(c.xauto.sim.e2e)}; ` +
-      `planner: ${p.method}${p.method === 'exact' ? (p.complete ? ' (optimal for its estimate)' : ' (budget reached)') : ' (local search)'}, ${p.evaluations} evaluations, ${f(p.planMs)} ms`,
+      `planner: ${p.method}${p.method === 'exact' ? (p.complete ? ' (optimal for its estimate)' : ' (budget reached)') : ' (local search)'}${p.refined ? ', refined by simulation' : ''}, ${p.evaluations} evaluations, ${f(p.planMs)} ms`,
     'modules: ' + c.module.baseline.modules.map((x) => `${x.name} on ${x.xpu} (heaviest: ${x.heaviest})`).join(', ') +
       (c.module.baseline.strays.length ? `; no option on their module's XPU: ${c.module.baseline.strays.join(', ')}` : ''),
   );
@@ -123,7 +123,7 @@ export function planJson(file: string, c: PlanComparison): unknown {
     placements: placements(c.xauto.plan),
     serializeBetweenModules: false,
     predicted_e2e_ms: sum(c.xauto.sim.e2e),
-    planner: { method: c.xauto.planner.method, complete: c.xauto.planner.complete, evaluations: c.xauto.planner.evaluations, plan_ms: c.xauto.planner.planMs },
+    planner: { method: c.xauto.planner.method, complete: c.xauto.planner.complete, refined: c.xauto.planner.refined, evaluations: c.xauto.planner.evaluations, plan_ms: c.xauto.planner.planMs },
     module: {
       name: 'module',
       placements: placements(c.module.plan),

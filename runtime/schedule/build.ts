@@ -3,6 +3,7 @@
 import type { ExecPlan, StagePlacement } from '../exec/plan.js';
 import type { Graph } from '../graph/graph.js';
 import type { DeclaredBoard } from '../xpu/declared.js';
+import type { ImplSpec } from '../xnode/types.js';
 import { runsOn, type XpuInfo } from '../xpu/types.js';
 import type { Assignment, CostModel, ModelPort, ModelStage, ModelXpu } from './model.js';
 import { placementKey, type Profile, type StageLatency } from './profile.js';
@@ -45,7 +46,7 @@ export function buildModel(graph: Graph, xpus: XpuInfo[], profile: Profile): Cos
     const measured = profile.stages[s.index] ?? {};
     xpus.forEach((x, xi) => {
       for (const impl of s.impls) {
-        if (!runsOn(impl, x)) continue;
+        if (!placeable(impl, x)) continue;
         const lat = measured[placementKey({ impl: impl.name, xpu: x.id })];
         if (!lat) continue;
         options.push({ impl: impl.name, xpu: xi, lat: { p50: lat.p50, q: lat.q } });
@@ -124,6 +125,16 @@ export function declaredProfile(graph: Graph, xpus: XpuInfo[], boards: DeclaredB
     cached: 0,
     failures: [],
   };
+}
+
+/**
+ * Whether an implementation can be placed on an XPU. A declared XPU takes implementations
+ * targeting its kind and those targeting any kind (an onnx model runs on whatever EP the
+ * board's accelerator offers).
+ */
+export function placeable(impl: { backend: ImplSpec['backend']; xpu: string }, x: XpuInfo): boolean {
+  if (x.backend === 'sim') return impl.xpu === x.kind || impl.xpu === '*';
+  return runsOn(impl, x);
 }
 
 /** Stages of a graph that no option can place, for a clear error. */

@@ -304,10 +304,14 @@ export function evaluate(m: CostModel, sc: EvalScratch, option: ArrayLike<number
       const end = running.peekTime();
       const id = running.pop();
       const x = xpuOf[id % n]!;
+      if (x !== loop && mainBusyUntil > end) {
+        // A completion off the event loop is handled (and its lane freed) once the loop is free.
+        running.push(mainBusyUntil, id);
+        continue;
+      }
       busyLanes[x]!--;
       if (cpu[x]) busyCores--;
-      // A completion off the event loop is handled once the loop is free.
-      done(id, x !== loop && mainBusyUntil > end ? mainBusyUntil : end);
+      done(id, end);
     }
     while (arrivals.length && arrivals.peekTime() <= now) {
       const id = arrivals.pop();

@@ -7,7 +7,8 @@
 // improve by local search (single-stage moves) within a time budget.
 import { performance } from 'node:perf_hooks';
 import { evaluate, prepare, priorities, upwardRank, type EvalScratch } from './evaluate.js';
-import { transferMs, type Assignment, type CostModel } from './model.js';
+import { pipelinePeriod, transferMs, type Assignment, type CostModel } from './model.js';
+import { simulate } from './simulate.js';
 
 export interface PlanOptions {
   /** Solve exactly when the number of assignments is at most this (default 50 000). */
@@ -16,6 +17,10 @@ export interface PlanOptions {
   method?: 'auto' | 'exact' | 'heuristic';
   /** Wall-time budget for the search (ms); default 800. */
   budgetMs?: number;
+  /** Refine by simulation (default: on models of a real host with <= 64 stages). */
+  refine?: boolean;
+  /** Extra budget for the refinement (ms; default 1500). */
+  refineMs?: number;
 }
 
 export interface PlannerResult {
@@ -23,6 +28,8 @@ export interface PlannerResult {
   /** The evaluator's estimate of the mean end-to-end latency (ms). */
   estimateMs: number;
   method: 'exact' | 'heuristic';
+  /** The choice was refined by local search on the full simulation (real hosts). */
+  refined: boolean;
   /** Exact search finished within the budget (the result is optimal for the estimate). */
   complete: boolean;
   evaluations: number;
@@ -43,11 +50,24 @@ export function planXauto(m: CostModel, opts: PlanOptions = {}): PlannerResult {
   search.heuristic();
   let complete = false;
   if (method === 'exact') complete = search.branchAndBound();
-  const option = search.best;
+  let option: Int32Array = search.best;
+  let refined = false;
+  // On a real host the event loop and the shared cores couple every XPU to the main thread
+  // in ways the fast estimate only approximates: the best candidates are then refined by
+  // local search on the full simulation (the same one that predicts the run).
+  const host = m.xpus.some((x) => x.eventLoop) || Number.isFinite(m.cores);
+  if (opts.refine ?? (host && m.stages.length <= 64)) {
+    const r = refineBySimulation(m, sc, search.top(), t0 + budget + (opts.refineMs ?? 1500));
+    if (r) {
+      option = r;
+      refined = true;
+    }
+  }
   return {
     assignment: { option: [...option], priority: priorities(m, upwardRank(m, sc, option)) },
-    estimateMs: search.bestVal,
+    estimateMs: refined ? estimate(m, option, sc) : search.bestVal,
     method,
+    refined,
     complete,
     evaluations: search.evaluations,
     planMs: performance.now() - t0,
@@ -74,14 +94,33 @@ class Search {
 
   private value(option: Int32Array): number {
     this.evaluations++;
-    return evaluate(this.m, this.sc, option, priorities(this.m, upwardRank(this.m, this.sc, option)));
+    const v = evaluate(this.m, this.sc, option, priorities(this.m, upwardRank(this.m, this.sc, option)));
+    this.consider(option, v);
+    return v;
   }
+
+  /** Distinct good assignments seen, best first (candidates for refinement). */
+  private readonly seen = new Map<string, { option: Int32Array; val: number }>();
 
   private consider(option: Int32Array, val: number): void {
     if (val < this.bestVal - 1e-9) {
       this.bestVal = val;
       this.best = option.slice();
     }
+    const key = option.join(',');
+    if (!this.seen.has(key)) {
+      this.seen.set(key, { option: option.slice(), val });
+      if (this.seen.size > 64) {
+        let worst = '';
+        let wv = -Infinity;
+        for (const [k, e] of this.seen) if (e.val > wv) (wv = e.val), (worst = k);
+        this.seen.delete(worst);
+      }
+    }
+  }
+
+  top(k = 4): Int32Array[] {
+    return [...this.seen.values()].sort((a, b) => a.val - b.val).slice(0, k).map((e) => e.option);
   }
 
   heuristic(): void {
@@ -280,5 +319,60 @@ export function nextBest(m: CostModel, option: ArrayLike<number>, stage: number,
       best = i;
     }
   });
+  return best;
+}
+
+/**
+ * The simulated cost of an assignment: mean end-to-end latency over the frames that reach
+ * the sinks, plus two periods for every frame a sink never sees (a plan must not look fast by
+ * dropping frames).
+ */
+export function simulatedCost(m: CostModel, option: ArrayLike<number>, sc: EvalScratch = prepare(m), frames = 24): number {
+  const prio = priorities(m, upwardRank(m, sc, option));
+  const r = simulate(m, { option: Array.from(option), priority: prio }, { frames, warmup: 3 });
+  const expected = m.sinks.length * (frames - 3);
+  const got = Math.min(expected, r.e2e.count);
+  const P = pipelinePeriod(m) || 100;
+  const mean = got ? r.e2e.mean : Infinity;
+  return mean + (2 * P * (expected - got)) / Math.max(1, expected);
+}
+
+/** First-improvement descent on the simulated cost from each start; the best found, or undefined. */
+function refineBySimulation(m: CostModel, sc: EvalScratch, starts: Int32Array[], deadline: number): Int32Array | undefined {
+  let best: Int32Array | undefined;
+  let bestVal = Infinity;
+  const memo = new Map<string, number>();
+  const cost = (o: Int32Array) => {
+    const k = o.join(',');
+    let v = memo.get(k);
+    if (v === undefined) memo.set(k, (v = simulatedCost(m, o, sc)));
+    return v;
+  };
+  for (const start of starts) {
+    const cur = start.slice();
+    let curVal = cost(cur);
+    let improved = true;
+    while (improved && performance.now() < deadline) {
+      improved = false;
+      for (const v of m.order) {
+        const keep = cur[v]!;
+        for (let o = 0; o < m.stages[v]!.options.length && !improved; o++) {
+          if (o === keep) continue;
+          cur[v] = o;
+          const nv = cost(cur);
+          if (nv < curVal - 1e-6) {
+            curVal = nv;
+            improved = true;
+          } else cur[v] = keep;
+        }
+        if (performance.now() > deadline) break;
+      }
+    }
+    if (curVal < bestVal) {
+      bestVal = curVal;
+      best = cur.slice();
+    }
+    if (performance.now() > deadline) break;
+  }
   return best;
 }

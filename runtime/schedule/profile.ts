@@ -66,10 +66,10 @@ export interface ProfileOptions {
   log?: (line: string) => void;
   /** Cache folder (default <package>/.xauto/profiles). */
   cacheDir?: string;
-  /** Calls per pair after warm-up (an upper bound; stops early after ~budgetMs). */
+  /** Timed calls per pair after warm-up (default 24), spread over `passes` interleaved passes (default 6). */
   repeats?: number;
+  passes?: number;
   warmup?: number;
-  budgetMs?: number;
 }
 
 interface CacheFile {
@@ -169,27 +169,56 @@ export async function measureProfile(graph: Graph, xpus: XpuInfo[], opts: Profil
   }
   const samples = todo.length || topicTodo.length ? await captureSamples(graph, real, log) : new Map<string, Sample>();
 
-  const bar = opts.progress ? new cliProgress.SingleBar({ stream: process.stderr, format: 'profiling [{bar}] {value}/{total} {what}', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
-  bar?.start(todo.length + topicTodo.length, 0, { what: '' });
+  const passes = opts.passes ?? 6;
+  const bar = opts.progress
+    ? new cliProgress.SingleBar({ stream: process.stderr, format: 'profiling [{bar}] {value}/{total} {what}', hideCursor: true }, cliProgress.Presets.shades_classic)
+    : undefined;
+  bar?.start(todo.length * (passes + 1) + topicTodo.length, 0, { what: '' });
   const pool = todo.some((t) => t.impl.backend === 'worker') ? newPool(log) : undefined;
+  const fail = (t: (typeof todo)[number], e: unknown) => {
+    const error = e instanceof Error ? e.message : String(e);
+    profile.failures.push({ stage: t.s.name, at: placementKey(t.p), error });
+    log(`xauto: profiling ${t.s.name} ${placementKey(t.p)} failed: ${error}; it will not be planned`);
+  };
+  const runners: Array<{ t: (typeof todo)[number]; r: Runner; times: number[] }> = [];
   try {
+    // Every pair is created and warmed up first; then the pairs are timed in interleaved
+    // passes, so a load change on the host weighs on all of them alike.
     let poolId = 0;
     for (const t of todo) {
-      bar?.increment(0, { what: `${t.s.name} ${placementKey(t.p)}` });
+      bar?.increment(1, { what: `${t.s.name} ${placementKey(t.p)}` });
       const sample = stageInputs(t.s, samples);
       try {
         if (!sample) throw new Error('no sample input was captured for it (an upstream stage emitted nothing)');
-        const times = await timeCalls(t.s, t.impl, t.x, sample, pool, poolId++, opts);
-        const lat: StageLatency = { p50: sketch(times)[3]!, q: sketch(times), samples: times.length };
-        profile.stages[t.s.index]![placementKey(t.p)] = lat;
-        cache.entries[t.key] = { ...lat, stage: t.s.name, at: placementKey(t.p), when: new Date().toISOString() };
-        profile.measured++;
+        const r = await makeRunner(t.s, t.impl, t.x, sample, pool, poolId++, log);
+        runners.push({ t, r, times: [] });
+        for (let k = 0; k < (opts.warmup ?? 3); k++) await r.call();
       } catch (e) {
-        const error = e instanceof Error ? e.message : String(e);
-        profile.failures.push({ stage: t.s.name, at: placementKey(t.p), error });
-        log(`xauto: profiling ${t.s.name} ${placementKey(t.p)} failed: ${error}; it will not be planned`);
+        fail(t, e);
       }
-      bar?.increment(1);
+    }
+    const perPass = Math.max(1, Math.ceil((opts.repeats ?? 24) / passes));
+    for (let pass = 0; pass < passes; pass++) {
+      for (const run of runners) {
+        bar?.increment(1, { what: `pass ${pass + 1}/${passes} ${run.t.s.name} ${placementKey(run.t.p)}` });
+        if (run.r.failed) continue;
+        try {
+          for (let k = 0; k < perPass; k++) run.times.push(await run.r.call());
+        } catch (e) {
+          fail(run.t, e);
+          run.times.length = 0;
+          run.r.failed = true;
+        }
+      }
+    }
+    for (const { t, r, times } of runners) {
+      await r.close().catch(() => {});
+      if (r.failed || times.length === 0) continue;
+      const q = sketch(times);
+      const lat: StageLatency = { p50: q[3]!, q, samples: times.length };
+      profile.stages[t.s.index]![placementKey(t.p)] = lat;
+      cache.entries[t.key] = { ...lat, stage: t.s.name, at: placementKey(t.p), when: new Date().toISOString() };
+      profile.measured++;
     }
     const codec = new ModuleCodec(log);
     for (const t of topicTodo) {
@@ -298,53 +327,50 @@ function context(s: Stage, impl: ImplSpec, x: XpuInfo, log: (l: string) => void)
   };
 }
 
-/** Times calls of one implementation on one XPU as the executor makes them. */
-async function timeCalls(
+interface Runner {
+  /** One call with a fresh copy of the sample; resolves to its time (ms). */
+  call(): Promise<number>;
+  close(): Promise<void>;
+  failed?: boolean;
+}
+
+/** Creates one implementation on one XPU as the executor does, ready to be timed. */
+async function makeRunner(
   s: Stage,
   impl: ImplSpec,
   x: XpuInfo,
   sample: { inputs: PortValues; seq: number },
   pool: WorkerPool | undefined,
   poolId: number,
-  opts: ProfileOptions,
-): Promise<number[]> {
-  const warmup = opts.warmup ?? 3;
-  const repeats = opts.repeats ?? 25;
-  const budget = opts.budgetMs ?? 400;
-  const log = opts.log ?? (() => {});
-  let call: (inputs: PortValues, frame: FrameInfo) => Promise<unknown>;
+  log: (l: string) => void,
+): Promise<Runner> {
+  let invoke: (inputs: PortValues, frame: FrameInfo) => unknown;
   let close: () => Promise<void>;
   if (impl.backend === 'worker') {
     const { log: _l, count: _c, summary: _s, executionProvider: _e, ...plain } = context(s, impl, x, log);
     await pool!.createStage(poolId, impl.module, { ...plain, params: { ...plain.params } }, !!s.def.stateful);
-    call = (inputs, frame) => pool!.run(0, poolId, inputs, frame, transferables(inputs));
+    invoke = (inputs, frame) => pool!.run(0, poolId, inputs, frame, transferables(inputs));
     close = () => pool!.finishStage(poolId);
   } else {
     const made: StageFn | StageInstance = await impl.create(context(s, impl, x, log));
-    const fn: StageFn = typeof made === 'function' ? made : made.process.bind(made);
-    call = async (inputs, frame) => fn(inputs, frame);
+    invoke = typeof made === 'function' ? made : made.process.bind(made);
     close = async () => {
       if (typeof made !== 'function') await made.close?.();
     };
   }
-  const times: number[] = [];
-  try {
-    const began = performance.now();
-    for (let k = 0; k < warmup + repeats; k++) {
+  let k = 0;
+  return {
+    async call() {
       const inputs = structuredClone(sample.inputs); // outside the timed region: the executor hands over, never copies
       // Sources produce successive frames; other stages see the frame their inputs came from.
-      const frame: FrameInfo = { seq: s.inputs.length === 0 ? sample.seq + k : sample.seq, t0: performance.now() };
+      const frame: FrameInfo = { seq: s.inputs.length === 0 ? sample.seq + k++ : sample.seq, t0: performance.now() };
       const t = performance.now();
-      const r = call(inputs, frame);
-      await r;
-      const dt = performance.now() - t;
-      if (k >= warmup) times.push(dt);
-      if (k >= warmup + 4 && performance.now() - began > budget) break;
-    }
-  } finally {
-    await close();
-  }
-  return times;
+      const r = invoke(inputs, frame);
+      if (r instanceof Promise) await r;
+      return performance.now() - t;
+    },
+    close,
+  };
 }
 
 function timeCodec(codec: ModuleCodec, type: string, value: unknown): TopicCost {

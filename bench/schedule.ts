@@ -1,0 +1,171 @@
+// `npm run bench -- schedule [name:=value ...] [--frames N] [--rounds R] [--workers N] [--cached]`
+//
+// XAUTO planning against the module-level (ROS2-style) baseline and the lower bound, all in
+// one run:
+//  1. on this host: profile the perception pipeline (fresh unless --cached), plan it both
+//     ways, then run both plans for real, side by side — interleaved rounds of the same
+//     frames at the sources' rates — and compare the measured end-to-end p50s; the simulator's
+//     prediction for the xauto plan is checked against its measurement;
+//  2. on the declared embedded board (profiles/board.yaml): the same two ratios, simulated;
+//  3. planning time for random pipelines of 30 and 500 stages.
+import { join } from 'node:path';
+import { buildGraph, type Graph } from '../runtime/graph/index.js';
+import { loadLaunchFile, parseLaunchArgs } from '../runtime/launch/index.js';
+import { Executor } from '../runtime/exec/executor.js';
+import type { ExecPlan } from '../runtime/exec/plan.js';
+import { loadRegistry } from '../runtime/cli/xnodes.js';
+import { buildModel, compareOnModel, declaredProfile, measureProfile, ModuleCodec, planXauto, type PlanComparison } from '../runtime/schedule/index.js';
+import { randomPipeline } from '../runtime/schedule/synthetic.js';
+import { counters } from '../runtime/trace/counters.js';
+import { table } from '../runtime/trace/report.js';
+import { summarize } from '../runtime/trace/stats.js';
+import { packageRoot } from '../runtime/util/paths.js';
+import { loadDeclaredBoard } from '../runtime/xpu/declared.js';
+import { discoverXpus } from '../runtime/xpu/discover.js';
+import type { XpuInfo } from '../runtime/xpu/types.js';
+
+interface Opts {
+  launchArgs: string[];
+  frames: number;
+  rounds: number;
+  workers?: number;
+  cached: boolean;
+}
+
+function parse(args: string[]): Opts {
+  const o: Opts = { launchArgs: [], frames: 60, rounds: 3, cached: false };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.includes(':=')) o.launchArgs.push(a);
+    else if (a === '--frames') o.frames = Number(args[++i]);
+    else if (a === '--rounds') o.rounds = Number(args[++i]);
+    else if (a === '--workers') o.workers = Number(args[++i]);
+    else if (a === '--cached') o.cached = true;
+    else throw new Error(`bench schedule: unknown argument '${a}'; expected name:=value, --frames N, --rounds R, --workers N, --cached`);
+  }
+  return o;
+}
+
+const f = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '-');
+const log = (l: string) => process.stderr.write(l + '\n');
+
+/** Runs a plan for real at the sources' rates; returns the e2e samples (ms) after warm-up. */
+async function runReal(graph: Graph, plan: ExecPlan, xpus: XpuInfo[], frames: number): Promise<{ e2e: number[]; drops: number; overruns: number; fallbacks: number }> {
+  counters.reset();
+  const ex = new Executor(graph, plan, { xpus, frames, realtime: true, codec: plan.serializeBetweenModules ? new ModuleCodec(log) : undefined, log });
+  await ex.start();
+  try {
+    await ex.run();
+  } finally {
+    await ex.close();
+  }
+  const e2e: number[] = [];
+  for (const s of ex.tracer.e2e.values()) e2e.push(...s.values().subarray(Math.min(3, s.count))); // first frames warm the JIT
+  const rep = ex.report();
+  return {
+    e2e,
+    drops: rep.stages.reduce((n, s) => n + s.drops, 0),
+    overruns: rep.sources.reduce((n, s) => n + s.overruns, 0),
+    fallbacks: counters.get('exec.fallbacks'),
+  };
+}
+
+function planTime(n: number): { median: number; cpu: number; method: string } {
+  const m = randomPipeline(n, 7);
+  planXauto(m, { budgetMs: 200 }); // warm the JIT
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  let method = '';
+  for (let k = 0; k < 5; k++) {
+    const c0 = process.cpuUsage();
+    const r = planXauto(randomPipeline(n, 11 + k));
+    const c = process.cpuUsage(c0);
+    wall.push(r.planMs);
+    cpu.push((c.user + c.system) / 1000);
+    method = r.method;
+  }
+  return { median: summarize(wall).p50, cpu: summarize(cpu).p50, method };
+}
+
+export default async function main(args: string[]): Promise<void> {
+  const o = parse(args);
+  const file = join(packageRoot(), 'launch', 'perception.launch.yaml');
+  const desc = loadLaunchFile(file, { args: parseLaunchArgs(o.launchArgs).args });
+  const registry = await loadRegistry({ types: desc.xnodes.map((x) => x.type) });
+  const graph = buildGraph(desc, registry);
+  const xpus = await discoverXpus({ workers: o.workers });
+
+  // 1. This host: profile, plan, predict, then measure both plans.
+  const profile = await measureProfile(graph, xpus, { reprofile: !o.cached, log });
+  const host: PlanComparison = compareOnModel(buildModel(graph, xpus, profile), profile, xpus, { frames: o.frames * o.rounds });
+  log(`bench schedule: ${graph.stages.length} stages; running plans 'xauto' and 'module' for ${o.rounds} interleaved rounds of ${o.frames} frames per source`);
+  await runReal(graph, host.xauto.plan, xpus, 8); // warm-up of both plans' code paths
+  await runReal(graph, host.module.plan, xpus, 8);
+  const measured = { xauto: [] as number[], module: [] as number[] };
+  const facts = { xauto: { drops: 0, overruns: 0 }, module: { drops: 0, overruns: 0 } };
+  for (let r = 0; r < o.rounds; r++) {
+    for (const name of r % 2 === 0 ? (['xauto', 'module'] as const) : (['module', 'xauto'] as const)) {
+      const res = await runReal(graph, host[name].plan, xpus, o.frames);
+      measured[name].push(...res.e2e);
+      facts[name].drops += res.drops;
+      facts[name].overruns += res.overruns;
+    }
+  }
+  const mx = summarize(measured.xauto);
+  const mm = summarize(measured.module);
+  const bound = host.bound.p50;
+  const simErr = Math.abs(host.xauto.sim.e2e.p50 - mx.p50) / mx.p50;
+  const simErrModule = Math.abs(host.module.sim.e2e.p50 - mm.p50) / mm.p50;
+
+  // 2. The declared board, simulated.
+  const boardFile = join(packageRoot(), 'profiles', 'board.yaml');
+  const board = loadDeclaredBoard(boardFile);
+  const bp = declaredProfile(graph, board.xpus, [board]);
+  const sim = compareOnModel(buildModel(graph, board.xpus, bp), bp, board.xpus, { frames: 300 });
+
+  // 3. Planning time.
+  const t30 = planTime(30);
+  const t500 = planTime(500);
+
+  const m = host.model;
+  const rows = [['stage', 'xauto (host)', 'module (host)', 'xauto (board)', 'module (board)']];
+  m.stages.forEach((s, v) => {
+    const at = (c: PlanComparison, which: 'xauto' | 'module') => {
+      const p = c[which].plan.placements[v]!;
+      return `${p.impl}@${p.xpu}`;
+    };
+    rows.push([s.name, at(host, 'xauto'), at(host, 'module'), at(sim, 'xauto'), at(sim, 'module')]);
+  });
+  process.stdout.write(`\nplacements (${graph.stages.length} stages of ${desc.file}; host XPUs real, board XPUs simulated)\n${table(rows, 99)}\n\n`);
+  const res = [
+    ['e2e p50 (ms)', 'xauto', 'module', 'lower bound', 'module/xauto', 'xauto/bound'],
+    ['host, measured', f(mx.p50), f(mm.p50), f(bound), f(mm.p50 / mx.p50), f(mx.p50 / bound)],
+    ['host, simulated', f(host.xauto.sim.e2e.p50), f(host.module.sim.e2e.p50), f(bound), f(host.module.sim.e2e.p50 / host.xauto.sim.e2e.p50), f(host.xauto.sim.e2e.p50 / bound)],
+    ['board, simulated', f(sim.xauto.sim.e2e.p50), f(sim.module.sim.e2e.p50), f(sim.bound.p50), f(sim.module.sim.e2e.p50 / sim.xauto.sim.e2e.p50), f(sim.xauto.sim.e2e.p50 / sim.bound.p50)],
+  ];
+  process.stdout.write(table(res, 1) + '\n\n');
+  process.stdout.write(
+    [
+      `host: ${profile.host}; effective cores ${f(profile.cores)}; XPUs ${xpus.map((x) => `${x.id}(${x.lanes})`).join(', ')}`,
+      `measured: xauto ${mx.count} e2e samples (p90 ${f(mx.p90)} ms, drops ${facts.xauto.drops}, overruns ${facts.xauto.overruns}); ` +
+        `module ${mm.count} (p90 ${f(mm.p90)} ms, drops ${facts.module.drops}, overruns ${facts.module.overruns})`,
+      `simulator vs measured e2e p50: xauto ${f(simErr * 100, 1)}% off, module ${f(simErrModule * 100, 1)}% off`,
+      `module/bound: host measured ${f(mm.p50 / bound)}, board ${f(sim.module.sim.e2e.p50 / sim.bound.p50)} (no plan can beat module by more than this)`,
+      `planning: 30 stages ${f(t30.median)} ms (${t30.method}, cpu ${f(t30.cpu)} ms), 500 stages ${f(t500.median)} ms (${t500.method}, cpu ${f(t500.cpu)} ms); ` +
+        `perception: ${host.xauto.planner.method}${host.xauto.planner.complete ? ', optimal for its estimate' : ''}, ${f(host.xauto.planner.planMs)} ms`,
+    ].join('\n') + '\n',
+  );
+  const out = {
+    bench: 'schedule',
+    module_over_xauto: round(mm.p50 / mx.p50),
+    xauto_over_bound: round(mx.p50 / bound),
+    sim_error: round(simErr),
+    sim_board_module_over_xauto: round(sim.module.sim.e2e.p50 / sim.xauto.sim.e2e.p50),
+    sim_board_xauto_over_bound: round(sim.xauto.sim.e2e.p50 / sim.bound.p50),
+    plan_ms_30: round(t30.median),
+    plan_ms_500: round(t500.median),
+  };
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+const round = (v: number) => Math.round(v * 1000) / 1000;

@@ -1,0 +1,124 @@
+// Real runs: profiling with its cache, and the runtime fallback of a failing implementation.
+import test from 'ava';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Executor } from '../runtime/exec/executor.js';
+import { buildGraph } from '../runtime/graph/index.js';
+import { loadRegistry } from '../runtime/cli/xnodes.js';
+import { buildModel, makeFallback, measureProfile, planXauto, toExecPlan, type Profile } from '../runtime/schedule/index.js';
+import { counters } from '../runtime/trace/counters.js';
+import { defineXNode } from '../runtime/xnode/index.js';
+import { discoverXpus } from '../runtime/xpu/discover.js';
+import { describe } from './_helpers.js';
+
+/** Passes tensors through; the `fragile` implementation loses its device at frame 5. */
+const flaky = defineXNode({
+  type: 'schedtest/flaky',
+  inputs: { in: { type: 'xauto/Tensor' } },
+  outputs: { out: { type: 'xauto/Tensor' } },
+  impls: [
+    {
+      name: 'fragile',
+      xpu: 'cpu',
+      backend: 'main',
+      create: () => (inputs, frame) => {
+        if (frame.seq >= 5) throw new Error('device lost');
+        return { out: inputs.in };
+      },
+    },
+    { name: 'steady', xpu: 'cpu', backend: 'native', create: () => async (inputs) => ({ out: inputs.in }) },
+  ],
+});
+
+test('profiling measures every implementation/XPU pair for real and caches by host, version and parameters', async (t) => {
+  const registry = await loadRegistry({ types: ['demo/counter'] });
+  const graph = buildGraph(
+    describe([
+      { name: 'src', type: 'demo/counter', params: { rate: 50, size: 256 }, outputs: { out: '/a' } },
+      { name: 'work', type: 'demo/scale', params: { work_us: 2000 }, inputs: { in: '/a' }, outputs: { out: '/b' } },
+      { name: 'sink', type: 'demo/check', inputs: { in: '/b' } },
+    ]),
+    registry,
+  );
+  const xpus = await discoverXpus({ workers: 1 });
+  const cacheDir = mkdtempSync(join(tmpdir(), 'xauto-profile-'));
+  try {
+    const opts = { cacheDir, log: () => {}, repeats: 6, passes: 2, warmup: 1 };
+    const first = await measureProfile(graph, xpus, opts);
+    const pairs = Object.keys(first.stages[1]!).sort();
+    t.deepEqual(pairs, ['js@main', 'native@native', 'worker@pool'].filter((p) => xpus.some((x) => x.id === p.split('@')[1])));
+    t.is(first.cached, 0);
+    t.true(first.measured >= pairs.length + 2);
+    // 2000 us of real spinning: no call can be faster.
+    for (const p of pairs) t.true(first.stages[1]![p]!.p50 >= 1.9, p);
+    t.true(first.topics['/a']!.bytes >= 256 * 4);
+    const again = await measureProfile(graph, xpus, opts);
+    t.is(again.measured, 0);
+    t.is(again.cached, first.measured);
+    t.deepEqual(again.stages, first.stages);
+    // A parameter change re-measures that stage only; --reprofile re-measures everything.
+    const changed = buildGraph(
+      describe([
+        { name: 'src', type: 'demo/counter', params: { rate: 50, size: 256 }, outputs: { out: '/a' } },
+        { name: 'work', type: 'demo/scale', params: { work_us: 500 }, inputs: { in: '/a' }, outputs: { out: '/b' } },
+        { name: 'sink', type: 'demo/check', inputs: { in: '/b' } },
+      ]),
+      registry,
+    );
+    const third = await measureProfile(changed, xpus, opts);
+    t.is(third.measured, pairs.length);
+    const forced = await measureProfile(changed, xpus, { ...opts, reprofile: true });
+    t.is(forced.cached, 0);
+  } finally {
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+});
+
+test('runtime fallback: a failing implementation is replaced by the next-best plan and frames keep flowing', async (t) => {
+  const registry = await loadRegistry({ types: ['demo/counter'] });
+  registry.register(flaky);
+  const graph = buildGraph(
+    describe([
+      { name: 'src', type: 'demo/counter', params: { rate: 0, size: 64 }, outputs: { out: '/a' } },
+      { name: 'stage', type: 'schedtest/flaky', inputs: { in: '/a' }, outputs: { out: '/b' } },
+      { name: 'sink', type: 'demo/check', params: { a: 1, b: 0 }, inputs: { in: '/b' } },
+    ]),
+    registry,
+  );
+  const xpus = await discoverXpus({ workers: 1 });
+  t.true(xpus.some((x) => x.id === 'native'), 'the native core addon is built');
+  // A profile in which the fragile implementation looks best, so the planner picks it.
+  const lat = (p50: number) => ({ p50, q: [p50, p50, p50, p50, p50, p50, p50, p50], samples: 1 });
+  const profile: Profile = {
+    host: 'test',
+    simulated: false,
+    cores: 2,
+    stages: [{ 'js@main': lat(0.05) }, { 'fragile@main': lat(0.05), 'steady@native': lat(0.2) }, { 'js@main': lat(0.05) }],
+    topics: {},
+    transfer: {},
+    measured: 0,
+    cached: 0,
+    failures: [],
+  };
+  const model = buildModel(graph, xpus, profile);
+  const planned = planXauto(model);
+  const plan = toExecPlan(model, planned.assignment, 'xauto');
+  t.is(plan.placements[1]!.impl, 'fragile');
+  const lines: string[] = [];
+  counters.reset();
+  const ex = new Executor(graph, plan, { xpus, frames: 40, log: (l) => lines.push(l), fallback: makeFallback(model, planned.assignment) });
+  await ex.start();
+  await ex.run();
+  await ex.close();
+  const rep = ex.report();
+  t.is(counters.get('exec.fallbacks'), 1);
+  t.is(rep.stages[1]!.impl, 'steady');
+  t.is(rep.stages[1]!.xpu, 'native');
+  t.is(rep.stages[1]!.errors, 3);
+  // Every frame but the three the failing implementation lost reached the sink, checked.
+  const check = rep.sections.check as { frames: number; wrong: number };
+  t.is(check.frames, 37);
+  t.is(check.wrong, 0);
+  t.true(lines.some((l) => /falling back from fragile@main to steady@native/.test(l)));
+});
