@@ -6,3 +6,5 @@ export { Kernel } from './kernels.js';
 export type { BufferLike, KernelArg, KernelArgs, KernelDescriptor, ParamDescriptor, Ptr } from './kernels.js';
 export { Decision, Launch } from './launch.js';
 export type { AccessRange, AccessSets, LaunchResult, NotIdempotentReason } from './launch.js';
+export { acquireDevice } from './shared.js';
+export type { DeviceLease } from './shared.js';
