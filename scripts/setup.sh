@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # System packages: a C++ toolchain for the addons, Cyclone DDS 0.10 (ROS2 Humble's DDS) for
 # ROS2 interop, chromium to render reports, iproute2 for the two-host network tests.
-packages=(build-essential python3 cyclonedds-dev cyclonedds-tools iproute2)
+packages=(build-essential python3 cyclonedds-dev cyclonedds-tools iproute2 chromium)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
