@@ -130,7 +130,7 @@ export function loadDeclaredBoard(file: string): DeclaredBoard {
     for (const e of per.items) {
       const where = String((e.key as { value?: unknown }).value);
       if (!ids.has(where) && !kinds.has(where)) {
-        throw new DeclaredError(pos(e.key as YamlNode), `latency.${type}: '${where}' is neither an XPU id nor a kind of this board (${[...ids, ...kinds].join(', ')})`);
+        throw new DeclaredError(pos(e.key as YamlNode), `latency.${type}: '${where}' is neither an XPU id nor a kind of this board (${[...new Set([...ids, ...kinds])].join(', ')})`);
       }
       const v = e.value as YamlNode;
       if (isSeq(v)) {
