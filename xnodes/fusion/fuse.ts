@@ -59,10 +59,11 @@ export class Fuser {
           if (v > v1) v1 = v;
         }
       }
-      proj[j * 4] = u0;
-      proj[j * 4 + 1] = v0;
-      proj[j * 4 + 2] = u1;
-      proj[j * 4 + 3] = v1;
+      // Clipped to the image, as the detector sees a truncated object.
+      proj[j * 4] = Math.max(0, u0);
+      proj[j * 4 + 1] = Math.max(0, v0);
+      proj[j * 4 + 2] = Math.min(info.width, u1);
+      proj[j * 4 + 3] = Math.min(info.height, v1);
       usable[j] = 1;
     }
     const pairs: Array<[number, number, number]> = [];
