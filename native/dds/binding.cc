@@ -116,7 +116,7 @@ void Post(Endpoint *ep, StatusEvent *ev) {
     delete ev;
     return;
   }
-  Tsfn *t;
+  Tsfn t;  // a copy of the handle: the map may rehash once the lock is released
   {
     std::lock_guard<std::mutex> lk(g_mu);
     auto it = g_tsfn.find(ep);
@@ -124,10 +124,10 @@ void Post(Endpoint *ep, StatusEvent *ev) {
       delete ev;
       return;
     }
-    t = &it->second;
+    t = it->second;
   }
   Job *job = new Job{ep, ev};
-  if (t->NonBlockingCall(job) != napi_ok) {
+  if (t.NonBlockingCall(job) != napi_ok) {
     delete ev;
     delete job;
   }
@@ -163,7 +163,11 @@ void OnSubMatched(dds_entity_t, const dds_subscription_matched_status_t s, void 
 
 // ---- JS thread: drain a reader ----
 
-void FinalizeSerdata(Napi::Env, void *, RawSerdata *sd) { ddsi_serdata_unref(&sd->c); }
+void FinalizeSerdata(Napi::Env env, void *, RawSerdata *sd) {
+  int64_t ignored;
+  napi_adjust_external_memory(env, -static_cast<int64_t>(sd->size), &ignored);
+  ddsi_serdata_unref(&sd->c);
+}
 
 void TakeAll(Napi::Env env, Endpoint *ep) {
   ep->pending.store(false);
@@ -184,6 +188,9 @@ void TakeAll(Napi::Env env, Endpoint *ep) {
       if (sd->size >= kZeroCopyMin) {
         // The ArrayBuffer keeps the sample's reference; GC releases it.
         Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, sd->bytes(), sd->size, FinalizeSerdata, sd);
+        // Tell the GC how much memory the buffer pins, so samples go back to the pool promptly.
+        int64_t ignored;
+        napi_adjust_external_memory(env, sd->size, &ignored);
         arr = Napi::Uint8Array::New(env, sd->size, ab, 0);
       } else {
         Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, sd->size);

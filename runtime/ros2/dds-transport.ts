@@ -88,6 +88,8 @@ export class DdsTransport implements Transport {
     this.#closed = true;
     for (const e of this.#endpoints) this.#dds.deleteEndpoint(e);
     this.#endpoints.clear();
+    for (const t of this.#topics.values()) this.#dds.deleteEntity(t);
+    this.#topics.clear();
     this.#dds.deleteEntity(this.#participant);
   }
 
