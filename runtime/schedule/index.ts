@@ -66,7 +66,7 @@ export async function resolvePlan(
   if (spec === 'xauto') {
     const r = planXauto(model);
     a = r.assignment;
-    log(`xauto: planned ${graph.stages.length} stages (${r.method}${r.method === 'exact' && !r.complete ? ', budget reached' : ''}) in ${r.planMs.toFixed(1)} ms`);
+    log(`xauto: planned ${graph.stages.length} stages (${r.method}${r.method === 'exact' && !r.complete ? ', budget reached' : ''}${r.refined ? ', refined by simulation' : ''}) in ${r.planMs.toFixed(1)} ms`);
   } else {
     a = moduleBaseline(model).assignment;
   }

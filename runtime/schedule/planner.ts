@@ -11,7 +11,7 @@ import { pipelinePeriod, transferMs, type Assignment, type CostModel } from './m
 import { simulate } from './simulate.js';
 
 export interface PlanOptions {
-  /** Solve exactly when the number of assignments is at most this (default 50 000). */
+  /** Solve exactly when the number of assignments is at most this (default 4096). */
   exactLimit?: number;
   /** Force exact search (any size; bounded by budgetMs) or heuristic only. */
   method?: 'auto' | 'exact' | 'heuristic';
@@ -19,7 +19,7 @@ export interface PlanOptions {
   budgetMs?: number;
   /** Refine by simulation (default: on models of a real host with <= 64 stages). */
   refine?: boolean;
-  /** Extra budget for the refinement (ms; default 1500). */
+  /** Extra budget for the refinement (ms; default 400). */
   refineMs?: number;
 }
 
@@ -45,7 +45,7 @@ export function planXauto(m: CostModel, opts: PlanOptions = {}): PlannerResult {
     if (s.options.length === 0) throw new Error(`stage '${s.name}' (#${v}) has no placement option on these XPUs`);
   }
   const space = m.stages.reduce((p, s) => p * s.options.length, 1);
-  const method = opts.method === 'exact' || (opts.method !== 'heuristic' && space <= (opts.exactLimit ?? 50_000)) ? 'exact' : 'heuristic';
+  const method = opts.method === 'exact' || (opts.method !== 'heuristic' && space <= (opts.exactLimit ?? 4096)) ? 'exact' : 'heuristic';
   const search = new Search(m, sc, deadline);
   search.heuristic();
   let complete = false;
@@ -57,7 +57,7 @@ export function planXauto(m: CostModel, opts: PlanOptions = {}): PlannerResult {
   // local search on the full simulation (the same one that predicts the run).
   const host = m.xpus.some((x) => x.eventLoop) || Number.isFinite(m.cores);
   if (opts.refine ?? (host && m.stages.length <= 64)) {
-    const r = refineBySimulation(m, sc, search.top(), t0 + budget + (opts.refineMs ?? 1500));
+    const r = refineBySimulation(m, sc, search.top(), performance.now() + (opts.refineMs ?? 400));
     if (r) {
       option = r;
       refined = true;
