@@ -60,27 +60,35 @@ test.serial('a non-idempotent instance on a `wait` stream is never killed: high-
   const M = 1200, N = 160, K = 160;
   const A = d.upload(randomFloats(M * K)), B = d.upload(randomFloats(K * N)), C = d.upload(randomFloats(M * N));
   const args = (r: DeviceBuffer[]) => ({ M, N, K, alpha: 1, beta: 1, A: r[0]!, B: r[1]!, C: r[2]! });
-  const expected = uninterrupted(d, 'gemm', [A, B, C], args, 2);
   const lo = d.stream({ priority: 0, policy: 'wait' }), hi = d.stream({ priority: 9 });
   const x = d.upload(randomFloats(1024)), y = d.alloc(4096);
-  const be = lo.launch('gemm', args([A, B, C]));
-  t.false(be.idempotent);
-  await sleep(2);
-  const hp = hi.launch('scale', { n: 1024, s: 3, x, y });
-  const [r, h] = await Promise.all([be.done, hp.done]);
-  t.true(h.enqueueUs < r.endUs && h.enqueueUs > r.firstStartUs, 'the high-priority launch arrived while it ran');
-  t.is(r.preemptions, 0);
-  t.is(r.blocksRun, r.grid);
-  t.true(h.firstStartUs >= r.endUs, 'the high-priority launch started after the non-idempotent one ended');
-  t.true(same(bytes(C), expected));
+  let overlapped = 0;
+  // On a busy machine the device thread may start late: retry until the high-priority launch
+  // really arrives while the non-idempotent one runs.
+  for (let attempt = 0; attempt < 6 && overlapped < 2; attempt++) {
+    const expected = uninterrupted(d, 'gemm', [A, B, C], args, 2);
+    const be = lo.launch('gemm', args([A, B, C]));
+    t.false(be.idempotent);
+    await sleep(2);
+    const hp = hi.launch('scale', { n: 1024, s: 3, x, y });
+    const [r, h] = await Promise.all([be.done, hp.done]);
+    t.is(r.preemptions, 0);
+    t.is(r.blocksRun, r.grid);
+    t.true(same(bytes(C), expected));
+    if (h.enqueueUs > r.firstStartUs && h.enqueueUs < r.endUs) {
+      overlapped++;
+      t.true(h.firstStartUs >= r.endUs, 'the high-priority launch started after the non-idempotent one ended');
+    }
+  }
+  t.true(overlapped >= 1, 'a high-priority launch arrived while the non-idempotent one ran');
   t.is(d.stats().preemptions, 0);
-  t.true(d.stats().waitedUnpreemptible >= 1);
+  t.true(d.stats().waitedUnpreemptible >= overlapped);
   d.close();
 });
 
 test.serial('a `save` stream makes non-idempotent work re-executable: saved, killed, restored, relaunched', async (t) => {
   const d = new Device();
-  const M = 600, N = 96, K = 96;
+  const M = 2400, N = 96, K = 96;
   const A = d.upload(randomFloats(M * K)), B = d.upload(randomFloats(K * N)), C = d.upload(randomFloats(M * N));
   const gemmArgs = (r: DeviceBuffer[]) => ({ M, N, K, alpha: 1, beta: 0.5, A: r[0]!, B: r[1]!, C: r[2]! });
   // c = a + b with c overlapping a half-way: non-idempotent through a partial overlap
@@ -90,7 +98,8 @@ test.serial('a `save` stream makes non-idempotent work re-executable: saved, kil
   const lo = d.stream({ priority: 0, policy: 'save' }), hi = d.stream({ priority: 9 });
   const x = d.upload(randomFloats(1024)), y = d.alloc(4096);
   const results: LaunchResult[] = [];
-  for (let trial = 0; trial < 4; trial++) {
+  // Enough trials that high-priority arrivals hit both kernels, even on a busy machine.
+  for (let trial = 0; trial < 8 && (trial < 3 || !results.some((r) => r.preemptions > 0)); trial++) {
     C.write(randomFloats(M * N));
     pool.write(randomFloats(n * 2));
     const expectC = uninterrupted(d, 'gemm', [A, B, C], gemmArgs, 2);
@@ -120,15 +129,21 @@ test.serial('host-visible side effects are never killed, even on a `save` stream
   const n = 1 << 24;
   const x = d.upload(new Float32Array(n).fill(1)), flag = d.alloc(4);
   const lo = d.stream({ priority: 0, policy: 'save' }), hi = d.stream({ priority: 9 });
-  const be = lo.launch('below_signal', { n, thr: 0, x, flag });
-  t.is(be.reason, 'side-effects');
-  await sleep(1);
-  const hp = hi.launch('scale_inplace', { n: 16, s: 2, x });
-  const [r, h] = await Promise.all([be.done, hp.done]);
-  t.true(h.enqueueUs < r.endUs, 'the high-priority launch arrived while it ran');
-  t.true(h.firstStartUs >= r.endUs);
-  t.is(r.preemptions, 0);
-  t.is(r.savedBytes, 0);
+  let overlapped = 0;
+  for (let attempt = 0; attempt < 6 && overlapped < 2; attempt++) {
+    const be = lo.launch('below_signal', { n, thr: 0, x, flag });
+    t.is(be.reason, 'side-effects');
+    await sleep(1);
+    const hp = hi.launch('scale_inplace', { n: 16, s: 2, x });
+    const [r, h] = await Promise.all([be.done, hp.done]);
+    t.is(r.preemptions, 0);
+    t.is(r.savedBytes, 0);
+    if (h.enqueueUs > r.firstStartUs && h.enqueueUs < r.endUs) {
+      overlapped++;
+      t.true(h.firstStartUs >= r.endUs);
+    }
+  }
+  t.true(overlapped >= 1, 'a high-priority launch arrived while it ran');
   d.close();
 });
 
