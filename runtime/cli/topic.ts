@@ -81,17 +81,19 @@ async function adaptedQos(ctx: Ros2Context, topic: string, asked: string | undef
 }
 
 // ---- list ----
-interface ListArgs extends CommonArgs { 'show-types': boolean; 'count-topics': boolean; 'spin-time': number }
+interface ListArgs extends CommonArgs { 'show-types': boolean; 'count-topics': boolean; 'spin-time': number; all: boolean }
 const list: CommandModule<object, ListArgs> = {
   command: 'list',
   describe: 'List topics on the graph',
   builder: (y) => common(y)
     .option('show-types', { alias: 't', type: 'boolean', default: false, describe: 'show each topic\'s type' })
     .option('count-topics', { alias: 'c', type: 'boolean', default: false, describe: 'print only the number of topics' })
-    .option('spin-time', { type: 'number', default: 1, describe: 'seconds to wait for discovery' }) as Argv<ListArgs>,
+    .option('spin-time', { type: 'number', default: 1, describe: 'seconds to wait for discovery' })
+    .option('all', { type: 'boolean', default: false, describe: 'also list hidden topics and plain DDS topics (not rt/...)' }) as Argv<ListArgs>,
   handler: (args) => withRos2(args, async (ctx) => {
     await sleep(args['spin-time'] * 1000);
-    const topics = await ctx.topics();
+    // Like ros2: ROS2 topics only, without hidden ones (a token starting with '_').
+    const topics = (await ctx.topics()).filter((t) => args.all || (t.name.startsWith('/') && !/\/_/.test(t.name)));
     if (args['count-topics']) process.stdout.write(`${topics.length}\n`);
     else for (const t of topics) process.stdout.write(args['show-types'] ? `${t.name} [${t.types.join(', ')}]\n` : `${t.name}\n`);
   }),
