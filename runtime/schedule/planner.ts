@@ -124,11 +124,11 @@ class Search {
   }
 
   heuristic(): void {
-    const starts = [this.allFastest(), this.heft()];
-    for (const start of starts) {
-      const val = this.value(start);
-      this.consider(start, val);
-      this.descend(start, val);
+    // Descend from the better of the two starts; small graphs can afford both.
+    const starts = [this.allFastest(), this.heft()].map((o) => ({ o, v: this.value(o) })).sort((a, b) => a.v - b.v);
+    for (const [i, { o, v }] of starts.entries()) {
+      if (i > 0 && this.m.stages.length > 16) break;
+      this.descend(o, v);
       if (performance.now() > this.deadline) break;
     }
   }
