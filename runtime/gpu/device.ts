@@ -4,7 +4,7 @@
 import { counters } from '../trace/counters.js';
 import { Kernel, type KernelArgs, type Ptr } from './kernels.js';
 import { Decision, Launch, type LaunchResult } from './launch.js';
-import { CF, deviceAddon, type NativeDevice, type NativeStats } from './native.js';
+import { CF, IF, deviceAddon, type NativeDevice, type NativeStats } from './native.js';
 
 export type PreemptPolicy = 'wait' | 'save';
 
@@ -141,11 +141,12 @@ export class Device {
   private readonly waiters = new Map<number, { resolve(): void; reject(e: Error): void }>();
   private nextToken = 1;
   private closed = false;
-  private readonly infoSlots: number;
+  // The addon writes each launch's decision here; a launch keeps a right-sized copy.
+  private readonly info: Float64Array;
 
   constructor(opts: DeviceOptions = {}) {
     const addon = deviceAddon();
-    this.infoSlots = addon.infoSlots;
+    this.info = new Float64Array(addon.infoSlots);
     this.native = new addon.NativeDevice(opts.units ?? 1, (records) => this.onComplete(records), opts.preempt ?? true);
     this.kernels = new Map(addon.kernels().map((d) => [d.name, new Kernel(d)]));
   }
@@ -183,9 +184,8 @@ export class Device {
    */
   validate(kernel: string | Kernel, args: KernelArgs): Decision {
     const k = this.kernel(kernel);
-    const info = new Float64Array(this.infoSlots);
-    this.native.validate(k.id, k.pack(args), info);
-    return new Decision(k, info);
+    this.native.validate(k.id, k.pack(args), this.info);
+    return new Decision(k, this.takeInfo());
   }
 
   /** Runs blocks [from, to) synchronously on this thread (tests, brute-force checks). Returns the grid. */
@@ -212,16 +212,20 @@ export class Device {
   launchOn(stream: Stream, kernel: string | Kernel, args: KernelArgs): Launch {
     if (stream.device !== this) throw new Error('launch: the stream belongs to another device');
     const k = this.kernel(kernel);
-    const info = new Float64Array(this.infoSlots);
-    const id = this.native.launch(stream.id, k.id, k.pack(args), info);
+    const id = this.native.launch(stream.id, k.id, k.pack(args), this.info);
+    const info = this.takeInfo();
     let pending!: Pending;
     const done = new Promise<LaunchResult>((resolve, reject) => {
-      pending = { resolve, reject, kernel: k, idempotent: info[0] === 1, grid: info[4]! };
+      pending = { resolve, reject, kernel: k, idempotent: info[IF.idempotent] === 1, grid: info[IF.grid]! };
     });
     this.launches.set(id, pending);
     // A launch nobody awaits must not turn a device close into an unhandled rejection.
     done.catch(() => undefined);
     return new Launch(id, k, info, done);
+  }
+
+  private takeInfo(): Float64Array {
+    return this.info.slice(0, IF.ranges + 4 * (this.info[IF.numReads]! + this.info[IF.numWrites]!));
   }
 
   /** @internal */
