@@ -247,24 +247,38 @@ const hz: CommandModule<object, HzArgs> = {
     const type = args.type ? canonicalType(args.type) : await discoverType(ctx, topic, args.timeout * 1000);
     const qos = await adaptedQos(ctx, topic, args.qos);
     const window = Math.max(2, Math.floor(args.window));
-    const stamps: number[] = [];
+    // Arrival times in a ring buffer: no per-message allocation or shifting.
+    const ring = new Float64Array(window);
+    let n = 0;
     const sub = ctx.subscribeRaw(topic, type, qos).subscribe(() => {
-      stamps.push(performance.now());
-      if (stamps.length > window) stamps.shift();
+      ring[n++ % window] = performance.now();
     });
     let reports = 0;
     let finish!: () => void;
     const done = new Promise<void>((r) => (finish = r));
-    let last = -1;
+    let lastCount = 0;
     const timer = setInterval(() => {
-      if (stamps.length < 2 || stamps[stamps.length - 1] === last) {
+      const count = Math.min(n, window);
+      if (count < 2 || n === lastCount) {
         process.stdout.write('no new messages\n');
       } else {
-        last = stamps[stamps.length - 1]!;
-        const d = stamps.slice(1).map((t, i) => (t - stamps[i]!) / 1000);
-        const mean = d.reduce((a, b) => a + b, 0) / d.length;
-        const std = Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / d.length);
-        process.stdout.write(`average rate: ${(1 / mean).toFixed(3)}\n\tmin: ${Math.min(...d).toFixed(3)}s max: ${Math.max(...d).toFixed(3)}s std dev: ${std.toFixed(5)}s window: ${stamps.length}\n`);
+        lastCount = n;
+        const first = n - count;
+        let min = Infinity;
+        let max = 0;
+        let sum = 0;
+        let sumSq = 0;
+        for (let i = first + 1; i < n; i++) {
+          const d = (ring[i % window]! - ring[(i - 1) % window]!) / 1000;
+          min = Math.min(min, d);
+          max = Math.max(max, d);
+          sum += d;
+          sumSq += d * d;
+        }
+        const k = count - 1;
+        const mean = sum / k;
+        const std = Math.sqrt(Math.max(0, sumSq / k - mean * mean));
+        process.stdout.write(`average rate: ${(1 / mean).toFixed(3)}\n\tmin: ${min.toFixed(3)}s max: ${max.toFixed(3)}s std dev: ${std.toFixed(5)}s window: ${count}\n`);
       }
       if (args.reports !== undefined && ++reports >= args.reports) finish();
     }, 1000);
