@@ -2,6 +2,7 @@
   "targets": [{
     "target_name": "xauto_device",
     "sources": [
+      "src/backend_host.cc",
       "src/clock.cc",
       "src/memory.cc",
       "src/kernels.cc",

@@ -23,7 +23,8 @@ constexpr int kInfoSlots = kInfoHead + 4 * 2 * kMaxParams;
 // Shared between the wrapper object, the device threads and the thread-safe function; it is
 // deleted by whichever lets go last (the wrapper, or the TSFN finalizer).
 struct Core {
-  MemoryTable mem;
+  Backend& backend = host_backend();
+  MemoryTable mem{backend};
   Validator validator;
   std::unique_ptr<Scheduler> sched;
   Napi::ThreadSafeFunction tsfn;
@@ -104,7 +105,7 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
     core_->tsfn_live.store(true);
     Core* raw = core_.get();
     const bool preempt = info.Length() < 3 || !info[2].IsBoolean() || info[2].As<Napi::Boolean>().Value();
-    core_->sched = std::make_unique<Scheduler>(int(units), preempt, [raw] {
+    core_->sched = std::make_unique<Scheduler>(core_->backend, int(units), preempt, [raw] {
       if (!raw->tsfn_live.load()) return;
       raw->tsfn.NonBlockingCall([raw](Napi::Env env, Napi::Function fn) { drain_to_js(env, fn, raw); });
     });
@@ -225,7 +226,7 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
     Napi::Env env = info.Env();
     uint8_t *dev, *host;
     size_t n;
-    if (check_open(env) && host_span(info, "write", &dev, &host, &n)) std::memmove(dev, host, n);
+    if (check_open(env) && host_span(info, "write", &dev, &host, &n)) core_->backend.to_device(dev, host, n);
     return env.Undefined();
   }
 
@@ -233,7 +234,7 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
     Napi::Env env = info.Env();
     uint8_t *dev, *host;
     size_t n;
-    if (check_open(env) && host_span(info, "read", &dev, &host, &n)) std::memmove(host, dev, n);
+    if (check_open(env) && host_span(info, "read", &dev, &host, &n)) core_->backend.to_host(host, dev, n);
     return env.Undefined();
   }
 
@@ -321,7 +322,7 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
     if (info.Length() < 4 || !info[2].IsNumber() || !info[3].IsNumber()) return Napi::TypeError::New(env, usage).ThrowAsJavaScriptException(), env.Undefined();
     double from = num(info, 2), to = num(info, 3);
     if (!(from >= 0 && to >= from && to <= double(p.grid))) return fail(env, "runBlocks: expected 0 <= from <= to <= grid (" + std::to_string(p.grid) + ")"), env.Undefined();
-    for (uint32_t b = uint32_t(from); b < uint32_t(to); ++b) p.args.k->block(p.args, b);
+    for (uint32_t b = uint32_t(from); b < uint32_t(to); ++b) core_->backend.run_block(*p.args.k, p.args, b);
     return Napi::Number::New(env, p.grid);
   }
 

@@ -6,14 +6,12 @@
 
 namespace xdev {
 
-Allocation::Allocation(uint32_t index_, uint32_t gen_, size_t bytes_) : index(index_), gen(gen_), bytes(bytes_) {
-  // 64-byte aligned, zero-filled (a fresh device buffer has defined contents here).
-  size_t rounded = (bytes + 63) / 64 * 64;
-  data = static_cast<uint8_t*>(std::aligned_alloc(64, rounded == 0 ? 64 : rounded));
-  if (data) std::memset(data, 0, rounded == 0 ? 64 : rounded);
-}
+Allocation::Allocation(Backend* backend_, uint32_t index_, uint32_t gen_, size_t bytes_)
+    : index(index_), gen(gen_), bytes(bytes_), backend(backend_), data(backend_->alloc(bytes_)) {}
 
-Allocation::~Allocation() { std::free(data); }
+Allocation::~Allocation() {
+  if (data) backend->release(data);
+}
 
 static bool is_index(double v, double max) { return std::isfinite(v) && v >= 0 && v <= max && std::floor(v) == v; }
 
@@ -41,7 +39,7 @@ std::string MemoryTable::alloc(double bytes, double* handle) {
   std::string err = take_slot(&i);
   if (!err.empty()) return err;
   Slot& s = slots_[i];
-  auto a = std::make_shared<Allocation>(i, s.gen, size_t(bytes));
+  auto a = std::make_shared<Allocation>(backend_, i, s.gen, size_t(bytes));
   if (!a->data) {
     free_.push_back(i);
     return "alloc: out of device memory";

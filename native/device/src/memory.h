@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "backend.h"
+
 namespace xdev {
 
 // Storage of one root allocation. The backend boundary: a `host` backend keeps it in host
@@ -21,9 +23,10 @@ struct Allocation : std::enable_shared_from_this<Allocation> {
   uint32_t index;  // slot of the root handle
   uint32_t gen;
   size_t bytes;
+  Backend* backend;
   uint8_t* data;
   bool freed = false;  // root freed by the user (views become invalid too)
-  Allocation(uint32_t index, uint32_t gen, size_t bytes);
+  Allocation(Backend* backend, uint32_t index, uint32_t gen, size_t bytes);
   ~Allocation();
   Allocation(const Allocation&) = delete;
   Allocation& operator=(const Allocation&) = delete;
@@ -38,6 +41,8 @@ struct Resolved {
 
 class MemoryTable {
  public:
+  explicit MemoryTable(Backend& backend) : backend_(&backend) {}
+  Backend& backend() const { return *backend_; }
   // Handles are doubles (exact up to 2^53): gen * 2^24 + slot.
   static constexpr double kSlotSpan = 16777216.0;
   static constexpr size_t kMaxBytes = size_t(1) << 34;  // 16 GiB per allocation
@@ -63,6 +68,7 @@ class MemoryTable {
   };
   std::string take_slot(uint32_t* index);
   std::string describe(double handle) const;
+  Backend* backend_;
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
   size_t live_ = 0, live_bytes_ = 0;

@@ -11,7 +11,8 @@ namespace {
 double us(uint64_t ns) { return double(ns) / 1000.0; }
 }  // namespace
 
-Scheduler::Scheduler(int units, bool preempt, std::function<void()> wake_js) : wake_js_(std::move(wake_js)), preempt_(preempt) {
+Scheduler::Scheduler(Backend& backend, int units, bool preempt, std::function<void()> wake_js)
+    : backend_(backend), wake_js_(std::move(wake_js)), preempt_(preempt) {
   for (int i = 0; i < units; ++i) threads_.emplace_back([this] { worker(); });
 }
 
@@ -225,7 +226,8 @@ void Scheduler::take_snapshot(Launch& l) {
   for (size_t i = 0; i < iv.size();) {
     Iv cur = iv[i++];
     while (i < iv.size() && iv[i].slot == cur.slot && iv[i].b <= cur.e) cur.e = std::max(cur.e, iv[i++].e);
-    Snapshot sn{cur.base + cur.b, std::vector<uint8_t>(cur.base + cur.b, cur.base + cur.e)};
+    Snapshot sn{cur.base + cur.b, std::vector<uint8_t>(cur.e - cur.b)};
+    backend_.to_host(sn.bytes.data(), sn.at, sn.bytes.size());
     l.saved_bytes += cur.e - cur.b;
     l.saved.push_back(std::move(sn));
   }
@@ -235,7 +237,7 @@ void Scheduler::take_snapshot(Launch& l) {
 void Scheduler::restore_snapshot(Launch& l) {
   uint64_t n = 0;
   for (auto& sn : l.saved) {
-    std::memcpy(sn.at, sn.bytes.data(), sn.bytes.size());
+    backend_.to_device(sn.at, sn.bytes.data(), sn.bytes.size());
     n += sn.bytes.size();
   }
   std::lock_guard<std::mutex> lk(m_);
@@ -267,12 +269,11 @@ void Scheduler::worker() {
 
     if (l->restorable && !l->snapshot_taken) take_snapshot(*l);
     const Args& a = l->prep.args;
-    const BlockFn block = a.k->block;
     const uint32_t grid = l->prep.grid;
     uint32_t b = 0;
     for (; b < grid; ++b) {
       if (l->kill.load(std::memory_order_relaxed)) break;
-      block(a, b);
+      backend_.run_block(*a.k, a, b);
     }
     const bool killed = b < grid;
     if (killed && l->restorable) restore_snapshot(*l);

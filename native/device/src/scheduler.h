@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "backend.h"
 #include "validate.h"
 
 namespace xdev {
@@ -70,7 +71,7 @@ struct SchedulerStats {
 class Scheduler {
  public:
   // preempt = false: never kill running work (the wait-for-completion baseline).
-  Scheduler(int units, bool preempt, std::function<void()> wake_js);
+  Scheduler(Backend& backend, int units, bool preempt, std::function<void()> wake_js);
   ~Scheduler();
   void shutdown();  // kills running work at block boundaries, joins the units, fails the rest
 
@@ -121,6 +122,7 @@ class Scheduler {
   std::vector<Event> events_;
   std::vector<std::shared_ptr<Launch>> running_;
   std::vector<Completion> done_;
+  Backend& backend_;
   std::function<void()> wake_js_;
   SchedulerStats stats_;
   uint64_t next_id_ = 1;
