@@ -1,0 +1,231 @@
+// `xauto profile FILE`: runs a launch file as a latency profiling session (one plan, or the
+// module-level baseline and the xauto plan one after the other) and writes a folder with
+// report.html (plots + timeline), summary.json and trace.json (Perfetto / chrome://tracing).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { ros2Bridge } from '../exec/bridge.js';
+import { Executor } from '../exec/executor.js';
+import { startProcesses } from '../exec/processes.js';
+import { buildGraph, type Graph } from '../graph/index.js';
+import { loadLaunchFile, parseLaunchArgs, type LaunchDescription } from '../launch/index.js';
+import { openRos2, type Ros2Context } from '../ros2/index.js';
+import { resolvePlan } from '../schedule/index.js';
+import { chromeTrace } from '../trace/chrome.js';
+import { counters } from '../trace/counters.js';
+import { compareRuns, renderHtmlReport, type Comparison } from '../trace/html.js';
+import { reportRun, type ReportRun, type ReportXpu } from '../trace/report-data.js';
+import { buildSummary, renderSummary, type RunSummary } from '../trace/report.js';
+import { discoverXpus } from '../xpu/discover.js';
+import type { XpuInfo } from '../xpu/types.js';
+import { UserError } from './errors.js';
+import { Progress } from './progress.js';
+import { loadRegistry } from './xnodes.js';
+
+export interface ProfileArgs {
+  file: string;
+  launchArgs: string[];
+  frames?: number;
+  duration?: number;
+  /** xauto | module | both | default | PLAN.json */
+  plan: string;
+  out?: string;
+  realtime: boolean;
+  workers?: number;
+  allowCommand: boolean;
+  xnodes: string[];
+  reprofile: boolean;
+  /** Frames per source run before each measured run and not counted (JIT, caches, pools). */
+  warmup: number;
+}
+
+export interface ProfileResult {
+  dir: string;
+  report: string;
+  summaries: RunSummary[];
+  comparison?: Comparison;
+}
+
+export interface ProfileIo {
+  /** Tables and the report path. */
+  out: (text: string) => void;
+  /** Progress and notes. */
+  log: (line: string) => void;
+}
+
+const stdio: ProfileIo = { out: (t) => process.stdout.write(t + '\n'), log: (l) => process.stderr.write(l + '\n') };
+
+/** `xauto-profile-20260131-142501` (local time). */
+export function defaultOutDir(now = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `xauto-profile-${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+}
+
+export function checkProfileArgs(a: ProfileArgs): void {
+  for (const w of a.launchArgs) if (!w.includes(':=')) throw new UserError(`launch argument '${w}': expected name:=value`);
+  if (a.frames !== undefined && !(Number.isInteger(a.frames) && a.frames > 0)) throw new UserError(`--frames ${a.frames}: expected a positive whole number of frames per source`);
+  if (a.duration !== undefined && !(Number.isFinite(a.duration) && a.duration > 0)) throw new UserError(`--duration ${a.duration}: expected a positive number of seconds`);
+  if (!(Number.isInteger(a.warmup) && a.warmup >= 0)) throw new UserError(`--warmup ${a.warmup}: expected a whole number of frames per source (0: none)`);
+  if (a.frames !== undefined && a.duration !== undefined) throw new UserError('--frames and --duration: expected one of them, not both');
+  if (a.plan === 'both' || a.plan === 'xauto' || a.plan === 'module' || a.plan === 'default' || a.plan.endsWith('.json')) return;
+  throw new UserError(`--plan ${a.plan}: expected xauto, module, both, default or a PLAN.json file`);
+}
+
+/** Runs the session and writes the report folder. */
+export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise<ProfileResult> {
+  checkProfileArgs(a);
+  const desc = loadLaunchFile(a.file, { args: parseLaunchArgs(a.launchArgs).args, allowCommand: a.allowCommand });
+  const registry = await loadRegistry({ types: desc.xnodes.map((x) => x.type), extra: a.xnodes });
+  const graph = buildGraph(desc, registry);
+  const xpus = await discoverXpus({ workers: a.workers });
+  if (desc.xpus.length) io.log(`xauto: declared XPUs ${desc.xpus.map((x) => x.id).join(', ')} are simulated; the session runs on real XPUs only`);
+  const processNames = [...new Set(graph.stages.map((s) => s.process))];
+  if (processNames.length > 1) io.log(`xauto: profile runs every xnode in this process (placements in processes ${processNames.join(', ')} are not split)`);
+
+  const dir = resolve(a.out ?? defaultOutDir());
+  mkdirSync(dir, { recursive: true });
+  const plans = a.plan === 'both' ? ['xauto', 'module'] : [a.plan];
+  const reportXpus: ReportXpu[] = [
+    ...xpus.map((x) => ({ id: x.id, kind: x.kind, backend: x.backend, real: x.real, note: x.note })),
+    ...desc.xpus.map((x) => ({ id: x.id, kind: x.kind, backend: 'sim', real: false, note: 'declared in the launch file' })),
+  ];
+  const stageNames = graph.stages.map((s) => s.name);
+  const processes = desc.processes.length ? startProcesses(desc.processes, { log: (l) => io.out(l) }) : undefined;
+  const runs: ReportRun[] = [];
+  const traces: ReturnType<typeof chromeTrace>[] = [];
+  try {
+    for (const spec of plans) {
+      const { summary, tracer } = await profileOnce(desc, graph, a, spec, xpus, io);
+      io.out(renderSummary(summary));
+      runs.push(reportRun(summary, tracer, stageNames, reportXpus));
+      traces.push(chromeTrace(tracer, stageNames, xpus.map((x) => x.id)));
+    }
+  } finally {
+    await processes?.stop();
+  }
+
+  const summaries = runs.map((r) => r.summary);
+  const comparison = compareRuns(summaries);
+  const edges = [...graph.topics.values()].flatMap((t) =>
+    t.publishers.flatMap((p) => t.subscribers.map((s) => ({ from: stageNames[p.stage]!, to: stageNames[s.stage]!, topic: t.name }))),
+  );
+  const html = await renderHtmlReport({
+    title: `xauto profile: ${graph.file.split('/').pop() ?? a.file}`,
+    file: desc.file,
+    launchArgs: a.launchArgs,
+    mode:
+      (a.frames !== undefined ? `${a.frames} frames per source${a.realtime ? ' at the sources\' rates' : ''}` : `${a.duration ?? 10} s at the sources' rates`) +
+      (a.warmup > 0 ? ` after ${a.warmup} warm-up frames` : ''),
+    edges,
+    createdAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    host: hostname(),
+    runs,
+  });
+  const report = join(dir, 'report.html');
+  writeFileSync(report, html);
+  const summaryJson = summaries.length === 1 ? summaries[0] : { plans: Object.fromEntries(summaries.map((s) => [s.plan, s])), comparison };
+  writeFileSync(join(dir, 'summary.json'), JSON.stringify(summaryJson, null, 2) + '\n');
+  writeFileSync(join(dir, 'trace.json'), JSON.stringify(mergeTraces(traces, summaries.map((s) => s.plan))));
+  if (comparison) {
+    io.out(
+      `xauto: end-to-end latency ${comparison.baseline}/${comparison.planned}: p50 ${comparison.p50.toFixed(2)}x, p99 ${comparison.p99.toFixed(2)}x` +
+        ` (above 1x: lower with ${comparison.planned})`,
+    );
+  }
+  io.out(`xauto: report written to ${report} (summary.json, trace.json beside it; open trace.json in https://ui.perfetto.dev)`);
+  return { dir, report, summaries, comparison };
+}
+
+/** One plan, one executor run; counters start from zero so each summary holds only its run. */
+async function profileOnce(desc: LaunchDescription, graph: Graph, a: ProfileArgs, spec: string, xpus: XpuInfo[], io: ProfileIo) {
+  counters.reset();
+  const chosen = await resolvePlan(graph, xpus, spec, { reprofile: a.reprofile, workers: a.workers, log: io.log, progress: true });
+  const bridged = [...graph.topics.values()].filter((t) => t.ros2);
+  let ros: Ros2Context | undefined;
+  let bridge: ReturnType<typeof ros2Bridge> | undefined;
+  if (bridged.length) {
+    ros = await openRos2({ nodeName: 'xauto_profile' });
+    bridge = ros2Bridge(ros);
+  }
+  if (a.warmup > 0 && !bridged.length) {
+    // Same plan, same XPUs, results dropped: the measured run starts warm, whichever plan runs first.
+    io.log(`xauto: warming up plan '${chosen.plan.name}' (${a.warmup} frames per source, not measured)`);
+    const warm = new Executor(graph, chosen.plan, { xpus, frames: a.warmup, codec: chosen.codec, fallback: chosen.fallback, log: io.log });
+    await warm.start();
+    try {
+      await warm.run();
+    } finally {
+      await warm.close();
+    }
+    counters.reset();
+  }
+  const durationS = a.duration ?? (a.frames === undefined ? 10 : undefined);
+  const progress = new Progress(a.frames !== undefined ? a.frames * graph.sources.length : undefined, durationS);
+  const ex = new Executor(graph, chosen.plan, {
+    xpus,
+    frames: a.frames,
+    durationS,
+    realtime: a.realtime,
+    codec: chosen.codec,
+    bridge,
+    fallback: chosen.fallback,
+    log: (l) => progress.interrupt(() => io.log(l)),
+  });
+  await ex.start();
+  const onSigint = () => {
+    progress.interrupt(() => io.log('xauto: SIGINT: stopping sources, draining frames in flight'));
+    ex.stop();
+  };
+  process.once('SIGINT', onSigint);
+  const used = [...new Set(chosen.plan.placements.map((p) => p.xpu))];
+  io.log(`xauto: profiling plan '${chosen.plan.name}' on ${used.join(', ')} (${a.frames !== undefined ? `${a.frames} frames per source` : `${durationS} s`})`);
+  const ticker = setInterval(() => progress.update(ex.report().sources.reduce((n, s) => n + s.emitted, 0)), 200);
+  try {
+    await ex.run();
+  } finally {
+    clearInterval(ticker);
+    progress.stop();
+    process.off('SIGINT', onSigint);
+    await ex.close();
+    bridge?.close();
+    await ros?.close();
+  }
+  const summary = buildSummary(desc.file, chosen.plan.name, ex.report(), ex.tracer, counters.snapshot());
+  return { summary, tracer: ex.tracer };
+}
+
+/** One Chrome trace holding every run: each run's processes renumbered and named after its plan. */
+export function mergeTraces(traces: ReturnType<typeof chromeTrace>[], plans: string[]): ReturnType<typeof chromeTrace> {
+  if (traces.length === 1) return traces[0]!;
+  const traceEvents = traces.flatMap((t, k) =>
+    t.traceEvents.map((e) => {
+      const pid = e.pid + 2 * k;
+      if (e.name === 'process_name' && e.args) return { ...e, pid, args: { name: `${plans[k]}: ${String(e.args.name)}` } };
+      return { ...e, pid };
+    }),
+  );
+  return { traceEvents, displayTimeUnit: 'ms' };
+}
+
+export const profileCommand: CommandModule<object, ProfileArgs> = {
+  command: 'profile <file> [launchArgs..]',
+  describe: 'Run a launch file as a latency profiling session; writes report.html, summary.json, trace.json',
+  builder: (y: Argv) =>
+    y
+      .positional('file', { type: 'string', demandOption: true, describe: 'launch file (.launch.yaml or .launch.xml)' })
+      .positional('launchArgs', { type: 'string', array: true, default: [], describe: 'launch arguments, name:=value' })
+      .option('frames', { type: 'number', describe: 'frames per source, as fast as the pipeline takes them' })
+      .option('duration', { type: 'number', describe: 'run for S seconds at the sources\' rates (default 10 without --frames)' })
+      .option('plan', { type: 'string', default: 'xauto', describe: 'xauto | module | both (module baseline vs xauto, compared) | default | PLAN.json' })
+      .option('out', { type: 'string', describe: 'output folder (default xauto-profile-<timestamp>)' })
+      .option('realtime', { type: 'boolean', default: false, describe: 'with --frames: keep the sources\' rates' })
+      .option('workers', { type: 'number', describe: 'worker-pool size (default: cores - 1)' })
+      .option('allow-command', { type: 'boolean', default: false, describe: 'allow $(command ...) substitutions' })
+      .option('xnodes', { type: 'string', array: true, default: [], describe: 'extra modules exporting `xnodes`' })
+      .option('reprofile', { type: 'boolean', default: false, describe: 'measure profiles again instead of using the cache' })
+      .option('warmup', { type: 'number', default: 20, describe: 'frames per source run (not measured) before each measured run; 0: none' }) as unknown as Argv<ProfileArgs>,
+  handler: async (a: ArgumentsCamelCase<ProfileArgs>) => {
+    await runProfile(a);
+  },
+};
