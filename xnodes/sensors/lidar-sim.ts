@@ -115,18 +115,23 @@ export class LidarSimulator {
 function rayBox(dx: number, dy: number, dz: number, oz: number, b: SceneObject): number {
   const c = Math.cos(b.yaw), s = Math.sin(b.yaw);
   // Ray origin and direction in the box frame.
-  const ox = -b.x, oy = -b.y, ozl = oz - b.z;
-  const lox = c * ox + s * oy, loy = -s * ox + c * oy;
-  const ldx = c * dx + s * dy, ldy = -s * dx + c * dy;
+  const ox = -b.x, oy = -b.y;
+  const o0 = c * ox + s * oy, o1 = -s * ox + c * oy, o2 = oz - b.z;
+  const d0 = c * dx + s * dy, d1 = -s * dx + c * dy, d2 = dz;
   let t0 = 0, t1 = Infinity;
-  const slab = (o: number, d: number, h: number): boolean => {
-    if (Math.abs(d) < 1e-12) return Math.abs(o) <= h;
+  for (let axis = 0; axis < 3; axis++) {
+    const o = axis === 0 ? o0 : axis === 1 ? o1 : o2;
+    const d = axis === 0 ? d0 : axis === 1 ? d1 : d2;
+    const h = (axis === 0 ? b.l : axis === 1 ? b.w : b.h) / 2;
+    if (Math.abs(d) < 1e-12) {
+      if (Math.abs(o) > h) return Infinity;
+      continue;
+    }
     let ta = (-h - o) / d, tb = (h - o) / d;
     if (ta > tb) [ta, tb] = [tb, ta];
     if (ta > t0) t0 = ta;
     if (tb < t1) t1 = tb;
-    return t0 <= t1;
-  };
-  if (!slab(lox, ldx, b.l / 2) || !slab(loy, ldy, b.w / 2) || !slab(ozl, dz, b.h / 2)) return Infinity;
+    if (t0 > t1) return Infinity;
+  }
   return t0 > 0 ? t0 : Infinity;
 }
