@@ -85,8 +85,12 @@ export default async function main(args: string[]): Promise<void> {
   const [p, w] = modes as [Mode, Mode];
   const p50 = pct(p.hpStartUs, 0.5), w50 = pct(w.hpStartUs, 0.5);
   const reduction = 1 - p50 / w50;
-  // Best-effort throughput: kernels completed per unit of wall time, same arrivals in both.
-  const loss = 1 - w.wallUs / p.wallUs;
+  // Best-effort throughput: useful blocks per block executed (a killed instance's blocks are
+  // redone), measured on the device itself so machine load does not blur it; the wall-time
+  // ratio (same arrivals in both modes) is printed too.
+  const useful = (m: Mode) => m.beBlocks / m.beBlocksRun;
+  const loss = 1 - useful(p) / useful(w);
+  const wallLoss = 1 - w.wallUs / p.wallUs;
   console.log(`best-effort: gemm ${M}x${N}x${K} (beta 0, idempotent), ${M} blocks, ${(beUs / 1000).toFixed(1)} ms alone; ` +
     `high priority: scale n=${HP_N}; ${rounds} rounds x ${perRound} arrivals; backend host, 1 unit`);
   console.log('  mode      hp start p50 us  p90 us     p99 us     max us     preemptions  be blocks run/needed  wall ms');
@@ -96,7 +100,8 @@ export default async function main(args: string[]): Promise<void> {
         `${Math.max(...m.hpStartUs).toFixed(1).padStart(9)}  ${String(m.preemptions).padStart(11)}  ${(m.beBlocksRun / m.beBlocks).toFixed(3).padStart(20)}  ${(m.wallUs / 1000).toFixed(1).padStart(7)}`,
     );
   }
-  console.log(`  reduction of high-priority start latency (p50): ${(reduction * 100).toFixed(1)}%; best-effort throughput loss: ${(loss * 100).toFixed(1)}%`);
+  console.log(`  reduction of high-priority start latency (p50): ${(reduction * 100).toFixed(1)}%`);
+  console.log(`  best-effort throughput loss: ${(loss * 100).toFixed(1)}% of device work redone after kills (wall-time estimate ${(wallLoss * 100).toFixed(1)}%)`);
   for (const m of modes) m.device.close();
   console.log(
     JSON.stringify({
