@@ -6,6 +6,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builder } from '../xnodes/perception-common/onnx.js';
+import { buildGraph } from '../runtime/graph/index.js';
+import { loadLaunchFile } from '../runtime/launch/index.js';
+import { Executor } from '../runtime/exec/executor.js';
+import { defaultPlan } from '../runtime/exec/plan.js';
+import { loadRegistry } from '../runtime/cli/xnodes.js';
+import { discoverXpus } from '../runtime/xpu/discover.js';
+import { packageRoot } from '../runtime/util/paths.js';
 import { context, instantiate, xnodeDef, type ContextLog } from '../xnodes/perception-common/fixtures.js';
 import type { Detections2D } from '../xnodes/perception-common/messages.js';
 
@@ -18,11 +25,11 @@ const ANCHORS = [
   [21, 20, 10, 10, 0.0, 0.0, 0.6], // class 2 over the first: other class, kept
 ];
 
-async function yoloModel(): Promise<string> {
+async function yoloModel(width = 64, height = 64): Promise<string> {
   const { GraphBuilder, DType } = await builder();
   const N = ANCHORS.length;
   const g = new GraphBuilder('yolo_shaped');
-  g.input('images', DType.float, [1, 3, 64, 64]);
+  g.input('images', DType.float, [1, 3, height, width]);
   const head: number[] = [];
   for (let r = 0; r < 7; r++) for (let j = 0; j < N; j++) head.push(ANCHORS[j]![r]!);
   g.floats('head', [1, 7, N], head);
@@ -97,4 +104,27 @@ test('an execution provider onnxruntime rejects falls back to cpu with one log l
   t.deepEqual((out!.head as { dims: number[] }).dims, [1, 3, 240, 320]);
   t.is(log.logs.length, 1);
   t.regex(log.logs[0]!, /execution provider 'cuda' rejected .*falling back to cpu/);
+});
+
+test.serial('model:=PATH through the perception launch file runs the user model on the onnx implementation', async (t) => {
+  const model = await yoloModel(320, 240);
+  const desc = loadLaunchFile(join(packageRoot(), 'launch', 'perception.launch.yaml'), { args: { model, normalization: 'unit', objects: '4' } });
+  t.deepEqual(desc.xnodes.find((x) => x.name === 'detector')!.impls, ['onnx']);
+  const graph = buildGraph(desc, await loadRegistry({ types: desc.xnodes.map((x) => x.type) }));
+  const xpus = await discoverXpus({ workers: 1 });
+  let decoded = 0;
+  const ex = new Executor(graph, defaultPlan(graph, xpus), {
+    xpus,
+    frames: 5,
+    log: () => {},
+    tap: (topic, v) => {
+      if (topic === '/perception/detections') decoded += (v as Detections2D).count;
+    },
+  });
+  await ex.start();
+  await ex.run();
+  await ex.close();
+  const r = ex.report();
+  t.true(r.stages.every((s) => s.errors === 0 && s.runs === 5));
+  t.is(decoded, 3 * 5, 'the three planted boxes survive decode and NMS on every frame');
 });
