@@ -143,10 +143,12 @@ export class Device {
   private closed = false;
   // The addon writes each launch's decision here; a launch keeps a right-sized copy.
   private readonly info: Float64Array;
+  private readonly fields: number;
 
   constructor(opts: DeviceOptions = {}) {
     const addon = deviceAddon();
     this.info = new Float64Array(addon.infoSlots);
+    this.fields = addon.completionFields;
     this.native = new addon.NativeDevice(opts.units ?? 1, (records) => this.onComplete(records), opts.preempt ?? true);
     this.kernels = new Map(addon.kernels().map((d) => [d.name, new Kernel(d)]));
   }
@@ -237,9 +239,7 @@ export class Device {
   }
 
   private onComplete(r: Float64Array): void {
-    const n = r.length / 10;
-    for (let i = 0; i < n; i++) {
-      const o = i * 10;
+    for (let o = 0; o + this.fields <= r.length; o += this.fields) {
       const token = r[o + CF.token]!;
       const failed = r[o + CF.status] !== 0;
       if (r[o + CF.kind] === 1) {
