@@ -193,6 +193,7 @@ export class CameraRenderer {
    */
   private outline(rgb: Uint8Array, objects: SceneObject[]): void {
     const { width: W, height: H, ids } = this;
+    const nearer = (j: number, x: number, id: number) => j !== 0 && j !== id && objects[j - 1]!.x < x;
     for (let v = 0, p = 0; v < H; v++) {
       for (let u = 0; u < W; u++, p++) {
         const id = ids[p]!;
@@ -200,8 +201,11 @@ export class CameraRenderer {
         const x = objects[id - 1]!.x;
         let rim = false;
         for (let d = 1; d <= OUTLINE && !rim; d++) {
-          const n = [u + d < W ? ids[p + d]! : 0, u - d >= 0 ? ids[p - d]! : 0, v + d < H ? ids[p + d * W]! : 0, v - d >= 0 ? ids[p - d * W]! : 0];
-          for (const j of n) if (j !== 0 && j !== id && objects[j - 1]!.x < x) rim = true;
+          rim =
+            (u + d < W && nearer(ids[p + d]!, x, id)) ||
+            (u - d >= 0 && nearer(ids[p - d]!, x, id)) ||
+            (v + d < H && nearer(ids[p + d * W]!, x, id)) ||
+            (v - d >= 0 && nearer(ids[p - d * W]!, x, id));
         }
         if (rim) (rgb[p * 3] *= RIM), (rgb[p * 3 + 1] *= RIM), (rgb[p * 3 + 2] *= RIM);
       }
@@ -210,12 +214,11 @@ export class CameraRenderer {
 
   private addNoise(rgb: Uint8Array, frame: number): void {
     const n = this.noise;
-    let k = (frame * 7919) & (NOISE_SIZE - 1);
-    for (let p = 0; p < rgb.length; p++) {
-      const v = rgb[p]! + n[k]!;
-      rgb[p] = v < 0 ? 0 : v > 255 ? 255 : v;
-      k = (k + 1) & (NOISE_SIZE - 1);
-    }
+    // A clamped view of the same bytes saturates at 0 and 255 by itself.
+    const px = new Uint8ClampedArray(rgb.buffer, rgb.byteOffset, rgb.length);
+    const start = (frame * 7919) & (NOISE_SIZE - 1);
+    const len = px.length;
+    for (let p = 0; p < len; p++) px[p] = px[p]! + n[(start + p) & (NOISE_SIZE - 1)]!;
   }
 
   private groundTruth(objects: SceneObject[], gt: GtObject[]): void {
