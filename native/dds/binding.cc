@@ -21,6 +21,8 @@ namespace {
 constexpr uint32_t kZeroCopyMin = 64 * 1024;
 
 struct Endpoint;
+struct Job;
+void CallJs(Napi::Env env, Napi::Function, std::nullptr_t *, Job *job);
 
 struct StatusEvent {
   std::string kind;
@@ -30,11 +32,21 @@ struct StatusEvent {
   int32_t current;
 };
 
+struct Job {
+  Endpoint *ep;
+  StatusEvent *event;  // null: data available
+};
+
+using Tsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, Job, CallJs>;
+
 struct Endpoint {
   dds_entity_t entity = 0;
   bool is_reader = false;
   RawSertype *type = nullptr;  // owned by the topic
-  Napi::ThreadSafeFunction tsfn;
+  // Set before the DDS entity exists and released only after it is deleted (dds_delete waits
+  // for running listeners), so listener threads use it without locking.
+  Tsfn tsfn;
+  Job data_job{this, nullptr};       // at most one is queued (see `pending`): no allocation per wake-up
   Napi::FunctionReference on_data;   // reader: (bytes: Uint8Array) => void
   Napi::FunctionReference on_event;  // (event) => void
   std::atomic<bool> pending{false};
@@ -87,47 +99,33 @@ void DeliverEvent(Napi::Env env, Endpoint *ep, StatusEvent *e) {
 
 void TakeAll(Napi::Env env, Endpoint *ep);
 
-struct Job {
-  Endpoint *ep;
-  StatusEvent *event;  // null: data available
-};
-
 std::atomic<bool> g_shutdown{false};
 
 void CallJs(Napi::Env env, Napi::Function, std::nullptr_t *, Job *job) {
+  const bool data = job->event == nullptr;
   if (env == nullptr || g_shutdown.load()) {  // environment tearing down
-    delete job->event;
-    delete job;
+    if (!data) {
+      delete job->event;
+      delete job;
+    }
     return;
   }
   Napi::HandleScope scope(env);
-  if (job->event)
-    DeliverEvent(env, job->ep, job->event);
-  else
+  if (data) {
     TakeAll(env, job->ep);
-  delete job;
+  } else {
+    DeliverEvent(env, job->ep, job->event);
+    delete job;
+  }
 }
-
-using Tsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, Job, CallJs>;
-std::unordered_map<Endpoint *, Tsfn> g_tsfn;
 
 void Post(Endpoint *ep, StatusEvent *ev) {
   if (ep->closed.load()) {
     delete ev;
     return;
   }
-  Tsfn t;  // a copy of the handle: the map may rehash once the lock is released
-  {
-    std::lock_guard<std::mutex> lk(g_mu);
-    auto it = g_tsfn.find(ep);
-    if (it == g_tsfn.end()) {
-      delete ev;
-      return;
-    }
-    t = it->second;
-  }
-  Job *job = new Job{ep, ev};
-  if (t.NonBlockingCall(job) != napi_ok) {
+  Job *job = ev ? new Job{ep, ev} : &ep->data_job;
+  if (ep->tsfn.NonBlockingCall(job) != napi_ok && ev) {
     delete ev;
     delete job;
   }
@@ -292,30 +290,19 @@ Endpoint *MakeEndpoint(Napi::Env env, Napi::Value on_event, Napi::Value on_data)
   Endpoint *ep = new Endpoint();
   if (on_event.IsFunction()) ep->on_event = Napi::Persistent(on_event.As<Napi::Function>());
   if (on_data.IsFunction()) ep->on_data = Napi::Persistent(on_data.As<Napi::Function>());
-  Tsfn t = Tsfn::New(env, "xauto-dds", 0, 1, nullptr, [ep](Napi::Env, void *, std::nullptr_t *) {
+  ep->tsfn = Tsfn::New(env, "xauto-dds", 0, 1, nullptr, [ep](Napi::Env, void *, std::nullptr_t *) {
     ep->on_data.Reset();
     ep->on_event.Reset();
     delete ep;
   });
   // Only readers with a data callback keep the event loop alive (like a ROS2 spin()).
-  if (!on_data.IsFunction()) t.Unref(env);
-  std::lock_guard<std::mutex> lk(g_mu);
-  g_tsfn.emplace(ep, t);
+  if (!on_data.IsFunction()) ep->tsfn.Unref(env);
   return ep;
 }
 
-void DropEndpoint(Endpoint *ep, Napi::Env env) {
-  Tsfn t;
-  {
-    std::lock_guard<std::mutex> lk(g_mu);
-    auto it = g_tsfn.find(ep);
-    if (it == g_tsfn.end()) return;
-    t = it->second;
-    g_tsfn.erase(it);
-  }
-  (void)env;
-  t.Release();
-}
+// After the DDS entity is gone: queued calls still run (and see `closed`), then the
+// finalizer frees the endpoint.
+void DropEndpoint(Endpoint *ep) { ep->tsfn.Release(); }
 
 Napi::Value CreateEndpoint(const Napi::CallbackInfo &info, bool reader) {
   Napi::Env env = info.Env();
@@ -352,7 +339,7 @@ Napi::Value CreateEndpoint(const Napi::CallbackInfo &info, bool reader) {
   dds_delete_qos(q);
   if (e < 0) {
     ep->closed.store(true);
-    DropEndpoint(ep, env);
+    DropEndpoint(ep);
     return Fail(env, reader ? "cannot create reader" : "cannot create writer", e);
   }
   ep->entity = e;
@@ -438,7 +425,7 @@ Napi::Value DeleteEndpoint(const Napi::CallbackInfo &info) {
   }
   ep->closed.store(true);
   dds_delete(e);  // waits for listener callbacks in progress
-  DropEndpoint(ep, env);
+  DropEndpoint(ep);
   return env.Undefined();
 }
 
