@@ -38,7 +38,9 @@ export async function discoverXpus(opts: DiscoverOptions = {}): Promise<XpuInfo[
     xpus.push({ id: 'native', kind: 'cpu', backend: 'native', lanes, real: true, note: `native addon threads (libuv pool, ${lanes} lanes)` });
   }
   if (existsSync(join(packageRoot(), 'native', 'device', 'build', 'Release', 'xauto_device.node'))) {
-    xpus.push({ id: 'device', kind: 'cpu', backend: 'device', lanes: 1, real: true, note: 'xauto device, host backend (kernels on CPU threads)' });
+    // The device orders and preempts launches itself (prioritised streams), so several
+    // stages may submit at once: that is how a high-priority stage preempts another's work.
+    xpus.push({ id: 'device', kind: 'cpu', backend: 'device', lanes: 4, real: true, note: 'xauto device, host backend (kernels on CPU threads; prioritised streams, preemption)' });
   }
   return xpus;
 }
