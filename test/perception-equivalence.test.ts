@@ -43,3 +43,21 @@ test('the stages compute something: detections, clusters and tracks are non-empt
   t.true((last['fusion/fuse']!.clusters as { count: number }).count >= 3);
   t.true((last['tracking/evaluate']!.tracks as { detections: unknown[] }).detections.length >= 3);
 });
+
+test('preprocess reads bgr8 and padded rows as the same picture', async (t) => {
+  const img = (await samples)[0]!['camera/preprocess']!.image as { width: number; height: number; step: number; data: Uint8Array };
+  const bgr = new Uint8Array(img.data.length);
+  for (let i = 0; i < bgr.length; i += 3) (bgr[i] = img.data[i + 2]!), (bgr[i + 1] = img.data[i + 1]!), (bgr[i + 2] = img.data[i]!);
+  const pad = 8;
+  const padded = new Uint8Array((img.step + pad) * img.height);
+  for (let y = 0; y < img.height; y++) padded.set(img.data.subarray(y * img.step, (y + 1) * img.step), y * (img.step + pad));
+  const def = perceptionXNodes.find((d) => d.type === 'camera/preprocess')!;
+  for (const impl of def.impls) {
+    const stage = await instantiate(impl, context(def, impl.name));
+    const run = async (image: object) => ((await stage.process({ image }, { seq: 0, t0: 0 }))!.tensor as { data: Float32Array }).data;
+    const ref = await run(img);
+    t.true(maxDifference(ref, await run({ ...img, encoding: 'bgr8', data: bgr })) <= 1e-5, `${impl.name}: bgr8`);
+    t.true(maxDifference(ref, await run({ ...img, step: img.step + pad, data: padded })) <= 1e-5, `${impl.name}: padded rows`);
+    await stage.close?.();
+  }
+});

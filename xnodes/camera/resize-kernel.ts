@@ -76,26 +76,32 @@ export class Preprocessor {
     const out = new Float32Array(3 * W * H);
     const src = img.data;
     const step = img.step;
-    const bgr = img.encoding === 'bgr8';
+    // Source channel of each output channel (bgr8 swaps R and B).
+    const c0 = img.encoding === 'bgr8' ? 2 : 0;
+    const c2 = 2 - c0;
     const plane = W * H;
-    for (let c = 0; c < 3; c++) {
-      const sc = bgr ? 2 - c : c;
-      const k = this.scale[c]!;
-      const b = this.offset[c]!;
-      const base = c * plane;
-      for (let y = 0; y < H; y++) {
-        const r0 = y0[y]! * step + sc;
-        const r1 = y1[y]! * step + sc;
-        const fy = wy[y]!;
-        const row = base + y * W;
-        for (let x = 0; x < W; x++) {
-          const a = x0[x]! * 3;
-          const d = x1[x]! * 3;
-          const fx = wx[x]!;
-          const top = src[r0 + a]! + (src[r0 + d]! - src[r0 + a]!) * fx;
-          const bot = src[r1 + a]! + (src[r1 + d]! - src[r1 + a]!) * fx;
-          out[row + x] = (top + (bot - top) * fy) * k + b;
-        }
+    const k0 = this.scale[0]!, k1 = this.scale[1]!, k2 = this.scale[2]!;
+    const b0 = this.offset[0]!, b1 = this.offset[1]!, b2 = this.offset[2]!;
+    for (let y = 0; y < H; y++) {
+      const r0 = y0[y]! * step;
+      const r1 = y1[y]! * step;
+      const fy = wy[y]!;
+      const row = y * W;
+      for (let x = 0; x < W; x++) {
+        const a = x0[x]! * 3;
+        const d = x1[x]! * 3;
+        const fx = wx[x]!;
+        // Four source pixels, bilinear weights; one pass writes all three planes.
+        const ta = r0 + a, tb = r0 + d, ba = r1 + a, bb = r1 + d;
+        let top = src[ta + c0]! + (src[tb + c0]! - src[ta + c0]!) * fx;
+        let bot = src[ba + c0]! + (src[bb + c0]! - src[ba + c0]!) * fx;
+        out[row + x] = (top + (bot - top) * fy) * k0 + b0;
+        top = src[ta + 1]! + (src[tb + 1]! - src[ta + 1]!) * fx;
+        bot = src[ba + 1]! + (src[bb + 1]! - src[ba + 1]!) * fx;
+        out[plane + row + x] = (top + (bot - top) * fy) * k1 + b1;
+        top = src[ta + c2]! + (src[tb + c2]! - src[ta + c2]!) * fx;
+        bot = src[ba + c2]! + (src[bb + c2]! - src[ba + c2]!) * fx;
+        out[2 * plane + row + x] = (top + (bot - top) * fy) * k2 + b2;
       }
     }
     return out;
