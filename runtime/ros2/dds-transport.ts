@@ -26,6 +26,7 @@ export class DdsTransport implements Transport {
   #closed = false;
 
   constructor(domainId: number) {
+    applyLocalhostOnly();
     this.#dds = ddsAddon();
     this.domainId = domainId;
     this.#participant = this.#dds.createParticipant(domainId);
@@ -96,6 +97,20 @@ export class DdsTransport implements Transport {
   #check(): void {
     if (this.#closed) throw new Error('xauto ros2: context is closed');
   }
+}
+
+/**
+ * ROS_LOCALHOST_ONLY=1 (Humble/Iron) or ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST (Jazzy) keep
+ * ROS2 traffic on loopback; without a Cyclone config of the user's own, do the same here.
+ * Cyclone reads CYCLONEDDS_URI (which may hold the XML itself) when the first participant opens.
+ */
+function applyLocalhostOnly(env: NodeJS.ProcessEnv = process.env): void {
+  const local = env.ROS_LOCALHOST_ONLY === '1' || env.ROS_AUTOMATIC_DISCOVERY_RANGE?.toUpperCase() === 'LOCALHOST';
+  if (!local || env.CYCLONEDDS_URI) return;
+  env.CYCLONEDDS_URI =
+    '<CycloneDDS><Domain Id="any"><General><Interfaces><NetworkInterface address="127.0.0.1"/></Interfaces>' +
+    '<AllowMulticast>false</AllowMulticast></General><Discovery><ParticipantIndex>auto</ParticipantIndex>' +
+    '<MaxAutoParticipantIndex>100</MaxAutoParticipantIndex><Peers><Peer Address="127.0.0.1"/></Peers></Discovery></Domain></CycloneDDS>';
 }
 
 function toInfo(e: NativeEndpoint): TopicEndpointInfo {
