@@ -1,7 +1,7 @@
 // `xauto profile FILE`: runs a launch file as a latency profiling session (one plan, or the
 // module-level baseline and the xauto plan one after the other) and writes a folder with
 // report.html (plots + timeline), summary.json and trace.json (Perfetto / chrome://tracing).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
@@ -84,7 +84,12 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
   if (processNames.length > 1) io.log(`xauto: profile runs every xnode in this process (placements in processes ${processNames.join(', ')} are not split)`);
 
   const dir = resolve(a.out ?? defaultOutDir());
-  mkdirSync(dir, { recursive: true });
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`--out ${a.out}: is a file; expected a folder (created when missing)`);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new UserError(`--out ${a.out ?? dir}: cannot create the folder (${(e as Error).message})`);
+  }
   const plans = a.plan === 'both' ? ['xauto', 'module'] : [a.plan];
   const reportXpus: ReportXpu[] = [
     ...xpus.map((x) => ({ id: x.id, kind: x.kind, backend: x.backend, real: x.real, note: x.note })),
@@ -130,7 +135,7 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
   if (comparison) {
     io.out(
       `xauto: end-to-end latency ${comparison.baseline}/${comparison.planned}: p50 ${comparison.p50.toFixed(2)}x, p99 ${comparison.p99.toFixed(2)}x` +
-        ` (above 1x: lower with ${comparison.planned})`,
+        ` (above 1x: ${comparison.planned} had the lower latency)`,
     );
   }
   io.out(`xauto: report written to ${report} (summary.json, trace.json beside it; open trace.json in https://ui.perfetto.dev)`);

@@ -11,9 +11,11 @@ export const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans"
 
 /** The colours stages get, in stage order (shared by the charts and the timeline). */
 export function stageColours(n: number): string[] {
-  const scheme = (vega.scheme('tableau10') as string[] | undefined) ?? ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
-  const extra = (vega.scheme('tableau20') as string[] | undefined) ?? scheme;
-  return Array.from({ length: n }, (_, i) => (i < scheme.length ? scheme[i]! : extra[i % extra.length]!));
+  const base = (vega.scheme('tableau10') as string[] | undefined) ?? ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
+  // Past ten stages: the lighter/darker tableau20 tones that do not repeat a tableau10 colour.
+  const more = ['#9ecae9', '#ffbf79', '#88d27a', '#83bcb6', '#d6a5c9', '#d8b5a5', '#79706e', '#fcbfd2', '#f2cf5b', '#439894'];
+  const all = [...base, ...more];
+  return Array.from({ length: n }, (_, i) => all[i % all.length]!);
 }
 
 /** Colours of the compared plans (the xauto plan first). */

@@ -54,21 +54,35 @@ export function timelineSvg(run: ReportRun, width = 1000): string {
   }
   const axisY = y;
   const used = [...new Set(events.map((e) => e.stage))].sort((a, b) => a - b);
-  const legendY = axisY + 42;
-  const height = legendY + 24;
+  // Legend entries flow left to right and wrap (text width estimated at 7 px a character).
+  const legend: Array<{ stage: number; x: number; row: number }> = [];
+  let lx = labelW;
+  let row = 0;
+  for (const s of used) {
+    const w = 30 + (run.stageNames[s] ?? `stage ${s}`).length * 7;
+    if (lx + w > width && lx > labelW) {
+      lx = labelW;
+      row++;
+    }
+    legend.push({ stage: s, x: lx, row });
+    lx += w;
+  }
+  const legendY = axisY + 46;
+  const height = legendY + row * 18 + 12;
   const sx = (t: number) => labelW + (spanMs > 0 ? (t / spanMs) * plotW : 0);
   const out: string[] = [];
   out.push(`<svg role="img" class="timeline" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family='${FONT}' font-size="11">`);
   out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
   out.push(
-    `<text x="0" y="14" font-size="13">Timeline: frames ${firstFrame}–${lastFrame} (${fmtMs(spanMs)} ms window; other frames in flight shown too; hover a bar for details)</text>`,
+    `<text x="0" y="14" font-size="13">Frames ${firstFrame}–${lastFrame} in steady state: ${fmtMs(spanMs)} ms, one row per XPU, runs of other frames in flight included; hover a bar for its frame and times</text>`,
   );
   // Grid and time axis.
   const step = niceStep(spanMs);
-  for (let t = 0; t <= spanMs + 1e-9; t += step) {
-    const x = sx(t).toFixed(1);
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  for (let k = 0; k * step <= spanMs + 1e-9; k++) {
+    const x = sx(k * step).toFixed(1);
     out.push(`<line x1="${x}" x2="${x}" y1="${top - 4}" y2="${axisY}" stroke="#eee"/>`);
-    out.push(`<text x="${x}" y="${axisY + 14}" text-anchor="middle" fill="#444">${fmtMs(t)}</text>`);
+    out.push(`<text x="${x}" y="${axisY + 14}" text-anchor="middle" fill="#444">${(k * step).toFixed(decimals)}</text>`);
   }
   out.push(`<line x1="${labelW}" x2="${labelW + plotW}" y1="${axisY}" y2="${axisY}" stroke="#888"/>`);
   out.push(`<text x="${labelW + plotW / 2}" y="${axisY + 30}" text-anchor="middle" font-size="12">time since the window start (ms)</text>`);
@@ -97,12 +111,11 @@ export function timelineSvg(run: ReportRun, width = 1000): string {
     );
   });
   // Legend: stage colours.
-  let lx = labelW;
-  for (const s of used) {
+  for (const { stage: s, x, row: r } of legend) {
     const name = run.stageNames[s] ?? `stage ${s}`;
-    out.push(`<rect x="${lx}" y="${legendY - 10}" width="12" height="12" rx="2" fill="${colours[s] ?? '#999'}"/>`);
-    out.push(`<text x="${lx + 16}" y="${legendY}" font-size="12">${escapeXml(name)}</text>`);
-    lx += 28 + name.length * 7;
+    const y = legendY + r * 18;
+    out.push(`<rect x="${x}" y="${y - 10}" width="12" height="12" rx="2" fill="${colours[s] ?? '#999'}"/>`);
+    out.push(`<text x="${x + 16}" y="${y}" font-size="12">${escapeXml(name)}</text>`);
   }
   out.push('</svg>');
   return out.join('\n');
