@@ -90,3 +90,40 @@ test.serial('on worker threads and native threads the pipeline scores as on the 
   t.is(b.frames, frames);
   t.true(Math.abs(a.recall - b.recall) <= 0.01 && Math.abs(a.precision - b.precision) <= 0.01, `main ${JSON.stringify(a)} vs off ${JSON.stringify(b)}`);
 });
+
+test.serial('lidar clusters sit on the scene objects: every unoccluded object within 40 m has one, every cluster is on one', async (t) => {
+  const { sampleInputs } = await import('../xnodes/perception-common/fixtures.js');
+  const frames = await sampleInputs(20, { objects: 12, seed: 21 });
+  let objects = 0;
+  let found = 0;
+  let clusters = 0;
+  let onObject = 0;
+  let err = 0;
+  let close = 0;
+  for (const f of frames) {
+    const c = f['fusion/fuse']!.clusters as { count: number; boxes: Float32Array };
+    const gt = (f['tracking/evaluate']!.ground_truth as { objects: Array<{ center: number[]; size: number[]; visible: number }> }).objects;
+    const inside = (k: number, g: { center: number[]; size: number[] }, m: number) =>
+      Math.abs(c.boxes[k * 10]! - g.center[0]!) <= g.size[0]! / 2 + m && Math.abs(c.boxes[k * 10 + 1]! - g.center[1]!) <= g.size[1]! / 2 + m;
+    for (const g of gt) {
+      // Objects the camera sees mostly unoccluded: the lidar, next to it, sees them too.
+      if (Math.hypot(g.center[0]!, g.center[1]!) > 40 || g.visible < 0.5) continue;
+      objects++;
+      const k = [...Array(c.count).keys()].find((k) => inside(k, g, 0.3));
+      if (k === undefined) continue;
+      found++;
+      // The centroid of the visible surface lies within the object's footprint (plus noise).
+      const off = Math.hypot(c.boxes[k * 10]! - g.center[0]!, c.boxes[k * 10 + 1]! - g.center[1]!);
+      err += off;
+      if (off <= Math.max(g.size[0]!, g.size[1]!) / 2 + 0.2) close++;
+    }
+    for (let k = 0; k < c.count; k++) {
+      clusters++;
+      if (gt.some((g) => inside(k, g, 0.3))) onObject++;
+    }
+  }
+  t.log({ objects, found, clusters, onObject, mean_centroid_offset_m: err / found });
+  t.true(found >= 0.95 * objects, `${found} of ${objects} objects have a cluster`);
+  t.true(onObject >= 0.95 * clusters, `${onObject} of ${clusters} clusters are on an object`);
+  t.is(close, found, 'every cluster centroid lies within its object footprint');
+});
