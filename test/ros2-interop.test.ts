@@ -113,6 +113,7 @@ ddsTest('user mistakes on the command line give one clear line and exit code 2',
     [['echo', '/x//y', 'std_msgs/msg/String'], /topic '\/x\/\/y'/],
     [['echo', '/nobody_here', '--timeout', '0.3'], /\/nobody_here: no publisher found within 0.3s/],
     [['pub', '/x', 'std_msgs/msg/String', '{}', '--qos', 'fastest'], /QoS 'fastest': unknown item 'fastest'/],
+    [['list', '--domain', '999'], /DDS domain 999: expected an integer between 0 and 232/],
   ];
   await Promise.all(cases.map(async ([args, re], i) => {
     const c = spawnTopicCli(args, 84 + (i % 3));

@@ -3,7 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { parse as parseYaml } from 'yaml';
 import { UserError } from './errors.js';
 import {
-  MessageDecodeError, MessageTypeError, MessageValueError, QosError, Ros2NameError, RclnodejsUnavailable,
+  DdsUnavailable, MessageDecodeError, MessageTypeError, MessageValueError, QosError, Ros2NameError, RclnodejsUnavailable,
   canonicalType, messageToYaml, normalizeTopic, openRos2, resolveQos, toMessage,
   type QosProfile, type Ros2Context,
 } from '../ros2/index.js';
@@ -14,7 +14,7 @@ interface CommonArgs {
   'msg-path': string[];
 }
 
-const USER_ERRORS = [MessageTypeError, MessageValueError, MessageDecodeError, QosError, Ros2NameError, RclnodejsUnavailable];
+const USER_ERRORS = [DdsUnavailable, MessageTypeError, MessageValueError, MessageDecodeError, QosError, Ros2NameError, RclnodejsUnavailable];
 
 function common<T>(y: Argv<T>): Argv<T & CommonArgs> {
   return y

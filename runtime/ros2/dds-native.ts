@@ -47,10 +47,19 @@ export interface DdsAddon {
 
 let addon: DdsAddon | undefined;
 
+export class DdsUnavailable extends Error {
+  override name = 'DdsUnavailable';
+}
+
 /** Loads the addon once; stops DDS cleanly when the process exits. */
 export function ddsAddon(): DdsAddon {
   if (addon) return addon;
-  const a = loadAddon<DdsAddon>('dds');
+  let a: DdsAddon;
+  try {
+    a = loadAddon<DdsAddon>('dds');
+  } catch (err) {
+    throw new DdsUnavailable(`native DDS transport unavailable: ${(err as Error).message} (it needs Cyclone DDS 0.10: apt-get install cyclonedds-dev)`);
+  }
   process.once('exit', () => a.shutdown());
   addon = a;
   return a;

@@ -1,7 +1,7 @@
 // ROS2 interop: messages (CDR), transports (native Cyclone DDS, rclnodejs), rxjs topics.
 import { Ros2Context } from './context.js';
 import { DdsTransport } from './dds-transport.js';
-import { domainFromEnv } from './names.js';
+import { domainFromEnv, Ros2NameError } from './names.js';
 import { RclnodejsTransport, RclnodejsUnavailable } from './rclnodejs-transport.js';
 import type { Transport } from './transport.js';
 
@@ -13,6 +13,7 @@ export { canonicalType, ddsToTopic, ddsToType, domainFromEnv, normalizeTopic, Ro
 export { QOS_PROFILES, QosError, resolveQos } from './qos.js';
 export type { Durability, History, QosProfile, Reliability } from './qos.js';
 export { RclnodejsTransport, RclnodejsUnavailable } from './rclnodejs-transport.js';
+export { DdsUnavailable } from './dds-native.js';
 export type { RawReader, RawWriter, TopicEndpointInfo, Transport, TransportEvent } from './transport.js';
 export { MessageValueError, messageToYaml, toMessage } from './values.js';
 
@@ -29,6 +30,9 @@ export interface OpenRos2Options {
 
 export async function openRos2(opts: OpenRos2Options = {}): Promise<Ros2Context> {
   const domainId = opts.domainId ?? domainFromEnv();
+  if (!Number.isInteger(domainId) || domainId < 0 || domainId > 232) {
+    throw new Ros2NameError(`DDS domain ${domainId}: expected an integer between 0 and 232`);
+  }
   const nodeName = opts.nodeName ?? 'xauto';
   const kind = opts.transport ?? 'auto';
   let transport: Transport;
