@@ -1,5 +1,6 @@
 // `npm run bench -- dds`: ROS2-over-DDS cost on loopback, side by side with Cyclone's ddsperf.
 //   rtt: a 64-byte std_msgs/String payload xauto -> C peer (idlc-built) -> xauto, vs ddsperf ping/pong
+//   (and vs the C peer pinging through the same relay, which isolates xauto's own share)
 //   throughput: 1 MiB sensor_msgs/PointCloud2 from xauto to another xauto process (decoding
 //   every message), vs ddsperf pub/sub of 1 MiB samples; also xauto -> C peer for reference.
 // Last line: {"bench":"dds","rtt_us_p50":..,"ddsperf_rtt_us_p50":..,"rtt_ratio_vs_ddsperf":..,"throughput_ratio_1mb":..}
@@ -56,6 +57,20 @@ async function xautoRtt(peer: string, domain: number, rounds: number): Promise<n
     return rtts.sort((a, b) => a - b);
   } finally {
     ctx.close();
+    await stop(relay);
+  }
+}
+
+/** The C peer pinging through the same C relay (64-byte payload, next ping from the listener). */
+async function cPeerRtt(peer: string, domain: number, rounds: number): Promise<number> {
+  const relay = spawnChild(peer, ['relay-string', '/ping', '/pong', '0'], childEnv(domain));
+  try {
+    await relay.waitLine(/^ready$/);
+    const ping = spawnChild(peer, ['ping-string', '/ping', '/pong', String(rounds)], childEnv(domain));
+    const line = await ping.waitLine(/^rtt_us /, 60000);
+    await ping.exited;
+    return Number(/p50=([\d.]+)/.exec(line)![1]);
+  } finally {
     await stop(relay);
   }
 }
@@ -132,6 +147,7 @@ export default async function main(args: string[]): Promise<void> {
   // the median of each side's per-round figures.
   const ddsperfP50s: number[] = [];
   const xautoP50s: number[] = [];
+  const cPeerP50s: number[] = [];
   const ddsperfRates: number[] = [];
   const xautoRates: number[] = [];
   const toCRates: number[] = [];
@@ -141,6 +157,7 @@ export default async function main(args: string[]): Promise<void> {
     ddsperfP50s.push(ddsperfRtt(d, seconds));
     rtts = await xautoRtt(peer, d + 1, rounds);
     xautoP50s.push(quantile(rtts, 0.5));
+    cPeerP50s.push(await cPeerRtt(peer, d + 1, rounds * 3));
     ddsperfRates.push(await ddsperfThroughput(d + 2, seconds));
     const sinkX = spawnChild(process.execPath, ['--import=tsx', join(repoRoot, 'test/fixtures/ros2/sink.ts'), '/cloud', 'sensor_msgs/msg/PointCloud2', String(count)], childEnv(d + 3));
     xautoRates.push(await xautoThroughput(d + 3, sinkX, count + 1));
@@ -148,6 +165,7 @@ export default async function main(args: string[]): Promise<void> {
     toCRates.push(await xautoThroughput(d + 4, sinkC, count));
   }
   const ddsperfP50 = median(ddsperfP50s);
+  const cPeerP50 = median(cPeerP50s);
   const ddsperfBps = median(ddsperfRates);
   const xautoBps = median(xautoRates);
   const xautoToCBps = median(toCRates);
@@ -158,6 +176,8 @@ export default async function main(args: string[]): Promise<void> {
     ['rtt p90 / p99 (last round)', `${quantile(rtts, 0.9).toFixed(1)} / ${quantile(rtts, 0.99).toFixed(1)} us`],
     ['rtt p50, ddsperf ping/pong (64 B)', `${ddsperfP50.toFixed(1)} us`],
     ['rtt ratio xauto / ddsperf', (p50 / ddsperfP50).toFixed(2)],
+    ['rtt p50, C peer -> same C relay -> C peer (64 B)', `${cPeerP50.toFixed(1)} us`],
+    ['rtt ratio xauto / C peer through the same relay', (p50 / cPeerP50).toFixed(2)],
     ['throughput 1 MiB, xauto -> xauto (decoded)', `${(xautoBps / MIB).toFixed(1)} MiB/s`],
     ['throughput 1 MiB, xauto -> C peer', `${(xautoToCBps / MIB).toFixed(1)} MiB/s`],
     ['throughput 1 MiB, ddsperf pub -> sub', `${(ddsperfBps / MIB).toFixed(1)} MiB/s`],
@@ -172,6 +192,8 @@ export default async function main(args: string[]): Promise<void> {
     ddsperf_rtt_us_p50: Number(ddsperfP50.toFixed(2)),
     rtt_ratio_vs_ddsperf: Number((p50 / ddsperfP50).toFixed(3)),
     throughput_ratio_1mb: Number((xautoBps / ddsperfBps).toFixed(3)),
+    c_peer_rtt_us_p50: Number(cPeerP50.toFixed(2)),
+    rtt_ratio_vs_c_peer: Number((p50 / cPeerP50).toFixed(3)),
     throughput_mib_s_1mb: Number((xautoBps / MIB).toFixed(1)),
     ddsperf_throughput_mib_s_1mb: Number((ddsperfBps / MIB).toFixed(1)),
     throughput_to_c_peer_ratio_1mb: Number((xautoToCBps / ddsperfBps).toFixed(3)),
