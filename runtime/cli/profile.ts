@@ -103,7 +103,7 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
     for (const spec of plans) {
       const { summary, tracer } = await profileOnce(desc, graph, a, spec, xpus, io);
       io.out(renderSummary(summary));
-      runs.push(reportRun(summary, tracer, stageNames, reportXpus));
+      runs.push(reportRun(summary, tracer, stageNames, reportXpus, graph.sources));
       traces.push(chromeTrace(tracer, stageNames, xpus.map((x) => x.id)));
     }
   } finally {

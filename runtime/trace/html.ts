@@ -114,7 +114,8 @@ async function e2eSection(input: ReportInput): Promise<string> {
     const sinks = Object.keys(r.e2e);
     return sinks.map((k) => ({ name: sinks.length > 1 ? (multi ? `${r.summary.plan}: ${k}` : k) : r.summary.plan, values: r.e2e[k]! }));
   });
-  const [hist, cdf, time] = await Promise.all([latencyHistogram(series), latencyCdf(series), latencyOverTime(perSink)]);
+  const any = series.some((x) => x.values.length > 0);
+  const [hist, cdf, time] = any ? await Promise.all([latencyHistogram(series), latencyCdf(series), latencyOverTime(perSink)]) : [];
   const rows = input.runs.flatMap((r) => {
     const prefix = multi ? `${r.summary.plan}: ` : '';
     const out = [summaryRow(`${prefix}all sinks`, r.summary.e2e_ms)];
@@ -125,8 +126,11 @@ async function e2eSection(input: ReportInput): Promise<string> {
   return `<section id="e2e">
 <h2>End-to-end latency</h2>
 <p class="muted">From a frame's capture at its source to the end of the sink stage that completes it.</p>
-<div class="cols">${fig('Histogram', hist)}${fig('Cumulative distribution', cdf)}</div>
-${fig('Per frame, in completion order', time)}
+${
+  hist && cdf && time
+    ? `<div class="cols">${fig('Histogram', hist)}${fig('Cumulative distribution', cdf)}</div>\n${fig('Per frame, in completion order', time)}`
+    : '<p class="empty">No frame completed: there is no end-to-end latency to plot.</p>'
+}
 ${table(SUMMARY_HEAD, rows)}
 </section>`;
 }

@@ -187,7 +187,7 @@ export function planComparisonBars(plans: Array<{ name: string; e2e: Summary }>,
   });
 }
 
-/** Busy fraction of each XPU during the run. */
+/** Busy fraction of each XPU during the run (above 100% on an XPU running several lanes at once). */
 export function utilisationBars(xpus: Array<{ label: string; utilisation: number }>, width = 400): Promise<string> {
   return renderSvg({
     width,
@@ -196,7 +196,7 @@ export function utilisationBars(xpus: Array<{ label: string; utilisation: number
     mark: { type: 'bar', color: '#72b7b2' },
     encoding: {
       y: { field: 'xpu', type: 'nominal', title: null, sort: xpus.map((x) => x.label) },
-      x: { field: 'busy', type: 'quantitative', title: 'busy (fraction of wall time)', axis: { format: '%' }, scale: { domain: [0, 1] } },
+      x: { field: 'busy', type: 'quantitative', title: 'busy time / wall time (lanes summed)', axis: { format: '%' }, scale: { domain: [0, Math.max(1, ...xpus.map((x) => num(x.utilisation)))] } },
     },
   });
 }

@@ -55,29 +55,37 @@ export interface ReportInput {
 export const TIMELINE_FRAMES = 5;
 
 /**
- * Picks the timeline window: TIMELINE_FRAMES consecutive frames around the middle of the run
- * (past start-up, before shutdown), from the start of the first to the end of the last run of
- * those frames; every run overlapping that span is kept, so other frames in flight show too.
+ * Picks the timeline window: TIMELINE_FRAMES consecutive frames of one source around the
+ * middle of the run (past start-up, before shutdown), from the start of the first frame's
+ * source run to the end of the last run of those frames; every run overlapping that span is
+ * kept, so other frames in flight show too. The anchor is the source with the fewest runs:
+ * a frame's number is the newest of its inputs' numbers, so a faster source reaches the same
+ * numbers earlier and its runs are not mistaken for the anchor's frames.
  */
-export function timelineWindow(tracer: Tracer, frames = TIMELINE_FRAMES): ReportRun['timeline'] {
+export function timelineWindow(tracer: Tracer, sources: readonly number[] = [], frames = TIMELINE_FRAMES): ReportRun['timeline'] {
   const runs: TimelineEvent[] = [];
   for (const e of tracer.events()) if (e.kind !== EventKind.Wait) runs.push({ ...e });
   if (runs.length === 0) return { events: [], firstFrame: 0, lastFrame: -1, spanMs: 0 };
-  let lo = Infinity;
-  let hi = -Infinity;
+  const perStage = new Map<number, TimelineEvent[]>();
   for (const e of runs) {
-    if (e.seq < lo) lo = e.seq;
-    if (e.seq > hi) hi = e.seq;
+    if (e.kind !== EventKind.Run) continue;
+    const list = perStage.get(e.stage);
+    if (list) list.push(e);
+    else perStage.set(e.stage, [e]);
   }
-  const first = Math.max(lo, Math.floor((lo + hi) / 2) - Math.floor(frames / 2));
-  const last = Math.min(hi, first + frames - 1);
-  let t0 = Infinity;
-  let t1 = -Infinity;
-  for (const e of runs) {
-    if (e.seq < first || e.seq > last) continue;
-    if (e.start < t0) t0 = e.start;
-    if (e.end > t1) t1 = e.end;
-  }
+  const candidates = [...perStage.keys()].filter((k) => sources.length === 0 || sources.includes(k));
+  const anchor = (candidates.length ? candidates : [...perStage.keys()]).reduce<number | undefined>(
+    (best, k) => (best === undefined || perStage.get(k)!.length < perStage.get(best)!.length ? k : best),
+    undefined,
+  );
+  const own = anchor === undefined ? runs : perStage.get(anchor)!;
+  own.sort((a, b) => a.seq - b.seq || a.start - b.start);
+  const m = Math.max(0, Math.min(own.length - frames, Math.floor(own.length / 2) - Math.floor(frames / 2)));
+  const first = own[m]!.seq;
+  const last = own[Math.min(own.length - 1, m + frames - 1)]!.seq;
+  const t0 = own[m]!.start;
+  let t1 = t0;
+  for (const e of runs) if (e.seq >= first && e.seq <= last && e.start >= t0 && e.end > t1) t1 = e.end;
   const events = runs
     .filter((e) => e.end >= t0 && e.start <= t1)
     .map((e) => ({ ...e, start: Math.max(0, e.start - t0), end: Math.min(t1, e.end) - t0 }));
@@ -85,8 +93,8 @@ export function timelineWindow(tracer: Tracer, frames = TIMELINE_FRAMES): Report
 }
 
 /** The report entry of one finished run. */
-export function reportRun(summary: RunSummary, tracer: Tracer, stageNames: string[], xpus: ReportXpu[]): ReportRun {
+export function reportRun(summary: RunSummary, tracer: Tracer, stageNames: string[], xpus: ReportXpu[], sources: readonly number[] = []): ReportRun {
   const e2e: Record<string, number[]> = {};
   for (const [sink, samples] of tracer.e2e) e2e[stageNames[sink] ?? String(sink)] = Array.from(samples.values());
-  return { summary, stageNames, xpus, e2e, timeline: timelineWindow(tracer) };
+  return { summary, stageNames, xpus, e2e, timeline: timelineWindow(tracer, sources) };
 }
