@@ -14,17 +14,28 @@ const SHIFT = 65536;
  */
 export function voxelGrid(points: Float32Array, leaf: number): Float32Array {
   const n = points.length >> 2;
-  const slot = new Map<number, number>();
+  // Open-addressing hash from voxel key to slot (typed arrays: no per-point allocation).
+  let cap = 16;
+  while (cap < n * 2) cap <<= 1;
+  const keys = new Float64Array(cap);
+  const slots = new Int32Array(cap).fill(-1);
+  const mask = cap - 1;
   const sums = new Float64Array(n * 4);
   const counts = new Uint32Array(n);
   let m = 0;
   for (let i = 0; i < n; i++) {
     const x = points[i * 4]!, y = points[i * 4 + 1]!, z = points[i * 4 + 2]!;
     const ix = Math.floor(x / leaf), iy = Math.floor(y / leaf), iz = Math.floor(z / leaf);
-    if (Math.abs(ix) > VOXEL_LIMIT || Math.abs(iy) > VOXEL_LIMIT || Math.abs(iz) > VOXEL_LIMIT || ix !== ix || iy !== iy || iz !== iz) continue;
+    if (!(Math.abs(ix) <= VOXEL_LIMIT && Math.abs(iy) <= VOXEL_LIMIT && Math.abs(iz) <= VOXEL_LIMIT)) continue;
     const key = ((ix + SHIFT / 2) * SHIFT + (iy + SHIFT / 2)) * SHIFT + (iz + SHIFT / 2);
-    let s = slot.get(key);
-    if (s === undefined) slot.set(key, (s = m++));
+    let h = (Math.imul(ix, 73856093) ^ Math.imul(iy, 19349663) ^ Math.imul(iz, 83492791)) & mask;
+    while (slots[h] !== -1 && keys[h] !== key) h = (h + 1) & mask;
+    let s = slots[h]!;
+    if (s === -1) {
+      s = m++;
+      slots[h] = s;
+      keys[h] = key;
+    }
     sums[s * 4] += x;
     sums[s * 4 + 1] += y;
     sums[s * 4 + 2] += z;

@@ -27,35 +27,33 @@ constexpr int64_t kVoxelLimit = 32767;
 }  // namespace
 
 std::vector<float> VoxelGrid(const float* p, size_t n, double leaf) {
-  std::unordered_map<uint64_t, uint32_t> slot;
-  slot.reserve(n);
-  std::vector<double> sums;
-  std::vector<uint32_t> counts;
-  sums.reserve(n * 4);
-  counts.reserve(n);
+  // Open-addressing hash from voxel key to slot; slots in order of first point.
+  size_t cap = 16;
+  while (cap < n * 2) cap <<= 1;
+  const size_t mask = cap - 1;
+  std::vector<uint64_t> keys(cap);
+  std::vector<int32_t> slots(cap, -1);
+  std::vector<double> sums(n * 4, 0.0);
+  std::vector<uint32_t> counts(n, 0);
+  uint32_t m = 0;
   for (size_t i = 0; i < n; i++) {
     const double x = p[i * 4], y = p[i * 4 + 1], z = p[i * 4 + 2];
     const double fx = std::floor(x / leaf), fy = std::floor(y / leaf), fz = std::floor(z / leaf);
     if (!(std::fabs(fx) <= kVoxelLimit && std::fabs(fy) <= kVoxelLimit && std::fabs(fz) <= kVoxelLimit)) continue;
-    const uint64_t key = ((uint64_t)((int64_t)fx + 32768) << 32) | ((uint64_t)((int64_t)fy + 32768) << 16) | (uint64_t)((int64_t)fz + 32768);
-    auto it = slot.find(key);
-    uint32_t s;
-    if (it == slot.end()) {
-      s = (uint32_t)counts.size();
-      slot.emplace(key, s);
-      counts.push_back(0);
-      sums.insert(sums.end(), 4, 0.0);
-    } else {
-      s = it->second;
-    }
+    const int32_t ix = (int32_t)fx, iy = (int32_t)fy, iz = (int32_t)fz;
+    const uint64_t key = ((uint64_t)(ix + 32768) << 32) | ((uint64_t)(iy + 32768) << 16) | (uint64_t)(iz + 32768);
+    size_t h = ((uint32_t)ix * 73856093u ^ (uint32_t)iy * 19349663u ^ (uint32_t)iz * 83492791u) & mask;
+    while (slots[h] != -1 && keys[h] != key) h = (h + 1) & mask;
+    if (slots[h] == -1) slots[h] = (int32_t)m++, keys[h] = key;
+    const uint32_t s = (uint32_t)slots[h];
     sums[s * 4] += x;
     sums[s * 4 + 1] += y;
     sums[s * 4 + 2] += z;
     sums[s * 4 + 3] += p[i * 4 + 3];
     counts[s]++;
   }
-  std::vector<float> out(counts.size() * 4);
-  for (size_t s = 0; s < counts.size(); s++) {
+  std::vector<float> out(m * 4);
+  for (size_t s = 0; s < m; s++) {
     for (int k = 0; k < 4; k++) out[s * 4 + k] = (float)(sums[s * 4 + k] / counts[s]);
   }
   return out;
