@@ -162,3 +162,12 @@ ddsTest('a closed context refuses new endpoints with a clear error', async (t) =
   ctx.close();
   t.throws(() => ctx.publisher('/x', 'std_msgs/msg/String'), { message: /context is closed/ });
 });
+
+ddsTest('ROS_LOCALHOST_ONLY=1 without a config file applies a loopback-only Cyclone config (examples/ros2-chatter.ts runs on it)', async (t) => {
+  if (!requireDds(t)) return;
+  const env = childEnv(68, { ROS_LOCALHOST_ONLY: '1' });
+  delete env.CYCLONEDDS_URI;
+  const chatter = spawnChild(process.execPath, ['--import=tsx', join(repoRoot, 'examples/ros2-chatter.ts'), 'both', '3'], env);
+  t.is(await chatter.exited, 0, chatter.stderr());
+  t.deepEqual(chatter.lines.filter((l) => l.startsWith('I heard')), ['I heard: [Hello World: 1]', 'I heard: [Hello World: 2]', 'I heard: [Hello World: 3]']);
+});
