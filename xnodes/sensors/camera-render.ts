@@ -50,6 +50,8 @@ export class CameraRenderer {
   /** Object index + 1 per pixel (0 = background) of the last frame. */
   private readonly ids: Uint16Array;
   private readonly rowDist: Float64Array;
+  /** Lateral offset per metre of range, per column (y = colRay[u] * range on the ground). */
+  private readonly colRay: Float64Array;
   private readonly noise: Int8Array;
   private readonly order: number[] = [];
   private readonly c8 = new Float64Array(24);
@@ -68,6 +70,7 @@ export class CameraRenderer {
       const dv = v + 0.5 - this.cy;
       this.rowDist[v] = dv > 0 ? (this.fy * CAMERA_HEIGHT) / dv : Infinity;
     }
+    this.colRay = Float64Array.from({ length: width }, (_, u) => -(u + 0.5 - this.cx) / this.fx);
     const rng = new Rng(seed ^ 0x5eed);
     this.noise = new Int8Array(NOISE_SIZE);
     for (let i = 0; i < NOISE_SIZE; i++) this.noise[i] = Math.max(-12, Math.min(12, Math.round(rng.normal() * 3)));
@@ -95,7 +98,7 @@ export class CameraRenderer {
   }
 
   private drawBackground(rgb: Uint8Array, odometer: number): void {
-    const { width: W, height: H, fx, cx } = this;
+    const { width: W, height: H } = this;
     for (let v = 0; v < H; v++) {
       const d = this.rowDist[v]!;
       let p = v * W * 3;
@@ -114,14 +117,21 @@ export class CameraRenderer {
       const haze = Math.min(1, Math.max(0, (d - HAZE_START) / (HAZE_END - HAZE_START)));
       const x = d + odometer;
       const tx = Math.floor(x * 2);
+      const col = this.colRay;
       for (let u = 0; u < W; u++, p += 3) {
-        const y = (-(u + 0.5 - cx) / fx) * d;
+        const y = col[u]! * d;
         const base = GROUND_RGB[groundAt(x, y)];
         // Coarse texture (asphalt patches) that scrolls with the road.
         const tex = (((tx * 73856093) ^ (Math.floor(y * 2) * 19349663)) >>> 0) % 17 - 8;
-        rgb[p] = base[0] + tex + (SKY_HORIZON[0] - base[0] - tex) * haze;
-        rgb[p + 1] = base[1] + tex + (SKY_HORIZON[1] - base[1] - tex) * haze;
-        rgb[p + 2] = base[2] + tex + (SKY_HORIZON[2] - base[2] - tex) * haze;
+        if (haze === 0) {
+          rgb[p] = base[0] + tex;
+          rgb[p + 1] = base[1] + tex;
+          rgb[p + 2] = base[2] + tex;
+        } else {
+          rgb[p] = base[0] + tex + (SKY_HORIZON[0] - base[0] - tex) * haze;
+          rgb[p + 1] = base[1] + tex + (SKY_HORIZON[1] - base[1] - tex) * haze;
+          rgb[p + 2] = base[2] + tex + (SKY_HORIZON[2] - base[2] - tex) * haze;
+        }
       }
     }
   }
