@@ -99,16 +99,30 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
   const processes = desc.processes.length ? startProcesses(desc.processes, { log: (l) => io.out(l) }) : undefined;
   const runs: ReportRun[] = [];
   const traces: ReturnType<typeof chromeTrace>[] = [];
+  // Ctrl-C stops the executor running now (its frames in flight drain) and the plans after it;
+  // the report is still written from what was measured.
+  const session: Session = { interrupted: false };
+  const onSigint = () => {
+    session.interrupted = true;
+    session.interrupt?.();
+  };
+  process.on('SIGINT', onSigint);
   try {
     for (const spec of plans) {
-      const { summary, tracer } = await profileOnce(desc, graph, a, spec, xpus, io);
+      if (session.interrupted) break;
+      const measured = await profileOnce(desc, graph, a, spec, xpus, io, session);
+      if (!measured) break;
+      const { summary, tracer } = measured;
       io.out(renderSummary(summary));
       runs.push(reportRun(summary, tracer, stageNames, reportXpus, graph.sources));
       traces.push(chromeTrace(tracer, stageNames, xpus.map((x) => x.id)));
     }
   } finally {
+    process.off('SIGINT', onSigint);
     await processes?.stop();
   }
+  if (runs.length === 0) throw new UserError('interrupted before a measured run: no report written');
+  if (session.interrupted && runs.length < plans.length) io.log(`xauto: interrupted: the report holds ${runs.map((r) => `'${r.summary.plan}'`).join(', ')} only`);
 
   const summaries = runs.map((r) => r.summary);
   const comparison = compareRuns(summaries);
@@ -142,28 +156,40 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
   return { dir, report, summaries, comparison };
 }
 
-/** One plan, one executor run; counters start from zero so each summary holds only its run. */
-async function profileOnce(desc: LaunchDescription, graph: Graph, a: ProfileArgs, spec: string, xpus: XpuInfo[], io: ProfileIo) {
+interface Session {
+  interrupted: boolean;
+  /** Stops what runs now. */
+  interrupt?: () => void;
+}
+
+/**
+ * One plan: an unmeasured warm-up run, then the measured run. Counters start from zero so the
+ * summary holds only the measured run. Undefined when interrupted before the measured run.
+ */
+async function profileOnce(desc: LaunchDescription, graph: Graph, a: ProfileArgs, spec: string, xpus: XpuInfo[], io: ProfileIo, session: Session) {
   counters.reset();
   const chosen = await resolvePlan(graph, xpus, spec, { reprofile: a.reprofile, workers: a.workers, log: io.log, progress: true });
   const bridged = [...graph.topics.values()].filter((t) => t.ros2);
+  if (a.warmup > 0 && !bridged.length && !session.interrupted) {
+    // Same plan, same XPUs, results dropped: the measured run starts warm, whichever plan runs first.
+    io.log(`xauto: warming up plan '${chosen.plan.name}' (${a.warmup} frames per source, not measured)`);
+    const warm = new Executor(graph, chosen.plan, { xpus, frames: a.warmup, codec: chosen.codec, fallback: chosen.fallback, log: io.log });
+    await warm.start();
+    session.interrupt = () => warm.stop();
+    try {
+      await warm.run();
+    } finally {
+      session.interrupt = undefined;
+      await warm.close();
+    }
+    counters.reset();
+  }
+  if (session.interrupted) return undefined;
   let ros: Ros2Context | undefined;
   let bridge: ReturnType<typeof ros2Bridge> | undefined;
   if (bridged.length) {
     ros = await openRos2({ nodeName: 'xauto_profile' });
     bridge = ros2Bridge(ros);
-  }
-  if (a.warmup > 0 && !bridged.length) {
-    // Same plan, same XPUs, results dropped: the measured run starts warm, whichever plan runs first.
-    io.log(`xauto: warming up plan '${chosen.plan.name}' (${a.warmup} frames per source, not measured)`);
-    const warm = new Executor(graph, chosen.plan, { xpus, frames: a.warmup, codec: chosen.codec, fallback: chosen.fallback, log: io.log });
-    await warm.start();
-    try {
-      await warm.run();
-    } finally {
-      await warm.close();
-    }
-    counters.reset();
   }
   const durationS = a.duration ?? (a.frames === undefined ? 10 : undefined);
   const progress = new Progress(a.frames !== undefined ? a.frames * graph.sources.length : undefined, durationS);
@@ -178,24 +204,25 @@ async function profileOnce(desc: LaunchDescription, graph: Graph, a: ProfileArgs
     log: (l) => progress.interrupt(() => io.log(l)),
   });
   await ex.start();
-  const onSigint = () => {
+  session.interrupt = () => {
     progress.interrupt(() => io.log('xauto: SIGINT: stopping sources, draining frames in flight'));
     ex.stop();
   };
-  process.once('SIGINT', onSigint);
   const used = [...new Set(chosen.plan.placements.map((p) => p.xpu))];
-  io.log(`xauto: profiling plan '${chosen.plan.name}' on ${used.join(', ')} (${a.frames !== undefined ? `${a.frames} frames per source` : `${durationS} s`})`);
+  io.log(`xauto: profiling plan '${chosen.plan.name}' on ${used.join(', ')} (${a.frames !== undefined ? `${a.frames} frames per source` : `${durationS} s`}; Ctrl-C stops)`);
   const ticker = setInterval(() => progress.update(ex.report().sources.reduce((n, s) => n + s.emitted, 0)), 200);
+  const skipped = session.interrupted; // Ctrl-C while the executor was starting
   try {
-    await ex.run();
+    if (!skipped) await ex.run();
   } finally {
+    session.interrupt = undefined;
     clearInterval(ticker);
     progress.stop();
-    process.off('SIGINT', onSigint);
     await ex.close();
     bridge?.close();
     await ros?.close();
   }
+  if (skipped) return undefined;
   const summary = buildSummary(desc.file, chosen.plan.name, ex.report(), ex.tracer, counters.snapshot());
   return { summary, tracer: ex.tracer };
 }
