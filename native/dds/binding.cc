@@ -3,6 +3,7 @@
 // functions fired from Cyclone's listener threads (no polling).
 #include <napi.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <mutex>
@@ -32,6 +33,19 @@ struct StatusEvent {
   int32_t current;
 };
 
+// Per JavaScript environment (main thread or a worker): its participants, and whether it is
+// shutting down. Tearing one environment down must not touch another's DDS entities.
+struct EnvState {
+  std::atomic<bool> shutdown{false};
+  std::vector<dds_entity_t> participants;  // guarded by g_mu
+};
+
+EnvState *StateOf(napi_env env) {
+  void *data = nullptr;
+  napi_get_instance_data(env, &data);
+  return static_cast<EnvState *>(data);
+}
+
 struct Job {
   Endpoint *ep;
   StatusEvent *event;  // null: data available
@@ -43,6 +57,7 @@ struct Endpoint {
   dds_entity_t entity = 0;
   bool is_reader = false;
   RawSertype *type = nullptr;  // owned by the topic
+  EnvState *es = nullptr;
   // Set before the DDS entity exists and released only after it is deleted (dds_delete waits
   // for running listeners), so listener threads use it without locking.
   Tsfn tsfn;
@@ -99,11 +114,9 @@ void DeliverEvent(Napi::Env env, Endpoint *ep, StatusEvent *e) {
 
 void TakeAll(Napi::Env env, Endpoint *ep);
 
-std::atomic<bool> g_shutdown{false};
-
 void CallJs(Napi::Env env, Napi::Function, std::nullptr_t *, Job *job) {
   const bool data = job->event == nullptr;
-  if (env == nullptr || g_shutdown.load()) {  // environment tearing down
+  if (env == nullptr || job->ep->es->shutdown.load()) {  // environment tearing down
     if (!data) {
       delete job->event;
       delete job;
@@ -261,6 +274,7 @@ Napi::Value CreateParticipant(const Napi::CallbackInfo &info) {
   {
     std::lock_guard<std::mutex> lk(g_mu);
     g_discovery[pp] = Builtin{pubs, subs};
+    StateOf(env)->participants.push_back(pp);
   }
   return Napi::Number::New(env, pp);
 }
@@ -288,6 +302,7 @@ Napi::Value CreateTopic(const Napi::CallbackInfo &info) {
 
 Endpoint *MakeEndpoint(Napi::Env env, Napi::Value on_event, Napi::Value on_data) {
   Endpoint *ep = new Endpoint();
+  ep->es = StateOf(env);
   if (on_event.IsFunction()) ep->on_event = Napi::Persistent(on_event.As<Napi::Function>());
   if (on_data.IsFunction()) ep->on_data = Napi::Persistent(on_data.As<Napi::Function>());
   ep->tsfn = Tsfn::New(env, "xauto-dds", 0, 1, nullptr, [ep](Napi::Env, void *, std::nullptr_t *) {
@@ -437,6 +452,8 @@ Napi::Value DeleteEntity(const Napi::CallbackInfo &info) {
     std::lock_guard<std::mutex> lk(g_mu);
     g_topic_types.erase(e);
     g_discovery.erase(e);
+    auto &pps = StateOf(env)->participants;
+    pps.erase(std::remove(pps.begin(), pps.end(), e), pps.end());
   }
   dds_delete(e);
   return env.Undefined();
@@ -507,22 +524,33 @@ Napi::Value Endpoints(const Napi::CallbackInfo &info) {
 
 Napi::Value Version(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), DDS_VERSION); }
 
-void Cleanup(void *) {
-  g_shutdown.store(true);
-  // Stop Cyclone's threads before the environment goes away so no listener calls into it.
+// Stops this environment's DDS participants (and so their listener threads' calls into it)
+// before the environment goes away.
+void Cleanup(void *arg) {
+  EnvState *es = static_cast<EnvState *>(arg);
+  es->shutdown.store(true);
+  std::vector<dds_entity_t> pps;
   std::vector<Endpoint *> eps;
   {
     std::lock_guard<std::mutex> lk(g_mu);
-    for (auto &kv : g_endpoints) eps.push_back(kv.second);
-    g_endpoints.clear();
+    pps.swap(es->participants);
+    for (auto it = g_endpoints.begin(); it != g_endpoints.end();) {
+      if (it->second->es == es) {
+        eps.push_back(it->second);
+        it = g_endpoints.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (dds_entity_t pp : pps) g_discovery.erase(pp);
   }
   for (Endpoint *ep : eps) ep->closed.store(true);
-  dds_delete(DDS_CYCLONEDDS_HANDLE);
+  for (dds_entity_t pp : pps) dds_delete(pp);  // already deleted ones just return an error
 }
 
 // shutdown(): called from process 'exit' so DDS stops before the environment is torn down.
 Napi::Value Shutdown(const Napi::CallbackInfo &info) {
-  Cleanup(nullptr);
+  Cleanup(StateOf(info.Env()));
   return info.Env().Undefined();
 }
 
@@ -540,7 +568,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("endpoints", Napi::Function::New(env, Endpoints));
   exports.Set("shutdown", Napi::Function::New(env, Shutdown));
   exports.Set("version", Napi::Function::New(env, Version));
-  napi_add_env_cleanup_hook(env, Cleanup, nullptr);
+  // Never freed: thread-safe-function calls still drained after the cleanup hook read it.
+  EnvState *es = new EnvState();
+  napi_set_instance_data(env, es, nullptr, nullptr);
+  napi_add_env_cleanup_hook(env, Cleanup, es);
   return exports;
 }
 
