@@ -171,3 +171,28 @@ ddsTest('ROS_LOCALHOST_ONLY=1 without a config file applies a loopback-only Cycl
   t.is(await chatter.exited, 0, chatter.stderr());
   t.deepEqual(chatter.lines.filter((l) => l.startsWith('I heard')), ['I heard: [Hello World: 1]', 'I heard: [Hello World: 2]', 'I heard: [Hello World: 3]']);
 });
+
+ddsTest('a worker thread with its own DDS participant exiting leaves this thread\'s topics running', async (t) => {
+  if (!requireDds(t)) return;
+  const { Worker } = await import('node:worker_threads');
+  const addon = join(repoRoot, 'native/dds/build/Release/xauto_dds.node');
+  await withContexts(69, 2, async ([a, b]) => {
+    const got: string[] = [];
+    const sub = b!.subscribe<{ data: string }>('/wk', 'std_msgs/msg/String').subscribe((m) => got.push(m.data));
+    const p = a!.publisher('/wk', 'std_msgs/msg/String');
+    t.true(await p.waitForSubscribers(1, 10000));
+    // The worker loads the addon in its own environment, opens a participant and a reader, exits.
+    const worker = new Worker(
+      `const d = require(${JSON.stringify(addon)}); const pp = d.createParticipant(69);
+       d.createReader(pp, d.createTopic(pp, 'rt/wk', 'std_msgs::msg::dds_::String_'), {}, () => {}, () => {});
+       setTimeout(() => process.exit(0), 200);`,
+      { eval: true },
+    );
+    await new Promise((r) => worker.once('exit', r));
+    p.publish({ data: 'after worker' });
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && got.length === 0) await new Promise((r) => setTimeout(r, 20));
+    sub.unsubscribe();
+    t.deepEqual(got, ['after worker']);
+  });
+});
