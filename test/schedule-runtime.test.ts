@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Executor } from '../runtime/exec/executor.js';
 import { buildGraph } from '../runtime/graph/index.js';
 import { loadRegistry } from '../runtime/cli/xnodes.js';
-import { buildModel, makeFallback, measureProfile, planXauto, toExecPlan, type Profile } from '../runtime/schedule/index.js';
+import { buildModel, makeFallback, measureProfile, planXauto, resolvePlan, toExecPlan, type Profile } from '../runtime/schedule/index.js';
 import { counters } from '../runtime/trace/counters.js';
 import { defineXNode } from '../runtime/xnode/index.js';
 import { discoverXpus } from '../runtime/xpu/discover.js';
@@ -121,4 +121,21 @@ test('runtime fallback: a failing implementation is replaced by the next-best pl
   t.is(check.frames, 37);
   t.is(check.wrong, 0);
   t.true(lines.some((l) => /falling back from fragile@main to steady@native/.test(l)));
+});
+
+test('a stage fed only from ROS2 (nothing to profile it with) is still planned, at a nominal cost, and said so', async (t) => {
+  const registry = await loadRegistry({ types: ['demo/counter', 'camera/preprocess'] });
+  const graph = buildGraph(
+    describe([
+      { name: 'work', type: 'camera/preprocess', inputs: { image: '/image' }, outputs: { tensor: '/b' }, ros2: [{ port: 'image', dir: 'in', topic: '/image', qos: 'default' }] },
+      { name: 'sink', type: 'demo/pass', inputs: { in: '/b' } },
+    ]),
+    registry,
+  );
+  const xpus = await discoverXpus({ workers: 1 });
+  const lines: string[] = [];
+  const { plan, fallback } = await resolvePlan(graph, xpus, 'xauto', { log: (l) => lines.push(l) });
+  t.is(plan.placements.length, 2);
+  t.truthy(fallback);
+  t.true(lines.some((l) => /could not profile work, sink .*nominal 1 ms/.test(l)), lines.join('\n'));
 });

@@ -8,7 +8,17 @@ import { runsOn, type XpuInfo } from '../xpu/types.js';
 import type { Assignment, CostModel, ModelPort, ModelStage, ModelXpu } from './model.js';
 import { placementKey, type Profile, type StageLatency } from './profile.js';
 
-export function buildModel(graph: Graph, xpus: XpuInfo[], profile: Profile): CostModel {
+export interface BuildOptions {
+  /**
+   * Real hosts: a stage none of whose options could be measured (e.g. fed only from ROS2, so
+   * profiling had no sample input) gets every option at this nominal latency instead of none;
+   * `unmeasured` lists them.
+   */
+  nominalMs?: number;
+  unmeasured?: string[];
+}
+
+export function buildModel(graph: Graph, xpus: XpuInfo[], profile: Profile, bopts: BuildOptions = {}): CostModel {
   const mx: ModelXpu[] = xpus.map((x) => ({
     id: x.id,
     kind: x.kind,
@@ -52,6 +62,12 @@ export function buildModel(graph: Graph, xpus: XpuInfo[], profile: Profile): Cos
         options.push({ impl: impl.name, xpu: xi, lat: { p50: lat.p50, q: lat.q } });
       }
     });
+    if (options.length === 0 && bopts.nominalMs !== undefined && !profile.simulated) {
+      xpus.forEach((x, xi) => {
+        for (const impl of s.impls) if (x.real && placeable(impl, x)) options.push({ impl: impl.name, xpu: xi, lat: { p50: bopts.nominalMs! } });
+      });
+      if (options.length) bopts.unmeasured?.push(s.name);
+    }
     return {
       name: s.name,
       module: s.module,

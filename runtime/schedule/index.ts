@@ -59,7 +59,9 @@ export async function resolvePlan(
   }
 
   const profile = await measureProfile(graph, real, { reprofile: opts.reprofile, log, progress: opts.progress });
-  const model = buildModel(graph, real, profile);
+  const unmeasured: string[] = [];
+  const model = buildModel(graph, real, profile, { nominalMs: 1, unmeasured });
+  if (unmeasured.length) log(`xauto: could not profile ${unmeasured.join(', ')} (no sample input, e.g. fed from ROS2): planned at a nominal 1 ms`);
   const missing = unplaceable(model);
   if (missing.length) throw new Error(`no measured option on this host's XPUs for: ${missing.join(', ')}`);
   let a: Assignment;
@@ -164,7 +166,9 @@ export async function comparePlans(graph: Graph, xpus: XpuInfo[], opts: CompareO
   const profile = declared.length
     ? declaredProfile(graph, use, opts.boards ?? [])
     : await measureProfile(graph, use, { reprofile: opts.reprofile, log, progress: opts.progress });
-  const model = buildModel(graph, use, profile);
+  const unmeasured: string[] = [];
+  const model = buildModel(graph, use, profile, { nominalMs: 1, unmeasured });
+  if (unmeasured.length) log(`xauto: could not profile ${unmeasured.join(', ')} (no sample input, e.g. fed from ROS2): planned at a nominal 1 ms`);
   const missing = unplaceable(model);
   if (missing.length) {
     throw new Error(
