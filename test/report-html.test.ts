@@ -117,3 +117,20 @@ test('the timeline window follows the slowest source, in steady state', (t) => {
   t.is(w.events.filter((e) => e.stage !== 1).length, 10);
   t.true(w.events.some((e) => e.stage === 1 && e.seq === 20));
 });
+
+test('a mostly idle window gets a second, zoomed timeline of one frame', async (t) => {
+  const tracer = new Tracer(2);
+  for (let f = 0; f < 30; f++) {
+    tracer.record(0, 0, EventKind.Run, f, f * 10, f * 10 + 0.2);
+    tracer.record(1, 0, EventKind.Run, f, f * 10 + 0.3, f * 10 + 0.8);
+  }
+  const summary = buildSummary('launch/x.launch.yaml', 'xauto', facts(['src', 'sink'], 300), tracer, {});
+  const run = reportRun(summary, tracer, ['src', 'sink'], XPUS, [0]);
+  t.truthy(run.zoom);
+  t.is(run.zoom!.firstFrame, run.zoom!.lastFrame);
+  t.true(Math.abs(run.zoom!.spanMs - 0.8) < 1e-9);
+  const html = await renderHtmlReport(input([run]));
+  t.true(html.includes(`Frame ${run.zoom!.firstFrame} alone, zoomed`));
+  // The busy pipeline above has no zoom.
+  t.is(pipeline(20).zoom, undefined);
+});

@@ -175,7 +175,7 @@ async function runSection(run: ReportRun, multi: boolean): Promise<string> {
 <div class="cols">${fig('Run time per stage (implementation@XPU)', lat)}${fig('Queue wait per stage (ready, waiting for its XPU)', wait)}</div>
 ${table(['stage', 'type', 'impl@xpu', 'runs', 'drops', 'errors', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'wait p50', 'wait p99'], rows, 3)}
 <h3>Timeline</h3>
-<figure class="wide">${timelineSvg(run)}</figure>
+<figure class="wide">${timelineSvg(run)}</figure>${run.zoom ? `\n<figure class="wide">${timelineSvg(run, run.zoom)}</figure>` : ''}
 <div class="cols">${fig('XPU utilisation', util)}<div>${extraSections(s)}</div></div>
 </section>`;
 }

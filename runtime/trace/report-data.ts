@@ -16,6 +16,13 @@ export interface TimelineEvent {
   end: number;
 }
 
+export interface TimelineWindow {
+  events: TimelineEvent[];
+  firstFrame: number;
+  lastFrame: number;
+  spanMs: number;
+}
+
 export interface ReportXpu {
   id: string;
   kind: string;
@@ -33,7 +40,9 @@ export interface ReportRun {
   /** End-to-end latency (ms) of every completed frame, in completion order, per sink name. */
   e2e: Record<string, number[]>;
   /** A window of a few consecutive frames in steady state. */
-  timeline: { events: TimelineEvent[]; firstFrame: number; lastFrame: number; spanMs: number };
+  timeline: TimelineWindow;
+  /** The middle frame of that window alone, when the XPUs are idle most of the window. */
+  zoom?: TimelineWindow;
 }
 
 export interface ReportInput {
@@ -62,7 +71,7 @@ export const TIMELINE_FRAMES = 5;
  * a frame's number is the newest of its inputs' numbers, so a faster source reaches the same
  * numbers earlier and its runs are not mistaken for the anchor's frames.
  */
-export function timelineWindow(tracer: Tracer, sources: readonly number[] = [], frames = TIMELINE_FRAMES): ReportRun['timeline'] {
+export function timelineWindow(tracer: Tracer, sources: readonly number[] = [], frames = TIMELINE_FRAMES): TimelineWindow {
   const runs: TimelineEvent[] = [];
   for (const e of tracer.events()) if (e.kind !== EventKind.Wait) runs.push({ ...e });
   if (runs.length === 0) return { events: [], firstFrame: 0, lastFrame: -1, spanMs: 0 };
@@ -96,5 +105,16 @@ export function timelineWindow(tracer: Tracer, sources: readonly number[] = [], 
 export function reportRun(summary: RunSummary, tracer: Tracer, stageNames: string[], xpus: ReportXpu[], sources: readonly number[] = []): ReportRun {
   const e2e: Record<string, number[]> = {};
   for (const [sink, samples] of tracer.e2e) e2e[stageNames[sink] ?? String(sink)] = Array.from(samples.values());
-  return { summary, stageNames, xpus, e2e, timeline: timelineWindow(tracer, sources) };
+  const timeline = timelineWindow(tracer, sources);
+  const zoom = timelineWindow(tracer, sources, 1);
+  return { summary, stageNames, xpus, e2e, timeline, ...(zoom.spanMs > 0 && busyFraction(timeline) < 0.3 ? { zoom } : {}) };
+}
+
+/** How much of the window its XPU rows are busy (0..1 per lane; above 1 with parallel lanes). */
+export function busyFraction(w: TimelineWindow): number {
+  const rows = new Set(w.events.map((e) => e.xpu)).size;
+  if (rows === 0 || !(w.spanMs > 0)) return 1;
+  let busy = 0;
+  for (const e of w.events) busy += e.end - e.start;
+  return busy / (w.spanMs * rows);
 }

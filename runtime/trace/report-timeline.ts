@@ -2,7 +2,7 @@
 // runs overlap), one bar per stage run coloured by stage; hovering a bar shows its frame,
 // stage and times (SVG <title>). Drawn directly: a Gantt with lanes is awkward in vega-lite.
 import { FONT, stageColours } from './plots.js';
-import type { ReportRun, TimelineEvent } from './report-data.js';
+import type { ReportRun, TimelineEvent, TimelineWindow } from './report-data.js';
 import { EventKind } from './tracer.js';
 
 export const escapeXml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -35,8 +35,8 @@ function lanes(events: TimelineEvent[]): { lane: number[]; count: Map<number, nu
   return { lane, count: new Map([...ends].map(([x, b]) => [x, b.length])) };
 }
 
-export function timelineSvg(run: ReportRun, width = 1000): string {
-  const { events, spanMs, firstFrame, lastFrame } = run.timeline;
+export function timelineSvg(run: ReportRun, window: TimelineWindow = run.timeline, width = 1000): string {
+  const { events, spanMs, firstFrame, lastFrame } = window;
   if (events.length === 0) return '<p class="empty">No stage runs were recorded.</p>';
   const colours = stageColours(run.stageNames.length);
   const { lane, count } = lanes(events);
@@ -74,7 +74,11 @@ export function timelineSvg(run: ReportRun, width = 1000): string {
   out.push(`<svg role="img" class="timeline" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family='${FONT}' font-size="11">`);
   out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
   out.push(
-    `<text x="0" y="14" font-size="13">Frames ${firstFrame}–${lastFrame} in steady state: ${fmtMs(spanMs)} ms, one row per XPU, runs of other frames in flight included; hover a bar for its frame and times</text>`,
+    `<text x="0" y="14" font-size="13">${
+      firstFrame === lastFrame
+        ? `Frame ${firstFrame} alone, zoomed: ${fmtMs(spanMs)} ms from its source run to its last stage run`
+        : `Frames ${firstFrame}–${lastFrame} in steady state: ${fmtMs(spanMs)} ms, one row per XPU, runs of other frames in flight included`
+    }; hover a bar for its frame and times</text>`,
   );
   // Grid and time axis.
   const step = niceStep(spanMs);
