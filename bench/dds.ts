@@ -5,6 +5,7 @@
 //   every message), vs ddsperf pub/sub of 1 MiB samples; also xauto -> C peer for reference.
 // Last line: {"bench":"dds","rtt_us_p50":..,"ddsperf_rtt_us_p50":..,"rtt_ratio_vs_ddsperf":..,"throughput_ratio_1mb":..}
 import { spawnSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { openRos2 } from '../runtime/ros2/index.js';
 import { buildPeer, childEnv, ddsUnavailable, repoRoot, spawnChild, type Child } from '../test/fixtures/ros2/env.js';
@@ -173,7 +174,7 @@ export default async function main(args: string[]): Promise<void> {
   const p50 = median(xautoP50s);
   const rows: Array<[string, string]> = [
     ['rtt p50, xauto -> C peer -> xauto (64 B)', `${p50.toFixed(1)} us`],
-    ['rtt p90 / p99 (last round)', `${quantile(rtts, 0.9).toFixed(1)} / ${quantile(rtts, 0.99).toFixed(1)} us`],
+    ['rtt min / p90 / p99 (last round)', `${rtts[0]!.toFixed(1)} / ${quantile(rtts, 0.9).toFixed(1)} / ${quantile(rtts, 0.99).toFixed(1)} us`],
     ['rtt p50, ddsperf ping/pong (64 B)', `${ddsperfP50.toFixed(1)} us`],
     ['rtt ratio xauto / ddsperf', (p50 / ddsperfP50).toFixed(2)],
     ['rtt p50, C peer -> same C relay -> C peer (64 B)', `${cPeerP50.toFixed(1)} us`],
@@ -184,7 +185,7 @@ export default async function main(args: string[]): Promise<void> {
     ['throughput ratio xauto / ddsperf', (xautoBps / ddsperfBps).toFixed(2)],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
-  console.log(`dds on loopback (Cyclone DDS, reliable; median of ${repeats} alternating round(s))`);
+  console.log(`dds on loopback (Cyclone DDS, reliable; median of ${repeats} alternating round(s); load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)`);
   for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
   console.log(JSON.stringify({
     bench: 'dds',
@@ -192,6 +193,7 @@ export default async function main(args: string[]): Promise<void> {
     ddsperf_rtt_us_p50: Number(ddsperfP50.toFixed(2)),
     rtt_ratio_vs_ddsperf: Number((p50 / ddsperfP50).toFixed(3)),
     throughput_ratio_1mb: Number((xautoBps / ddsperfBps).toFixed(3)),
+    rtt_us_min: Number(rtts[0]!.toFixed(2)),
     c_peer_rtt_us_p50: Number(cPeerP50.toFixed(2)),
     rtt_ratio_vs_c_peer: Number((p50 / cPeerP50).toFixed(3)),
     throughput_mib_s_1mb: Number((xautoBps / MIB).toFixed(1)),
