@@ -154,7 +154,17 @@ async function runGraph(
   const bridged = [...graph.topics.values()].filter((t) => t.ros2);
   let bridge: ReturnType<typeof ros2Bridge> | undefined;
   let ros: Ros2Context | undefined;
-  if (bridged.length || local) ros = await openRos2({ nodeName: `xauto_${(a.process ?? 'main').replace(/\W/g, '_')}` });
+  const nodeName = `xauto_${(a.process ?? 'main').replace(/\W/g, '_')}`;
+  if (local || bridged.some((t) => t.ros2!.dir === 'in')) ros = await openRos2({ nodeName });
+  else if (bridged.length) {
+    // Publishing only: a run without ROS2 still makes sense, so a missing DDS is one line.
+    try {
+      ros = await openRos2({ nodeName });
+    } catch (e) {
+      log(`xauto: not publishing to ROS2 (${e instanceof Error ? e.message : String(e)})`);
+      bridged.length = 0;
+    }
+  }
   if (bridged.length) {
     bridge = ros2Bridge(ros!);
     log(`xauto: ROS2 topics: ${bridged.map((t) => `${t.name} (${t.ros2!.dir}, ${t.type})`).join(', ')}`);

@@ -172,6 +172,8 @@ export class Executor {
   private readonly busyGroups = new Set<string>();
   /** Topics received from other processes that have not ended yet. */
   private remoteOpen = 0;
+  /** Topics received from ROS2: they keep the run going until the duration ends or stop(). */
+  private ros2Open = 0;
   private readonly senders: RemoteSender[] = [];
   private readonly sections: Record<string, Record<string, unknown>> = {};
   private readonly errors: number[];
@@ -307,9 +309,10 @@ export class Executor {
           return { rt, input: rt.inputs[rt.s.inputs.findIndex((i) => i.port === port)]! };
         });
         let seq = 0;
+        this.ros2Open++;
         this.unsubscribe.push(
           this.opts.bridge.subscribe(topic.name, topic.type, topic.ros2.qos, (msg) => {
-            if (this.stopping) return;
+            if (this.stopping || this.ros2Open === 0) return;
             const env: Envelope = { value: msg, t0: performance.now(), seq: seq++ };
             for (const { rt, input } of subs) this.deliver(rt, input, env);
             this.drain();
@@ -378,6 +381,7 @@ export class Executor {
 
   /** Stops the local sources (the duration is over); frames from other processes still come. */
   private stopSources(): void {
+    this.ros2Open = 0;
     for (const rt of this.stages) {
       if (!rt.source) continue;
       rt.source.done = true;
@@ -672,7 +676,7 @@ export class Executor {
   }
 
   private checkIdle(): void {
-    if (!this.idleResolve || this.running > 0 || this.draining || (this.remoteOpen > 0 && !this.stopping)) return;
+    if (!this.idleResolve || this.running > 0 || this.draining || this.ros2Open > 0 || (this.remoteOpen > 0 && !this.stopping)) return;
     for (const rt of this.stages) {
       if (rt.queued) return;
       if (rt.source && !rt.source.done) return;

@@ -444,9 +444,10 @@ export class Interpreter {
       if (rule) resolved = rule[1];
       map[portName] = resolved;
       x.portPos[portName] = port.pos;
-      if (ros2) {
-        const r = this.text(ros2, s);
-        if (r !== 'in' && r !== 'out') throw new LaunchError(ros2.pos, `invalid ros2 '${r}'; expected 'in' or 'out'`);
+      // `ros2: ''` (e.g. from a substitution) leaves the port unbound.
+      const r = ros2 ? this.text(ros2, s) : '';
+      if (ros2 && r !== '') {
+        if (r !== 'in' && r !== 'out') throw new LaunchError(ros2.pos, `invalid ros2 '${r}'; expected 'in', 'out' or '' (not bound)`);
         if (r !== dir) {
           throw new LaunchError(ros2.pos, `ros2: ${r} on an ${dir === 'in' ? 'input' : 'output'} port; expected 'ros2: ${dir}' (${dir === 'in' ? 'inputs are received from ROS2' : 'outputs are published to ROS2'})`);
         }
@@ -454,7 +455,7 @@ export class Interpreter {
         if (!QOS_PROFILES.includes(q)) throw new LaunchError(qos!.pos, `unknown qos profile '${q}'; expected one of ${QOS_PROFILES.join(', ')}`);
         const b: Ros2Binding = { port: portName, dir, topic: resolved, qos: q };
         x.ros2.push(b);
-      } else if (qos) {
+      } else if (qos && !ros2) {
         throw new LaunchError(qos.pos, `qos is only meaningful on a port bound to ROS2; add ros2: ${dir}`);
       }
     };
