@@ -323,8 +323,8 @@ export function nextBest(m: CostModel, option: ArrayLike<number>, stage: number,
 }
 
 /**
- * The simulated cost of an assignment: mean end-to-end latency over the frames that reach
- * the sinks, plus two periods for every frame a sink never sees (a plan must not look fast by
+ * The simulated cost of an assignment: mean end-to-end latency (from when each frame was due)
+ * over the frames that reach the sinks, plus two periods for every frame a sink never sees (a plan must not look fast by
  * dropping frames).
  */
 export function simulatedCost(m: CostModel, option: ArrayLike<number>, sc: EvalScratch = prepare(m), frames = 24): number {
@@ -333,7 +333,8 @@ export function simulatedCost(m: CostModel, option: ArrayLike<number>, sc: EvalS
   const expected = m.sinks.length * (frames - 3);
   const got = Math.min(expected, r.e2e.count);
   const P = pipelinePeriod(m) || 100;
-  const mean = got ? r.e2e.mean : Infinity;
+  // Counted from when frames were due: a plan must not look fast by delaying source ticks.
+  const mean = got ? r.e2eFromDue.mean : Infinity;
   return mean + (2 * P * (expected - got)) / Math.max(1, expected);
 }
 

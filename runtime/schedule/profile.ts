@@ -13,11 +13,11 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { availableParallelism, cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import cliProgress from 'cli-progress';
 import { Executor } from '../exec/executor.js';
 import { candidates, type ExecPlan, type StagePlacement } from '../exec/plan.js';
 import type { Graph, Stage } from '../graph/graph.js';
-import { core } from '../util/native.js';
 import { packageRoot } from '../util/paths.js';
 import { WorkerPool } from '../xpu/pool.js';
 import { transferables } from '../xpu/transfer.js';
@@ -159,7 +159,8 @@ export async function measureProfile(graph: Graph, xpus: XpuInfo[], opts: Profil
     const hit = cache.topics[topicKey(graph, t.name)];
     if (hit) profile.topics[t.name] = hit;
   }
-  const needCores = cache.cores === undefined;
+  // The cores' parallelism is measured with every profiling (it varies with other load).
+  const needCores = cache.cores === undefined || todo.length > 0;
   if (todo.length === 0 && topicTodo.length === 0 && !needCores) return profile;
 
   log(`xauto: profiling ${todo.length} implementation/XPU pair${todo.length === 1 ? '' : 's'} on ${host} (${profile.cached} cached)`);
@@ -244,26 +245,51 @@ function newPool(log: (l: string) => void): WorkerPool {
 }
 
 /**
- * Effective parallelism of the cores: the same spin on one thread and on one thread per core
- * at once. Threads beyond it share cores (the simulator slows them down accordingly).
+ * Effective parallelism of the cores: the same fixed amount of computation on one thread, then
+ * on one thread per core at once (worker threads). Threads beyond it share cores, and the
+ * simulator slows them down accordingly. Other load on the host shows up here as less
+ * parallelism than there are cores.
  */
-async function measureCores(): Promise<number> {
+export async function measureCores(): Promise<number> {
   const n = availableParallelism();
-  let burnAsync: ((us: number) => Promise<number>) | undefined;
+  const src = `
+    const { parentPort } = require('node:worker_threads');
+    parentPort.on('message', (iters) => {
+      const t = performance.now();
+      let y = 0;
+      let a = 1;
+      for (let i = 0; i < iters; i++) { a = (a * 1103515245 + 12345) >>> 0; y ^= a; }
+      parentPort.postMessage({ ms: performance.now() - t, y });
+    });`;
+  const workers = Array.from({ length: n }, () => new Worker(src, { eval: true }));
+  const run = (w: Worker, iters: number) =>
+    new Promise<number>((resolve) => {
+      w.once('message', (m: { ms: number }) => resolve(m.ms));
+      w.postMessage(iters);
+    });
   try {
-    burnAsync = core().burnAsync;
-  } catch {
-    return n;
+    // Calibrate to about 25 ms of work, warm the JIT, then measure alone and together.
+    let iters = 2_000_000;
+    for (let k = 0; k < 3; k++) {
+      const ms = await run(workers[0]!, iters);
+      iters = Math.max(100_000, Math.round((iters * 25) / Math.max(ms, 0.5)));
+    }
+    await Promise.all(workers.map((w) => run(w, iters)));
+    const alone: number[] = [];
+    const together: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const t = performance.now();
+      await run(workers[0]!, iters);
+      alone.push(performance.now() - t);
+      const t2 = performance.now();
+      await Promise.all(workers.map((w) => run(w, iters)));
+      together.push(performance.now() - t2);
+    }
+    const med = (v: number[]) => v.sort((a, b) => a - b)[2]!;
+    return Math.max(1, Math.min(n, (n * med(alone)) / med(together)));
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
   }
-  const spin = 20_000;
-  await burnAsync(2000);
-  let t = performance.now();
-  await burnAsync(spin);
-  const one = performance.now() - t;
-  t = performance.now();
-  await Promise.all(Array.from({ length: n }, () => burnAsync!(spin)));
-  const all = performance.now() - t;
-  return Math.max(1, Math.min(n, (n * one) / all));
 }
 
 interface Sample {
