@@ -1,25 +1,20 @@
 // `xauto launch FILE`: launch description -> graph -> plan -> executor (+ child processes) -> report.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { startProcesses } from '../exec/processes.js';
 import { buildGraph, GraphError, type Graph } from '../graph/index.js';
 import { loadLaunchFile, parseLaunchArgs } from '../launch/index.js';
 import { LaunchError, type LaunchDescription } from '../launch/types.js';
-import { Executor } from '../exec/executor.js';
-import { startProcesses } from '../exec/processes.js';
-import { counters } from '../trace/counters.js';
-import { buildSummary, renderSummary, type RunSummary } from '../trace/report.js';
+import { PlanFileError } from '../schedule/index.js';
 import { chromeTrace } from '../trace/chrome.js';
-import { discoverXpus } from '../xpu/discover.js';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { ros2Bridge } from '../exec/bridge.js';
-import { ddsLinks } from '../exec/remote.js';
-import { openRos2, type Ros2Context } from '../ros2/index.js';
-import { loadRegistry } from './xnodes.js';
-import { PlanFileError, resolvePlan } from '../schedule/index.js';
-import { Progress } from './progress.js';
-import { UserError } from './errors.js';
+import { renderSummary, type RunSummary } from '../trace/report.js';
 import { XautoError } from '../util/errors.js';
+import { discoverXpus } from '../xpu/discover.js';
+import { UserError } from './errors.js';
+import { runPlan, type PlanRun, type RunControl } from './session.js';
+import { loadRegistry } from './xnodes.js';
 
 export interface LaunchArgs {
   file: string;
@@ -89,8 +84,8 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
   const names = [...new Set(graph.stages.map((s) => s.process))];
   const mine = a.process ?? 'main';
   if (a.process && !names.includes(a.process)) throw new UserError(`--process ${a.process}: no xnode is placed in it; expected one of ${names.join(', ')}`);
-  const running: { stop?: () => void } = {};
-  const children = a.process ? [] : names.filter((n) => n !== 'main').map((n) => startChildProcess(a, n, () => running.stop?.()));
+  const control: RunControl = { stopped: false };
+  const children = a.process ? [] : names.filter((n) => n !== 'main').map((n) => startChildProcess(a, n, () => control.stop?.()));
   const top = !a.process;
   const processes = top && desc.processes.length ? startProcesses(desc.processes, { log: (l: string) => process.stdout.write(l + '\n') }) : undefined;
   let summary: RunSummary | undefined;
@@ -99,7 +94,7 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
       const local = names.length > 1 ? new Set(graph.stages.filter((s) => s.process === mine).map((s) => s.index)) : undefined;
       const stopChildren = () => children.forEach((c) => c.kill('SIGINT'));
       process.once('SIGINT', stopChildren);
-      summary = await runGraph(desc, graph, a, xpus, log, local, running);
+      summary = await runGraph(desc, graph, a, xpus, log, local, control);
       process.off('SIGINT', stopChildren);
     } else if (processes) {
       const stop = () => void processes.stop();
@@ -148,68 +143,25 @@ async function runGraph(
   xpus: Awaited<ReturnType<typeof discoverXpus>>,
   log: (line: string) => void,
   local?: Set<number>,
-  running: { stop?: () => void } = {},
-): Promise<RunSummary> {
-  const chosen = await resolvePlan(graph, xpus, a.plan, { reprofile: a.reprofile, workers: a.workers, log, progress: true });
-  const bridged = [...graph.topics.values()].filter((t) => t.ros2);
-  let bridge: ReturnType<typeof ros2Bridge> | undefined;
-  let ros: Ros2Context | undefined;
-  const nodeName = `xauto_${(a.process ?? 'main').replace(/\W/g, '_')}`;
-  if (local || bridged.some((t) => t.ros2!.dir === 'in')) ros = await openRos2({ nodeName });
-  else if (bridged.length) {
-    // Publishing only: a run without ROS2 still makes sense, so a missing DDS is one line.
-    try {
-      ros = await openRos2({ nodeName });
-    } catch (e) {
-      log(`xauto: not publishing to ROS2 (${e instanceof Error ? e.message : String(e)})`);
-      bridged.length = 0;
-    }
-  }
-  if (bridged.length) {
-    bridge = ros2Bridge(ros!);
-    log(`xauto: ROS2 topics: ${bridged.map((t) => `${t.name} (${t.ros2!.dir}, ${t.type})`).join(', ')}`);
-  }
-  const progress = new Progress(a.frames !== undefined ? a.frames * graph.sources.length : undefined, a.duration);
-  const ex = new Executor(graph, chosen.plan, {
-    xpus,
-    frames: a.frames,
-    durationS: a.duration ?? (a.frames === undefined ? 10 : undefined),
-    realtime: a.realtime,
-    codec: chosen.codec,
-    bridge,
-    local: local && { stages: local, links: ddsLinks(ros!) },
-    fallback: chosen.fallback,
-    log: (l) => progress.interrupt(() => log(l)),
-  });
-  await ex.start();
-  running.stop = () => ex.stop();
+  control: RunControl = { stopped: false },
+): Promise<RunSummary | undefined> {
   const onSigint = () => {
-    progress.interrupt(() => log('xauto: SIGINT: stopping sources, draining frames in flight'));
-    ex.stop();
+    control.stopped = true;
+    control.stop?.();
   };
   process.once('SIGINT', onSigint);
-  const used = [...new Set(chosen.plan.placements.filter((_, i) => !local || local.has(i)).map((p) => p.xpu))];
-  log(
-    `xauto: running ${local?.size ?? graph.stages.length} xnodes on ${used.join(', ')} (plan '${chosen.plan.name}'; ` +
-      (a.frames !== undefined ? `${a.frames} frames per source` : `${a.duration ?? 10} s`) +
-      '; Ctrl-C stops)',
-  );
-  const ticker = setInterval(() => progress.update(ex.report().sources.reduce((n, s) => n + s.emitted, 0)), 200);
+  let run: PlanRun | undefined;
   try {
-    await ex.run();
+    run = await runPlan(desc, graph, xpus, { ...a, spec: a.plan, local, processName: a.process, log, control });
   } finally {
-    clearInterval(ticker);
-    progress.stop();
     process.off('SIGINT', onSigint);
-    await ex.close();
-    bridge?.close();
-    await ros?.close();
   }
-  const summary = buildSummary(desc.file, chosen.plan.name, ex.report(), ex.tracer, counters.snapshot());
+  if (!run) return undefined;
+  const { summary, tracer } = run;
   process.stdout.write(renderSummary(summary) + '\n');
   if (a.summaryJson) writeFileSync(a.summaryJson, JSON.stringify(summary, null, 2) + '\n');
   if (a.trace) {
-    writeFileSync(a.trace, JSON.stringify(chromeTrace(ex.tracer, graph.stages.map((s) => s.name), xpus.map((x) => x.id))));
+    writeFileSync(a.trace, JSON.stringify(chromeTrace(tracer, graph.stages.map((s) => s.name), xpus.map((x) => x.id))));
     log(`xauto: trace written to ${a.trace} (open it in https://ui.perfetto.dev or chrome://tracing)`);
   }
   return summary;

@@ -6,6 +6,7 @@ import { hideBin } from 'yargs/helpers';
 import { describeError, launchCommand } from './launch.js';
 import { topicCommand } from './topic.js';
 import { planCommand } from './plan.js';
+import { profileCommand } from './profile.js';
 import { xpuCommand } from './xpu.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -15,6 +16,7 @@ export async function main(argv: string[]): Promise<number> {
       .scriptName('xauto')
       .usage('$0 <command> [options]')
       .command(launchCommand)
+      .command(profileCommand)
       .command(planCommand)
       .command(xpuCommand)
       .command(topicCommand)

@@ -5,22 +5,16 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { ros2Bridge } from '../exec/bridge.js';
-import { Executor } from '../exec/executor.js';
 import { startProcesses } from '../exec/processes.js';
-import { buildGraph, type Graph } from '../graph/index.js';
-import { loadLaunchFile, parseLaunchArgs, type LaunchDescription } from '../launch/index.js';
-import { openRos2, type Ros2Context } from '../ros2/index.js';
-import { resolvePlan } from '../schedule/index.js';
+import { buildGraph } from '../graph/index.js';
+import { loadLaunchFile, parseLaunchArgs } from '../launch/index.js';
 import { chromeTrace } from '../trace/chrome.js';
-import { counters } from '../trace/counters.js';
 import { compareRuns, renderHtmlReport, type Comparison } from '../trace/html.js';
 import { reportRun, type ReportRun, type ReportXpu } from '../trace/report-data.js';
-import { buildSummary, renderSummary, type RunSummary } from '../trace/report.js';
+import { renderSummary, type RunSummary } from '../trace/report.js';
 import { discoverXpus } from '../xpu/discover.js';
-import type { XpuInfo } from '../xpu/types.js';
 import { UserError } from './errors.js';
-import { Progress } from './progress.js';
+import { runPlan, type RunControl } from './session.js';
 import { loadRegistry } from './xnodes.js';
 
 export interface ProfileArgs {
@@ -101,16 +95,16 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
   const traces: ReturnType<typeof chromeTrace>[] = [];
   // Ctrl-C stops the executor running now (its frames in flight drain) and the plans after it;
   // the report is still written from what was measured.
-  const session: Session = { interrupted: false };
+  const control: RunControl = { stopped: false };
   const onSigint = () => {
-    session.interrupted = true;
-    session.interrupt?.();
+    control.stopped = true;
+    control.stop?.();
   };
   process.on('SIGINT', onSigint);
   try {
     for (const spec of plans) {
-      if (session.interrupted) break;
-      const measured = await profileOnce(desc, graph, a, spec, xpus, io, session);
+      if (control.stopped) break;
+      const measured = await runPlan(desc, graph, xpus, { ...a, spec, log: io.log, control, verb: 'profiling' });
       if (!measured) break;
       const { summary, tracer } = measured;
       io.out(renderSummary(summary));
@@ -122,7 +116,7 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
     await processes?.stop();
   }
   if (runs.length === 0) throw new UserError('interrupted before a measured run: no report written');
-  if (session.interrupted && runs.length < plans.length) io.log(`xauto: interrupted: the report holds ${runs.map((r) => `'${r.summary.plan}'`).join(', ')} only`);
+  if (control.stopped && runs.length < plans.length) io.log(`xauto: interrupted: the report holds ${runs.map((r) => `'${r.summary.plan}'`).join(', ')} only`);
 
   const summaries = runs.map((r) => r.summary);
   const comparison = compareRuns(summaries);
@@ -154,77 +148,6 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
   }
   io.out(`xauto: report written to ${report} (summary.json, trace.json beside it; open trace.json in https://ui.perfetto.dev)`);
   return { dir, report, summaries, comparison };
-}
-
-interface Session {
-  interrupted: boolean;
-  /** Stops what runs now. */
-  interrupt?: () => void;
-}
-
-/**
- * One plan: an unmeasured warm-up run, then the measured run. Counters start from zero so the
- * summary holds only the measured run. Undefined when interrupted before the measured run.
- */
-async function profileOnce(desc: LaunchDescription, graph: Graph, a: ProfileArgs, spec: string, xpus: XpuInfo[], io: ProfileIo, session: Session) {
-  counters.reset();
-  const chosen = await resolvePlan(graph, xpus, spec, { reprofile: a.reprofile, workers: a.workers, log: io.log, progress: true });
-  const bridged = [...graph.topics.values()].filter((t) => t.ros2);
-  if (a.warmup > 0 && !bridged.length && !session.interrupted) {
-    // Same plan, same XPUs, results dropped: the measured run starts warm, whichever plan runs first.
-    io.log(`xauto: warming up plan '${chosen.plan.name}' (${a.warmup} frames per source, not measured)`);
-    const warm = new Executor(graph, chosen.plan, { xpus, frames: a.warmup, codec: chosen.codec, fallback: chosen.fallback, log: io.log });
-    await warm.start();
-    session.interrupt = () => warm.stop();
-    try {
-      await warm.run();
-    } finally {
-      session.interrupt = undefined;
-      await warm.close();
-    }
-    counters.reset();
-  }
-  if (session.interrupted) return undefined;
-  let ros: Ros2Context | undefined;
-  let bridge: ReturnType<typeof ros2Bridge> | undefined;
-  if (bridged.length) {
-    ros = await openRos2({ nodeName: 'xauto_profile' });
-    bridge = ros2Bridge(ros);
-  }
-  const durationS = a.duration ?? (a.frames === undefined ? 10 : undefined);
-  const progress = new Progress(a.frames !== undefined ? a.frames * graph.sources.length : undefined, durationS);
-  const ex = new Executor(graph, chosen.plan, {
-    xpus,
-    frames: a.frames,
-    durationS,
-    realtime: a.realtime,
-    codec: chosen.codec,
-    bridge,
-    fallback: chosen.fallback,
-    log: (l) => progress.interrupt(() => io.log(l)),
-  });
-  await ex.start();
-  session.interrupt = () => {
-    progress.interrupt(() => io.log('xauto: SIGINT: stopping sources, draining frames in flight'));
-    ex.stop();
-  };
-  const used = [...new Set(chosen.plan.placements.map((p) => p.xpu))];
-  io.log(`xauto: profiling plan '${chosen.plan.name}' on ${used.join(', ')} (${a.frames !== undefined ? `${a.frames} frames per source` : `${durationS} s`}; Ctrl-C stops)`);
-  const ticker = setInterval(() => progress.update(ex.report().sources.reduce((n, s) => n + s.emitted, 0)), 200);
-  const skipped = session.interrupted; // Ctrl-C while the executor was starting
-  try {
-    if (!skipped) await ex.run();
-  } finally {
-    session.interrupt = undefined;
-    clearInterval(ticker);
-    progress.stop();
-    await ex.close();
-    bridge?.close();
-    await ros?.close();
-  }
-  if (skipped) return undefined;
-  const summary = buildSummary(desc.file, chosen.plan.name, ex.report(), ex.tracer, counters.snapshot());
-  return { summary, tracer: ex.tracer };
 }
 
 /** One Chrome trace holding every run: each run's processes renumbered and named after its plan. */
