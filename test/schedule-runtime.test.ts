@@ -1,12 +1,13 @@
 // Real runs: profiling with its cache, and the runtime fallback of a failing implementation.
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Executor } from '../runtime/exec/executor.js';
 import { buildGraph } from '../runtime/graph/index.js';
 import { loadRegistry } from '../runtime/cli/xnodes.js';
-import { buildModel, makeFallback, measureProfile, planXauto, resolvePlan, toExecPlan, type Profile } from '../runtime/schedule/index.js';
+import { buildModel, compareOnModel, makeFallback, measureProfile, PlanFileError, planXauto, readPlanFile, resolvePlan, toExecPlan, type Profile } from '../runtime/schedule/index.js';
+import { planJson } from '../runtime/cli/plan.js';
 import { counters } from '../runtime/trace/counters.js';
 import { defineXNode } from '../runtime/xnode/index.js';
 import { discoverXpus } from '../runtime/xpu/discover.js';
@@ -138,4 +139,58 @@ test('a stage fed only from ROS2 (nothing to profile it with) is still planned, 
   t.is(plan.placements.length, 2);
   t.truthy(fallback);
   t.true(lines.some((l) => /could not profile work, sink .*nominal 1 ms/.test(l)), lines.join('\n'));
+});
+
+test('plan files: `xauto plan --json` output runs as a plan; mistakes name the entry and what was expected', async (t) => {
+  const registry = await loadRegistry({ types: ['demo/counter'] });
+  const graph = buildGraph(
+    describe([
+      { name: 'src', type: 'demo/counter', outputs: { out: '/a' } },
+      { name: 'work', type: 'demo/scale', inputs: { in: '/a' }, outputs: { out: '/b' } },
+      { name: 'sink', type: 'demo/check', inputs: { in: '/b' } },
+    ]),
+    registry,
+  );
+  const xpus = await discoverXpus({ workers: 1 });
+  const dir = mkdtempSync(join(tmpdir(), 'xauto-planfile-'));
+  try {
+    const file = join(dir, 'plan.json');
+    const write = (v: unknown) => writeFileSync(file, JSON.stringify(v));
+    // Round trip of what `xauto plan --json` writes.
+    const lat = (p50: number) => ({ p50, q: [p50, p50, p50, p50, p50, p50, p50, p50], samples: 1 });
+    const profile: Profile = {
+      host: 'test',
+      simulated: false,
+      cores: 2,
+      stages: [{ 'js@main': lat(0.1) }, { 'js@main': lat(3), 'worker@pool': lat(2), 'native@native': lat(2.5) }, { 'js@main': lat(0.1) }],
+      topics: {},
+      transfer: {},
+      measured: 0,
+      cached: 0,
+      failures: [],
+    };
+    const cmp = compareOnModel(buildModel(graph, xpus, profile), profile, xpus, { frames: 20 });
+    write(planJson('x.launch.yaml', cmp));
+    t.deepEqual(readPlanFile(file, graph, xpus).placements, cmp.xauto.plan.placements.map((p) => ({ impl: p.impl, xpu: p.xpu, priority: p.priority })));
+    write({ name: 'mine', placements: [{ stage: 'sink', impl: 'js', xpu: 'main' }, { stage: 'src', impl: 'js', xpu: 'main' }, { stage: 'work', impl: 'worker', xpu: 'pool', priority: 5 }] });
+    const plan = readPlanFile(file, graph, xpus);
+    t.is(plan.name, 'mine');
+    t.deepEqual(plan.placements.map((p) => `${p.impl}@${p.xpu}`), ['js@main', 'worker@pool', 'js@main']);
+    t.is(plan.placements[1]!.priority, 5);
+    const bad: Array<[unknown, RegExp]> = [
+      [{ placements: [{ stage: 'nope', impl: 'js', xpu: 'main' }] }, /placements\[0\]: unknown stage "nope"; expected one of src, work, sink/],
+      [{ placements: [{ stage: 'work', impl: 'cuda', xpu: 'main' }] }, /placements\[0\]: 'work' has no implementation 'cuda'; expected one of js, worker, native/],
+      [{ placements: [{ stage: 'work', impl: 'js', xpu: 'npu0' }] }, /placements\[0\]: no XPU 'npu0' on this host/],
+      [{ placements: [{ stage: 'work', impl: 'worker', xpu: 'main' }] }, /implementation 'worker' \(worker\/cpu\) cannot run on 'main'/],
+      [{ placements: [{ stage: 'work', impl: 'js', xpu: 'main' }] }, /no placement for 'src', 'sink'/],
+      [{ plans: 1 }, /expected \{"placements"/],
+    ];
+    for (const [v, re] of bad) {
+      write(v);
+      t.throws(() => readPlanFile(file, graph, xpus), { instanceOf: PlanFileError, message: re });
+    }
+    t.throws(() => readPlanFile(join(dir, 'missing.json'), graph, xpus), { instanceOf: PlanFileError, message: /missing\.json: no such file; expected 'xauto', 'module', 'default' or a plan JSON file/ });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
