@@ -1,4 +1,5 @@
 import test from 'ava';
+import { performance } from 'node:perf_hooks';
 import { buildGraph, describeXNodes, type XNodeInCode } from '../runtime/graph/index.js';
 import { Executor, type ExecOptions } from '../runtime/exec/executor.js';
 import { defaultPlan, type ExecPlan, type StagePlacement } from '../runtime/exec/plan.js';
@@ -256,4 +257,61 @@ test.serial('a message with one subscriber moves to a worker by transfer; with s
   const two = await run(registry, [...base, { name: 'also', type: 'demo/check', inputs: { in: '/a' }, params: { a: 1, b: 0 } }], { frames: 5 });
   t.is(two.report().stages[3]!.runs, 5);
   t.true(sent.every((s) => s.data.byteLength === 1024), 'a message other stages also read is not taken away from them');
+});
+
+test.serial('a join of two same-rate sources pairs frame k with frame k, even when one branch drops frames', async (t) => {
+  const { registry } = probes();
+  const pairs: Array<[number, number]> = [];
+  registry.register(
+    defineXNode({
+      type: 'probe/join',
+      inputs: { a: { type: 'xauto/Tensor' }, b: { type: 'xauto/Tensor' } },
+      impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: () => (i) => {
+        pairs.push([(i.a as Tensor).data[0]!, (i.b as Tensor).data[0]!]);
+        return null;
+      } }],
+    }),
+  );
+  const ex = await run(
+    registry,
+    [
+      { name: 'camera', type: 'probe/src', outputs: { out: '/a' }, params: { rate: 200 } },
+      { name: 'lidar', type: 'probe/src', outputs: { out: '/b' }, params: { rate: 200 } },
+      { name: 'slow', type: 'probe/slow', inputs: { in: '/a' }, outputs: { out: '/a2' }, params: { ms: 12 } },
+      { name: 'join', type: 'probe/join', inputs: { a: '/a2', b: '/b' } },
+    ],
+    { durationS: 0.6 },
+  );
+  t.true(pairs.length >= 10, `${pairs.length} joins`);
+  t.true(pairs.every(([a, b]) => a === b), `pairs: ${JSON.stringify(pairs.slice(0, 8))}`);
+  t.true(ex.report().stages[3]!.drops > 0, 'lidar frames whose camera frame was lost are dropped and counted');
+});
+
+test.serial('sources are stamped when their frames are due: a blocked event loop shows in end-to-end latency', async (t) => {
+  const src = defineXNode({
+    type: 'due/src',
+    outputs: { out: { type: 'xauto/Tensor' } },
+    params: { rate: { type: 'float', default: 50 } },
+    impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: () => () => ({ out: { dims: [1], data: new Float32Array(1) } }) }],
+  });
+  const sink = defineXNode({
+    type: 'due/sink',
+    inputs: { in: { type: 'xauto/Tensor' } },
+    impls: [{ name: 'js', xpu: 'cpu', backend: 'native', create: () => async () => null }],
+  });
+  const registry = new XNodeRegistry().register(src, sink);
+  const graph = buildGraph(describeXNodes([
+    { name: 'src', type: 'due/src', outputs: { out: '/a' } },
+    { name: 'sink', type: 'due/sink', inputs: { in: '/a' } },
+  ]), registry);
+  const xpus = await discoverXpus({ workers: 1 });
+  const ex = new Executor(graph, defaultPlan(graph, xpus), { xpus, frames: 3, realtime: true });
+  await ex.start();
+  const running = ex.run();
+  const until = performance.now() + 45; // block the event loop past the first two due times
+  while (performance.now() < until);
+  await running;
+  await ex.close();
+  const e2e = [...ex.tracer.e2e.values()][0]!.values();
+  t.true(e2e[0]! >= 40, `frame 0 waited behind the blocked loop: ${e2e[0]} ms`);
 });

@@ -59,6 +59,9 @@ interface Envelope {
   encoded?: string;
 }
 
+/** Frames a joining stage keeps per input while waiting for the same frame on the others. */
+const SYNC_WINDOW = 8;
+
 class InputRt {
   readonly queue: Envelope[] = [];
   latest: Envelope | null = null;
@@ -71,7 +74,7 @@ class InputRt {
   constructor(
     readonly port: string,
     readonly type: string,
-    readonly depth: number,
+    public depth: number,
     readonly latched: boolean,
     readonly trigger: boolean,
   ) {}
@@ -137,6 +140,13 @@ interface StageRt {
   readySince: number;
   isSink: boolean;
   failures: number;
+  /**
+   * Trigger inputs are joined by source frame number (like message_filters' exact-time sync):
+   * set when every trigger input descends from sources of one rate, so frame k of each meets.
+   */
+  syncBySeq: boolean;
+  /** The trigger inputs (not latched, not optional). */
+  triggers: InputRt[];
   /** Sources. */
   source?: SourceRt;
 }
@@ -230,6 +240,8 @@ export class Executor {
         readySince: 0,
         isSink: true,
         failures: 0,
+        syncBySeq: false,
+        triggers: inputs.filter((i) => i.trigger),
       });
     }
     this.wire();
@@ -274,6 +286,7 @@ export class Executor {
         rt.source = { period, emitted: 0, limit, pendingTicks: 0, tickT0: 0, tickSeq: 0, overruns: 0, done: false, scheduled: false };
       }
     }
+    this.decideSync();
     // Topics published in other processes arrive through the links.
     if (links) {
       for (const topic of this.graph.topics.values()) {
@@ -319,6 +332,37 @@ export class Executor {
           }),
         );
       }
+    }
+  }
+
+  /** Which multi-input stages join their inputs by source frame number (see syncBySeq). */
+  private decideSync(): void {
+    const sources = new Map<number, Set<number>>(); // stage -> sources upstream of it (memo)
+    const fromRos = new Set<string>([...this.graph.topics.values()].filter((t) => t.ros2?.dir === 'in').map((t) => t.name));
+    const upstream = (stage: number): Set<number> => {
+      let set = sources.get(stage);
+      if (set) return set;
+      set = new Set();
+      sources.set(stage, set);
+      const st = this.graph.stages[stage]!;
+      if (st.inputs.length === 0) set.add(stage);
+      for (const i of st.inputs) {
+        if (i.spec.latched) continue;
+        if (fromRos.has(i.topic)) set.add(-1); // no source frame numbers from ROS2
+        for (const p of this.graph.topics.get(i.topic)!.publishers) for (const x of upstream(p.stage)) set.add(x);
+      }
+      return set;
+    };
+    for (const rt of this.stages) {
+      const triggers = rt.s.inputs.filter((i) => !i.spec.latched && !i.spec.optional);
+      if (triggers.length < 2) continue;
+      const srcs = [...upstream(rt.s.index)];
+      if (srcs.includes(-1) || srcs.length === 0) continue;
+      const periods = new Set(srcs.map((x) => (this.fast ? 0 : this.graph.stages[x]!.rateHz)));
+      rt.syncBySeq = periods.size === 1;
+      // Frames of one number reach a join at different times: keep a window of them to pair.
+      // (Fast mode needs none: backpressure keeps the branches in step without drops.)
+      if (rt.syncBySeq && !this.fast) for (const i of rt.triggers) i.depth = Math.max(i.depth, SYNC_WINDOW);
     }
   }
 
@@ -397,16 +441,19 @@ export class Executor {
       this.fastTick(rt);
       return;
     }
-    const t0 = performance.now();
+    // All sources share one clock origin, so frame k of every source is due at the same time.
+    const t0 = this.started;
     const tick = () => {
       if (src.done) return;
-      const now = performance.now();
+      // A frame is captured when it is due: a timer that fires late (a busy event loop) adds
+      // to its latency instead of hiding it.
+      const due = t0 + src.emitted * src.period;
       if (rt.running || rt.queued || src.pendingTicks > 0) {
         src.overruns++; // the source's XPU has not served the last tick: this frame is lost
         counters.add('exec.source_overruns');
       } else {
         src.pendingTicks = 1;
-        src.tickT0 = now;
+        src.tickT0 = due;
         src.tickSeq = src.emitted;
         this.offer(rt);
         this.drain();
@@ -453,6 +500,7 @@ export class Executor {
   private isReady(rt: StageRt): boolean {
     if (rt.running || rt.queued) return false;
     if (rt.source) return rt.source.pendingTicks > 0;
+    if (rt.syncBySeq && !this.alignBySeq(rt)) return false;
     let triggered = false;
     for (const i of rt.inputs) {
       if (i.trigger) {
@@ -462,6 +510,39 @@ export class Executor {
     }
     if (!triggered) return false;
     return !(this.fast && this.outputsFull(rt));
+  }
+
+  /**
+   * Joins the trigger queues on frame number, freshest frame first: finds the newest frame
+   * present on every trigger input and drops what can no longer meet its frame (older than
+   * that, or already passed by another input), counting the drops. True when the head of
+   * every trigger queue is that frame.
+   */
+  private alignBySeq(rt: StageRt): boolean {
+    const triggers = rt.triggers;
+    for (const i of triggers) if (i.queue.length === 0) return false;
+    let common = -Infinity;
+    const first = triggers[0]!.queue;
+    for (let k = first.length - 1; k >= 0 && common === -Infinity; k--) {
+      const seq = first[k]!.seq;
+      if (triggers.every((i) => i.queue.some((e) => e.seq === seq))) common = seq;
+    }
+    for (const i of triggers) {
+      for (let k = 0; k < i.queue.length; ) {
+        const seq = i.queue[k]!.seq;
+        const stale =
+          seq < common || (common === -Infinity && triggers.some((o) => o !== i && o.queue[o.queue.length - 1]!.seq > seq && !o.queue.some((e) => e.seq === seq)));
+        if (!stale) {
+          k++;
+          continue;
+        }
+        i.queue.splice(k, 1);
+        i.drops++;
+        counters.add('exec.sync_drops');
+        if (this.fast) for (const p of i.producers) this.offerLater(p);
+      }
+    }
+    return common !== -Infinity;
   }
 
   /** Queues the stage at its XPU if it is ready. */
