@@ -3,6 +3,7 @@
 // overlapping ranges, strides, beta != 0, atomics, index buffers. Seeded, so runs repeat.
 import type { Device, DeviceBuffer } from './device.js';
 import type { Kernel, KernelArgs, ParamDescriptor } from './kernels.js';
+import { mulberry32 } from '../util/random.js';
 
 export interface CorpusInstance {
   /** Short unique label, e.g. `gemm#3 pool(A@0,B@48,C@16)`. */
@@ -22,16 +23,7 @@ export interface CorpusOptions {
 }
 
 /** Small, fast, seeded PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;
 
 type Rng = () => number;
 const int = (r: Rng, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));

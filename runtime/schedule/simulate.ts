@@ -8,6 +8,7 @@
 import { Heap } from 'heap-js';
 import { summarize, type Summary } from '../trace/stats.js';
 import { transferMs, type Assignment, type CostModel, type Latency, type ModelPort } from './model.js';
+import { mulberry32 } from '../util/random.js';
 
 export interface SimOptions {
   /** Frames per source. */
@@ -585,13 +586,3 @@ function inverseCdf(q: number[], u: number): number {
   return q[q.length - 1]!;
 }
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -1,6 +1,7 @@
 // Cost models described compactly (hand-written cases in tests) or generated (layered random
 // pipelines of any size, for planner timing and optimality-gap measurements).
 import type { CostModel, ModelPort, ModelStage, ModelXpu } from './model.js';
+import { mulberry32 } from '../util/random.js';
 
 export interface XpuSpec {
   id: string;
@@ -88,16 +89,7 @@ export function placedOn(m: CostModel, option: number[], stage: string): string 
 }
 
 /** Deterministic pseudo-random numbers in [0, 1). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /**
  * A random perception-like pipeline of `n` stages: a few sources, chains that fork and join,
