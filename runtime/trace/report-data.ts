@@ -2,19 +2,10 @@
 // raw series the plots need), taken from a finished run's tracer. Plain data, so the report
 // can be rendered (and tested) without running anything.
 import type { RunSummary } from './report.js';
-import { EventKind, type Tracer } from './tracer.js';
+import { EventKind, type TraceEvent, type Tracer } from './tracer.js';
 
-/** One bar of the timeline: a stage run (or preemption/transfer) on an XPU. */
-export interface TimelineEvent {
-  stage: number;
-  xpu: number;
-  kind: EventKind;
-  /** Frame number. */
-  seq: number;
-  /** ms from the start of the window. */
-  start: number;
-  end: number;
-}
+/** One bar of the timeline: a trace event with `start`/`end` in ms from the window's start. */
+export type TimelineEvent = TraceEvent;
 
 export interface TimelineWindow {
   events: TimelineEvent[];

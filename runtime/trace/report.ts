@@ -4,15 +4,7 @@ import type { Summary } from './stats.js';
 import { summarize } from './stats.js';
 import type { Tracer } from './tracer.js';
 
-export interface StageSummary {
-  name: string;
-  type: string;
-  module: string;
-  impl: string;
-  xpu: string;
-  runs: number;
-  drops: number;
-  errors: number;
+export interface StageSummary extends Omit<StageFacts, 'index'> {
   /** Run time of the stage (ms). */
   latency_ms: Summary;
   /** Time the ready stage waited for its XPU (ms). */
