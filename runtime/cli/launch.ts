@@ -4,8 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { startProcesses } from '../exec/processes.js';
-import { buildGraph, GraphError, type Graph } from '../graph/index.js';
-import { loadLaunchFile, parseLaunchArgs } from '../launch/index.js';
+import { GraphError, type Graph } from '../graph/index.js';
 import { LaunchError, type LaunchDescription } from '../launch/types.js';
 import { PlanFileError } from '../schedule/index.js';
 import { chromeTrace } from '../trace/chrome.js';
@@ -14,7 +13,7 @@ import { XautoError } from '../util/errors.js';
 import { discoverXpus } from '../xpu/discover.js';
 import { UserError } from './errors.js';
 import { runPlan, type PlanRun, type RunControl } from './session.js';
-import { loadRegistry } from './xnodes.js';
+import { graphOf, loadDescription } from './pipeline.js';
 
 export interface LaunchArgs {
   file: string;
@@ -67,14 +66,13 @@ export function printable(desc: LaunchDescription): unknown {
 }
 
 export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> {
-  const desc = loadLaunchFile(a.file, { args: parseLaunchArgs(a.launchArgs).args, allowCommand: a.allowCommand });
+  const desc = loadDescription(a.file, a.launchArgs, a.allowCommand);
   if (a.print) {
     process.stdout.write(JSON.stringify(printable(desc), null, 2) + '\n');
     return undefined;
   }
   const log = (line: string) => process.stderr.write(line + '\n');
-  const registry = await loadRegistry({ types: desc.xnodes.map((x) => x.type), extra: a.xnodes });
-  const graph = buildGraph(desc, registry);
+  const graph = await graphOf(desc, a.xnodes);
   const xpus = await discoverXpus({ workers: a.workers });
   const simulated = desc.xpus.map((x) => x.id);
   if (simulated.length) log(`xauto: declared XPUs ${simulated.join(', ')} are simulated; this run uses only real XPUs`);
@@ -187,7 +185,6 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('reprofile', { type: 'boolean', default: false, describe: 'measure profiles again instead of using the cache' })
       .option('process', { type: 'string', describe: 'run only the xnodes placed in this process (one host of a multi-host launch)' }) as unknown as Argv<LaunchArgs>,
   handler: async (a: ArgumentsCamelCase<LaunchArgs>) => {
-    for (const w of a.launchArgs) if (!w.includes(':=')) throw new UserError(`launch argument '${w}': expected name:=value`);
     await runLaunch(a);
   },
 };

@@ -4,8 +4,6 @@
 // host's real XPUs (profiling them first, or from the cache); with it, for the declared
 // (simulated) board.
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { buildGraph } from '../graph/index.js';
-import { loadLaunchFile, parseLaunchArgs } from '../launch/index.js';
 import { comparePlans, PlanFileError, type PlanComparison } from '../schedule/index.js';
 import type { Summary } from '../trace/stats.js';
 import { table } from '../trace/report.js';
@@ -13,7 +11,7 @@ import { declaredFromLaunch, DeclaredError, loadDeclaredBoard, type DeclaredBoar
 import { discoverXpus } from '../xpu/discover.js';
 import type { XpuInfo } from '../xpu/types.js';
 import { UserError } from './errors.js';
-import { loadRegistry } from './xnodes.js';
+import { graphOf, loadDescription } from './pipeline.js';
 
 export interface PlanArgs {
   file: string;
@@ -29,12 +27,10 @@ export interface PlanArgs {
 const f = (v: number) => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)) : '-');
 
 export async function runPlan(a: PlanArgs): Promise<PlanComparison> {
-  for (const w of a.launchArgs) if (!w.includes(':=')) throw new UserError(`launch argument '${w}': expected name:=value`);
   if (a.workers !== undefined && !(Number.isInteger(a.workers) && a.workers >= 1)) throw new UserError(`--workers ${a.workers}: expected an integer >= 1`);
   const log = (l: string) => process.stderr.write(l + '\n');
-  const desc = loadLaunchFile(a.file, { args: parseLaunchArgs(a.launchArgs).args });
-  const registry = await loadRegistry({ types: desc.xnodes.map((x) => x.type), extra: a.xnodes });
-  const graph = buildGraph(desc, registry);
+  const desc = loadDescription(a.file, a.launchArgs);
+  const graph = await graphOf(desc, a.xnodes);
   let boards: DeclaredBoard[] = [];
   let declared: XpuInfo[] = [];
   try {

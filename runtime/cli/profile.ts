@@ -6,8 +6,6 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { startProcesses } from '../exec/processes.js';
-import { buildGraph } from '../graph/index.js';
-import { loadLaunchFile, parseLaunchArgs } from '../launch/index.js';
 import { chromeTrace } from '../trace/chrome.js';
 import { compareRuns, renderHtmlReport, type Comparison } from '../trace/html.js';
 import { reportRun, type ReportRun, type ReportXpu } from '../trace/report-data.js';
@@ -15,7 +13,7 @@ import { renderSummary, type RunSummary } from '../trace/report.js';
 import { discoverXpus } from '../xpu/discover.js';
 import { UserError } from './errors.js';
 import { runPlan, type RunControl } from './session.js';
-import { loadRegistry } from './xnodes.js';
+import { graphOf, launchArguments, loadDescription } from './pipeline.js';
 
 export interface ProfileArgs {
   file: string;
@@ -57,7 +55,7 @@ export function defaultOutDir(now = new Date()): string {
 }
 
 export function checkProfileArgs(a: ProfileArgs): void {
-  for (const w of a.launchArgs) if (!w.includes(':=')) throw new UserError(`launch argument '${w}': expected name:=value`);
+  launchArguments(a.launchArgs);
   if (a.frames !== undefined && !(Number.isInteger(a.frames) && a.frames > 0)) throw new UserError(`--frames ${a.frames}: expected a positive whole number of frames per source`);
   if (a.duration !== undefined && !(Number.isFinite(a.duration) && a.duration > 0)) throw new UserError(`--duration ${a.duration}: expected a positive number of seconds`);
   if (!(Number.isInteger(a.warmup) && a.warmup >= 0)) throw new UserError(`--warmup ${a.warmup}: expected a whole number of frames per source (0: none)`);
@@ -69,9 +67,8 @@ export function checkProfileArgs(a: ProfileArgs): void {
 /** Runs the session and writes the report folder. */
 export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise<ProfileResult> {
   checkProfileArgs(a);
-  const desc = loadLaunchFile(a.file, { args: parseLaunchArgs(a.launchArgs).args, allowCommand: a.allowCommand });
-  const registry = await loadRegistry({ types: desc.xnodes.map((x) => x.type), extra: a.xnodes });
-  const graph = buildGraph(desc, registry);
+  const desc = loadDescription(a.file, a.launchArgs, a.allowCommand);
+  const graph = await graphOf(desc, a.xnodes);
   const xpus = await discoverXpus({ workers: a.workers });
   if (desc.xpus.length) io.log(`xauto: declared XPUs ${desc.xpus.map((x) => x.id).join(', ')} are simulated; the session runs on real XPUs only`);
   const processNames = [...new Set(graph.stages.map((s) => s.process))];
