@@ -3,7 +3,7 @@
 // inputs are taken when the stage actually starts (late binding: always the freshest data).
 // Keep-last input queues drop the oldest message when full (ROS2 QoS history), and count it.
 import { performance } from 'node:perf_hooks';
-import type { Graph, Stage } from '../graph/graph.js';
+import type { Graph, Stage, Topic } from '../graph/graph.js';
 import { counters } from '../trace/counters.js';
 import { EventKind, Tracer } from '../trace/tracer.js';
 import type { ExecFacts } from '../trace/report.js';
@@ -263,10 +263,7 @@ export class Executor {
       rt.outputs = rt.s.outputs.map((o) => {
         const topic = this.graph.topics.get(o.topic)!;
         const elsewhere = topic.subscribers.filter(({ stage }) => !this.isLocal(this.stages[stage]!)).map(({ stage }) => this.stages[stage]!.s.process);
-        const local = topic.subscribers.filter(({ stage }) => this.isLocal(this.stages[stage]!));
-        const subscribers = local.map(({ stage, port }) => {
-          const sub = this.stages[stage]!;
-          const input = sub.inputs[sub.s.inputs.findIndex((i) => i.port === port)]!;
+        const subscribers = this.localInputs(topic).map(({ rt: sub, input }) => {
           input.producers.push(rt);
           input.fanout = topic.subscribers.length;
           return { rt: sub, input, crossModule: !!this.plan.serializeBetweenModules && sub.s.module !== rt.s.module };
@@ -290,12 +287,8 @@ export class Executor {
     // Topics published in other processes arrive through the links.
     if (links) {
       for (const topic of this.graph.topics.values()) {
-        const subs = topic.subscribers.filter(({ stage }) => this.isLocal(this.stages[stage]!));
-        if (!subs.length || topic.publishers.every(({ stage }) => this.isLocal(this.stages[stage]!))) continue;
-        const targets = subs.map(({ stage, port }) => {
-          const rt = this.stages[stage]!;
-          return { rt, input: rt.inputs[rt.s.inputs.findIndex((i) => i.port === port)]! };
-        });
+        const targets = this.localInputs(topic);
+        if (!targets.length || topic.publishers.every(({ stage }) => this.isLocal(this.stages[stage]!))) continue;
         this.remoteOpen++;
         this.unsubscribe.push(
           links.receive(
@@ -317,10 +310,8 @@ export class Executor {
     if (this.opts.bridge) {
       for (const topic of this.graph.topics.values()) {
         if (topic.ros2?.dir !== 'in') continue;
-        const subs = topic.subscribers.map(({ stage, port }) => {
-          const rt = this.stages[stage]!;
-          return { rt, input: rt.inputs[rt.s.inputs.findIndex((i) => i.port === port)]! };
-        });
+        const subs = this.localInputs(topic);
+        if (!subs.length) continue;
         let seq = 0;
         this.ros2Open++;
         this.unsubscribe.push(
@@ -333,6 +324,16 @@ export class Executor {
         );
       }
     }
+  }
+
+  /** The inputs of this process's stages that subscribe to `topic`. */
+  private localInputs(topic: Topic): Array<{ rt: StageRt; input: InputRt }> {
+    return topic.subscribers
+      .filter(({ stage }) => this.isLocal(this.stages[stage]!))
+      .map(({ stage, port }) => {
+        const rt = this.stages[stage]!;
+        return { rt, input: rt.inputs[rt.s.inputs.findIndex((i) => i.port === port)]! };
+      });
   }
 
   /** Which multi-input stages join their inputs by source frame number (see syncBySeq). */
