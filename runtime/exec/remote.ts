@@ -8,7 +8,7 @@ import type { Subscription } from 'rxjs';
 import { messageRegistry, type Ros2Context, type Ros2Publisher } from '../ros2/index.js';
 import { XautoError } from '../util/errors.js';
 
-export const FRAME_TYPE = 'xauto_msgs/msg/Frame';
+const FRAME_TYPE = 'xauto_msgs/msg/Frame';
 const FRAME_MSG = `# One message on an edge between two xauto processes.
 string type
 float64 t0_epoch_ms
