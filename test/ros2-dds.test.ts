@@ -37,7 +37,7 @@ ddsTest('every shipped message type round-trips through another process over DDS
       const results = types.map((type, i) => firstValueFrom(ctx!.subscribe(`/rt_out_${i}`, type, 'reliable,keep_last:20').pipe(take(1))));
       // Both directions must be discovered before sending (volatile durability).
       for (const p of pubs) t.true(await p.waitForSubscribers(1, 20000), `${p.type}: relay subscriber matched`);
-      await new Promise((r) => setTimeout(r, 300));
+      await relay.waitLine(/^matched$/);
       const sent = types.map((type, i) => sampleMessage(ctx!.registry, type, i + 11));
       pubs.forEach((p, i) => p.publish(sent[i]));
       const got = await Promise.all(results);

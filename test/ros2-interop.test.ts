@@ -32,6 +32,7 @@ ddsTest('`xauto topic pub` reaches the C peer and `xauto topic echo` receives wh
   const echo = spawnXauto(['topic', 'echo', '/chatter_back', 'std_msgs/msg/String', '--once'], domain);
   try {
     await relay.waitLine(/^ready$/);
+    await relay.waitLine(/^matched$/); // echo's reader is there: what the relay sends back reaches it
     const pub = spawnXauto(['topic', 'pub', '/chatter', 'std_msgs/msg/String', '{data: hi}', '--once', '--wait', '20'], domain);
     t.is(await pub.exited, 0, pub.stderr());
     t.is(await relay.waitLine(/^string /), 'string hi');
@@ -86,7 +87,7 @@ ddsTest('sensor_msgs/PointCloud2 round trip through the C peer, checked field by
     const back = firstValueFrom(ctx.subscribe<typeof msg>('/pc_out', 'sensor_msgs/msg/PointCloud2').pipe(take(1)));
     const pub = ctx.publisher('/pc_in', 'sensor_msgs/msg/PointCloud2');
     t.true(await pub.waitForSubscribers(1, 20000));
-    await new Promise((r) => setTimeout(r, 200)); // let the relay's writer match our reader too
+    await relay.waitLine(/^matched$/); // the relay's writer has matched our reader too
     pub.publish(msg);
     let sum = 0;
     for (const b of data) sum = (Math.imul(sum, 31) + b) >>> 0;
