@@ -287,6 +287,47 @@ test.serial('a join of two same-rate sources pairs frame k with frame k, even wh
   t.true(ex.report().stages[3]!.drops > 0, 'lidar frames whose camera frame was lost are dropped and counted');
 });
 
+test.serial('a join of three branches that each lose different frames runs the frames all three carry, dropping the rest', async (t) => {
+  const { registry } = probes();
+  const joined: number[] = [];
+  registry.register(
+    defineXNode({
+      type: 'probe/skip',
+      inputs: { in: { type: 'xauto/Tensor' } },
+      outputs: { out: { type: 'xauto/Tensor' } },
+      params: { skip: { type: 'int[]', default: [] } },
+      impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: (ctx) => (i, f) => ((ctx.params.skip as number[]).includes(f.seq) ? null : { out: i.in }) }],
+    }),
+    defineXNode({
+      type: 'probe/join3',
+      inputs: { a: { type: 'xauto/Tensor' }, b: { type: 'xauto/Tensor' }, c: { type: 'xauto/Tensor' } },
+      impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: () => (i, f) => {
+        const seqs = [i.a, i.b, i.c].map((x) => (x as Tensor).data[0]!);
+        if (seqs.some((x) => x !== f.seq)) throw new Error(`unaligned join: ${seqs.join(',')}`);
+        joined.push(f.seq);
+        return null;
+      } }],
+    }),
+  );
+  // Frame 3 reaches the join only on b, frames 4 and 5 only on a and c: b's frame 3 is dropped
+  // while a and c hold frame 4, which must not be dropped for it.
+  const ex = await run(
+    registry,
+    [
+      { name: 'src', type: 'probe/src', outputs: { out: '/s' } },
+      { name: 'a', type: 'probe/skip', inputs: { in: '/s' }, outputs: { out: '/a' }, params: { skip: [3] } },
+      { name: 'b', type: 'probe/skip', inputs: { in: '/s' }, outputs: { out: '/b' }, params: { skip: [4, 5] } },
+      { name: 'c', type: 'probe/skip', inputs: { in: '/s' }, outputs: { out: '/c' }, params: { skip: [3] } },
+      { name: 'join', type: 'probe/join3', inputs: { a: '/a', b: '/b', c: '/c' } },
+    ],
+    { frames: 10 },
+  );
+  const r = ex.report();
+  t.is(r.stages[4]!.errors, 0);
+  t.deepEqual(joined, [0, 1, 2, 6, 7, 8, 9]);
+  t.is(r.stages[4]!.drops, 5, "b's frame 3, and a's and c's frames 4 and 5");
+});
+
 test.serial('sources are stamped when their frames are due: a blocked event loop shows in end-to-end latency', async (t) => {
   const src = defineXNode({
     type: 'due/src',

@@ -68,6 +68,10 @@ class InputRt {
   drops = 0;
   /** Stages publishing the topic (for backpressure). */
   producers: StageRt[] = [];
+  /** Per producer: the newest frame it has finished, whether or not it published on it. */
+  done: number[] = [];
+  /** Newest frame number pushed here. */
+  seen = -Infinity;
   /** Subscribers of the topic in total: a worker may take the buffers only when it is the only one. */
   fanout = 1;
 
@@ -84,6 +88,7 @@ class InputRt {
       this.latest = env;
       return;
     }
+    if (env.seq > this.seen) this.seen = env.seq;
     if (this.queue.length >= this.depth) {
       this.queue.shift();
       this.drops++;
@@ -99,12 +104,27 @@ class InputRt {
   get full(): boolean {
     return !this.latched && this.queue.length >= this.depth;
   }
+
+  /**
+   * True when frame `seq` can no longer arrive here: a newer frame did (frames arrive in
+   * order), or every producer finished it without it being here (published nothing for it,
+   * or it was taken or dropped already).
+   */
+  gone(seq: number): boolean {
+    if (this.queue.some((e) => e.seq === seq)) return false;
+    if (this.seen > seq) return true;
+    if (this.done.length === 0) return false;
+    for (const d of this.done) if (d < seq) return false;
+    return true;
+  }
 }
 
 interface Subscriber {
   rt: StageRt;
   input: InputRt;
   crossModule: boolean;
+  /** This publisher's index in `input.producers`. */
+  producer: number;
 }
 
 interface OutputRt {
@@ -264,9 +284,10 @@ export class Executor {
         const topic = this.graph.topics.get(o.topic)!;
         const elsewhere = topic.subscribers.filter(({ stage }) => !this.isLocal(this.stages[stage]!)).map(({ stage }) => this.stages[stage]!.s.process);
         const subscribers = this.localInputs(topic).map(({ rt: sub, input }) => {
-          input.producers.push(rt);
+          const producer = input.producers.push(rt) - 1;
+          input.done.push(-Infinity);
           input.fanout = topic.subscribers.length;
-          return { rt: sub, input, crossModule: !!this.plan.serializeBetweenModules && sub.s.module !== rt.s.module };
+          return { rt: sub, input, producer, crossModule: !!this.plan.serializeBetweenModules && sub.s.module !== rt.s.module };
         });
         const out: OutputRt = { port: o.port, topic: o.topic, type: o.spec.type, subscribers };
         if (topic.ros2?.dir === 'out' && this.opts.bridge) out.ros2 = this.opts.bridge.publisher(topic.name, topic.type, topic.ros2.qos);
@@ -521,18 +542,18 @@ export class Executor {
    */
   private alignBySeq(rt: StageRt): boolean {
     const triggers = rt.triggers;
-    for (const i of triggers) if (i.queue.length === 0) return false;
     let common = -Infinity;
-    const first = triggers[0]!.queue;
-    for (let k = first.length - 1; k >= 0 && common === -Infinity; k--) {
-      const seq = first[k]!.seq;
-      if (triggers.every((i) => i.queue.some((e) => e.seq === seq))) common = seq;
+    if (triggers.every((i) => i.queue.length > 0)) {
+      const first = triggers[0]!.queue;
+      for (let k = first.length - 1; k >= 0 && common === -Infinity; k--) {
+        const seq = first[k]!.seq;
+        if (triggers.every((i) => i.queue.some((e) => e.seq === seq))) common = seq;
+      }
     }
     for (const i of triggers) {
       for (let k = 0; k < i.queue.length; ) {
         const seq = i.queue[k]!.seq;
-        const stale =
-          seq < common || (common === -Infinity && triggers.some((o) => o !== i && o.queue[o.queue.length - 1]!.seq > seq && !o.queue.some((e) => e.seq === seq)));
+        const stale = seq < common || (common === -Infinity && triggers.some((o) => o !== i && o.gone(seq)));
         if (!stale) {
           k++;
           continue;
@@ -678,6 +699,19 @@ export class Executor {
     return end;
   }
 
+  /**
+   * Records that `rt` finished `frame` at every input it feeds; a join whose partner frame
+   * will now never come re-checks what it holds (and drops what cannot meet).
+   */
+  private progressed(rt: StageRt, frame: FrameInfo): void {
+    for (const o of rt.outputs) {
+      for (const sub of o.subscribers) {
+        if (frame.seq > sub.input.done[sub.producer]!) sub.input.done[sub.producer] = frame.seq;
+        if (sub.rt.syncBySeq) this.offer(sub.rt);
+      }
+    }
+  }
+
   private complete(rt: StageRt, frame: FrameInfo, start: number, out: StageResult): void {
     const end = this.release(rt, start);
     rt.failures = 0;
@@ -703,6 +737,7 @@ export class Executor {
         }
       }
     }
+    this.progressed(rt, frame);
     if (rt.isSink) this.tracer.endToEnd(rt.s.index, performance.now() - frame.t0);
     if (rt.source) {
       if (this.fast) this.fastTick(rt);
@@ -718,6 +753,7 @@ export class Executor {
 
   private failed(rt: StageRt, frame: FrameInfo, start: number, e: unknown): void {
     this.release(rt, start);
+    this.progressed(rt, frame);
     this.errors[rt.s.index]!++;
     counters.add('exec.stage_errors');
     const msg = e instanceof Error ? e.message : String(e);
