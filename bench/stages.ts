@@ -9,7 +9,8 @@ import { quantile } from '../runtime/trace/stats.js';
 import { WorkerPool } from '../runtime/xpu/pool.js';
 import { discoverXpus } from '../runtime/xpu/discover.js';
 import { runsOn, type XpuInfo } from '../runtime/xpu/types.js';
-import type { ImplSpec, PortValues, XNodeDef } from '../runtime/xnode/types.js';
+import { runsOnThread, type ImplSpec, type PortValues, type XNodeDef } from '../runtime/xnode/types.js';
+import { threadContext } from '../runtime/xpu/worker-protocol.js';
 import { context, instantiate, perceptionXNodes, sampleInputs } from '../xnodes/perception-common/fixtures.js';
 
 function arg(args: string[], name: string, fallback: number): number {
@@ -24,9 +25,8 @@ const WARMUP = 3;
 async function timeImpl(def: XNodeDef, impl: ImplSpec, xpu: XpuInfo, inputs: PortValues[], runs: number, pool: WorkerPool, id: number): Promise<number[]> {
   const ctx = { ...context(def, impl.name), xpu: xpu.id, executionProvider: xpu.executionProvider };
   const times: number[] = [];
-  if (impl.backend === 'worker') {
-    const { log: _l, count: _c, summary: _s, executionProvider: _e, ...plain } = ctx;
-    await pool.createStage(id, impl.module, { ...plain, params: { ...plain.params } }, true);
+  if (runsOnThread(impl)) {
+    await pool.createStage(id, impl.module, threadContext(ctx), true);
     const worker = pool.idleWorkerFor(id);
     for (let i = 0; i < WARMUP + runs; i++) {
       const t = performance.now();

@@ -328,6 +328,40 @@ test.serial('a join of three branches that each lose different frames runs the f
   t.is(r.stages[4]!.drops, 5, "b's frame 3, and a's and c's frames 4 and 5");
 });
 
+test.serial('sources due together tick before any of them runs, and work elsewhere starts before event-loop work', async (t) => {
+  const order: string[] = [];
+  const tensor = (): Tensor => ({ dims: [1], data: new Float32Array(1) });
+  const registry = new XNodeRegistry().register(
+    defineXNode({
+      type: 'tick/src',
+      outputs: { out: { type: 'xauto/Tensor' } },
+      params: { rate: { type: 'float', default: 100 } },
+      impls: [
+        { name: 'js', xpu: 'cpu', backend: 'main', create: (ctx) => (_i, f) => (order.push(`${ctx.name}#${f.seq}`), { out: tensor() }) },
+        { name: 'native', xpu: 'cpu', backend: 'native', create: (ctx) => async (_i, f) => (order.push(`${ctx.name}#${f.seq}`), { out: tensor() }) },
+      ],
+    }),
+    defineXNode({
+      type: 'tick/sink',
+      inputs: { in: { type: 'xauto/Tensor' } },
+      impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: () => () => null }],
+    }),
+  );
+  // 'first' comes first in the graph and runs on the event loop; 'second' runs on native threads.
+  await run(
+    registry,
+    [
+      { name: 'first', type: 'tick/src', impls: ['js'], outputs: { out: '/a' } },
+      { name: 'second', type: 'tick/src', impls: ['native'], outputs: { out: '/b' } },
+      { name: 'sa', type: 'tick/sink', inputs: { in: '/a' } },
+      { name: 'sb', type: 'tick/sink', inputs: { in: '/b' } },
+    ],
+    { frames: 6, realtime: true },
+  );
+  const frames = [...Array(6).keys()];
+  t.deepEqual(order, frames.flatMap((k) => [`second#${k}`, `first#${k}`]));
+});
+
 test.serial('sources are stamped when their frames are due: a blocked event loop shows in end-to-end latency', async (t) => {
   const src = defineXNode({
     type: 'due/src',

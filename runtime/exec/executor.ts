@@ -8,10 +8,11 @@ import { counters } from '../trace/counters.js';
 import { EventKind, Tracer } from '../trace/tracer.js';
 import type { ExecFacts } from '../trace/report.js';
 import { WorkerPool } from '../xpu/pool.js';
+import { threadContext } from '../xpu/worker-protocol.js';
 import { transferables } from '../xpu/transfer.js';
 import type { XpuInfo } from '../xpu/types.js';
 import { runsOn } from '../xpu/types.js';
-import type { FrameInfo, ImplContext, ImplSpec, PortValues, StageFn, StageInstance, StageResult } from '../xnode/types.js';
+import { runsOnThread, type FrameInfo, type ImplContext, type ImplSpec, type PortValues, type StageFn, type StageInstance, type StageResult } from '../xnode/types.js';
 import type { ExecPlan, StagePlacement } from './plan.js';
 import type { RemoteLinks, RemoteSender } from './remote.js';
 
@@ -144,6 +145,8 @@ interface XpuRt {
   queue: StageRt[];
   dirty: boolean;
   busyMs: number;
+  /** XPUs that own threads (the worker pool, an onnxruntime EP): those threads, once used. */
+  threads?: WorkerPool;
 }
 
 interface StageRt {
@@ -180,7 +183,6 @@ interface SourceRt {
   tickSeq: number;
   overruns: number;
   done: boolean;
-  timer?: NodeJS.Timeout;
   scheduled: boolean;
 }
 
@@ -188,7 +190,6 @@ export class Executor {
   readonly tracer: Tracer;
   private readonly stages: StageRt[] = [];
   private readonly xpus: XpuRt[] = [];
-  private pool?: WorkerPool;
   private readonly dirty: XpuRt[] = [];
   private draining = false;
   private running = 0;
@@ -206,6 +207,9 @@ export class Executor {
   private ros2Open = 0;
   private readonly senders: RemoteSender[] = [];
   private readonly sections: Record<string, Record<string, unknown>> = {};
+  /** Sources ticking at their rates, and the one timer that serves them all. */
+  private readonly timed: StageRt[] = [];
+  private clock?: NodeJS.Timeout;
   private readonly errors: number[];
   private readonly runs: number[];
   private readonly log: (line: string) => void;
@@ -229,14 +233,6 @@ export class Executor {
   async start(): Promise<void> {
     const xpuById = new Map(this.opts.xpus.map((x, index) => [x.id, { info: x, index, busy: 0, queue: [], dirty: false, busyMs: 0 } as XpuRt]));
     for (const x of xpuById.values()) this.xpus.push(x);
-    const poolInfo = this.opts.xpus.find((x) => x.backend === 'worker');
-    if (poolInfo && this.plan.placements.some((p) => xpuById.get(p.xpu)?.info.backend === 'worker')) {
-      this.pool = new WorkerPool(poolInfo.lanes, {
-        log: (id, m) => this.log(`[${this.graph.stages[id]!.name}] ${m}`),
-        count: (name, n) => counters.add(name, n),
-        summary: (section, data) => this.addSection(section, data),
-      });
-    }
     for (const s of this.graph.stages) {
       const placement = this.plan.placements[s.index]!;
       const xpu = xpuById.get(placement.xpu);
@@ -403,11 +399,24 @@ export class Executor {
     };
   }
 
+  /** The threads of a thread-owning XPU, started on first use. */
+  private threadsOf(x: XpuRt): WorkerPool {
+    x.threads ??= new WorkerPool(
+      x.info.lanes,
+      {
+        log: (id, m) => this.log(`[${this.graph.stages[id]!.name}] ${m}`),
+        count: (name, n) => counters.add(name, n),
+        summary: (section, data) => this.addSection(section, data),
+      },
+      x.info.id,
+    );
+    return x.threads;
+  }
+
   private async instantiate(rt: StageRt): Promise<void> {
     const ctx = this.context(rt);
-    if (rt.impl.backend === 'worker') {
-      const { log: _l, count: _c, summary: _s, executionProvider: _e, ...plain } = ctx;
-      await this.pool!.createStage(rt.s.index, rt.impl.module, { ...plain, params: { ...plain.params } }, !!rt.s.def.stateful);
+    if (runsOnThread(rt.impl)) {
+      await this.threadsOf(rt.xpu).createStage(rt.s.index, rt.impl.module, threadContext(ctx), !!rt.s.def.stateful);
       return;
     }
     const made = await rt.impl.create(ctx);
@@ -426,7 +435,14 @@ export class Executor {
   async run(): Promise<void> {
     this.started = performance.now();
     const idle = new Promise<void>((resolve) => (this.idleResolve = resolve));
-    for (const rt of this.stages) if (rt.source) this.startSource(rt);
+    // Messages from ROS2 or other processes may have arrived while stages were being made.
+    for (const rt of this.stages) if (!rt.source) this.offer(rt);
+    for (const rt of this.stages) {
+      if (!rt.source) continue;
+      if (this.fast || rt.source.period === 0) this.fastTick(rt);
+      else this.timed.push(rt);
+    }
+    this.tickSources();
     let deadline: NodeJS.Timeout | undefined;
     if (this.opts.durationS !== undefined) deadline = setTimeout(() => this.stopSources(), this.opts.durationS * 1000);
     this.drain();
@@ -452,44 +468,46 @@ export class Executor {
       if (!rt.source) continue;
       rt.source.done = true;
       rt.source.pendingTicks = 0;
-      if (rt.source.timer) clearTimeout(rt.source.timer);
     }
+    if (this.clock) clearTimeout(this.clock);
     this.drain();
   }
 
-  private startSource(rt: StageRt): void {
-    const src = rt.source!;
-    if (this.fast || src.period === 0) {
-      this.fastTick(rt);
-      return;
-    }
-    // All sources share one clock origin, so frame k of every source is due at the same time.
-    const t0 = this.started;
-    const tick = () => {
-      if (src.done) return;
+  /**
+   * One clock for every source at a rate, all sharing the run's time origin: frame k of each
+   * is due at started + k * period. Every source due when the timer fires is ticked before
+   * anything runs, so ready work starts in priority order across sources (a source whose
+   * stage runs on the event loop cannot hold back another's dispatch).
+   */
+  private tickSources(): void {
+    const now = performance.now();
+    let next = Infinity;
+    for (const rt of this.timed) {
+      const src = rt.source!;
+      if (src.done) continue;
       // A frame is captured when it is due: a timer that fires late (a busy event loop) adds
-      // to its latency instead of hiding it.
-      const due = t0 + src.emitted * src.period;
-      if (rt.running || rt.queued || src.pendingTicks > 0) {
-        src.overruns++; // the source's XPU has not served the last tick: this frame is lost
-        counters.add('exec.source_overruns');
-      } else {
-        src.pendingTicks = 1;
-        src.tickT0 = due;
-        src.tickSeq = src.emitted;
-        this.offer(rt);
-        this.drain();
+      // to its latency instead of hiding it. Timers have millisecond resolution.
+      const due = this.started + src.emitted * src.period;
+      if (due <= now + 1) {
+        if (rt.running || rt.queued || src.pendingTicks > 0) {
+          src.overruns++; // the source's XPU has not served the last tick: this frame is lost
+          counters.add('exec.source_overruns');
+        } else {
+          src.pendingTicks = 1;
+          src.tickT0 = due;
+          src.tickSeq = src.emitted;
+          this.offer(rt);
+        }
+        src.emitted++;
+        if (src.emitted >= src.limit) {
+          src.done = true;
+          continue;
+        }
       }
-      src.emitted++;
-      if (src.emitted >= src.limit) {
-        src.done = true;
-        this.checkIdle();
-        return;
-      }
-      const next = t0 + src.emitted * src.period;
-      src.timer = setTimeout(tick, Math.max(0, next - performance.now()));
-    };
-    tick();
+      next = Math.min(next, this.started + src.emitted * src.period);
+    }
+    if (next !== Infinity) this.clock = setTimeout(() => this.tickSources(), Math.max(0, next - performance.now()));
+    this.drain();
   }
 
   /** Fast mode: the next frame is emitted once the previous one was taken downstream. */
@@ -569,7 +587,8 @@ export class Executor {
 
   /** Queues the stage at its XPU if it is ready. */
   private offer(rt: StageRt): void {
-    if (!this.isReady(rt)) return;
+    // Before run() inputs only queue (keep-last): no stage starts before every stage exists.
+    if (this.started === 0 || !this.isReady(rt)) return;
     rt.queued = true;
     rt.readySince = performance.now();
     const q = rt.xpu.queue;
@@ -585,13 +604,22 @@ export class Executor {
     this.dirty.push(x);
   }
 
-  /** Starts whatever can start. Re-entrant calls only mark work; the outer loop does it. */
+  /**
+   * Starts whatever can start. Re-entrant calls only mark work; the outer loop does it.
+   * Dispatching to other threads takes microseconds while event-loop work blocks until done,
+   * so every other XPU is served before the event loop runs its next stage.
+   */
   private drain(): void {
     if (this.draining) return;
     this.draining = true;
     try {
       while (this.dirty.length) {
-        const x = this.dirty.pop()!;
+        let k = this.dirty.length - 1;
+        if (this.dirty[k]!.info.backend === 'main') {
+          const other = this.dirty.findIndex((x) => x.info.backend !== 'main');
+          if (other >= 0) k = other;
+        }
+        const x = this.dirty.splice(k, 1)[0]!;
         x.dirty = false;
         this.pump(x);
       }
@@ -607,12 +635,17 @@ export class Executor {
       const pick = x.queue.findIndex(
         (rt) =>
           !(rt.placement.group !== undefined && this.busyGroups.has(rt.placement.group)) &&
-          (x.info.backend !== 'worker' || (worker = this.pool!.idleWorkerFor(rt.s.index)) >= 0),
+          (!x.threads || (worker = x.threads.idleWorkerFor(rt.s.index)) >= 0),
       );
       if (pick < 0) return;
       const rt = x.queue.splice(pick, 1)[0]!;
       rt.queued = false;
       this.execute(rt, worker);
+      if (x.info.backend === 'main') {
+        // One synchronous stage at a time: what it made ready elsewhere is dispatched first.
+        if (x.queue.length) this.markDirty(x);
+        return;
+      }
     }
   }
 
@@ -643,8 +676,8 @@ export class Executor {
     }
     let out: StageResult | Promise<StageResult>;
     try {
-      if (rt.impl.backend === 'worker') {
-        out = this.pool!.run(worker, rt.s.index, inputs, frame, this.movable(rt, inputs));
+      if (runsOnThread(rt.impl)) {
+        out = rt.xpu.threads!.run(worker, rt.s.index, inputs, frame, this.movable(rt, inputs));
       } else {
         out = rt.fn!(inputs, frame);
       }
@@ -811,7 +844,7 @@ export class Executor {
     for (const rt of this.stages) {
       if (!this.isLocal(rt)) continue;
       try {
-        if (rt.impl.backend === 'worker') await this.pool!.finishStage(rt.s.index);
+        if (runsOnThread(rt.impl)) await rt.xpu.threads!.finishStage(rt.s.index);
         else {
           await rt.instance?.finish?.();
           await rt.instance?.close?.();
@@ -820,7 +853,7 @@ export class Executor {
         this.log(`[${rt.s.name}] finish failed: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
-    await this.pool?.close();
+    await Promise.all(this.xpus.map((x) => x.threads?.close()));
   }
 
   /** Facts about the run for the report. */

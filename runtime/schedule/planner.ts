@@ -334,7 +334,7 @@ export function simulatedCost(m: CostModel, option: ArrayLike<number>, sc: EvalS
   const got = Math.min(expected, r.e2e.count);
   const P = pipelinePeriod(m) || 100;
   // Counted from when frames were due: a plan must not look fast by delaying source ticks.
-  const mean = got ? r.e2eFromDue.mean : Infinity;
+  const mean = got ? r.e2e.mean : Infinity;
   return mean + (2 * P * (expected - got)) / Math.max(1, expected);
 }
 

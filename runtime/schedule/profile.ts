@@ -22,7 +22,8 @@ import { packageRoot } from '../util/paths.js';
 import { WorkerPool } from '../xpu/pool.js';
 import { transferables } from '../xpu/transfer.js';
 import type { XpuInfo } from '../xpu/types.js';
-import type { FrameInfo, ImplContext, ImplSpec, PortValues, StageFn, StageInstance } from '../xnode/types.js';
+import { threadContext } from '../xpu/worker-protocol.js';
+import { runsOnThread, type FrameInfo, type ImplContext, type ImplSpec, type PortValues, type StageFn, type StageInstance } from '../xnode/types.js';
 import { ModuleCodec } from './codec.js';
 import { sketch } from './simulate.js';
 
@@ -175,7 +176,7 @@ export async function measureProfile(graph: Graph, xpus: XpuInfo[], opts: Profil
     ? new cliProgress.SingleBar({ stream: process.stderr, format: 'profiling [{bar}] {value}/{total} {what}', hideCursor: true }, cliProgress.Presets.shades_classic)
     : undefined;
   bar?.start(todo.length * (passes + 1) + topicTodo.length, 0, { what: '' });
-  const pool = todo.some((t) => t.impl.backend === 'worker') ? newPool(log) : undefined;
+  const pool = todo.some((t) => runsOnThread(t.impl)) ? newPool(log) : undefined;
   const fail = (t: (typeof todo)[number], e: unknown) => {
     const error = e instanceof Error ? e.message : String(e);
     profile.failures.push({ stage: t.s.name, at: placementKey(t.p), error });
@@ -241,7 +242,8 @@ export async function measureProfile(graph: Graph, xpus: XpuInfo[], opts: Profil
 }
 
 function newPool(log: (l: string) => void): WorkerPool {
-  return new WorkerPool(1, { log: (_id, m) => log(`[profile] ${m}`), count: () => {}, summary: () => {} });
+  // One thread measures every thread implementation (pool workers and onnxruntime sessions alike).
+  return new WorkerPool(1, { log: (_id, m) => log(`[profile] ${m}`), count: () => {}, summary: () => {} }, 'profile');
 }
 
 /**
@@ -372,9 +374,8 @@ async function makeRunner(
 ): Promise<Runner> {
   let invoke: (inputs: PortValues, frame: FrameInfo) => unknown;
   let close: () => Promise<void>;
-  if (impl.backend === 'worker') {
-    const { log: _l, count: _c, summary: _s, executionProvider: _e, ...plain } = context(s, impl, x, log);
-    await pool!.createStage(poolId, impl.module, { ...plain, params: { ...plain.params } }, !!s.def.stateful);
+  if (runsOnThread(impl)) {
+    await pool!.createStage(poolId, impl.module, threadContext(context(s, impl, x, log)), !!s.def.stateful);
     invoke = (inputs, frame) => pool!.run(0, poolId, inputs, frame, transferables(inputs));
     close = () => pool!.finishStage(poolId);
   } else {

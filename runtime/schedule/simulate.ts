@@ -25,15 +25,12 @@ export interface SimOptions {
 }
 
 export interface SimResult {
-  /** End-to-end latency (ms) over all sinks together. */
+  /**
+   * End-to-end latency (ms) over all sinks together, counted as the executor counts it: from
+   * when each source frame was due, so a tick that waits for a busy event loop adds to it.
+   */
   e2e: Summary;
   e2eBySink: Map<number, Summary>;
-  /**
-   * End-to-end latency counted from when each source frame was due (its tick's scheduled
-   * instant) rather than from when its timer callback ran: it includes the time a tick waits
-   * for a busy event loop, which `e2e` (like the executor) does not see.
-   */
-  e2eFromDue: Summary;
   /** Per stage: runs, drops, run-time summary (ms, as the executor's tracer measures it). */
   stages: Array<{ runs: number; drops: number; run: Summary; wait: Summary }>;
   overruns: number;
@@ -46,9 +43,8 @@ export interface SimResult {
 }
 
 interface Env {
-  t0: number;
   /** When the oldest source data behind it was due (its tick's scheduled instant). */
-  ts: number;
+  t0: number;
   seq: number;
   /** Carries encoded bytes (crossed modules under a serializing plan). */
   enc: boolean;
@@ -72,7 +68,6 @@ interface SourceRt {
   limit: number;
   pending: boolean;
   tickT0: number;
-  tickDue: number;
   tickSeq: number;
   done: boolean;
   scheduled: boolean;
@@ -143,7 +138,6 @@ class Sim {
   private readonly loop: number;
   private readonly rand: () => number;
   private readonly e2e = new Map<number, number[]>();
-  private readonly e2eDue: number[] = [];
   private overruns = 0;
   private stopping = false;
   /** Set while the event loop runs synchronous work. */
@@ -210,7 +204,6 @@ class Sim {
           limit: opts.frames ?? Infinity,
           pending: false,
           tickT0: 0,
-          tickDue: 0,
           tickSeq: 0,
           done: false,
           scheduled: false,
@@ -221,7 +214,13 @@ class Sim {
   }
 
   run(): SimResult {
-    for (const rt of this.stages) if (rt.source) this.startSource(rt);
+    const timed: StageRt[] = [];
+    for (const rt of this.stages) {
+      if (!rt.source) continue;
+      if (this.fast || rt.source.period === 0) this.fastTick(rt);
+      else timed.push(rt);
+    }
+    if (timed.length) this.tickSources(timed);
     if (this.opts.durationMs !== undefined) this.at(this.opts.durationMs, () => this.stop());
     this.drain();
     this.loopRun();
@@ -308,34 +307,32 @@ class Sim {
 
   // ---- the executor's logic, in virtual time ----
 
-  private startSource(rt: StageRt): void {
-    const src = rt.source!;
-    if (this.fast || src.period === 0) {
-      this.fastTick(rt);
-      return;
+  /** One clock for every timed source, as the executor has: all due sources tick, then work starts. */
+  private tickSources(timed: StageRt[]): void {
+    let next = Infinity;
+    for (const rt of timed) {
+      const src = rt.source!;
+      if (src.done) continue;
+      const due = src.t0 + src.emitted * src.period;
+      if (due <= this.now + 1) {
+        if (rt.running || rt.queued || src.pending) this.overruns++;
+        else {
+          src.pending = true;
+          src.tickT0 = due;
+          src.tickSeq = src.emitted;
+          this.offer(rt);
+        }
+        src.emitted++;
+        if (src.emitted >= src.limit) {
+          src.done = true;
+          continue;
+        }
+      }
+      next = Math.min(next, src.t0 + src.emitted * src.period);
     }
-    src.t0 = this.now;
-    const tick = () => {
-      if (src.done) return;
-      if (rt.running || rt.queued || src.pending) this.overruns++;
-      else {
-        src.pending = true;
-        src.tickT0 = this.now;
-        src.tickDue = src.t0 + src.emitted * src.period;
-        src.tickSeq = src.emitted;
-        this.offer(rt);
-        this.drain();
-      }
-      src.emitted++;
-      if (src.emitted >= src.limit) {
-        src.done = true;
-        return;
-      }
-      const next = src.t0 + src.emitted * src.period;
-      // Node timers fire no sooner than 1 ms after they are set.
-      this.at(Math.max(next, this.now + (next - this.now < 1 ? 1 : 0)), tick);
-    };
-    tick();
+    // Node timers fire no sooner than 1 ms after they are set.
+    if (next !== Infinity) this.at(Math.max(next, this.now + (next - this.now < 1 ? 1 : 0)), () => this.tickSources(timed));
+    this.drain();
   }
 
   private fastTick(rt: StageRt): void {
@@ -353,7 +350,6 @@ class Sim {
       src.tickSeq = src.emitted++;
       src.pending = true;
       src.tickT0 = this.now;
-      src.tickDue = this.now;
       this.offer(rt);
     });
   }
@@ -401,11 +397,17 @@ class Sim {
     this.dirty.push(x);
   }
 
+  /** As the executor's: every other XPU is served before the event loop runs its next stage. */
   private drain(): void {
     if (this.draining) return;
     this.draining = true;
     while (this.dirty.length) {
-      const x = this.dirty.pop()!;
+      let k = this.dirty.length - 1;
+      if (this.dirty[k]!.i === this.loop) {
+        const other = this.dirty.findIndex((x) => x.i !== this.loop);
+        if (other >= 0) k = other;
+      }
+      const x = this.dirty.splice(k, 1)[0]!;
       x.dirty = false;
       this.pump(x);
     }
@@ -428,6 +430,10 @@ class Sim {
       const rt = x.queue.splice(pick, 1)[0]!;
       rt.queued = false;
       this.execute(rt, worker);
+      if (x.i === this.loop) {
+        if (x.queue.length) this.markDirty(x);
+        return;
+      }
     }
   }
 
@@ -441,12 +447,11 @@ class Sim {
     if (worker >= 0) x.workerBusy![worker] = true;
     rt.worker = worker;
     if (rt.group !== undefined) this.busyGroups.add(rt.group);
-    const frame: Env = { seq: 0, t0: Infinity, ts: Infinity, enc: false };
+    const frame: Env = { seq: 0, t0: Infinity, enc: false };
     let decode = 0;
     if (rt.source) {
       frame.seq = rt.source.tickSeq;
       frame.t0 = rt.source.tickT0;
-      frame.ts = rt.source.tickDue;
       rt.source.pending = false;
     } else {
       for (const p of rt.inputs) {
@@ -455,7 +460,6 @@ class Sim {
         if (env.enc) decode += p.m.decodeMs;
         if (!p.m.latched) {
           if (env.t0 < frame.t0) frame.t0 = env.t0;
-          if (env.ts < frame.ts) frame.ts = env.ts;
           if (env.seq > frame.seq) frame.seq = env.seq;
         }
         if (this.fast) for (const pr of p.m.producers) this.offerLater(this.stages[pr]!);
@@ -495,7 +499,7 @@ class Sim {
     rt.runs++;
     rt.runMs.push(this.now - start);
     for (const o of rt.outs) {
-      const env: Env = { t0: frame.t0, ts: frame.ts, seq: frame.seq, enc: false };
+      const env: Env = { t0: frame.t0, seq: frame.seq, enc: false };
       let encoded: Env | undefined;
       for (const s of o.subs) {
         let delay = transferMs(this.m, rt.xpu, s.rt.xpu, s.port.m.bytes);
@@ -503,7 +507,7 @@ class Sim {
         if (s.cross) {
           if (!encoded) {
             // One encoding per published message, shared by every subscriber in other modules.
-            encoded = { t0: frame.t0, ts: frame.ts, seq: frame.seq, enc: true };
+            encoded = { t0: frame.t0, seq: frame.seq, enc: true };
             if (this.loop >= 0) this.runSync(s.port.m.encodeMs, true);
             else delay += s.port.m.encodeMs;
           }
@@ -517,7 +521,6 @@ class Sim {
       let l = this.e2e.get(rt.i);
       if (!l) this.e2e.set(rt.i, (l = []));
       l.push(this.now - frame.t0);
-      this.e2eDue.push(this.now - frame.ts);
     }
     if (rt.source) {
       if (this.fast) this.fastTick(rt);
@@ -546,7 +549,6 @@ class Sim {
     return {
       e2e: summarize(all),
       e2eBySink: bySink,
-      e2eFromDue: summarize(this.e2eDue),
       stages: this.stages.map((rt) => ({
         runs: rt.runs,
         drops: rt.inputs.reduce((n, p) => n + p.drops, 0),

@@ -11,7 +11,9 @@ export type XpuKind = 'cpu' | 'gpu' | 'npu' | 'dsp' | '*' | (string & {});
  * How an implementation runs:
  * - `main`: a JS function on the main thread;
  * - `worker`: a module run in a worker_threads pool;
- * - `onnx`: an async function driving an onnxruntime session (runs on the EP's threads);
+ * - `onnx`: a module driving onnxruntime sessions, run on the thread its XPU (an execution
+ *   provider) owns: onnxruntime-node computes on the calling thread, so a session run on the
+ *   main thread would stall the event loop;
  * - `native`: an async function whose work runs on native threads (addon, libuv pool);
  * - `device`: kernels on the native device (runtime/gpu).
  */
@@ -103,19 +105,25 @@ export interface ImplSpecBase {
 }
 
 export interface InProcessImplSpec extends ImplSpecBase {
-  backend: 'main' | 'onnx' | 'native' | 'device';
+  backend: 'main' | 'native' | 'device';
   create: CreateStage;
 }
 
-export interface WorkerImplSpec extends ImplSpecBase {
-  backend: 'worker';
+/** Runs on threads its XPU owns (a worker pool, an execution provider's session thread). */
+export interface ThreadImplSpec extends ImplSpecBase {
+  backend: 'worker' | 'onnx';
   /** URL (import.meta.url-relative, `.js`) of a module whose default export is a WorkerModule. */
   module: string;
 }
 
-export type ImplSpec = InProcessImplSpec | WorkerImplSpec;
+export type ImplSpec = InProcessImplSpec | ThreadImplSpec;
 
-/** Default export of a worker implementation module. */
+/** True for implementations created from a module on a thread of their XPU. */
+export function runsOnThread(impl: ImplSpec): impl is ThreadImplSpec {
+  return impl.backend === 'worker' || impl.backend === 'onnx';
+}
+
+/** Default export of a module of a thread implementation. */
 export interface WorkerModule {
   create: CreateStage;
 }

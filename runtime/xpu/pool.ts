@@ -1,5 +1,6 @@
-// A pool of worker threads that run stage implementations. Each worker holds its own
-// instances of the stages placed on it; a call goes to an idle worker holding the stage.
+// A pool of worker threads that run stage implementations: the `pool` XPU's workers, or the
+// session thread of an onnxruntime XPU. Each worker holds its own instances of the stages
+// placed on it; a call goes to an idle worker holding the stage.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -34,9 +35,10 @@ class PoolWorker {
 
   constructor(
     readonly index: number,
+    name: string,
     events: PoolEvents,
   ) {
-    this.worker = new Worker(BOOT, { workerData: { fromSource, host: HOST }, name: `xauto-pool-${index}` });
+    this.worker = new Worker(BOOT, { workerData: { fromSource, host: HOST }, name: `xauto-${name}-${index}` });
     this.worker.on('message', (m: FromWorker) => {
       switch (m.op) {
         case 'done': {
@@ -66,7 +68,7 @@ class PoolWorker {
       }
     });
     this.worker.on('error', (e) => this.fail(e));
-    this.worker.on('exit', (code) => this.fail(new Error(`pool worker ${index} exited (code ${code})`)));
+    this.worker.on('exit', (code) => this.fail(new Error(`${name} worker ${index} exited (code ${code})`)));
   }
 
   private fail(e: Error): void {
@@ -109,8 +111,10 @@ export class WorkerPool {
   constructor(
     readonly size: number,
     events: PoolEvents,
+    /** Names the threads (`xauto-<name>-<i>`), e.g. the XPU id. */
+    name = 'pool',
   ) {
-    this.workers = Array.from({ length: size }, (_, i) => new PoolWorker(i, events));
+    this.workers = Array.from({ length: size }, (_, i) => new PoolWorker(i, name, events));
   }
 
   /**

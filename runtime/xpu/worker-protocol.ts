@@ -1,4 +1,4 @@
-import type { FrameInfo, PortValues, StageResult } from '../xnode/types.js';
+import type { FrameInfo, ImplContext, PortValues, StageResult } from '../xnode/types.js';
 import type { ParamValue } from '../launch/types.js';
 
 /** The serializable part of an ImplContext, sent to a worker to create a stage there. */
@@ -7,8 +7,15 @@ export interface WorkerStageContext {
   type: string;
   impl: string;
   xpu: string;
+  executionProvider?: string;
   params: Record<string, ParamValue>;
   priority: number;
+}
+
+/** The part of `ctx` that crosses to a thread (its callbacks are rebuilt there). */
+export function threadContext(ctx: ImplContext): WorkerStageContext {
+  const { log: _l, count: _c, summary: _s, ...plain } = ctx;
+  return { ...plain, params: { ...plain.params } };
 }
 
 export type ToWorker =

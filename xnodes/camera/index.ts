@@ -1,6 +1,5 @@
 // Camera image preprocessing: resize + normalise into an NCHW float32 tensor for the detector.
 import { defineXNode } from '../../runtime/xnode/index.js';
-import { createPreprocessOnnx } from './preprocess-onnx.js';
 import { createPreprocess } from './preprocess-stage.js';
 
 export const preprocess = defineXNode({
@@ -23,7 +22,7 @@ export const preprocess = defineXNode({
   impls: [
     { name: 'js', xpu: 'cpu', backend: 'main', tolerance: 1e-3, create: (ctx) => createPreprocess(ctx) },
     { name: 'worker', xpu: 'cpu', backend: 'worker', tolerance: 1e-3, module: new URL('./preprocess.worker.js', import.meta.url).href },
-    { name: 'onnx', xpu: '*', backend: 'onnx', tolerance: 1e-3, create: (ctx) => createPreprocessOnnx(ctx) },
+    { name: 'onnx', xpu: '*', backend: 'onnx', version: '2', tolerance: 1e-3, module: new URL('./preprocess.ort.js', import.meta.url).href },
   ],
 });
 

@@ -1,6 +1,5 @@
 // 2D detection: the ONNX detector, then box decoding and NMS as their own stages.
 import { defineXNode } from '../../runtime/xnode/index.js';
-import { createDetector } from './detector.js';
 import { createDetectorJs } from './detector-js.js';
 import { createDecode, createNms } from './stages.js';
 
@@ -13,7 +12,7 @@ export const detector = defineXNode({
     model: { type: 'string', default: '', description: "ONNX file; '' = the generated synthetic-scene detector" },
   },
   impls: [
-    { name: 'onnx', xpu: '*', backend: 'onnx', tolerance: 1e-4, create: (ctx) => createDetector(ctx) },
+    { name: 'onnx', xpu: '*', backend: 'onnx', version: '2', tolerance: 1e-4, module: new URL('./detector.ort.js', import.meta.url).href },
     // The generated model only (model:=''): the same network in JS.
     { name: 'js', xpu: 'cpu', backend: 'main', tolerance: 1e-4, create: (ctx) => createDetectorJs(ctx) },
     { name: 'worker', xpu: 'cpu', backend: 'worker', tolerance: 1e-4, module: new URL('./detector.worker.js', import.meta.url).href },

@@ -7,7 +7,7 @@ import { xnodes as fusionX } from '../fusion/index.js';
 import { xnodes as lidarX } from '../lidar/index.js';
 import { xnodes as sensorsX } from '../sensors/index.js';
 import { xnodes as trackingX } from '../tracking/index.js';
-import type { ImplContext, ImplSpec, ParamValue, PortValues, StageInstance, WorkerModule, XNodeDef } from '../../runtime/xnode/types.js';
+import { runsOnThread, type ImplContext, type ImplSpec, type ParamValue, type PortValues, type StageInstance, type WorkerModule, type XNodeDef } from '../../runtime/xnode/types.js';
 
 export const perceptionXNodes: XNodeDef[] = [...sensorsX, ...cameraX, ...detectX, ...lidarX, ...fusionX, ...trackingX];
 
@@ -45,7 +45,7 @@ export function context(def: XNodeDef, impl: string, params: Record<string, Para
 
 /** Creates an implementation in this thread (a worker implementation's module is imported). */
 export async function instantiate(impl: ImplSpec, ctx: ImplContext): Promise<StageInstance> {
-  const made = impl.backend === 'worker' ? await ((await import(impl.module)) as { default: WorkerModule }).default.create(ctx) : await impl.create(ctx);
+  const made = runsOnThread(impl) ? await ((await import(impl.module)) as { default: WorkerModule }).default.create(ctx) : await impl.create(ctx);
   return typeof made === 'function' ? { process: made } : made;
 }
 
