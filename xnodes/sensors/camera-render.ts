@@ -53,6 +53,9 @@ export class CameraRenderer {
   /** Lateral offset per metre of range, per column (y = colRay[u] * range on the ground). */
   private readonly colRay: Float64Array;
   private readonly noise: Int8Array;
+  /** The noise table as words: the bytes it adds, and the bytes it subtracts. */
+  private readonly up: Int32Array;
+  private readonly down: Int32Array;
   private readonly order: number[] = [];
   private readonly c8 = new Float64Array(24);
   private readonly full: Int32Array;
@@ -74,6 +77,11 @@ export class CameraRenderer {
     const rng = new Rng(seed ^ 0x5eed);
     this.noise = new Int8Array(NOISE_SIZE);
     for (let i = 0; i < NOISE_SIZE; i++) this.noise[i] = Math.max(-12, Math.min(12, Math.round(rng.normal() * 3)));
+    const up = new Uint8Array(NOISE_SIZE);
+    const down = new Uint8Array(NOISE_SIZE);
+    this.noise.forEach((v, i) => (v > 0 ? (up[i] = v) : (down[i] = -v)));
+    this.up = new Int32Array(up.buffer);
+    this.down = new Int32Array(down.buffer);
     this.full = new Int32Array(maxObjects);
     this.seen = new Int32Array(maxObjects);
   }
@@ -99,39 +107,52 @@ export class CameraRenderer {
 
   private drawBackground(rgb: Uint8Array, odometer: number): void {
     const { width: W, height: H } = this;
+    const row = W * 3;
     for (let v = 0; v < H; v++) {
       const d = this.rowDist[v]!;
-      let p = v * W * 3;
+      const p0 = v * row;
       if (!Number.isFinite(d) || d > HAZE_END) {
         const a = Math.min(1, Math.max(0, (this.cy - v) / this.cy));
-        const r = SKY_HORIZON[0] + (SKY_TOP[0] - SKY_HORIZON[0]) * a;
-        const g = SKY_HORIZON[1] + (SKY_TOP[1] - SKY_HORIZON[1]) * a;
-        const b = SKY_HORIZON[2] + (SKY_TOP[2] - SKY_HORIZON[2]) * a;
-        for (let u = 0; u < W; u++, p += 3) {
-          rgb[p] = r;
-          rgb[p + 1] = g;
-          rgb[p + 2] = b;
-        }
+        rgb[p0] = SKY_HORIZON[0] + (SKY_TOP[0] - SKY_HORIZON[0]) * a;
+        rgb[p0 + 1] = SKY_HORIZON[1] + (SKY_TOP[1] - SKY_HORIZON[1]) * a;
+        rgb[p0 + 2] = SKY_HORIZON[2] + (SKY_TOP[2] - SKY_HORIZON[2]) * a;
+        // One pixel, then doubling copies: a row of one colour at memcpy speed.
+        for (let n = 3; n < row; n *= 2) rgb.copyWithin(p0 + n, p0, p0 + Math.min(n, row - n));
         continue;
       }
       const haze = Math.min(1, Math.max(0, (d - HAZE_START) / (HAZE_END - HAZE_START)));
       const x = d + odometer;
-      const tx = Math.floor(x * 2);
+      // Coarse texture (asphalt patches) that scrolls with the road: a hash of the 0.5 m cell,
+      // recomputed only where the cell or the surface changes along the row.
+      const hx = (Math.floor(x * 2) * 73856093) | 0;
       const col = this.colRay;
-      for (let u = 0; u < W; u++, p += 3) {
+      let cell = NaN;
+      let kind = -1;
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let u = 0, p = p0; u < W; u++, p += 3) {
         const y = col[u]! * d;
-        const base = GROUND_RGB[groundAt(x, y)];
-        // Coarse texture (asphalt patches) that scrolls with the road.
-        const tex = (((tx * 73856093) ^ (Math.floor(y * 2) * 19349663)) >>> 0) % 17 - 8;
-        if (haze === 0) {
-          rgb[p] = base[0] + tex;
-          rgb[p + 1] = base[1] + tex;
-          rgb[p + 2] = base[2] + tex;
-        } else {
-          rgb[p] = base[0] + tex + (SKY_HORIZON[0] - base[0] - tex) * haze;
-          rgb[p + 1] = base[1] + tex + (SKY_HORIZON[1] - base[1] - tex) * haze;
-          rgb[p + 2] = base[2] + tex + (SKY_HORIZON[2] - base[2] - tex) * haze;
+        const c = Math.floor(y * 2);
+        const k = groundAt(x, y);
+        if (c !== cell || k !== kind) {
+          cell = c;
+          kind = k;
+          const tex = ((hx ^ (c * 19349663)) >>> 0) % 17 - 8;
+          const base = GROUND_RGB[k];
+          if (haze === 0) {
+            r = base[0] + tex;
+            g = base[1] + tex;
+            b = base[2] + tex;
+          } else {
+            r = base[0] + tex + (SKY_HORIZON[0] - base[0] - tex) * haze;
+            g = base[1] + tex + (SKY_HORIZON[1] - base[1] - tex) * haze;
+            b = base[2] + tex + (SKY_HORIZON[2] - base[2] - tex) * haze;
+          }
         }
+        rgb[p] = r;
+        rgb[p + 1] = g;
+        rgb[p + 2] = b;
       }
     }
   }
@@ -222,13 +243,37 @@ export class CameraRenderer {
     }
   }
 
+  /**
+   * Sensor noise: each byte gets the table's value (clamped to 0..255), from a start that moves
+   * with the frame. Four bytes at a time: the table is split into what it adds and what it
+   * subtracts, applied as saturating byte-wise add and subtract on 32-bit words.
+   */
   private addNoise(rgb: Uint8Array, frame: number): void {
+    const words = rgb.length >>> 2;
+    // Int32 words: every value stays a small integer to the JIT (Uint32 would box above 2^31).
+    const img = new Int32Array(rgb.buffer, rgb.byteOffset, words);
+    const { up, down } = this;
+    const mask = up.length - 1;
+    let k = ((frame * 7919) >>> 2) & mask;
+    for (let i = 0; i < words; i++, k = (k + 1) & mask) {
+      let x = img[i]!;
+      const a = up[k]!;
+      if (a !== 0) {
+        const s = (((x & 0x7f7f7f7f) + (a & 0x7f7f7f7f)) | 0) ^ ((x ^ a) & 0x80808080);
+        const carry = ((x & a) | ((x | a) & ~s)) & 0x80808080;
+        x = s | Math.imul(carry >>> 7, 0xff);
+      }
+      const b = down[k]!;
+      if (b !== 0) {
+        const d = (((x | 0x80808080) - (b & 0x7f7f7f7f)) | 0) ^ ((x ^ ~b) & 0x80808080);
+        const borrow = ((~x & b) | ((~x | b) & d)) & 0x80808080;
+        x = d & ~Math.imul(borrow >>> 7, 0xff);
+      }
+      img[i] = x;
+    }
+    // A tail shorter than a word (widths that make W * H * 3 odd), byte by byte.
     const n = this.noise;
-    // A clamped view of the same bytes saturates at 0 and 255 by itself.
-    const px = new Uint8ClampedArray(rgb.buffer, rgb.byteOffset, rgb.length);
-    const start = (frame * 7919) & (NOISE_SIZE - 1);
-    const len = px.length;
-    for (let p = 0; p < len; p++) px[p] = px[p]! + n[(start + p) & (NOISE_SIZE - 1)]!;
+    for (let p = words << 2; p < rgb.length; p++) rgb[p] = Math.max(0, Math.min(255, rgb[p]! + n[p & (NOISE_SIZE - 1)]!));
   }
 
   private groundTruth(objects: SceneObject[], gt: GtObject[]): void {

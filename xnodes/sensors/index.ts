@@ -28,8 +28,8 @@ export const camera = defineXNode({
   },
   stateful: true,
   impls: [
-    { name: 'js', xpu: 'cpu', backend: 'main', create: (ctx) => createCamera(ctx) },
-    { name: 'worker', xpu: 'cpu', backend: 'worker', module: new URL('./camera.worker.js', import.meta.url).href },
+    { name: 'js', xpu: 'cpu', backend: 'main', version: '2', create: (ctx) => createCamera(ctx) },
+    { name: 'worker', xpu: 'cpu', backend: 'worker', version: '2', module: new URL('./camera.worker.js', import.meta.url).href },
   ],
 });
 
@@ -48,8 +48,8 @@ export const lidar = defineXNode({
   },
   stateful: true,
   impls: [
-    { name: 'js', xpu: 'cpu', backend: 'main', create: (ctx) => createLidar(ctx) },
-    { name: 'worker', xpu: 'cpu', backend: 'worker', module: new URL('./lidar.worker.js', import.meta.url).href },
+    { name: 'js', xpu: 'cpu', backend: 'main', version: '2', create: (ctx) => createLidar(ctx) },
+    { name: 'worker', xpu: 'cpu', backend: 'worker', version: '2', module: new URL('./lidar.worker.js', import.meta.url).href },
   ],
 });
 

@@ -67,8 +67,13 @@ export class LidarSimulator {
     // Each object's azimuth window seen from the sensor, to test only likely hits per column.
     const azc = new Float64Array(n);
     const azw = new Float64Array(n);
+    // Each box's orientation, once per turn rather than once per ray.
+    const cos = new Float64Array(n);
+    const sin = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const ob = objects[i]!;
+      cos[i] = Math.cos(ob.yaw);
+      sin[i] = Math.sin(ob.yaw);
       const d = Math.hypot(ob.x, ob.y);
       const rad = Math.hypot(ob.l, ob.w) / 2;
       azc[i] = Math.atan2(ob.y, ob.x);
@@ -89,8 +94,9 @@ export class LidarSimulator {
         let best = dz < 0 ? -o / dz : Infinity;
         let hit = -1;
         for (let c = 0; c < nc; c++) {
-          const t = rayBox(dx, dy, dz, o, objects[this.cand[c]!]!);
-          if (t < best) (best = t), (hit = this.cand[c]!);
+          const i = this.cand[c]!;
+          const t = rayBox(dx, dy, dz, o, objects[i]!, cos[i]!, sin[i]!);
+          if (t < best) (best = t), (hit = i);
         }
         // Always draw the random numbers, so noise does not depend on what was hit.
         const drop = rng.next() < dropout;
@@ -111,9 +117,8 @@ export class LidarSimulator {
   }
 }
 
-/** Distance along the ray from (0, 0, oz) to an oriented box, or Infinity (slab test). */
-function rayBox(dx: number, dy: number, dz: number, oz: number, b: SceneObject): number {
-  const c = Math.cos(b.yaw), s = Math.sin(b.yaw);
+/** Distance along the ray from (0, 0, oz) to a box turned by yaw (c = cos, s = sin), or Infinity (slab test). */
+function rayBox(dx: number, dy: number, dz: number, oz: number, b: SceneObject, c: number, s: number): number {
   // Ray origin and direction in the box frame.
   const ox = -b.x, oy = -b.y;
   const o0 = c * ox + s * oy, o1 = -s * ox + c * oy, o2 = oz - b.z;
@@ -127,10 +132,10 @@ function rayBox(dx: number, dy: number, dz: number, oz: number, b: SceneObject):
       if (Math.abs(o) > h) return Infinity;
       continue;
     }
-    let ta = (-h - o) / d, tb = (h - o) / d;
-    if (ta > tb) [ta, tb] = [tb, ta];
-    if (ta > t0) t0 = ta;
-    if (tb < t1) t1 = tb;
+    const ta = (-h - o) / d, tb = (h - o) / d;
+    const near = ta < tb ? ta : tb, far = ta < tb ? tb : ta;
+    if (near > t0) t0 = near;
+    if (far < t1) t1 = far;
     if (t0 > t1) return Infinity;
   }
   return t0 > 0 ? t0 : Infinity;

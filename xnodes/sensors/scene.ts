@@ -150,7 +150,8 @@ export function groundAt(x: number, y: number): Ground {
     return Ground.Road;
   }
   if (y >= BIKE_LANE[0] && y < BIKE_LANE[1]) return Ground.BikeLane;
-  for (const [a, b] of SIDEWALKS) if (y >= a && y <= b) return Ground.Sidewalk;
+  // Called per pixel and per lidar return: plain comparisons, no iterator.
+  if ((y >= SIDEWALKS[0][0] && y <= SIDEWALKS[0][1]) || (y >= SIDEWALKS[1][0] && y <= SIDEWALKS[1][1])) return Ground.Sidewalk;
   return Ground.Dirt;
 }
 
