@@ -2,11 +2,7 @@
 // The burn kernel spins for a requested time so tests, examples and benchmarks get a stage
 // whose cost is known and real (it occupies a core), synchronously or on the libuv pool.
 #include <napi.h>
-#include <errno.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 #include <cstdint>
 
 namespace {
@@ -78,32 +74,7 @@ Napi::Value BurnAsync(const Napi::CallbackInfo& info) {
   return p;
 }
 
-// The calling thread's nice value (Linux schedules threads, not processes: each has its own).
-Napi::Value ThreadNice(const Napi::CallbackInfo& info) {
-  errno = 0;
-  int n = getpriority(PRIO_PROCESS, pid_t(syscall(SYS_gettid)));
-  if (errno != 0) return info.Env().Null();
-  return Napi::Number::New(info.Env(), n);
-}
-
-// Sets the calling thread's nice value; returns false when the OS refuses (lowering nice
-// needs CAP_SYS_NICE or a matching RLIMIT_NICE).
-Napi::Value SetThreadNice(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsNumber()) {
-    Napi::TypeError::New(info.Env(), "setThreadNice(n): expected a number between -20 and 19").ThrowAsJavaScriptException();
-    return info.Env().Undefined();
-  }
-  int n = info[0].As<Napi::Number>().Int32Value();
-  if (n < -20 || n > 19) {
-    Napi::RangeError::New(info.Env(), "setThreadNice(n): expected -20 <= n <= 19").ThrowAsJavaScriptException();
-    return info.Env().Undefined();
-  }
-  return Napi::Boolean::New(info.Env(), setpriority(PRIO_PROCESS, pid_t(syscall(SYS_gettid)), n) == 0);
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("threadNice", Napi::Function::New(env, ThreadNice));
-  exports.Set("setThreadNice", Napi::Function::New(env, SetThreadNice));
   exports.Set("nowNs", Napi::Function::New(env, NowNs));
   exports.Set("nowUs", Napi::Function::New(env, NowUs));
   exports.Set("burn", Napi::Function::New(env, BurnSync));

@@ -28,8 +28,6 @@ export interface CoreAddon {
   burn(us: number): number;
   /** Spins a libuv pool thread for `us` microseconds; resolves when done. */
   burnAsync(us: number): Promise<number>;
-  setThreadNice(n: number): boolean;
-  threadNice(): number | null;
 }
 
 export const core = (): CoreAddon => loadAddon<CoreAddon>('core');
