@@ -37,7 +37,7 @@ interface Opts {
 }
 
 function parse(args: string[]): Opts {
-  const o: Opts = { launchArgs: [], frames: 60, rounds: 3, cached: false, priority: false };
+  const o: Opts = { launchArgs: [], frames: 80, rounds: 4, cached: false, priority: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a.includes(':=')) o.launchArgs.push(a);
@@ -54,8 +54,13 @@ function parse(args: string[]): Opts {
 const f = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '-');
 const log = (l: string) => process.stderr.write(l + '\n');
 
-/** Runs a plan for real at the sources' rates; returns the e2e samples (ms) after warm-up. */
-async function runReal(graph: Graph, plan: ExecPlan, xpus: XpuInfo[], frames: number): Promise<{ e2e: number[]; drops: number; overruns: number; fallbacks: number }> {
+/** Runs a plan for real at the sources' rates; returns the e2e samples (ms) after warm-up, and each stage's run times. */
+async function runReal(
+  graph: Graph,
+  plan: ExecPlan,
+  xpus: XpuInfo[],
+  frames: number,
+): Promise<{ e2e: number[]; runs: number[][]; drops: number; overruns: number; fallbacks: number }> {
   counters.reset();
   const ex = new Executor(graph, plan, { xpus, frames, realtime: true, codec: plan.serializeBetweenModules ? new ModuleCodec(log) : undefined, log });
   await ex.start();
@@ -69,6 +74,7 @@ async function runReal(graph: Graph, plan: ExecPlan, xpus: XpuInfo[], frames: nu
   const rep = ex.report();
   return {
     e2e,
+    runs: ex.tracer.stageRun.map((s) => [...s.values()]),
     drops: rep.stages.reduce((n, s) => n + s.drops, 0),
     overruns: rep.sources.reduce((n, s) => n + s.overruns, 0),
     fallbacks: counters.get('exec.fallbacks'),
@@ -135,10 +141,12 @@ export default async function main(args: string[]): Promise<void> {
   await runReal(graph, host.module.plan, xpus, 8);
   const measured = { xauto: [] as number[], module: [] as number[] };
   const facts = { xauto: { drops: 0, overruns: 0 }, module: { drops: 0, overruns: 0 } };
+  const stageRuns: number[][] = graph.stages.map(() => []);
   for (let r = 0; r < o.rounds; r++) {
     for (const name of r % 2 === 0 ? (['xauto', 'module'] as const) : (['module', 'xauto'] as const)) {
       const res = await runReal(graph, host[name].plan, xpus, o.frames);
       measured[name].push(...res.e2e);
+      if (name === 'xauto') res.runs.forEach((r, v) => stageRuns[v]!.push(...r));
       facts[name].drops += res.drops;
       facts[name].overruns += res.overruns;
     }
@@ -188,6 +196,17 @@ export default async function main(args: string[]): Promise<void> {
   const am = summarize(measured.module.filter((v) => v <= period));
   res.push([`host, measured, aligned frames only (${ax.count}/${am.count})`, f(ax.p50), f(am.p50), f(bound), f(am.p50 / ax.p50), f(ax.p50 / bound)]);
   process.stdout.write(table(res, 1) + '\n\n');
+  // Where the measurement leaves the model: each stage's run time under the xauto plan as
+  // profiled alone, as the simulator predicts it inside the pipeline (event-loop and core
+  // sharing included), and as measured in the runs above.
+  const stageRows = [['stage (xauto plan)', 'impl@xpu', 'profiled p50', 'simulated p50', 'measured p50', 'measured/simulated']];
+  m.stages.forEach((s, v) => {
+    const o = s.options[host.xauto.planner.assignment.option[v]!]!;
+    const simRun = host.xauto.sim.stages[v]!.run.p50;
+    const real = summarize(stageRuns[v]!).p50;
+    stageRows.push([s.name, `${o.impl}@${m.xpus[o.xpu]!.id}`, f(o.lat.p50), f(simRun), f(real), f(real / simRun)]);
+  });
+  process.stdout.write(`run time per stage (ms)\n${table(stageRows, 2)}\n\n`);
   process.stdout.write(
     [
       `host: ${profile.host}; effective cores ${f(profile.cores)}; XPUs ${xpus.map((x) => `${x.id}(${x.lanes})`).join(', ')}; ` +
