@@ -17,7 +17,8 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# onnxruntime-node would otherwise try to download GPU libraries at install time.
+# onnxruntime-node's install script would otherwise try to download GPU libraries. npm >= 11.16
+# skips it by itself (allowScripts in package.json); older npm needs this.
 export ONNXRUNTIME_NODE_INSTALL=skip
 echo "[setup] npm ci" >&2
 npm ci --no-audit --no-fund
