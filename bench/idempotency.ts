@@ -35,6 +35,7 @@ export default async function main(args: string[]): Promise<void> {
     ['instances', String(score.instances)],
     ['validator: idempotent', String(score.validatorIdempotent)],
     ['brute force: idempotent', String(score.dynamicIdempotent)],
+    ['host-visible writes (not idempotent by definition)', String(score.hostVisible)],
     ['false positives', String(score.falsePositives)],
     ['false negatives', `${score.falseNegatives} (rate ${score.falseNegativeRate.toFixed(3)})`],
     ['validate, first sight (cache miss): p50 / p99 us', `${cold.validateP50Us.toFixed(2)} / ${cold.validateP99Us.toFixed(2)} (${cold.validations} calls)`],

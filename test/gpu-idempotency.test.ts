@@ -99,6 +99,30 @@ test('brute-force check labels known cases correctly', (t) => {
   d.close();
 });
 
+test('brute-force check: blocks run in any order, as on a GPU; host-visible writes are never idempotent', (t) => {
+  const d = new Device();
+  const pool = d.upload(Uint8Array.from({ length: 4096 }, (_, i) => (i * 29 + (i >> 8) * 7 + 3) & 255)); // not periodic in the block size
+  const at = (kernel: string, args: Record<string, unknown>) =>
+    bruteForceIdempotent(d, { id: kernel, kernel, layout: 'test', roots: [pool], args } as Parameters<typeof bruteForceIdempotent>[1]);
+  // A copy onto itself shifted by one block (256 bytes) reproduces an in-order run whatever
+  // was stopped, but blocks running in another order read bytes a killed run already moved.
+  const shifted = at('copy', { bytes: 1024, src: pool.at(0), dst: pool.at(256) });
+  t.false(shifted.idempotent);
+  t.true(shifted.mismatch!.shuffled);
+  // A scatter with repeated indices depends on block order, yet every relaunch matches the
+  // uninterrupted run in its own order: order dependence alone is not a violation.
+  const idx = d.upload(Uint32Array.from({ length: 300 }, (_, i) => i % 7));
+  const src = d.upload(Float32Array.from({ length: 300 }, (_, i) => i));
+  const dst = d.alloc(7 * 4);
+  const scatter = bruteForceIdempotent(d, { id: 'scatter', kernel: 'scatter', layout: 'test', roots: [idx, src, dst], args: { n: 300, ndst: 7, idx, src, dst } } as Parameters<typeof bruteForceIdempotent>[1]);
+  t.true(scatter.idempotent);
+  const flag = d.alloc(4);
+  const signal = bruteForceIdempotent(d, { id: 'signal', kernel: 'below_signal', layout: 'test', roots: [src, flag], args: { n: 300, thr: 10, x: src, flag } } as Parameters<typeof bruteForceIdempotent>[1]);
+  t.false(signal.idempotent);
+  t.true(signal.hostVisible);
+  d.close();
+});
+
 test('corpus of >= 300 instances: zero false positives', (t) => {
   const d = new Device();
   const corpus = buildCorpus(d, { seed: 1 });
