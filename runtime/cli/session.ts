@@ -49,7 +49,6 @@ export interface PlanRun {
 /** Runs the graph once; undefined when stopped before the measured run began. */
 export async function runPlan(desc: LaunchDescription, graph: Graph, xpus: XpuInfo[], o: RunPlanOptions): Promise<PlanRun | undefined> {
   const { log, control, local } = o;
-  counters.reset();
   const chosen = await resolvePlan(graph, xpus, o.spec, { reprofile: o.reprofile, workers: o.workers, log, progress: true });
   const bridged = [...graph.topics.values()].filter((t) => t.ros2);
   if (o.warmup && !bridged.length && !local && !control.stopped) {
@@ -64,7 +63,6 @@ export async function runPlan(desc: LaunchDescription, graph: Graph, xpus: XpuIn
       control.stop = undefined;
       await warm.close();
     }
-    counters.reset();
   }
   if (control.stopped) return undefined;
 
@@ -86,6 +84,8 @@ export async function runPlan(desc: LaunchDescription, graph: Graph, xpus: XpuIn
   const durationS = o.duration ?? (o.frames === undefined ? 10 : undefined);
   const sources = graph.sources.filter((s) => !local || local.has(s)).length;
   const progress = new Progress(o.frames !== undefined ? o.frames * sources : undefined, durationS);
+  // Counters describe the measured run only (not profiling or the warm-up).
+  counters.reset();
   const ex = new Executor(graph, chosen.plan, {
     xpus,
     frames: o.frames,
