@@ -46,6 +46,10 @@ export interface ProfileIo {
   log: (line: string) => void;
 }
 
+// A measured run makes its own worker threads and onnxruntime sessions: their first frames
+// (JIT, first session runs) are left out of the statistics.
+const SETTLE = 3;
+
 const stdio: ProfileIo = { out: (t) => process.stdout.write(t + '\n'), log: (l) => process.stderr.write(l + '\n') };
 
 /** `xauto-profile-20260131-142501` (local time). */
@@ -101,7 +105,7 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
   try {
     for (const spec of plans) {
       if (control.stopped) break;
-      const measured = await runPlan(desc, graph, xpus, { ...a, spec, log: io.log, control, verb: 'profiling' });
+      const measured = await runPlan(desc, graph, xpus, { ...a, spec, settle: a.warmup > 0 ? SETTLE : 0, log: io.log, control, verb: 'profiling' });
       if (!measured) break;
       const { summary, tracer } = measured;
       io.out(renderSummary(summary));
@@ -126,7 +130,7 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
     launchArgs: a.launchArgs,
     mode:
       (a.frames !== undefined ? `${a.frames} frames per source${a.realtime ? ' at the sources\' rates' : ''}` : `${a.duration ?? 10} s at the sources' rates`) +
-      (a.warmup > 0 ? ` after ${a.warmup} warm-up frames` : ''),
+      (a.warmup > 0 ? ` after ${a.warmup} warm-up frames; the first ${SETTLE} frames of each run are not measured` : ''),
     edges,
     createdAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     host: hostname(),

@@ -30,6 +30,8 @@ export interface RunPlanOptions {
   reprofile?: boolean;
   /** Frames per source run first, unmeasured, under the same plan (0: none). */
   warmup?: number;
+  /** The first frames per source of the measured run itself, run but not traced (its own threads and sessions settle). */
+  settle?: number;
   /** Runs only these stages (one process of a multi-process launch). */
   local?: Set<number>;
   /** Name of this process (for the ROS2 node name). */
@@ -95,6 +97,7 @@ export async function runPlan(desc: LaunchDescription, graph: Graph, xpus: XpuIn
     bridge,
     local: local && { stages: local, links: ddsLinks(ros!) },
     fallback: chosen.fallback,
+    settle: o.settle,
     log: (l) => progress.interrupt(() => log(l)),
   });
   let ticker: NodeJS.Timeout | undefined;

@@ -49,6 +49,11 @@ export interface ExecOptions {
   tap?: (topic: string, value: unknown, seq: number) => void;
   /** Replacement placement for a stage whose implementation failed (runtime fallback). */
   fallback?: (stage: number, failed: StagePlacement) => StagePlacement | undefined;
+  /**
+   * The first frames of each source run through the pipeline but are not traced: threads,
+   * sessions and caches made for this run settle before anything is measured.
+   */
+  settle?: number;
 }
 
 interface Envelope {
@@ -651,7 +656,6 @@ export class Executor {
 
   private execute(rt: StageRt, worker: number): void {
     const start = performance.now();
-    this.tracer.record(rt.s.index, rt.xpu.index, EventKind.Wait, 0, rt.readySince, start);
     rt.running = true;
     rt.xpu.busy++;
     this.running++;
@@ -674,6 +678,7 @@ export class Executor {
         if (this.fast) for (const p of input.producers) this.offerLater(p);
       }
     }
+    if (this.traced(frame)) this.tracer.record(rt.s.index, rt.xpu.index, EventKind.Wait, frame.seq, rt.readySince, start);
     let out: StageResult | Promise<StageResult>;
     try {
       if (runsOnThread(rt.impl)) {
@@ -710,6 +715,10 @@ export class Executor {
       if (v !== undefined) list = transferables(v, list ?? []);
     }
     return list;
+  }
+
+  private traced(frame: FrameInfo): boolean {
+    return frame.seq >= (this.opts.settle ?? 0);
   }
 
   private offerLater(p: StageRt): void {
@@ -749,7 +758,8 @@ export class Executor {
     const end = this.release(rt, start);
     rt.failures = 0;
     this.runs[rt.s.index]!++;
-    this.tracer.record(rt.s.index, rt.xpu.index, EventKind.Run, frame.seq, start, end);
+    const traced = this.traced(frame);
+    if (traced) this.tracer.record(rt.s.index, rt.xpu.index, EventKind.Run, frame.seq, start, end);
     if (out) {
       for (const o of rt.outputs) {
         const value = out[o.port];
@@ -771,7 +781,7 @@ export class Executor {
       }
     }
     this.progressed(rt, frame);
-    if (rt.isSink) this.tracer.endToEnd(rt.s.index, performance.now() - frame.t0);
+    if (rt.isSink && traced) this.tracer.endToEnd(rt.s.index, performance.now() - frame.t0);
     if (rt.source) {
       if (this.fast) this.fastTick(rt);
     } else {
