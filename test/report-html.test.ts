@@ -13,9 +13,10 @@ const XPUS: ReportXpu[] = [
   { id: 'npu0', kind: 'npu', backend: 'sim', real: false, note: 'declared in the launch file' },
 ];
 
-function facts(names: string[], wallMs: number, sections: ExecFacts['sections'] = {}): ExecFacts {
+function facts(names: string[], wallMs: number, sections: ExecFacts['sections'] = {}, completed = 0): ExecFacts {
   return {
     wallMs,
+    completed,
     stages: names.map((name, index) => ({ index, name, type: `demo/${name}`, module: 'm', impl: 'js', xpu: index === 1 ? 'pool' : 'main', runs: 0, drops: 0, errors: 0 })),
     sources: [{ name: names[0]!, emitted: 0, overruns: 0 }],
     xpus: [
@@ -37,7 +38,7 @@ function pipeline(frames: number, names = ['src', 'work', 'sink'], sections: Exe
     tracer.record(2, 0, EventKind.Run, f, t + 16, t + 17);
     tracer.endToEnd(2, 17 + (f % 7));
   }
-  const summary = buildSummary('launch/x.launch.yaml', 'xauto', facts(names, frames * 10, sections), tracer, { 'demo.retries': 2 });
+  const summary = buildSummary('launch/x.launch.yaml', 'xauto', facts(names, frames * 10, sections, frames), tracer, { 'demo.retries': 2 });
   return reportRun(summary, tracer, names, XPUS, [0]);
 }
 

@@ -50,6 +50,7 @@ test.serial('--plan both writes report.html, summary.json and trace.json with bo
   t.deepEqual(Object.keys(s.plans), ['xauto', 'module']);
   for (const p of Object.values(s.plans)) {
     t.is(p.frames.completed, 60);
+    t.is(p.e2e_ms.count, 57, 'the first 3 frames settle unmeasured');
     t.deepEqual(p.check, { frames: 60, wrong: 0 });
     t.deepEqual(p.stages.map((x) => x.name), ['source', 'scale', 'check']);
   }
@@ -58,12 +59,13 @@ test.serial('--plan both writes report.html, summary.json and trace.json with bo
   t.is(s.comparison.p50, s.plans.module!.e2e_ms.p50 / s.plans.xauto!.e2e_ms.p50);
   t.is(s.comparison.p99, s.plans.module!.e2e_ms.p99 / s.plans.xauto!.e2e_ms.p99);
 
-  // The trace holds both measured runs (warm-up runs are not traced): 60 frames x 3 stages each.
+  // The trace holds both measured runs (warm-up runs and each run's 3 settling frames are not
+  // traced): 57 frames x 3 stages each.
   const trace = JSON.parse(readFileSync(join(dir, 'trace.json'), 'utf8')) as { traceEvents: Array<{ name: string; cat: string; ph: string; pid: number; args?: { name?: string } }> };
   const names = trace.traceEvents.filter((e) => e.name === 'process_name').map((e) => e.args!.name);
   t.deepEqual(names.sort(), ['module: XPUs', 'module: queue waits', 'xauto: XPUs', 'xauto: queue waits']);
   const runs = trace.traceEvents.filter((e) => e.cat === 'run' && e.ph === 'X');
-  t.is(runs.length, 2 * 3 * 60);
+  t.is(runs.length, 2 * 3 * 57);
   t.is(new Set(runs.map((e) => e.pid)).size, 2);
 });
 
@@ -82,7 +84,7 @@ test.serial('the report has every section, the summary numbers, SVG plots and a 
   // The summary's numbers appear in the tables.
   for (const [plan, p] of Object.entries(s.plans)) {
     const e = p.e2e_ms;
-    t.true(html.includes(`<td>${plan}: all sinks</td><td class="n">60</td><td class="n">${fmt(e.mean)}</td><td class="n">${fmt(e.p50)}</td><td class="n">${fmt(e.p90)}</td><td class="n">${fmt(e.p99)}</td>`), plan);
+    t.true(html.includes(`<td>${plan}: all sinks</td><td class="n">57</td><td class="n">${fmt(e.mean)}</td><td class="n">${fmt(e.p50)}</td><td class="n">${fmt(e.p90)}</td><td class="n">${fmt(e.p99)}</td>`), plan);
     for (const st of p.stages) {
       const l = st.latency_ms;
       const row = `<td>${st.name}</td><td>${st.type}</td><td>${st.impl}@${st.xpu}</td><td class="n">${st.runs}</td><td class="n">${st.drops}</td><td class="n">${st.errors}</td><td class="n">${fmt(l.p50)}</td><td class="n">${fmt(l.p90)}</td><td class="n">${fmt(l.p99)}</td>`;

@@ -200,6 +200,8 @@ export class Executor {
   private running = 0;
   private stopping = false;
   private started = 0;
+  /** Sink completions. */
+  private completed = 0;
   private finished = 0;
   private readonly fast: boolean;
   private idleResolve?: () => void;
@@ -781,7 +783,10 @@ export class Executor {
       }
     }
     this.progressed(rt, frame);
-    if (rt.isSink && traced) this.tracer.endToEnd(rt.s.index, performance.now() - frame.t0);
+    if (rt.isSink) {
+      this.completed++;
+      if (traced) this.tracer.endToEnd(rt.s.index, performance.now() - frame.t0);
+    }
     if (rt.source) {
       if (this.fast) this.fastTick(rt);
     } else {
@@ -870,6 +875,7 @@ export class Executor {
   report(): ExecFacts {
     return {
       wallMs: (this.finished || performance.now()) - this.started,
+      completed: this.completed,
       stages: this.stages.filter((rt) => this.isLocal(rt)).map((rt) => ({
         index: rt.s.index,
         name: rt.s.name,

@@ -43,6 +43,8 @@ export interface StageFacts {
 
 export interface ExecFacts {
   wallMs: number;
+  /** Sink completions, measured or not (the e2e statistics leave out settling frames). */
+  completed: number;
   stages: StageFacts[];
   sources: Array<{ name: string; emitted: number; overruns: number }>;
   xpus: Array<{ id: string; real: boolean; busyMs: number }>;
@@ -64,7 +66,7 @@ export function buildSummary(file: string, plan: string, facts: ExecFacts, trace
     wall_s: facts.wallMs / 1000,
     frames: {
       emitted: facts.sources.reduce((n, s) => n + s.emitted, 0),
-      completed: all.length,
+      completed: facts.completed,
       source_overruns: facts.sources.reduce((n, s) => n + s.overruns, 0),
     },
     drops: stages.reduce((n, s) => n + s.drops, 0),
