@@ -13,6 +13,7 @@ import { transferables } from '../xpu/transfer.js';
 import type { XpuInfo } from '../xpu/types.js';
 import { runsOn } from '../xpu/types.js';
 import { runsOnThread, type FrameInfo, type ImplContext, type ImplSpec, type PortValues, type StageFn, type StageInstance, type StageResult } from '../xnode/types.js';
+import { tickDueSources, type ClockSource } from './clock.js';
 import type { ExecPlan, StagePlacement } from './plan.js';
 import type { RemoteLinks, RemoteSender } from './remote.js';
 
@@ -179,7 +180,8 @@ interface StageRt {
   source?: SourceRt;
 }
 
-interface SourceRt {
+interface SourceRt extends ClockSource {
+  rt: StageRt;
   period: number;
   emitted: number;
   limit: number;
@@ -215,7 +217,7 @@ export class Executor {
   private readonly senders: RemoteSender[] = [];
   private readonly sections: Record<string, Record<string, unknown>> = {};
   /** Sources ticking at their rates, and the one timer that serves them all. */
-  private readonly timed: StageRt[] = [];
+  private readonly timedSources: SourceRt[] = [];
   private clock?: NodeJS.Timeout;
   private readonly errors: number[];
   private readonly runs: number[];
@@ -280,7 +282,7 @@ export class Executor {
     const links = this.opts.local?.links;
     for (const rt of this.stages) {
       if (!this.isLocal(rt)) {
-        if (rt.s.inputs.length === 0) rt.source = { period: 0, emitted: 0, limit: 0, pendingTicks: 0, tickT0: 0, tickSeq: 0, overruns: 0, done: true, scheduled: false };
+        if (rt.s.inputs.length === 0) rt.source = { rt, period: 0, emitted: 0, limit: 0, pendingTicks: 0, tickT0: 0, tickSeq: 0, overruns: 0, done: true, scheduled: false };
         continue;
       }
       rt.outputs = rt.s.outputs.map((o) => {
@@ -304,7 +306,7 @@ export class Executor {
       if (rt.s.inputs.length === 0) {
         const limit = this.opts.frames ?? Infinity;
         const period = rt.s.rateHz > 0 ? 1000 / rt.s.rateHz : 0;
-        rt.source = { period, emitted: 0, limit, pendingTicks: 0, tickT0: 0, tickSeq: 0, overruns: 0, done: false, scheduled: false };
+        rt.source = { rt, period, emitted: 0, limit, pendingTicks: 0, tickT0: 0, tickSeq: 0, overruns: 0, done: false, scheduled: false };
       }
     }
     this.decideSync();
@@ -447,7 +449,7 @@ export class Executor {
     for (const rt of this.stages) {
       if (!rt.source) continue;
       if (this.fast || rt.source.period === 0) this.fastTick(rt);
-      else this.timed.push(rt);
+      else this.timedSources.push(rt.source);
     }
     this.tickSources();
     let deadline: NodeJS.Timeout | undefined;
@@ -481,38 +483,25 @@ export class Executor {
   }
 
   /**
-   * One clock for every source at a rate, all sharing the run's time origin: frame k of each
-   * is due at started + k * period. Every source due when the timer fires is ticked before
-   * anything runs, so ready work starts in priority order across sources (a source whose
-   * stage runs on the event loop cannot hold back another's dispatch).
+   * The source clock (clock.ts): every source due when the timer fires ticks before anything
+   * runs, so ready work starts in priority order across sources (a source whose stage runs on
+   * the event loop cannot hold back another's dispatch).
    */
   private tickSources(): void {
-    const now = performance.now();
-    let next = Infinity;
-    for (const rt of this.timed) {
-      const src = rt.source!;
-      if (src.done) continue;
+    const next = tickDueSources(this.timedSources, this.started, performance.now(), (src, due, seq) => {
+      const rt = src.rt;
       // A frame is captured when it is due: a timer that fires late (a busy event loop) adds
-      // to its latency instead of hiding it. Timers have millisecond resolution.
-      const due = this.started + src.emitted * src.period;
-      if (due <= now + 1) {
-        if (rt.running || rt.queued || src.pendingTicks > 0) {
-          src.overruns++; // the source's XPU has not served the last tick: this frame is lost
-          counters.add('exec.source_overruns');
-        } else {
-          src.pendingTicks = 1;
-          src.tickT0 = due;
-          src.tickSeq = src.emitted;
-          this.offer(rt);
-        }
-        src.emitted++;
-        if (src.emitted >= src.limit) {
-          src.done = true;
-          continue;
-        }
+      // to its latency instead of hiding it.
+      if (rt.running || rt.queued || src.pendingTicks > 0) {
+        src.overruns++; // the source's XPU has not served the last tick: this frame is lost
+        counters.add('exec.source_overruns');
+      } else {
+        src.pendingTicks = 1;
+        src.tickT0 = due;
+        src.tickSeq = seq;
+        this.offer(rt);
       }
-      next = Math.min(next, this.started + src.emitted * src.period);
-    }
+    });
     if (next !== Infinity) this.clock = setTimeout(() => this.tickSources(), Math.max(0, next - performance.now()));
     this.drain();
   }

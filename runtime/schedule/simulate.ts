@@ -9,6 +9,7 @@ import { Heap } from 'heap-js';
 import { summarize, type Summary } from '../trace/stats.js';
 import { transferMs, type Assignment, type CostModel, type Latency, type ModelPort } from './model.js';
 import { mulberry32 } from '../util/random.js';
+import { tickDueSources, type ClockSource } from '../exec/clock.js';
 
 export interface SimOptions {
   /** Frames per source. */
@@ -62,16 +63,12 @@ interface OutRt {
   subs: Array<{ rt: StageRt; port: PortRt; cross: boolean }>;
 }
 
-interface SourceRt {
-  period: number;
-  emitted: number;
-  limit: number;
+interface SourceRt extends ClockSource {
+  rt: StageRt;
   pending: boolean;
   tickT0: number;
   tickSeq: number;
-  done: boolean;
   scheduled: boolean;
-  t0: number;
 }
 
 interface StageRt {
@@ -199,6 +196,7 @@ class Sim {
       const s = m.stages[rt.i]!;
       if (s.periodMs >= 0 && s.inputs.length === 0) {
         rt.source = {
+          rt,
           period: s.periodMs,
           emitted: 0,
           limit: opts.frames ?? Infinity,
@@ -207,18 +205,17 @@ class Sim {
           tickSeq: 0,
           done: false,
           scheduled: false,
-          t0: 0,
         };
       }
     }
   }
 
   run(): SimResult {
-    const timed: StageRt[] = [];
+    const timed: SourceRt[] = [];
     for (const rt of this.stages) {
       if (!rt.source) continue;
       if (this.fast || rt.source.period === 0) this.fastTick(rt);
-      else timed.push(rt);
+      else timed.push(rt.source);
     }
     if (timed.length) this.tickSources(timed);
     if (this.opts.durationMs !== undefined) this.at(this.opts.durationMs, () => this.stop());
@@ -307,29 +304,18 @@ class Sim {
 
   // ---- the executor's logic, in virtual time ----
 
-  /** One clock for every timed source, as the executor has: all due sources tick, then work starts. */
-  private tickSources(timed: StageRt[]): void {
-    let next = Infinity;
-    for (const rt of timed) {
-      const src = rt.source!;
-      if (src.done) continue;
-      const due = src.t0 + src.emitted * src.period;
-      if (due <= this.now + 1) {
-        if (rt.running || rt.queued || src.pending) this.overruns++;
-        else {
-          src.pending = true;
-          src.tickT0 = due;
-          src.tickSeq = src.emitted;
-          this.offer(rt);
-        }
-        src.emitted++;
-        if (src.emitted >= src.limit) {
-          src.done = true;
-          continue;
-        }
+  /** The executor's source clock (exec/clock.ts), in virtual time from 0. */
+  private tickSources(timed: SourceRt[]): void {
+    const next = tickDueSources(timed, 0, this.now, (src, due, seq) => {
+      const rt = src.rt;
+      if (rt.running || rt.queued || src.pending) this.overruns++;
+      else {
+        src.pending = true;
+        src.tickT0 = due;
+        src.tickSeq = seq;
+        this.offer(rt);
       }
-      next = Math.min(next, src.t0 + src.emitted * src.period);
-    }
+    });
     // Node timers fire no sooner than 1 ms after they are set.
     if (next !== Infinity) this.at(Math.max(next, this.now + (next - this.now < 1 ? 1 : 0)), () => this.tickSources(timed));
     this.drain();

@@ -1,0 +1,35 @@
+// The source clock the executor runs on and the simulator mirrors: all sources share one time
+// origin, so frame k of each is due at origin + k * period; every source due when the clock
+// fires ticks before any work starts.
+
+export interface ClockSource {
+  period: number;
+  emitted: number;
+  limit: number;
+  done: boolean;
+}
+
+/** Timers have millisecond resolution: a tick within this of its due time is due. */
+const RESOLUTION_MS = 1;
+
+/**
+ * Ticks every source due at `now` — `tick(source, due, seq)` emits or counts an overrun — and
+ * returns when the next frame of any source is due (Infinity when all are done).
+ */
+export function tickDueSources<S extends ClockSource>(sources: Iterable<S>, origin: number, now: number, tick: (s: S, due: number, seq: number) => void): number {
+  let next = Infinity;
+  for (const src of sources) {
+    if (src.done) continue;
+    const due = origin + src.emitted * src.period;
+    if (due <= now + RESOLUTION_MS) {
+      tick(src, due, src.emitted);
+      src.emitted++;
+      if (src.emitted >= src.limit) {
+        src.done = true;
+        continue;
+      }
+    }
+    next = Math.min(next, origin + src.emitted * src.period);
+  }
+  return next;
+}
