@@ -7,6 +7,7 @@ import { XNodeRegistry, defineXNode, type Tensor } from '../runtime/xnode/index.
 import { discoverXpus } from '../runtime/xpu/discover.js';
 import { loadRegistry } from '../runtime/cli/xnodes.js';
 import { counters } from '../runtime/trace/counters.js';
+import { core } from '../runtime/util/native.js';
 
 /** Runs a pipeline written in code; returns the executor after close(). */
 async function run(registry: XNodeRegistry, xs: XNodeInCode[], opts: Partial<ExecOptions> = {}, place?: (s: number) => StagePlacement | undefined) {
@@ -360,6 +361,46 @@ test.serial('sources due together tick before any of them runs, and work elsewhe
   );
   const frames = [...Array(6).keys()];
   t.deepEqual(order, frames.flatMap((k) => [`second#${k}`, `first#${k}`]));
+});
+
+test.serial('between two main-thread stages the event loop takes in completions that arrived meanwhile', async (t) => {
+  const order: string[] = [];
+  const tensor = (): Tensor => ({ dims: [1], data: new Float32Array(1) });
+  const c = core();
+  const registry = new XNodeRegistry().register(
+    defineXNode({
+      type: 'yield/src',
+      outputs: { out: { type: 'xauto/Tensor' } },
+      params: { rate: { type: 'float', default: 0 } },
+      impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: () => () => ({ out: tensor() }) }],
+    }),
+    defineXNode({
+      type: 'yield/step',
+      inputs: { in: { type: 'xauto/Tensor' } },
+      outputs: { out: { type: 'xauto/Tensor' } },
+      params: { us: { type: 'float', default: 0 } },
+      impls: [
+        // On the event loop: busy for `us`.
+        { name: 'js', xpu: 'cpu', backend: 'main', create: (ctx) => () => (order.push(ctx.name), c.burn(ctx.params.us as number), { out: tensor() }) },
+        // On a libuv thread: done well within the main-thread stage's time.
+        { name: 'native', xpu: 'cpu', backend: 'native', create: (ctx) => async () => (order.push(ctx.name), await c.burnAsync(ctx.params.us as number), { out: tensor() }) },
+      ],
+    }),
+  );
+  // src feeds an async stage (fast) and a chain of two main-thread stages (slow, then next);
+  // the async stage's completion starts `after` before `next` runs.
+  await run(
+    registry,
+    [
+      { name: 'src', type: 'yield/src', outputs: { out: '/s' } },
+      { name: 'fast', type: 'yield/step', impls: ['native'], inputs: { in: '/s' }, outputs: { out: '/f' }, params: { us: 500 } },
+      { name: 'after', type: 'yield/step', impls: ['native'], inputs: { in: '/f' }, outputs: { out: '/g' } },
+      { name: 'slow', type: 'yield/step', impls: ['js'], inputs: { in: '/s' }, outputs: { out: '/m' }, params: { us: 20000 } },
+      { name: 'next', type: 'yield/step', impls: ['js'], inputs: { in: '/m' }, outputs: { out: '/n' } },
+    ],
+    { frames: 1 },
+  );
+  t.true(order.indexOf('after') >= 0 && order.indexOf('after') < order.indexOf('next'), order.join(' '));
 });
 
 test.serial('sources are stamped when their frames are due: a blocked event loop shows in end-to-end latency', async (t) => {

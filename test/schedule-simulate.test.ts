@@ -70,6 +70,25 @@ test('event loop: a completion elsewhere waits for a synchronous main-thread sta
   t.true(Math.abs(sinkE2e(same, c, 'M').p50 - 11) < 1e-6);
 });
 
+test('event loop: between two main-thread stages, completions already in are taken in first', (t) => {
+  const m = model(
+    [{ id: 'main', eventLoop: true, usesCores: true }, { id: 'pool', usesCores: true }, { id: 'io' }],
+    [
+      { name: 'src', cost: { io: 1 } },
+      { name: 'M1', cost: { main: 10 }, from: ['src'] },
+      { name: 'M2', cost: { main: 5 }, from: ['M1'] },
+      { name: 'W', cost: { pool: 2 }, from: ['src'] },
+      { name: 'W2', cost: { pool: 8 }, from: ['W'] },
+    ],
+    Infinity,
+  );
+  // W ends at 3 while M1 runs 1..11; its completion is taken in at 11, before M2 (11..16),
+  // so W2 runs 11..19 instead of 16..24 after M2.
+  const r = simulate(m, assign(m, { src: 'io', M1: 'main', M2: 'main', W: 'pool', W2: 'pool' }), { frames: 2 });
+  t.true(Math.abs(sinkE2e(m, r, 'W2').p50 - 19) < 1e-6);
+  t.true(Math.abs(sinkE2e(m, r, 'M2').p50 - 16) < 1e-6);
+});
+
 test('keep-last depth 1: a slow stage takes the freshest frame and the skipped ones count as drops', (t) => {
   const m = model([{ id: 'x' }, { id: 'y' }], [
     { name: 'src', cost: { x: 0 }, periodMs: 10 },

@@ -151,6 +151,8 @@ interface XpuRt {
   queue: StageRt[];
   dirty: boolean;
   busyMs: number;
+  /** The event loop yielded before its next stage (setImmediate pending). */
+  yielding?: boolean;
   /** XPUs that own threads (the worker pool, an onnxruntime EP): those threads, once used. */
   threads?: WorkerPool;
 }
@@ -617,7 +619,7 @@ export class Executor {
         }
         const x = this.dirty.splice(k, 1)[0]!;
         x.dirty = false;
-        this.pump(x);
+        if (!x.yielding) this.pump(x); // a yielding event loop resumes from its setImmediate
       }
     } finally {
       this.draining = false;
@@ -639,7 +641,19 @@ export class Executor {
       this.execute(rt, worker);
       if (x.info.backend === 'main') {
         // One synchronous stage at a time: what it made ready elsewhere is dispatched first.
-        if (x.queue.length) this.markDirty(x);
+        // With work in flight elsewhere, the event loop also takes in the completions that
+        // arrived meanwhile before it runs the next stage (a chain of main-thread stages would
+        // otherwise hold them back until its end).
+        if (!x.queue.length) return;
+        if (this.running === 0) this.markDirty(x);
+        else if (!x.yielding) {
+          x.yielding = true;
+          setImmediate(() => {
+            x.yielding = false;
+            this.markDirty(x);
+            this.drain();
+          });
+        }
         return;
       }
     }

@@ -100,6 +100,7 @@ interface XpuRt {
   queue: StageRt[];
   dirty: boolean;
   busyMs: number;
+  yielding: boolean;
   workerBusy: boolean[] | null;
 }
 
@@ -139,6 +140,8 @@ class Sim {
   private stopping = false;
   /** Set while the event loop runs synchronous work. */
   private mainBusy = false;
+  /** Stages running now (on any XPU). */
+  private running = 0;
 
   constructor(
     private readonly m: CostModel,
@@ -155,6 +158,7 @@ class Sim {
       queue: [],
       dirty: false,
       busyMs: 0,
+      yielding: false,
       workerBusy: x.pinsStateful ? new Array<boolean>(x.lanes).fill(false) : null,
     }));
     const pinCount = new Array<number>(m.xpus.length).fill(0);
@@ -395,7 +399,7 @@ class Sim {
       }
       const x = this.dirty.splice(k, 1)[0]!;
       x.dirty = false;
-      this.pump(x);
+      if (!x.yielding) this.pump(x);
     }
     this.draining = false;
   }
@@ -417,7 +421,17 @@ class Sim {
       rt.queued = false;
       this.execute(rt, worker);
       if (x.i === this.loop) {
-        if (x.queue.length) this.markDirty(x);
+        // As the executor: with work in flight elsewhere, completions already due are taken
+        // in (events at this instant, queued before) before the next main-thread stage.
+        if (!x.queue.length) return;
+        if (this.running === 0) this.markDirty(x);
+        else if (!x.yielding) {
+          x.yielding = true;
+          this.at(this.now, () => {
+            x.yielding = false;
+            this.markDirty(x);
+          });
+        }
         return;
       }
     }
@@ -427,6 +441,7 @@ class Sim {
     const start = this.now;
     rt.waitMs.push(start - rt.readySince);
     rt.running = true;
+    this.running++;
     const x = this.xpus[rt.xpu]!;
     const mx = this.m.xpus[rt.xpu]!;
     x.busy++;
@@ -474,6 +489,7 @@ class Sim {
   private complete(rt: StageRt, frame: Env, start: number): void {
     const x = this.xpus[rt.xpu]!;
     rt.running = false;
+    this.running--;
     x.busy--;
     if (rt.worker >= 0) x.workerBusy![rt.worker] = false;
     x.busyMs += this.now - start;
