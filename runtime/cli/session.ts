@@ -110,7 +110,7 @@ export async function runPlan(desc: LaunchDescription, graph: Graph, xpus: XpuIn
     const used = [...new Set(chosen.plan.placements.filter((_, i) => !local || local.has(i)).map((p) => p.xpu))];
     log(
       `xauto: ${o.verb ?? 'running'} ${local?.size ?? graph.stages.length} xnodes on ${used.join(', ')} (plan '${chosen.plan.name}'; ` +
-        (o.frames !== undefined ? `${o.frames} frames per source` : `${durationS} s`) +
+        (o.frames !== undefined ? `${o.frames} frames per source, ${o.realtime ? "at the sources' rates" : 'as fast as the pipeline takes them (latency includes queueing)'}` : `${durationS} s`) +
         '; Ctrl-C stops)',
     );
     ticker = setInterval(() => progress.update(ex.report().sources.reduce((n, s) => n + s.emitted, 0)), 200);
