@@ -12,7 +12,7 @@ import { DROPPED } from '../xnodes/perception-common/check.js';
 import { context, instantiate, perceptionXNodes, sampleInputs, xnodeDef, type ContextLog } from '../xnodes/perception-common/fixtures.js';
 import type { Image, PointCloud2 } from '../xnodes/perception-common/messages.js';
 import { LIDAR_FIELDS, makeCloud } from '../xnodes/perception-common/pointcloud.js';
-import { perceptionAddon } from '../xnodes/lidar/native.js';
+import { perceptionAddon } from '../xnodes/perception-common/native.js';
 import { INVALID_POINTS } from '../xnodes/lidar/stages.js';
 
 const samples = sampleInputs(1, { objects: 6, seed: 2 });

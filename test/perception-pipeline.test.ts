@@ -58,7 +58,7 @@ test.serial('the XML twin describes the same pipeline as the YAML launch file', 
   const args = { objects: '4', seed: '3', voxel_impl: 'native', detector_impl: 'js,worker' };
   t.deepEqual(strip(xmlFile, args), strip(yamlFile, args));
   const modules = new Set(loadLaunchFile(yamlFile, {}).xnodes.map((x) => x.module));
-  t.deepEqual([...modules].sort(), ['/camera_perception', '/fusion_tracking', '/lidar_perception']);
+  t.deepEqual([...modules].sort(), ['/camera_driver', '/camera_perception', '/fusion_tracking', '/lidar_driver', '/lidar_perception']);
 });
 
 test.serial('on worker threads and native threads the pipeline scores as on the main thread', async (t) => {

@@ -1,9 +1,9 @@
 {
   "targets": [{
     "target_name": "xauto_perception",
-    "sources": ["src/addon.cc", "src/lidar.cc"],
+    "sources": ["src/addon.cc", "src/camera.cc", "src/lidar.cc"],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
     "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
-    "cflags_cc": ["-O2", "-std=c++17"]
+    "cflags_cc": ["-O3", "-std=c++17"]
   }]
 }

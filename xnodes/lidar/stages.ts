@@ -5,7 +5,7 @@ import type { Clusters, Points, PointCloud2 } from '../perception-common/message
 import { CLUSTER_STRIDE } from '../perception-common/messages.js';
 import { checkCloud, readCloud } from '../perception-common/pointcloud.js';
 import { euclideanClusters, removeGround, voxelGrid, type ClusterParams, type GroundParams } from './kernels.js';
-import { perceptionAddon } from './native.js';
+import { perceptionAddon } from '../perception-common/native.js';
 
 type Ctx = Pick<ImplContext, 'params' | 'count' | 'log'>;
 export const INVALID_POINTS = 'perception.invalid_points';

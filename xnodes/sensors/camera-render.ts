@@ -74,9 +74,7 @@ export class CameraRenderer {
       this.rowDist[v] = dv > 0 ? (this.fy * CAMERA_HEIGHT) / dv : Infinity;
     }
     this.colRay = Float64Array.from({ length: width }, (_, u) => -(u + 0.5 - this.cx) / this.fx);
-    const rng = new Rng(seed ^ 0x5eed);
-    this.noise = new Int8Array(NOISE_SIZE);
-    for (let i = 0; i < NOISE_SIZE; i++) this.noise[i] = Math.max(-12, Math.min(12, Math.round(rng.normal() * 3)));
+    this.noise = noiseTable(seed);
     const up = new Uint8Array(NOISE_SIZE);
     const down = new Uint8Array(NOISE_SIZE);
     this.noise.forEach((v, i) => (v > 0 ? (up[i] = v) : (down[i] = -v)));
@@ -92,13 +90,8 @@ export class CameraRenderer {
     const rgb = new Uint8Array(W * H * 3);
     this.ids.fill(0);
     this.drawBackground(rgb, odometer);
-    // Painter's algorithm: far objects first; boxes never interpenetrate in this scene.
-    const order = this.order;
-    order.length = 0;
-    for (let i = 0; i < objects.length; i++) order.push(i);
-    order.sort((a, b) => objects[b]!.x - objects[a]!.x);
     this.full.fill(0);
-    for (const i of order) this.drawObject(rgb, objects[i]!, i);
+    for (const i of painterOrder(objects, this.order)) this.drawObject(rgb, objects[i]!, i);
     this.outline(rgb, objects);
     this.addNoise(rgb, frame);
     this.groundTruth(objects, gt);
@@ -294,19 +287,49 @@ export class CameraRenderer {
         if (v + 1 > box[i + 3]!) box[i + 3] = v + 1;
       }
     }
-    gt.length = 0;
-    for (let i = 0; i < n; i++) {
-      const o = objects[i]!;
-      const seen = this.seen[i]!;
-      gt.push({
-        id: o.id,
-        cls: o.cls,
-        center: [o.x, o.y, o.z],
-        size: [o.l, o.w, o.h],
-        yaw: o.yaw,
-        box2d: seen > 0 ? [box[i * 4]!, box[i * 4 + 1]!, box[i * 4 + 2]!, box[i * 4 + 3]!] : null,
-        visible: this.full[i]! > 0 ? seen / this.full[i]! : 0,
-      });
-    }
+    groundTruthOf(objects, box, this.seen, this.full, gt);
+  }
+}
+
+/** Painter's algorithm: object indices far to near (boxes never interpenetrate in this scene). */
+export function painterOrder(objects: SceneObject[], order: number[] = []): number[] {
+  order.length = 0;
+  for (let i = 0; i < objects.length; i++) order.push(i);
+  return order.sort((a, b) => objects[b]!.x - objects[a]!.x);
+}
+
+/** The sensor noise table of a seed (both renderers add the same noise). */
+export function noiseTable(seed: number): Int8Array {
+  const rng = new Rng(seed ^ 0x5eed);
+  const noise = new Int8Array(NOISE_SIZE);
+  for (let i = 0; i < NOISE_SIZE; i++) noise[i] = Math.max(-12, Math.min(12, Math.round(rng.normal() * 3)));
+  return noise;
+}
+
+/**
+ * The look, packed for the native renderer (native/perception/src/camera.h, CameraLook): class
+ * colours, ground colours, sky top and horizon, haze start and end, face shades, outline, rim.
+ */
+export function packedLook(): Float64Array {
+  const classes = [CAR, PEDESTRIAN, CYCLIST].flatMap((c) => CLASS_RGB[c]!);
+  const grounds = [Ground.Road, Ground.Marking, Ground.BikeLane, Ground.Sidewalk, Ground.Dirt].flatMap((g) => GROUND_RGB[g]);
+  return Float64Array.from([...classes, ...grounds, ...SKY_TOP, ...SKY_HORIZON, HAZE_START, HAZE_END, ...FACE_SHADE, OUTLINE, RIM]);
+}
+
+/** Each object's visible 2D box and visibility, from per-object boxes, seen and full pixel counts. */
+export function groundTruthOf(objects: SceneObject[], box: Float64Array, seen: Int32Array, full: Int32Array, gt: GtObject[]): void {
+  gt.length = 0;
+  for (let i = 0; i < objects.length; i++) {
+    const o = objects[i]!;
+    const s = seen[i]!;
+    gt.push({
+      id: o.id,
+      cls: o.cls,
+      center: [o.x, o.y, o.z],
+      size: [o.l, o.w, o.h],
+      yaw: o.yaw,
+      box2d: s > 0 ? [box[i * 4]!, box[i * 4 + 1]!, box[i * 4 + 2]!, box[i * 4 + 3]!] : null,
+      visible: full[i]! > 0 ? s / full[i]! : 0,
+    });
   }
 }

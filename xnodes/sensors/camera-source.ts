@@ -2,6 +2,7 @@
 import type { ImplContext, StageFn } from '../../runtime/xnode/types.js';
 import type { CameraInfo, GroundTruth, GtObject, Image } from '../perception-common/messages.js';
 import { header, stampOf } from '../perception-common/messages.js';
+import { CameraRendererNative } from './camera-native.js';
 import { CameraRenderer } from './camera-render.js';
 import { Scene, type SceneObject } from './scene.js';
 
@@ -31,18 +32,14 @@ export function cameraInfo(width: number, height: number, fx: number, fy: number
   };
 }
 
-export function createCamera(ctx: Pick<ImplContext, 'params'>): StageFn {
+export function createCamera(ctx: Pick<ImplContext, 'params'>, native = false): StageFn {
   const p = ctx.params as unknown as CameraParams;
   const scene = new Scene({ seed: p.seed, objects: p.objects, egoSpeed: p.ego_speed });
-  const renderer = new CameraRenderer(p.width, p.height, p.objects, p.seed);
   const objects: SceneObject[] = [];
   // Scene time runs at the nominal rate whatever the wall clock does (a simulated clock).
   const period = 1 / (p.rate > 0 ? p.rate : 30);
-  return (_in, frame) => {
-    const t = frame.seq * period;
-    scene.at(t, objects);
-    const gt: GtObject[] = [];
-    const data = renderer.render(objects, scene.odometer(t), frame.seq, gt);
+  const r = native ? new CameraRendererNative(p.width, p.height, p.objects, p.seed) : new CameraRenderer(p.width, p.height, p.objects, p.seed);
+  const messages = (t: number, data: Uint8Array, gt: GtObject[]) => {
     const stamp = stampOf(t);
     const image: Image = {
       header: header(stamp, p.frame_id),
@@ -53,9 +50,23 @@ export function createCamera(ctx: Pick<ImplContext, 'params'>): StageFn {
       step: p.width * 3,
       data,
     };
-    const info = cameraInfo(p.width, p.height, renderer.fx, renderer.fy, renderer.cx, renderer.cy, p.frame_id);
+    const info = cameraInfo(p.width, p.height, r.fx, r.fy, r.cx, r.cy, p.frame_id);
     info.header.stamp = { ...stamp };
     const truth: GroundTruth = { header: header(stamp, 'base_link'), objects: gt };
     return { image, camera_info: info, ground_truth: truth };
+  };
+  if (r instanceof CameraRendererNative) {
+    return async (_in, frame) => {
+      const t = frame.seq * period;
+      scene.at(t, objects);
+      const gt: GtObject[] = [];
+      return messages(t, await r.render(objects, scene.odometer(t), frame.seq, gt), gt);
+    };
+  }
+  return (_in, frame) => {
+    const t = frame.seq * period;
+    scene.at(t, objects);
+    const gt: GtObject[] = [];
+    return messages(t, r.render(objects, scene.odometer(t), frame.seq, gt), gt);
   };
 }

@@ -30,6 +30,8 @@ export const camera = defineXNode({
   impls: [
     { name: 'js', xpu: 'cpu', backend: 'main', version: '2', create: (ctx) => createCamera(ctx) },
     { name: 'worker', xpu: 'cpu', backend: 'worker', version: '2', module: new URL('./camera.worker.js', import.meta.url).href },
+    // The same renderer in C++, on native threads: the same image byte for byte.
+    { name: 'native', xpu: 'cpu', backend: 'native', create: (ctx) => createCamera(ctx, true) },
   ],
 });
 

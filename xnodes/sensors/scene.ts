@@ -140,13 +140,15 @@ export class Scene {
 export const Ground = { Road: 0, Marking: 1, BikeLane: 2, Sidewalk: 3, Dirt: 4 } as const;
 export type Ground = (typeof Ground)[keyof typeof Ground];
 
-const MARK_HALF = 0.075;
+/** Lane markings (y across the road, m): solid lines, dashed lines (dashLength of every dashPeriod m). */
+export const MARKINGS = { solid: [ROAD[0], ROAD[1], 5.25], dashed: [-1.75, 1.75], halfWidth: 0.075, dashPeriod: 9, dashLength: 3 } as const;
 
 /** What the ground is at (x along the road, y across it). */
 export function groundAt(x: number, y: number): Ground {
   if (y >= ROAD[0] && y <= ROAD[1]) {
-    if (Math.abs(y - ROAD[0]) < MARK_HALF || Math.abs(y - ROAD[1]) < MARK_HALF || Math.abs(y - 5.25) < MARK_HALF) return Ground.Marking;
-    if ((Math.abs(y + 1.75) < MARK_HALF || Math.abs(y - 1.75) < MARK_HALF) && ((x % 9) + 9) % 9 < 3) return Ground.Marking;
+    const { solid, dashed, halfWidth: h, dashPeriod: P } = MARKINGS;
+    if (Math.abs(y - solid[0]) < h || Math.abs(y - solid[1]) < h || Math.abs(y - solid[2]) < h) return Ground.Marking;
+    if ((Math.abs(y - dashed[0]) < h || Math.abs(y - dashed[1]) < h) && ((x % P) + P) % P < MARKINGS.dashLength) return Ground.Marking;
     return Ground.Road;
   }
   if (y >= BIKE_LANE[0] && y < BIKE_LANE[1]) return Ground.BikeLane;
