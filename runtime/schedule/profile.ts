@@ -70,6 +70,7 @@ export interface ProfileOptions {
   /** Timed calls per pair after warm-up (default 24), spread over `passes` interleaved passes (default 6). */
   repeats?: number;
   passes?: number;
+  /** Untimed calls per pair first (default 12): enough for the JIT to optimise the stage's loops, as it has in a running pipeline. */
   warmup?: number;
 }
 
@@ -194,7 +195,7 @@ export async function measureProfile(graph: Graph, xpus: XpuInfo[], opts: Profil
         if (!sample) throw new Error('no sample input was captured for it (an upstream stage emitted nothing)');
         const r = await makeRunner(t.s, t.impl, t.x, sample, pool, poolId++, log);
         runners.push({ t, r, times: [] });
-        for (let k = 0; k < (opts.warmup ?? 3); k++) await r.call();
+        for (let k = 0; k < (opts.warmup ?? 12); k++) await r.call();
       } catch (e) {
         fail(t, e);
       }
