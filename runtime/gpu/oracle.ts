@@ -3,7 +3,8 @@
 // each trial: restore the initial state, run some blocks (the first k in order, or k chosen at
 // random in a random order), optionally put garbage where the rest of the kernel would write
 // (blocks cut off half-way), re-run the whole grid from scratch (in order, or in a random
-// order), and compare every byte of every root allocation with an uninterrupted in-order run.
+// order), and compare every byte of every root allocation with an uninterrupted run in that
+// same order.
 // A mismatch proves "not idempotent"; no mismatch over all trials labels the instance
 // idempotent. Writes the host can see before completion (host-visible side effects) escape
 // the memory compared here: the host may already have acted on them, so such instances are

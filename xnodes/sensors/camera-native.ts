@@ -24,7 +24,7 @@ export class CameraRendererNative {
   private readonly r: NativeCameraRenderer;
   private readonly order: number[] = [];
   private readonly c8 = new Float64Array(24);
-  private packed: Float64Array;
+  private readonly packed: Float64Array;
 
   constructor(
     readonly width: number,
@@ -46,8 +46,9 @@ export class CameraRendererNative {
     let k = 0;
     for (const i of painterOrder(objects, this.order)) {
       const o = objects[i]!;
-      this.packed.set([i, o.cls, o.x, o.y, o.z], k);
-      this.packed.set(corners(o, this.c8), k + 5);
+      const p = this.packed;
+      (p[k] = i), (p[k + 1] = o.cls), (p[k + 2] = o.x), (p[k + 3] = o.y), (p[k + 4] = o.z);
+      p.set(corners(o, this.c8), k + 5);
       k += STRIDE;
     }
     const out = await this.r.render(this.packed.subarray(0, k), objects.length, odometer, frame);
