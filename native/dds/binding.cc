@@ -165,6 +165,9 @@ void OnOffDeadline(dds_entity_t, const dds_offered_deadline_missed_status_t s, v
 void OnSampleLost(dds_entity_t, const dds_sample_lost_status_t s, void *arg) {
   Post(static_cast<Endpoint *>(arg), new StatusEvent{"sample_lost", s.total_count, s.total_count_change, 0, 0});
 }
+void OnSampleRejected(dds_entity_t, const dds_sample_rejected_status_t s, void *arg) {
+  Post(static_cast<Endpoint *>(arg), new StatusEvent{"sample_rejected", s.total_count, s.total_count_change, static_cast<uint32_t>(s.last_reason), 0});
+}
 void OnPubMatched(dds_entity_t, const dds_publication_matched_status_t s, void *arg) {
   Post(static_cast<Endpoint *>(arg), new StatusEvent{"matched", s.total_count, s.total_count_change, 0, static_cast<int32_t>(s.current_count)});
 }
@@ -343,6 +346,7 @@ Napi::Value CreateEndpoint(const Napi::CallbackInfo &info, bool reader) {
     dds_lset_requested_incompatible_qos(l, OnReqIncompatible);
     dds_lset_requested_deadline_missed(l, OnReqDeadline);
     dds_lset_sample_lost(l, OnSampleLost);
+    dds_lset_sample_rejected(l, OnSampleRejected);
     dds_lset_subscription_matched(l, OnSubMatched);
   } else {
     dds_lset_offered_incompatible_qos(l, OnOffIncompatible);

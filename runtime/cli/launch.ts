@@ -1,9 +1,12 @@
 // `xauto launch FILE`: launch description -> graph -> plan -> executor (+ child processes) -> report.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { startProcesses } from '../exec/processes.js';
+import { INSTANCE_ENV, KEY_ENV } from '../exec/remote-frame.js';
 import { GraphError, type Graph } from '../graph/index.js';
 import { LaunchError, type LaunchDescription } from '../launch/types.js';
 import { PlanFileError } from '../schedule/index.js';
@@ -82,6 +85,7 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
   const names = [...new Set(graph.stages.map((s) => s.process))];
   const mine = a.process ?? 'main';
   if (a.process && !names.includes(a.process)) throw new UserError(`--process ${a.process}: no xnode is placed in it; expected one of ${names.join(', ')}`);
+  if (names.length > 1) claimIdentity(a);
   const control: RunControl = { stopped: false };
   const children = a.process ? [] : names.filter((n) => n !== 'main').map((n) => startChildProcess(a, n, () => control.stop?.()));
   const top = !a.process;
@@ -109,6 +113,24 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   }
   return summary;
+}
+
+/**
+ * Gives this launch instance its identity on the wire (inherited by its child processes): a
+ * random instance and key for a launch that starts its own processes, so that two launches of
+ * one file on one domain never exchange frames; for a process started alone (`--process`, one
+ * host of a multi-host launch) without XAUTO_LAUNCH_ID, an instance derived from the file and
+ * its arguments, shared by the hosts (set XAUTO_LAUNCH_ID and XAUTO_LAUNCH_KEY to separate or
+ * authenticate them).
+ */
+function claimIdentity(a: LaunchArgs, env: NodeJS.ProcessEnv = process.env): void {
+  if (env[INSTANCE_ENV]) return;
+  if (a.process) {
+    env[INSTANCE_ENV] = createHash('sha256').update([basename(a.file), ...a.launchArgs].join('\u0000')).digest('hex').slice(0, 16);
+  } else {
+    env[INSTANCE_ENV] = randomBytes(8).toString('hex');
+    env[KEY_ENV] ??= randomBytes(32).toString('hex');
+  }
 }
 
 /** Starts one process of a multi-process launch: the same launch, restricted with --process. */

@@ -15,7 +15,10 @@ export interface Ros2Stats {
   dropped_malformed: number;
   qos_incompatible: number;
   deadline_missed: number;
+  /** Samples a reader never got (gaps in best-effort streams), as DDS reports them. */
   sample_lost: number;
+  /** Samples a reader refused for lack of resources. */
+  sample_rejected: number;
 }
 
 export interface Ros2Event {
@@ -52,6 +55,11 @@ export interface TopicInfo {
 export interface SubscribeOptions {
   /** Called for a sample that does not decode (it is dropped and counted either way). */
   onMalformed?: (err: MessageDecodeError, bytes: Uint8Array) => void;
+  /**
+   * Called when the subscription closes with the samples the transport refused on arrival
+   * (before JavaScript saw them) since it opened; each refusal is reported to one subscription.
+   */
+  onRefused?: (count: number) => void;
 }
 
 export class Ros2Context {
@@ -60,10 +68,12 @@ export class Ros2Context {
   readonly nodeName: string;
   #stats: Ros2Stats = {
     sent: 0, received: 0, bytes_sent: 0, bytes_received: 0,
-    dropped_malformed: 0, qos_incompatible: 0, deadline_missed: 0, sample_lost: 0,
+    dropped_malformed: 0, qos_incompatible: 0, deadline_missed: 0, sample_lost: 0, sample_rejected: 0,
   };
   #refusedBy = new Set<{ refused(): number }>();
   #refusedClosed = 0;
+  /** Per type: transport refusals already reported to a subscription's onRefused. */
+  #refusedReported = new Map<string, number>();
   #events = new Subject<Ros2Event>();
   #closers = new Set<() => void>();
   #closed = false;
@@ -150,7 +160,7 @@ export class Ros2Context {
         stats.received++;
         stats.bytes_received += cdr.byteLength;
         sub.next(msg);
-      }, () => sub.complete());
+      }, () => sub.complete(), opts.onRefused);
       return closeRaw;
     });
   }
@@ -169,18 +179,32 @@ export class Ros2Context {
     });
   }
 
-  #openReader(name: string, type: string, qos: string | Partial<QosProfile> | undefined, onData: (cdr: Uint8Array) => void, onClose: () => void): () => void {
+  #openReader(
+    name: string,
+    type: string,
+    qos: string | Partial<QosProfile> | undefined,
+    onData: (cdr: Uint8Array) => void,
+    onClose: () => void,
+    onRefused?: (count: number) => void,
+  ): () => void {
     if (this.#closed) throw new Error('xauto ros2: context is closed');
     const raw = this.transport.createReader(name, type, resolveQos(qos), onData, (e) => this.#onEvent(name, type, 'subscriber', e));
     this.#refusedBy.add(raw);
+    const refusedAtOpen = raw.refused();
     let closed = false;
     const close = (): void => {
       if (closed) return;
       closed = true;
       this.#closers.delete(closeAndComplete);
-      this.#refusedClosed += raw.refused();
+      const refused = raw.refused();
+      this.#refusedClosed += refused;
       this.#refusedBy.delete(raw);
       raw.close();
+      if (onRefused) {
+        const from = Math.max(refusedAtOpen, this.#refusedReported.get(type) ?? 0);
+        this.#refusedReported.set(type, Math.max(refused, this.#refusedReported.get(type) ?? 0));
+        if (refused > from) onRefused(refused - from);
+      }
     };
     const closeAndComplete = (): void => {
       close();
@@ -234,8 +258,12 @@ export class Ros2Context {
         message = `${topic}: ${endpoint} missed its deadline (${e.total} so far)`;
         break;
       case 'sample_lost':
-        this.#stats.sample_lost++;
-        message = `${topic}: samples lost (${e.total} so far)`;
+        this.#stats.sample_lost += Math.max(0, e.change);
+        message = `${topic}: ${e.change} sample(s) lost (${e.total} so far)`;
+        break;
+      case 'sample_rejected':
+        this.#stats.sample_rejected += Math.max(0, e.change);
+        message = `${topic}: ${e.change} sample(s) rejected for lack of resources (${e.total} so far)`;
         break;
       case 'matched':
         message = `${topic}: ${endpoint} matched ${e.current} remote endpoint(s)`;

@@ -3,7 +3,7 @@ import { loadAddon } from '../util/native.js';
 import type { QosProfile } from './qos.js';
 
 export interface NativeStatusEvent {
-  kind: 'incompatible_qos' | 'deadline_missed' | 'sample_lost' | 'matched';
+  kind: 'incompatible_qos' | 'deadline_missed' | 'sample_lost' | 'sample_rejected' | 'matched';
   total: number;
   change: number;
   policy: number;

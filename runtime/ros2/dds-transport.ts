@@ -11,6 +11,9 @@ function toEvent(e: NativeStatusEvent): TransportEvent {
       return { kind: 'incompatible_qos', policy: QOS_POLICY_NAMES[e.policy] ?? `policy ${e.policy}`, total: e.total };
     case 'matched':
       return { kind: 'matched', current: e.current };
+    case 'sample_lost':
+    case 'sample_rejected':
+      return { kind: e.kind, total: e.total, change: e.change };
     default:
       return { kind: e.kind, total: e.total };
   }

@@ -7,7 +7,7 @@ import type { Transport } from './transport.js';
 
 export { Ros2Context } from './context.js';
 export type { Ros2Event, Ros2Publisher, Ros2Stats, SubscribeOptions, TopicInfo } from './context.js';
-export { MessageDecodeError, MessageRegistry, MessageTypeError, messageRegistry } from './messages.js';
+export { decodeCdr, MessageDecodeError, MessageRegistry, MessageTypeError, messageRegistry } from './messages.js';
 export type { CompiledType, MessageDefinition, MessageRegistryOptions } from './messages.js';
 export { canonicalType, ddsToTopic, ddsToType, domainFromEnv, normalizeTopic, Ros2NameError, topicToDds, typeToDds } from './names.js';
 export { QOS_PROFILES, QosError, resolveQos } from './qos.js';

@@ -16,7 +16,10 @@ export interface TopicEndpointInfo {
 export type TransportEvent =
   | { kind: 'incompatible_qos'; policy: string; total: number }
   | { kind: 'deadline_missed'; total: number }
-  | { kind: 'sample_lost'; total: number }
+  /** Samples the reader never got (a gap in a best-effort stream), `change` since the last event. */
+  | { kind: 'sample_lost'; total: number; change: number }
+  /** Samples the reader refused for lack of resources (history/resource limits). */
+  | { kind: 'sample_rejected'; total: number; change: number }
   | { kind: 'matched'; current: number };
 
 export interface RawWriter {
