@@ -1,11 +1,10 @@
 // `xauto launch FILE`: launch description -> graph -> plan -> executor (+ child processes) -> report.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { startProcesses } from '../exec/processes.js';
+import { dieWithParent, memoryWatchdog, orphaned } from '../exec/lifeline.js';
+import { startProcesses, type ProcessGroup } from '../exec/processes.js';
 import { INSTANCE_ENV, KEY_ENV } from '../exec/remote-frame.js';
 import { GraphError, type Graph } from '../graph/index.js';
 import { LaunchError, type LaunchDescription } from '../launch/types.js';
@@ -15,8 +14,11 @@ import { renderSummary, type RunSummary } from '../trace/report.js';
 import { XautoError } from '../util/errors.js';
 import { discoverXpus } from '../xpu/discover.js';
 import { UserError } from './errors.js';
+import { howEnded, onStopSignals, signalExitCode, startChild, stopWhileLoading, type ChildExit, type LaunchChild, type StopSignal } from './launch-children.js';
 import { runPlan, type PlanRun, type RunControl } from './session.js';
 import { graphOf, loadDescription } from './pipeline.js';
+
+stopWhileLoading();
 
 export interface LaunchArgs {
   file: string;
@@ -34,6 +36,8 @@ export interface LaunchArgs {
   reprofile: boolean;
   /** Internal: run only this process of a multi-process launch. */
   process?: string;
+  /** RSS budget (MB) for the memory watchdog. */
+  maxRss?: number;
 }
 
 /** The JSON `--print` shows: the resolved description, as ros2 launch would start it. */
@@ -75,44 +79,116 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
     return undefined;
   }
   const log = (line: string) => process.stderr.write(line + '\n');
-  const graph = await graphOf(desc, a.xnodes);
-  const xpus = await discoverXpus({ workers: a.workers });
-  const simulated = desc.xpus.map((x) => x.id);
-  if (simulated.length) log(`xauto: declared XPUs ${simulated.join(', ')} are simulated; this run uses only real XPUs`);
-
-  // Stages placed in other processes (`process:` in the launch file) run in child xauto
-  // processes; the top one runs `main` and starts the rest.
-  const names = [...new Set(graph.stages.map((s) => s.process))];
-  const mine = a.process ?? 'main';
-  if (a.process && !names.includes(a.process)) throw new UserError(`--process ${a.process}: no xnode is placed in it; expected one of ${names.join(', ')}`);
-  if (names.length > 1) claimIdentity(a);
-  const control: RunControl = { stopped: false };
-  const children = a.process ? [] : names.filter((n) => n !== 'main').map((n) => startChildProcess(a, n, () => control.stop?.()));
-  const top = !a.process;
-  const processes = top && desc.processes.length ? startProcesses(desc.processes, { log: (l: string) => process.stdout.write(l + '\n') }) : undefined;
-  let summary: RunSummary | undefined;
+  // One handler for SIGINT and SIGTERM from here on: before the run starts (planning,
+  // profiling, starting stages) a stop exits at once with one line; once it runs, it drains
+  // and reports. `started` turns true when the run first offers a way to stop it.
+  let started = false;
+  let stopRun: (() => void) | undefined;
+  const control: RunControl = {
+    stopped: false,
+    get stop() {
+      return stopRun;
+    },
+    set stop(f) {
+      if (f) started = true;
+      stopRun = f;
+    },
+  };
+  let children: LaunchChild[] = [];
+  let processes: ProcessGroup | undefined;
+  let interrupted: StopSignal | undefined;
+  /** Why the run was stopped other than by a signal (a process died, memory): exits non-zero. */
+  let failure: string | undefined;
+  const stopAll = (except?: string): void => {
+    control.stopped = true;
+    control.stop?.();
+    for (const c of children) if (c.name !== except && c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGINT');
+    void processes?.stop();
+  };
+  const abortStartup = (line: string, code: number): never => {
+    log(line);
+    for (const c of children) c.proc.kill('SIGTERM');
+    void processes?.stop();
+    process.exit(code);
+  };
+  const offSignals = onStopSignals((sig) => {
+    interrupted = sig;
+    if (orphaned()) setTimeout(() => process.exit(signalExitCode(sig)), 5000).unref(); // nobody waits for our report
+    if (!started) abortStartup(`xauto: ${sig} during start-up (planning, profiling or starting stages): stopped before the run began`, signalExitCode(sig));
+    stopAll();
+  }, log);
+  if (a.process) {
+    dieWithParent((how) => {
+      log(`xauto: the launch that started process '${a.process}' is gone (${how}); stopping`);
+      process.kill(process.pid, 'SIGTERM');
+    });
+  }
+  const stopWatchdog = memoryWatchdog({
+    maxRssBytes: a.maxRss !== undefined ? a.maxRss * 2 ** 20 : undefined,
+    onLimit: (why) => {
+      failure ??= `stopped by the memory watchdog: ${why}`;
+      log(`xauto: memory watchdog: ${why}; stopping the run in order`);
+      if (!started) abortStartup(`xauto: ${failure}, before the run began`, 1);
+      stopAll();
+    },
+  });
   try {
+    const graph = await graphOf(desc, a.xnodes);
+    const xpus = await discoverXpus({ workers: a.workers });
+    const simulated = desc.xpus.map((x) => x.id);
+    if (simulated.length) log(`xauto: declared XPUs ${simulated.join(', ')} are simulated; this run uses only real XPUs`);
+
+    // Stages placed in other processes (`process:` in the launch file) run in child xauto
+    // processes; the top one runs `main` and starts the rest.
+    const names = [...new Set(graph.stages.map((s) => s.process))];
+    const mine = a.process ?? 'main';
+    if (a.process && !names.includes(a.process)) throw new UserError(`--process ${a.process}: no xnode is placed in it; expected one of ${names.join(', ')}`);
+    if (names.length > 1) claimIdentity(a);
+    const onChildExit = (e: ChildExit): void => {
+      if (e.code === 0) return;
+      if (interrupted && (e.code === signalExitCode('SIGINT') || e.code === signalExitCode('SIGTERM'))) return;
+      const what = `process '${e.name}' [pid ${e.pid}] ${howEnded(e)}`;
+      failure ??= what;
+      // Its frames will not come: stop waiting for them.
+      if (!started) abortStartup(`xauto: ${what} during start-up`, 1);
+      log(`xauto: ${what}; stopping the run`);
+      stopAll(e.name);
+    };
+    children = a.process ? [] : names.filter((n) => n !== 'main').map((n) => startChild(n, childArgs(a, n), onChildExit));
+    for (const c of children) log(`xauto: started process '${c.name}' [pid ${c.proc.pid}]`);
+    if (!a.process && desc.processes.length) processes = startProcesses(desc.processes, { log: (l: string) => process.stdout.write(l + '\n') });
+    let summary: RunSummary | undefined;
     if (graph.stages.some((s) => s.process === mine)) {
       const local = names.length > 1 ? new Set(graph.stages.filter((s) => s.process === mine).map((s) => s.index)) : undefined;
-      const stopChildren = () => children.forEach((c) => c.kill('SIGINT'));
-      process.once('SIGINT', stopChildren);
       summary = await runGraph(desc, graph, a, xpus, log, local, control);
-      process.off('SIGINT', stopChildren);
     } else if (processes) {
-      const stop = () => void processes.stop();
-      process.once('SIGINT', stop);
+      started = true;
       await processes.done;
-      process.off('SIGINT', stop);
     }
-    for (const c of children) {
-      const code = await new Promise<number | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (x) => r(x))));
-      if (code !== 0) throw new XautoError(`process '${c.spawnargs[c.spawnargs.indexOf('--process') + 1]}' exited with code ${code}`);
-    }
+    // The other processes finish their own runs; one that does not is stopped.
+    const ends = await settleWithin(children.map((c) => c.exited), 30_000);
+    for (const [i, e] of ends.entries()) if (!e) children[i]!.proc.kill('SIGTERM');
+    if (failure) throw new XautoError(failure);
+    if (!summary && interrupted && graph.stages.some((s) => s.process === mine)) log(`xauto: ${interrupted}: stopped before the measured run; nothing to report`);
+    return summary;
   } finally {
+    stopWatchdog();
+    offSignals();
     await processes?.stop();
-    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGTERM');
   }
-  return summary;
+}
+
+/** Waits for each promise up to `ms` in all; undefined for those still pending. */
+async function settleWithin<T>(ps: Array<Promise<T>>, ms: number): Promise<Array<T | undefined>> {
+  const out: Array<T | undefined> = ps.map(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(ps.map((p, i) => p.then((v) => (out[i] = v)))),
+    new Promise<void>((r) => (timer = setTimeout(r, ms))),
+  ]);
+  clearTimeout(timer);
+  return out;
 }
 
 /**
@@ -133,28 +209,19 @@ function claimIdentity(a: LaunchArgs, env: NodeJS.ProcessEnv = process.env): voi
   }
 }
 
-/** Starts one process of a multi-process launch: the same launch, restricted with --process. */
-function startChildProcess(a: LaunchArgs, name: string, onFailure: () => void): ChildProcess {
-  // The same entry as this process (built CLI, or sources through tsx).
-  const args = [...process.execArgv, process.argv[1]!, 'launch', a.file, ...a.launchArgs, '--process', name, '--plan', a.plan];
+/** The command line of one process of a multi-process launch: the same launch, restricted with --process. */
+function childArgs(a: LaunchArgs, name: string): string[] {
+  const args = ['launch', a.file, ...a.launchArgs, '--process', name, '--plan', a.plan];
   if (a.frames !== undefined) args.push('--frames', String(a.frames));
   if (a.duration !== undefined) args.push('--duration', String(a.duration));
   if (a.realtime) args.push('--realtime');
   if (a.workers !== undefined) args.push('--workers', String(a.workers));
   if (a.allowCommand) args.push('--allow-command');
+  if (a.maxRss !== undefined) args.push('--max-rss', String(a.maxRss));
   for (const x of a.xnodes) args.push('--xnodes', x);
   if (a.summaryJson) args.push('--summary-json', a.summaryJson.replace(/(\.json)?$/, `.${name}.json`));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const prefix = (from: NodeJS.ReadableStream, to: NodeJS.WritableStream) =>
-    createInterface({ input: from, crlfDelay: Infinity }).on('line', (line) => to.write(`[${name}] ${line}\n`));
-  prefix(child.stdout!, process.stdout);
-  prefix(child.stderr!, process.stderr);
-  child.once('exit', (code) => {
-    if (code !== 0) onFailure(); // its frames will not come: stop waiting for them
-  });
-  return child;
+  return args;
 }
-
 
 async function runGraph(
   desc: LaunchDescription,
@@ -165,17 +232,7 @@ async function runGraph(
   local?: Set<number>,
   control: RunControl = { stopped: false },
 ): Promise<RunSummary | undefined> {
-  const onSigint = () => {
-    control.stopped = true;
-    control.stop?.();
-  };
-  process.once('SIGINT', onSigint);
-  let run: PlanRun | undefined;
-  try {
-    run = await runPlan(desc, graph, xpus, { ...a, spec: a.plan, local, processName: a.process, log, control });
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  const run: PlanRun | undefined = await runPlan(desc, graph, xpus, { ...a, spec: a.plan, local, processName: a.process, log, control });
   if (!run) return undefined;
   const { summary, tracer } = run;
   process.stdout.write(renderSummary(summary) + '\n');
@@ -205,6 +262,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('allow-command', { type: 'boolean', default: false, describe: 'allow $(command ...) substitutions' })
       .option('xnodes', { type: 'string', array: true, default: [], describe: 'extra modules exporting `xnodes`' })
       .option('reprofile', { type: 'boolean', default: false, describe: 'measure profiles again instead of using the cache' })
+      .option('max-rss', { type: 'number', describe: 'memory watchdog: stop the run in order when resident memory passes this many MB (default 90% of the memory limit)' })
       .option('process', { type: 'string', describe: 'run only the xnodes placed in this process (one host of a multi-host launch)' }) as unknown as Argv<LaunchArgs>,
   handler: async (a: ArgumentsCamelCase<LaunchArgs>) => {
     await runLaunch(a);

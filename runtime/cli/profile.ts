@@ -102,6 +102,7 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
     control.stop?.();
   };
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint); // the same orderly stop
   try {
     for (const spec of plans) {
       if (control.stopped) break;
@@ -114,6 +115,7 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
     }
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
     await processes?.stop();
   }
   if (runs.length === 0) throw new UserError('interrupted before a measured run: no report written');

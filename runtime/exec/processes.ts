@@ -1,11 +1,11 @@
 // Starts the `node` and `executable` entities of a launch description as real child processes,
 // the way ros2 launch does: ROS2 executables found under AMENT_PREFIX_PATH, `--ros-args` with
 // node name, namespace, parameters and remappings, output lines prefixed `[name-N] `, exit
-// codes reported, and an orderly stop (SIGINT, then SIGTERM, then SIGKILL).
+// codes reported, and an orderly stop (SIGINT, then SIGTERM, then SIGKILL); they die with us.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { accessSync, constants, createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, delimiter, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LaunchError, type ProcessEntity } from '../launch/types.js';
 import { findPackage, searchedPrefixes } from '../launch/packages.js';
@@ -84,6 +84,32 @@ export function commandFor(entity: ProcessEntity, env: NodeJS.ProcessEnv = proce
   return cmd;
 }
 
+/**
+ * Where util-linux `setpriv` exists, processes start through `setpriv --pdeathsig SIGTERM`, so
+ * that they get SIGTERM when this process dies, even by kill -9 (ros2 launch leaves them
+ * orphaned). Only for commands that resolve: a missing one keeps its usual 'not found' error.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((f) => isExecutable(f));
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function resolvesTo(cmd: string, env: NodeJS.ProcessEnv, cwd?: string): boolean {
+  if (cmd.includes('/')) return isExecutable(cwd ? resolve(cwd, cmd) : cmd);
+  return (env.PATH ?? '').split(delimiter).some((dir) => dir && isExecutable(join(dir, cmd)));
+}
+
+function spawnArgv(cmd: string[], env: NodeJS.ProcessEnv, cwd?: string): [string, string[]] {
+  if (SETPRIV && process.platform === 'linux' && resolvesTo(cmd[0]!, env, cwd)) return [SETPRIV, ['--pdeathsig', 'SIGTERM', '--', ...cmd]];
+  return [cmd[0]!, cmd.slice(1)];
+}
+
 function envFor(entity: ProcessEntity, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env = { ...base, ...entity.env };
   for (const k of entity.unsetEnv ?? []) delete env[k];
@@ -136,7 +162,9 @@ export function startProcesses(entities: ProcessEntity[], opts: StartOptions = {
         let child: ChildProcess;
         try {
           // Own process group, so stop() also reaches the process's own children.
-          child = spawn(cmd[0]!, cmd.slice(1), { cwd: entity.cwd, env: envFor(entity, baseEnv), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+          const env = envFor(entity, baseEnv);
+          const [file, argv] = spawnArgv(cmd, env, entity.cwd);
+          child = spawn(file, argv, { cwd: entity.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
         } catch (err) {
           finish({ label, entity, code: null, signal: null, error: (err as Error).message });
           return;
