@@ -3,11 +3,15 @@
 //   (and vs the C peer pinging through the same relay, which isolates xauto's own share)
 //   throughput: 1 MiB sensor_msgs/PointCloud2 from xauto to another xauto process (decoding
 //   every message), vs ddsperf pub/sub of 1 MiB samples; also xauto -> C peer for reference.
+//   breakdown: where an xauto round trip goes (publish call, wake-up of the JS thread by the
+//   listener thread, the JS data callback; serialize and decode from the raw-mode difference)
+// Five alternating rounds; figures are medians with their range over the rounds.
 // Last line: {"bench":"dds","rtt_us_p50":..,"ddsperf_rtt_us_p50":..,"rtt_ratio_vs_ddsperf":..,"throughput_ratio_1mb":..}
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { openRos2 } from '../runtime/ros2/index.js';
+import { openRos2, type DdsTransport } from '../runtime/ros2/index.js';
+import { table } from '../runtime/trace/report.js';
 import { buildPeer, childEnv, ddsUnavailable, repoRoot, spawnChild, type Child } from '../test/fixtures/ros2/env.js';
 
 const MIB = 1 << 20;
@@ -25,8 +29,23 @@ async function stop(...cs: Child[]): Promise<void> {
   await Promise.all(cs.map((c) => c.exited));
 }
 
-/** xauto -> C relay -> xauto round trips of a 64-byte payload; microseconds, sorted. */
-async function xautoRtt(peer: string, domain: number, rounds: number): Promise<number[]> {
+interface RttRun {
+  /** Round trips (us), sorted. */
+  rtts: number[];
+  /** Per round: time in the publish call (serialize, copy, Cyclone's send on this thread), us, sorted. */
+  sendUs: number[];
+  /** Listener thread signalling -> JS thread taking the sample (us), sorted. */
+  wakeUs: number[];
+  /** The JS data callback per sample: decode (full mode), rxjs, the application (us), sorted. */
+  deliverUs: number[];
+}
+
+/**
+ * xauto -> C relay -> xauto round trips of a 64-byte payload. `full`: publish() a message and
+ * subscribe() decoded messages, as an application does; `raw`: publishRaw() bytes serialized
+ * once and subscribeRaw(), which leaves out serialization and decoding.
+ */
+async function xautoRtt(peer: string, domain: number, rounds: number, mode: 'full' | 'raw'): Promise<RttRun> {
   const relay = spawnChild(peer, ['relay-string', '/ping', '/pong', '0'], childEnv(domain));
   const ctx = await openRos2({ domainId: domain, transport: 'dds' });
   try {
@@ -34,28 +53,40 @@ async function xautoRtt(peer: string, domain: number, rounds: number): Promise<n
     const qos = 'reliable,keep_last:1';
     // One long-lived subscription, as an application has; each round waits for its pong.
     let onPong: (() => void) | undefined;
-    const sub = ctx.subscribe('/pong', 'std_msgs/msg/String', qos).subscribe(() => onPong?.());
+    const pongs = mode === 'full' ? ctx.subscribe('/pong', 'std_msgs/msg/String', qos) : ctx.subscribeRaw('/pong', 'std_msgs/msg/String', qos);
+    const sub = pongs.subscribe(() => onPong?.());
     const nextPong = (): Promise<void> => new Promise((r) => (onPong = r));
     const pub = ctx.publisher('/ping', 'std_msgs/msg/String', qos);
     if (!(await pub.waitForSubscribers(1, 20000))) throw new Error('C peer did not match');
     const msg = { data: 'x'.repeat(59) }; // CDR body: 4-byte length + 59 chars + NUL = 64 bytes
-    if (ctx.registry.serialize('std_msgs/msg/String', msg).byteLength !== 4 + 64) throw new Error('payload size');
+    const bytes = ctx.registry.serialize('std_msgs/msg/String', msg);
+    if (bytes.byteLength !== 4 + 64) throw new Error('payload size');
+    const send = mode === 'full' ? () => pub.publish(msg) : () => pub.publishRaw(bytes);
     // Wait until the relay's writer matched our reader: a first pong arrives.
     for (let i = 0; i < 100; i++) {
       const got = nextPong();
-      pub.publish(msg);
+      send();
       if (await Promise.race([got.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 100))])) break;
     }
+    const transport = ctx.transport as DdsTransport;
     const rtts: number[] = [];
+    const sendUs: number[] = [];
     for (let i = 0; i < rounds + 200; i++) {
+      if (i === 200) transport.arrivalTimings('/pong'); // warm-up timings dropped
       const got = nextPong();
       const t0 = process.hrtime.bigint();
-      pub.publish(msg);
+      send();
+      const t1 = process.hrtime.bigint();
       await got;
-      if (i >= 200) rtts.push(Number(process.hrtime.bigint() - t0) / 1000);
+      if (i >= 200) {
+        rtts.push(Number(process.hrtime.bigint() - t0) / 1000);
+        sendUs.push(Number(t1 - t0) / 1000);
+      }
     }
+    const { wakeUs, deliverUs } = transport.arrivalTimings('/pong');
     sub.unsubscribe();
-    return rtts.sort((a, b) => a - b);
+    const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
+    return { rtts: sorted(rtts), sendUs: sorted(sendUs), wakeUs: sorted(wakeUs), deliverUs: sorted(deliverUs) };
   } finally {
     ctx.close();
     await stop(relay);
@@ -132,6 +163,11 @@ async function xautoThroughput(domain: number, sink: Child, count: number): Prom
   }
 }
 
+const spread = (xs: number[], digits = 1): string => {
+  const v = [...xs].sort((a, b) => a - b);
+  return `${median(v).toFixed(digits)} (${v[0]!.toFixed(digits)}-${v[v.length - 1]!.toFixed(digits)})`;
+};
+
 export default async function main(args: string[]): Promise<void> {
   const quick = args.includes('--quick');
   const missing = ddsUnavailable(true);
@@ -142,58 +178,107 @@ export default async function main(args: string[]): Promise<void> {
   const rounds = quick ? 500 : 3000;
   const seconds = quick ? 3 : 5;
   const count = quick ? 150 : 400;
-  const repeats = quick ? 1 : 3;
+  const repeats = quick ? 1 : 5;
 
-  // Alternate the two sides over a few rounds so both see the same machine load, then take
-  // the median of each side's per-round figures.
+  // Alternate the sides over the rounds so all see the same machine load; each figure is the
+  // median of its per-round figures, shown with its range over the rounds.
   const ddsperfP50s: number[] = [];
   const xautoP50s: number[] = [];
+  const rawP50s: number[] = [];
   const cPeerP50s: number[] = [];
+  const ratios: number[] = [];
   const ddsperfRates: number[] = [];
   const xautoRates: number[] = [];
   const toCRates: number[] = [];
-  let rtts: number[] = [];
+  const tputRatios: number[] = [];
+  const steps = { send: [] as number[], sendRaw: [] as number[], wake: [] as number[], deliver: [] as number[], deliverRaw: [] as number[] };
+  let last: RttRun | undefined;
   for (let round = 0; round < repeats; round++) {
-    const d = base + round * 5;
-    ddsperfP50s.push(ddsperfRtt(d, seconds));
-    rtts = await xautoRtt(peer, d + 1, rounds);
-    xautoP50s.push(quantile(rtts, 0.5));
+    const d = base + round * 3;
+    const dp = ddsperfRtt(d, seconds);
+    ddsperfP50s.push(dp);
+    const full = await xautoRtt(peer, d + 1, rounds, 'full');
+    last = full;
+    const raw = await xautoRtt(peer, d + 1, rounds, 'raw');
+    xautoP50s.push(quantile(full.rtts, 0.5));
+    rawP50s.push(quantile(raw.rtts, 0.5));
+    ratios.push(quantile(full.rtts, 0.5) / dp);
+    steps.send.push(quantile(full.sendUs, 0.5));
+    steps.sendRaw.push(quantile(raw.sendUs, 0.5));
+    steps.wake.push(quantile(full.wakeUs, 0.5));
+    steps.deliver.push(quantile(full.deliverUs, 0.5));
+    steps.deliverRaw.push(quantile(raw.deliverUs, 0.5));
     cPeerP50s.push(await cPeerRtt(peer, d + 1, rounds * 3));
-    ddsperfRates.push(await ddsperfThroughput(d + 2, seconds));
-    const sinkX = spawnChild(process.execPath, ['--import=tsx', join(repoRoot, 'test/fixtures/ros2/sink.ts'), '/cloud', 'sensor_msgs/msg/PointCloud2', String(count)], childEnv(d + 3));
-    xautoRates.push(await xautoThroughput(d + 3, sinkX, count + 1));
-    const sinkC = spawnChild(peer, ['sub-pc2', '/cloud', String(count)], childEnv(d + 4));
-    toCRates.push(await xautoThroughput(d + 4, sinkC, count));
+    const dRate = await ddsperfThroughput(d + 2, seconds);
+    ddsperfRates.push(dRate);
+    const sinkX = spawnChild(process.execPath, ['--import=tsx', join(repoRoot, 'test/fixtures/ros2/sink.ts'), '/cloud', 'sensor_msgs/msg/PointCloud2', String(count)], childEnv(d + 2));
+    const xRate = await xautoThroughput(d + 2, sinkX, count + 1);
+    xautoRates.push(xRate);
+    tputRatios.push(xRate / dRate);
+    if (!quick || round === 0) {
+      const sinkC = spawnChild(peer, ['sub-pc2', '/cloud', String(count)], childEnv(d + 2));
+      toCRates.push(await xautoThroughput(d + 2, sinkC, count));
+    }
+    process.stderr.write(`dds: round ${round + 1}/${repeats}: rtt ratio ${ratios[round]!.toFixed(2)}, throughput ratio ${tputRatios[round]!.toFixed(2)}\n`);
   }
   const ddsperfP50 = median(ddsperfP50s);
   const cPeerP50 = median(cPeerP50s);
   const ddsperfBps = median(ddsperfRates);
   const xautoBps = median(xautoRates);
   const xautoToCBps = median(toCRates);
-
   const p50 = median(xautoP50s);
+  const rtts = last!.rtts;
+
   const rows: Array<[string, string]> = [
-    ['rtt p50, xauto -> C peer -> xauto (64 B)', `${p50.toFixed(1)} us`],
+    ['rtt p50, xauto -> C peer -> xauto (64 B)', `${spread(xautoP50s)} us`],
     ['rtt min / p90 / p99 (last round)', `${rtts[0]!.toFixed(1)} / ${quantile(rtts, 0.9).toFixed(1)} / ${quantile(rtts, 0.99).toFixed(1)} us`],
-    ['rtt p50, ddsperf ping/pong (64 B)', `${ddsperfP50.toFixed(1)} us`],
-    ['rtt ratio xauto / ddsperf', (p50 / ddsperfP50).toFixed(2)],
-    ['rtt p50, C peer -> same C relay -> C peer (64 B)', `${cPeerP50.toFixed(1)} us`],
+    ['rtt p50, ddsperf ping/pong (64 B)', `${spread(ddsperfP50s)} us`],
+    ['rtt ratio xauto / ddsperf', spread(ratios, 2)],
+    ['rtt p50, C peer -> same C relay -> C peer (64 B)', `${spread(cPeerP50s)} us`],
     ['rtt ratio xauto / C peer through the same relay', (p50 / cPeerP50).toFixed(2)],
-    ['throughput 1 MiB, xauto -> xauto (decoded)', `${(xautoBps / MIB).toFixed(1)} MiB/s`],
-    ['throughput 1 MiB, xauto -> C peer', `${(xautoToCBps / MIB).toFixed(1)} MiB/s`],
-    ['throughput 1 MiB, ddsperf pub -> sub', `${(ddsperfBps / MIB).toFixed(1)} MiB/s`],
-    ['throughput ratio xauto / ddsperf', (xautoBps / ddsperfBps).toFixed(2)],
+    ['throughput 1 MiB, xauto -> xauto (decoded)', `${spread(xautoRates.map((b) => b / MIB))} MiB/s`],
+    ['throughput 1 MiB, xauto -> C peer', `${spread(toCRates.map((b) => b / MIB))} MiB/s`],
+    ['throughput 1 MiB, ddsperf pub -> sub', `${spread(ddsperfRates.map((b) => b / MIB))} MiB/s`],
+    ['throughput ratio xauto / ddsperf', spread(tputRatios, 2)],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
-  console.log(`dds on loopback (Cyclone DDS, reliable; median of ${repeats} alternating round(s); load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)`);
+  console.log(`dds on loopback (Cyclone DDS, reliable; median (min-max) of ${repeats} alternating round(s); load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores, shared)`);
   for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
+
+  // Where one xauto round trip goes (p50s, medians over the rounds). The C relay, Cyclone's
+  // protocol work and the wire are what the C peer's own round trip through the same relay pays.
+  const m = (xs: number[]) => median(xs);
+  const send = m(steps.send);
+  const serialize = Math.max(0, send - m(steps.sendRaw));
+  const wake = m(steps.wake);
+  const deliver = m(steps.deliver);
+  const decode = Math.max(0, deliver - m(steps.deliverRaw));
+  const rest = p50 - send - wake - deliver;
+  const breakdown: Array<[string, number]> = [
+    ['publish call (JS thread): serialize', serialize],
+    ['publish call (JS thread): copy + Cyclone send', send - serialize],
+    ['wire, C relay, Cyclone receive (rest)', rest],
+    ['listener thread -> JS thread wake-up', wake],
+    ['JS data callback: decode', decode],
+    ['JS data callback: rxjs + application', deliver - decode],
+  ];
+  console.log(`\nper-step breakdown of the xauto round trip (p50 ${p50.toFixed(1)} us; raw mode p50 ${m(rawP50s).toFixed(1)} us)`);
+  console.log(table([['step', 'us', 'share'], ...breakdown.map(([k, v]) => [k, v.toFixed(1), `${((v / p50) * 100).toFixed(0)}%`])]));
+  console.log(`  for reference: the C peer through the same relay ${cPeerP50.toFixed(1)} us, ddsperf ping/pong ${ddsperfP50.toFixed(1)} us`);
   console.log(JSON.stringify({
     bench: 'dds',
     rtt_us_p50: Number(p50.toFixed(2)),
     ddsperf_rtt_us_p50: Number(ddsperfP50.toFixed(2)),
-    rtt_ratio_vs_ddsperf: Number((p50 / ddsperfP50).toFixed(3)),
-    throughput_ratio_1mb: Number((xautoBps / ddsperfBps).toFixed(3)),
+    rtt_ratio_vs_ddsperf: Number(median(ratios).toFixed(3)),
+    rtt_ratio_vs_ddsperf_range: [Number(Math.min(...ratios).toFixed(3)), Number(Math.max(...ratios).toFixed(3))],
+    throughput_ratio_1mb: Number(median(tputRatios).toFixed(3)),
+    throughput_ratio_1mb_range: [Number(Math.min(...tputRatios).toFixed(3)), Number(Math.max(...tputRatios).toFixed(3))],
+    rounds: repeats,
     rtt_us_min: Number(rtts[0]!.toFixed(2)),
+    raw_rtt_us_p50: Number(m(rawP50s).toFixed(2)),
+    wake_us_p50: Number(wake.toFixed(2)),
+    deliver_us_p50: Number(deliver.toFixed(2)),
+    send_us_p50: Number(send.toFixed(2)),
     c_peer_rtt_us_p50: Number(cPeerP50.toFixed(2)),
     rtt_ratio_vs_c_peer: Number((p50 / cPeerP50).toFixed(3)),
     throughput_mib_s_1mb: Number((xautoBps / MIB).toFixed(1)),

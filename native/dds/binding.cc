@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -66,7 +67,22 @@ struct Endpoint {
   Napi::FunctionReference on_event;  // (event) => void
   std::atomic<bool> pending{false};
   std::atomic<bool> closed{false};
+  // Where a sample's time goes on arrival (for `npm run bench -- dds`): the last kTimings
+  // delays from the listener thread's wake-up call to the JS thread taking the samples, and
+  // the time each JS data callback took (decode, rxjs, the application). Written on the JS
+  // thread only; preallocated, so measuring allocates nothing.
+  static constexpr uint32_t kTimings = 4096;
+  std::atomic<uint64_t> posted_ns{0};
+  float wake_us[kTimings];
+  float deliver_us[kTimings];
+  uint32_t wake_n = 0, deliver_n = 0;
 };
+
+inline uint64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
 
 std::mutex g_mu;
 std::unordered_map<dds_entity_t, RawSertype *> g_topic_types;
@@ -147,7 +163,10 @@ void Post(Endpoint *ep, StatusEvent *ev) {
 void OnDataAvailable(dds_entity_t, void *arg) {
   Endpoint *ep = static_cast<Endpoint *>(arg);
   // One queued wake-up per burst: the JS side clears the flag before it drains the reader.
-  if (!ep->pending.exchange(true)) Post(ep, nullptr);
+  if (!ep->pending.exchange(true)) {
+    ep->posted_ns.store(NowNs(), std::memory_order_relaxed);
+    Post(ep, nullptr);
+  }
 }
 
 void OnReqIncompatible(dds_entity_t, const dds_requested_incompatible_qos_status_t s, void *arg) {
@@ -184,6 +203,9 @@ void FinalizeSerdata(Napi::Env env, void *, RawSerdata *sd) {
 }
 
 void TakeAll(Napi::Env env, Endpoint *ep) {
+  const uint64_t woke = NowNs();
+  const uint64_t posted = ep->posted_ns.load(std::memory_order_relaxed);
+  if (posted != 0 && woke >= posted) ep->wake_us[ep->wake_n++ % Endpoint::kTimings] = float(woke - posted) / 1000.0f;
   ep->pending.store(false);
   if (ep->closed.load() || ep->on_data.IsEmpty()) return;
   constexpr uint32_t kBatch = 32;
@@ -212,7 +234,9 @@ void TakeAll(Napi::Env env, Endpoint *ep) {
         ddsi_serdata_unref(buf[i]);
         arr = Napi::Uint8Array::New(env, sd->size == 0 ? 0 : ab.ByteLength(), ab, 0);
       }
+      const uint64_t t0 = NowNs();
       CallQuiet(env, ep->on_data, arr);
+      ep->deliver_us[ep->deliver_n++ % Endpoint::kTimings] = float(NowNs() - t0) / 1000.0f;
     }
     if (static_cast<uint32_t>(n) < kBatch) return;
   }
@@ -430,6 +454,25 @@ Napi::Value Malformed(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, static_cast<double>(ep->type->malformed.load()));
 }
 
+// timing(reader) -> { wakeUs, deliverUs }: the recent arrival timings (Float32Array each), then
+// cleared.
+Napi::Value Timing(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Endpoint *ep = info[0].IsNumber() ? FindEndpoint(info[0].As<Napi::Number>().Int32Value()) : nullptr;
+  if (!ep || !ep->is_reader) return Fail(env, "timing: unknown reader");
+  auto copy = [&](const float *ring, uint32_t &n) {
+    const uint32_t count = std::min(n, Endpoint::kTimings);
+    Napi::Float32Array out = Napi::Float32Array::New(env, count);
+    for (uint32_t i = 0; i < count; i++) out[i] = ring[(n - count + i) % Endpoint::kTimings];
+    n = 0;
+    return out;
+  };
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("wakeUs", copy(ep->wake_us, ep->wake_n));
+  o.Set("deliverUs", copy(ep->deliver_us, ep->deliver_n));
+  return o;
+}
+
 Napi::Value DeleteEndpoint(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!info[0].IsNumber()) return Fail(env, "deleteEndpoint(handle)");
@@ -567,6 +610,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("matched", Napi::Function::New(env, Matched));
   exports.Set("acked", Napi::Function::New(env, Acked));
   exports.Set("malformed", Napi::Function::New(env, Malformed));
+  exports.Set("timing", Napi::Function::New(env, Timing));
   exports.Set("deleteEndpoint", Napi::Function::New(env, DeleteEndpoint));
   exports.Set("deleteEntity", Napi::Function::New(env, DeleteEntity));
   exports.Set("endpoints", Napi::Function::New(env, Endpoints));

@@ -118,11 +118,12 @@ export class Ros2Context {
         if (closed) throw new Error(`xauto ros2: publisher on ${name} is closed`);
         let cdr: Uint8Array;
         try {
-          // Serialize into a buffer kept by the publisher: no allocation per message.
-          const size = writer.calculateByteSize(msg);
-          if (scratch.byteLength < size) scratch = new ArrayBuffer(Math.max(size, scratch.byteLength * 2));
+          // Serialize into a buffer kept by the publisher: no allocation per message, and one
+          // pass over the message (CdrWriter grows the buffer itself when it is too small, so
+          // no size pass first); a grown buffer is kept for the next message.
           // MessageWriter hands `output` to CdrWriter, which takes it as its ArrayBuffer.
           cdr = writer.writeMessage(msg, scratch as unknown as Uint8Array);
+          if (cdr.buffer !== scratch) scratch = cdr.buffer as ArrayBuffer;
         } catch (err) {
           throw new Error(`${name} (${t}): message does not serialize: ${(err as Error).message}`);
         }

@@ -26,6 +26,7 @@ export class DdsTransport implements Transport {
   #participant: number;
   #topics = new Map<string, number>();
   #endpoints = new Set<number>();
+  #readers = new Map<number, string>();
   #closed = false;
 
   constructor(domainId: number) {
@@ -73,13 +74,31 @@ export class DdsTransport implements Transport {
     const dds = this.#dds;
     const r = dds.createReader(this.#participant, this.#topic(topic, type), qos, onData, (e) => onEvent(toEvent(e)));
     this.#endpoints.add(r);
+    this.#readers.set(r, topic);
     return {
       matched: () => dds.matched(r),
       refused: () => dds.malformed(r),
       close: () => {
+        this.#readers.delete(r);
         if (this.#endpoints.delete(r)) dds.deleteEndpoint(r);
       },
     };
+  }
+
+  /**
+   * Where arriving samples of `topic` spent their time since the last call (for benchmarks):
+   * from Cyclone's listener thread signalling to the JS thread taking them (`wakeUs`), and in
+   * each JS data callback: decode, rxjs and the application (`deliverUs`).
+   */
+  arrivalTimings(topic: string): { wakeUs: number[]; deliverUs: number[] } {
+    const out = { wakeUs: [] as number[], deliverUs: [] as number[] };
+    for (const [r, t] of this.#readers) {
+      if (t !== topic) continue;
+      const { wakeUs, deliverUs } = this.#dds.timing(r);
+      out.wakeUs.push(...wakeUs);
+      out.deliverUs.push(...deliverUs);
+    }
+    return out;
   }
 
   async endpoints(): Promise<TopicEndpointInfo[]> {

@@ -14,6 +14,7 @@ export { QOS_PROFILES, QosError, resolveQos } from './qos.js';
 export type { Durability, History, QosProfile, Reliability } from './qos.js';
 export { RclnodejsTransport, RclnodejsUnavailable } from './rclnodejs-transport.js';
 export { DdsUnavailable } from './dds-native.js';
+export { DdsTransport } from './dds-transport.js';
 export type { RawReader, RawWriter, TopicEndpointInfo, Transport, TransportEvent } from './transport.js';
 export { MessageValueError, messageToYaml, toMessage } from './values.js';
 
