@@ -34,6 +34,8 @@ interface RttRun {
   rtts: number[];
   /** Per round: time in the publish call (serialize, copy, Cyclone's send on this thread), us, sorted. */
   sendUs: number[];
+  /** The same publish call back to back, without waiting for a pong in between (us), sorted. */
+  hotSendUs: number[];
   /** Listener thread signalling -> JS thread taking the sample (us), sorted. */
   wakeUs: number[];
   /** The JS data callback per sample: decode (full mode), rxjs, the application (us), sorted. */
@@ -84,9 +86,16 @@ async function xautoRtt(peer: string, domain: number, rounds: number, mode: 'ful
       }
     }
     const { wakeUs, deliverUs } = transport.arrivalTimings('/pong');
+    // The same publish call back to back, the JS thread never sleeping in between.
+    const hotUs: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const t0 = process.hrtime.bigint();
+      send();
+      hotUs.push(Number(process.hrtime.bigint() - t0) / 1000);
+    }
     sub.unsubscribe();
     const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
-    return { rtts: sorted(rtts), sendUs: sorted(sendUs), wakeUs: sorted(wakeUs), deliverUs: sorted(deliverUs) };
+    return { rtts: sorted(rtts), sendUs: sorted(sendUs), hotSendUs: sorted(hotUs), wakeUs: sorted(wakeUs), deliverUs: sorted(deliverUs) };
   } finally {
     ctx.close();
     await stop(relay);
@@ -191,7 +200,7 @@ export default async function main(args: string[]): Promise<void> {
   const xautoRates: number[] = [];
   const toCRates: number[] = [];
   const tputRatios: number[] = [];
-  const steps = { send: [] as number[], sendRaw: [] as number[], wake: [] as number[], deliver: [] as number[], deliverRaw: [] as number[] };
+  const steps = { send: [] as number[], sendRaw: [] as number[], hotRaw: [] as number[], wake: [] as number[], deliver: [] as number[], deliverRaw: [] as number[] };
   let last: RttRun | undefined;
   for (let round = 0; round < repeats; round++) {
     const d = base + round * 3;
@@ -205,6 +214,7 @@ export default async function main(args: string[]): Promise<void> {
     ratios.push(quantile(full.rtts, 0.5) / dp);
     steps.send.push(quantile(full.sendUs, 0.5));
     steps.sendRaw.push(quantile(raw.sendUs, 0.5));
+    steps.hotRaw.push(quantile(raw.hotSendUs, 0.5));
     steps.wake.push(quantile(full.wakeUs, 0.5));
     steps.deliver.push(quantile(full.deliverUs, 0.5));
     steps.deliverRaw.push(quantile(raw.deliverUs, 0.5));
@@ -254,9 +264,11 @@ export default async function main(args: string[]): Promise<void> {
   const deliver = m(steps.deliver);
   const decode = Math.max(0, deliver - m(steps.deliverRaw));
   const rest = p50 - send - wake - deliver;
+  const hot = Math.min(m(steps.hotRaw), send - serialize);
   const breakdown: Array<[string, number]> = [
     ['publish call (JS thread): serialize', serialize],
-    ['publish call (JS thread): copy + Cyclone send', send - serialize],
+    ['publish call: copy + Cyclone send, as back to back', hot],
+    ['publish call: the same, first after a wait (cold)', send - serialize - hot],
     ['wire, C relay, Cyclone receive (rest)', rest],
     ['listener thread -> JS thread wake-up', wake],
     ['JS data callback: decode', decode],
@@ -265,6 +277,8 @@ export default async function main(args: string[]): Promise<void> {
   console.log(`\nper-step breakdown of the xauto round trip (p50 ${p50.toFixed(1)} us; raw mode p50 ${m(rawP50s).toFixed(1)} us)`);
   console.log(table([['step', 'us', 'share'], ...breakdown.map(([k, v]) => [k, v.toFixed(1), `${((v / p50) * 100).toFixed(0)}%`])]));
   console.log(`  for reference: the C peer through the same relay ${cPeerP50.toFixed(1)} us, ddsperf ping/pong ${ddsperfP50.toFixed(1)} us`);
+  console.log('  (the C peer and ddsperf send the next ping from Cyclone\'s receive thread; xauto sends from the JS thread after it');
+  console.log('   was woken: the "cold" row is what that first send costs beyond the same call made back to back)');
   console.log(JSON.stringify({
     bench: 'dds',
     rtt_us_p50: Number(p50.toFixed(2)),
@@ -279,6 +293,7 @@ export default async function main(args: string[]): Promise<void> {
     wake_us_p50: Number(wake.toFixed(2)),
     deliver_us_p50: Number(deliver.toFixed(2)),
     send_us_p50: Number(send.toFixed(2)),
+    send_hot_us_p50: Number(hot.toFixed(2)),
     c_peer_rtt_us_p50: Number(cPeerP50.toFixed(2)),
     rtt_ratio_vs_c_peer: Number((p50 / cPeerP50).toFixed(3)),
     throughput_mib_s_1mb: Number((xautoBps / MIB).toFixed(1)),
