@@ -1,13 +1,13 @@
 // Hostile input on the hidden topics between the processes of a multi-process launch: real
 // `xauto launch` processes, real Cyclone DDS on loopback (fixed private domains), forged frames
 // from this test process. The run must survive, refuse and count every forgery, and lose nothing.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serialize } from 'node:v8';
 import { FRAME_MSG, FRAME_TYPE, frameMac, type FrameMsg } from '../../runtime/exec/remote-frame.js';
-import { messageRegistry, openRos2, type Ros2Context } from '../../runtime/ros2/index.js';
+import { messageRegistry, openRos2, type Ros2Context, type Ros2Publisher } from '../../runtime/ros2/index.js';
 import { ddsUnavailable, spawnXauto, type Child } from '../fixtures/ros2/env.js';
 
 const missing = ddsUnavailable();
@@ -78,21 +78,25 @@ async function finish(l: Launch) {
   return { code, out: `${l.child.lines.join('\n')}\n${l.child.stderr()}` };
 }
 
-ddsTest('forged frames on a hidden topic (garbage, forged end marker, NaN tensor, foreign instance) are refused and counted; the run loses nothing', async (t) => {
-  const domain = 141;
-  const l = launchSplit(domain);
+/**
+ * Runs hello-split on `domain`, forges frames on its hidden topic once the launch's own frames
+ * flow, and checks that the run completed intact: exit 0, every frame of the launch arrived and
+ * was right. Returns the main process's counters and output.
+ */
+async function forgeInto(
+  t: ExecutionContext,
+  domain: number,
+  env: Record<string, string>,
+  forge: (pub: Ros2Publisher<FrameMsg>, topic: string, instance: string) => void,
+): Promise<{ counters: Record<string, number>; out: string }> {
+  const l = launchSplit(domain, env);
   const ctx = await openRos2({ domainId: domain, transport: 'dds' });
   try {
     const { topic, instance } = await hiddenTopicOf(ctx);
     const pub = ctx.publisher<FrameMsg>(topic, FRAME_TYPE, 'reliable,keep_last:16');
     t.true(await pub.waitForSubscribers(1, 20000));
     await framesFlowing(ctx, topic);
-    pub.publishRaw(new Uint8Array([0, 1, 0, 0, 0xde, 0xad])); // 6 bytes: a CDR header and garbage
-    pub.publish(frame(instance, { data: new Uint8Array([1, 2, 3, 4, 5, 6]) }));
-    pub.publish(frame(instance, { end: true, seq: 0n, data: new Uint8Array(0) }));
-    pub.publish(frame(instance, { data: serialize({ dims: [2], data: new Float32Array([NaN, 1]) }) }));
-    pub.publish(frame(instance, { t0_epoch_ms: 1e300 }));
-    pub.publish(frame('someoneelse'));
+    forge(pub, topic, instance);
     await pub.flush(5000);
   } finally {
     ctx.close();
@@ -100,28 +104,32 @@ ddsTest('forged frames on a hidden topic (garbage, forged end marker, NaN tensor
   const r = await finish(l);
   t.is(r.code, 0, r.out);
   const main = l.summary();
-  const sensors = l.summary('sensors');
   t.is(main.check.wrong, 0, r.out);
-  t.is(main.check.frames, sensors.stages[1]!.runs, 'every frame of the launch arrived, no forged one entered');
-  t.is(main.counters['refused.remote.malformed'], 1, JSON.stringify(main.counters));
+  t.is(main.check.frames, l.summary('sensors').stages[1]!.runs, 'every frame of the launch arrived, no forged one entered');
+  return { counters: main.counters, out: r.out };
+}
+
+ddsTest('forged frames on a hidden topic (garbage, forged end marker, NaN tensor, foreign instance) are refused and counted; the run loses nothing', async (t) => {
+  const { counters: c, out } = await forgeInto(t, 141, {}, (pub, _topic, instance) => {
+    pub.publishRaw(new Uint8Array([0, 1, 0, 0, 0xde, 0xad])); // 6 bytes: a CDR header and garbage
+    pub.publish(frame(instance, { data: new Uint8Array([1, 2, 3, 4, 5, 6]) }));
+    pub.publish(frame(instance, { end: true, seq: 0n, data: new Uint8Array(0) }));
+    pub.publish(frame(instance, { data: serialize({ dims: [2], data: new Float32Array([NaN, 1]) }) }));
+    pub.publish(frame(instance, { t0_epoch_ms: 1e300 }));
+    pub.publish(frame('someoneelse'));
+  });
+  t.is(c['refused.remote.malformed'], 1, JSON.stringify(c));
   // Without the launch's key every other forgery fails authentication (the foreign one first fails the instance check).
-  t.is(main.counters['refused.remote.unauthenticated'], 4, JSON.stringify(main.counters));
-  t.is(main.counters['refused.remote.foreign'], 1, JSON.stringify(main.counters));
-  t.regex(r.out, /refused a frame on \/hello\/scaled: not signed with this launch's key/);
-  t.notRegex(r.out, /Unable to deserialize|at .*remote\.ts/);
+  t.is(c['refused.remote.unauthenticated'], 4, JSON.stringify(c));
+  t.is(c['refused.remote.foreign'], 1, JSON.stringify(c));
+  t.regex(out, /refused a frame on \/hello\/scaled: not signed with this launch's key/);
+  t.notRegex(out, /Unable to deserialize|at .*remote\.ts/);
 });
 
 ddsTest('frames signed with the launch key are still checked: NaN tensors, absurd origin times, end markers contradicting arrivals', async (t) => {
-  const domain = 142;
   const key = Buffer.alloc(32, 7);
-  const l = launchSplit(domain, { XAUTO_LAUNCH_ID: 'faultskeyed', XAUTO_LAUNCH_KEY: key.toString('hex') });
-  const ctx = await openRos2({ domainId: domain, transport: 'dds' });
-  try {
-    const { topic, instance } = await hiddenTopicOf(ctx);
+  const { counters: c } = await forgeInto(t, 142, { XAUTO_LAUNCH_ID: 'faultskeyed', XAUTO_LAUNCH_KEY: key.toString('hex') }, (pub, topic, instance) => {
     t.is(instance, 'faultskeyed');
-    const pub = ctx.publisher<FrameMsg>(topic, FRAME_TYPE, 'reliable,keep_last:16');
-    t.true(await pub.waitForSubscribers(1, 20000));
-    await framesFlowing(ctx, topic);
     const signed = (over: Partial<FrameMsg>): FrameMsg => {
       const f = frame(instance, over);
       return { ...f, mac: frameMac(key, topic, f) };
@@ -132,17 +140,7 @@ ddsTest('frames signed with the launch key are still checked: NaN tensors, absur
     pub.publish(signed({ t0_epoch_ms: NaN }));
     pub.publish(signed({ seq: -1n }));
     pub.publish(signed({ end: true, seq: 1n, data: new Uint8Array(0) }));
-    await pub.flush(5000);
-  } finally {
-    ctx.close();
-  }
-  const r = await finish(l);
-  t.is(r.code, 0, r.out);
-  const main = l.summary();
-  const sensors = l.summary('sensors');
-  t.is(main.check.wrong, 0, r.out);
-  t.is(main.check.frames, sensors.stages[1]!.runs, r.out);
-  const c = main.counters;
+  });
   t.is(c['refused.remote.bad_value'], 2, JSON.stringify(c));
   t.is(c['refused.remote.bad_time'], 2, JSON.stringify(c));
   t.is(c['refused.remote.bad_seq'], 1, JSON.stringify(c));
