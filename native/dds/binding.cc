@@ -67,6 +67,12 @@ struct Endpoint {
   Napi::FunctionReference on_event;  // (event) => void
   std::atomic<bool> pending{false};
   std::atomic<bool> closed{false};
+  // Samples stored in the reader's history (the listener runs once per sample) and samples
+  // taken: those stored but never taken were pushed out by a newer one (keep_last depth),
+  // which DDS reports nowhere. Counted once the history is drained.
+  std::atomic<uint64_t> arrived{0};
+  uint64_t taken = 0;
+  uint64_t overwritten = 0;
   // Where a sample's time goes on arrival (for `npm run bench -- dds`): the last kTimings
   // delays from the listener thread's wake-up call to the JS thread taking the samples, and
   // the time each JS data callback took (decode, rxjs, the application). Written on the JS
@@ -162,6 +168,7 @@ void Post(Endpoint *ep, StatusEvent *ev) {
 
 void OnDataAvailable(dds_entity_t, void *arg) {
   Endpoint *ep = static_cast<Endpoint *>(arg);
+  ep->arrived.fetch_add(1, std::memory_order_relaxed);
   // One queued wake-up per burst: the JS side clears the flag before it drains the reader.
   if (!ep->pending.exchange(true)) {
     ep->posted_ns.store(NowNs(), std::memory_order_relaxed);
@@ -208,12 +215,22 @@ void TakeAll(Napi::Env env, Endpoint *ep) {
   if (posted != 0 && woke >= posted) ep->wake_us[ep->wake_n++ % Endpoint::kTimings] = float(woke - posted) / 1000.0f;
   ep->pending.store(false);
   if (ep->closed.load() || ep->on_data.IsEmpty()) return;
+  // Every sample stored before this point is taken below or was pushed out of the history.
+  const uint64_t stored = ep->arrived.load(std::memory_order_relaxed);
+  struct Account {
+    Endpoint *ep;
+    uint64_t stored;
+    ~Account() {
+      if (stored > ep->taken && stored - ep->taken > ep->overwritten) ep->overwritten = stored - ep->taken;
+    }
+  } account{ep, stored};
   constexpr uint32_t kBatch = 32;
   ddsi_serdata *buf[kBatch];
   dds_sample_info_t si[kBatch];
   for (;;) {
     dds_return_t n = dds_takecdr(ep->entity, buf, kBatch, si, DDS_ANY_STATE);
     if (n <= 0) return;
+    ep->taken += static_cast<uint64_t>(n);
     for (int32_t i = 0; i < n; i++) {
       RawSerdata *sd = reinterpret_cast<RawSerdata *>(buf[i]);
       if (!si[i].valid_data || ep->closed.load()) {
@@ -473,6 +490,14 @@ Napi::Value Timing(const Napi::CallbackInfo &info) {
   return o;
 }
 
+// overwritten(reader) -> samples the reader's keep_last history pushed out before they were taken.
+Napi::Value Overwritten(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Endpoint *ep = info[0].IsNumber() ? FindEndpoint(info[0].As<Napi::Number>().Int32Value()) : nullptr;
+  if (!ep || !ep->is_reader) return Fail(env, "overwritten: unknown reader");
+  return Napi::Number::New(env, static_cast<double>(ep->overwritten));
+}
+
 Napi::Value DeleteEndpoint(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!info[0].IsNumber()) return Fail(env, "deleteEndpoint(handle)");
@@ -611,6 +636,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("acked", Napi::Function::New(env, Acked));
   exports.Set("malformed", Napi::Function::New(env, Malformed));
   exports.Set("timing", Napi::Function::New(env, Timing));
+  exports.Set("overwritten", Napi::Function::New(env, Overwritten));
   exports.Set("deleteEndpoint", Napi::Function::New(env, DeleteEndpoint));
   exports.Set("deleteEntity", Napi::Function::New(env, DeleteEntity));
   exports.Set("endpoints", Napi::Function::New(env, Endpoints));

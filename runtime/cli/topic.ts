@@ -169,8 +169,11 @@ const echo: CommandModule<object, EchoArgs> = {
     sub.unsubscribe();
     // What never reached the screen, counted (malformed samples include those refused on arrival).
     const st = ctx.stats();
-    if (st.dropped_malformed + st.sample_lost + st.sample_rejected > 0) {
-      process.stderr.write(`xauto topic echo: ${count} printed, ${st.dropped_malformed} malformed dropped, ${st.sample_lost} lost, ${st.sample_rejected} rejected\n`);
+    if (st.dropped_malformed + st.sample_lost + st.sample_rejected + st.history_overwritten > 0) {
+      process.stderr.write(
+        `xauto topic echo: ${count} printed, ${st.dropped_malformed} malformed dropped, ${st.sample_lost} lost, ${st.sample_rejected} rejected, ` +
+          `${st.history_overwritten} pushed out of the history before printing\n`,
+      );
     }
   }),
 };

@@ -1,7 +1,8 @@
 // Topics bound to ROS2 in a launch file (`ros2: in|out`) go through a Ros2Context. Input from
 // ROS2 is network input: samples that do not decode are refused and counted
 // (`refused.ros2.malformed`), samples DDS reports lost or rejected are counted
-// (`lost.ros2.sample_lost`, `lost.ros2.sample_rejected`), and nothing thrown downstream escapes
+// (`lost.ros2.sample_lost`, `lost.ros2.sample_rejected`), samples pushed out of a keep_last
+// history before they were taken are counted (`lost.ros2.history`), and nothing thrown downstream escapes
 // into rxjs (where it would end the process).
 import type { Subscription } from 'rxjs';
 import { normalizeTopic, type Ros2Context } from '../ros2/index.js';
@@ -39,6 +40,11 @@ export function ros2Bridge(ros: Ros2Context, log: (line: string) => void = (l) =
             once(`${topic}\u0000malformed`, `xauto: refused a sample: ${err.message}; further ones are counted (refused.ros2.malformed)`);
           },
           onRefused: (n) => counters.add('refused.ros2.malformed', n),
+          // Pushed out of the reader's keep_last history before the run took them.
+          onOverwritten: (n) => {
+            counters.add('lost.ros2.history', n);
+            log(`xauto: ${n} sample(s) of ${topic} were pushed out of its keep_last history before they were taken (counted as lost.ros2.history)`);
+          },
         })
         .subscribe({
           next: (msg) => {

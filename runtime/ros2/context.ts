@@ -19,6 +19,8 @@ export interface Ros2Stats {
   sample_lost: number;
   /** Samples a reader refused for lack of resources. */
   sample_rejected: number;
+  /** Samples pushed out of a reader's keep_last history before they were taken (DDS counts these nowhere). */
+  history_overwritten: number;
 }
 
 export interface Ros2Event {
@@ -60,6 +62,8 @@ export interface SubscribeOptions {
    * (before JavaScript saw them) since it opened; each refusal is reported to one subscription.
    */
   onRefused?: (count: number) => void;
+  /** Called when the subscription closes with the samples its keep_last history pushed out untaken. */
+  onOverwritten?: (count: number) => void;
 }
 
 export class Ros2Context {
@@ -68,10 +72,11 @@ export class Ros2Context {
   readonly nodeName: string;
   #stats: Ros2Stats = {
     sent: 0, received: 0, bytes_sent: 0, bytes_received: 0,
-    dropped_malformed: 0, qos_incompatible: 0, deadline_missed: 0, sample_lost: 0, sample_rejected: 0,
+    dropped_malformed: 0, qos_incompatible: 0, deadline_missed: 0, sample_lost: 0, sample_rejected: 0, history_overwritten: 0,
   };
-  #refusedBy = new Set<{ refused(): number }>();
+  #refusedBy = new Set<{ refused(): number; overwritten(): number }>();
   #refusedClosed = 0;
+  #overwrittenClosed = 0;
   /** Per type: transport refusals already reported to a subscription's onRefused. */
   #refusedReported = new Map<string, number>();
   #events = new Subject<Ros2Event>();
@@ -161,7 +166,7 @@ export class Ros2Context {
         stats.received++;
         stats.bytes_received += cdr.byteLength;
         sub.next(msg);
-      }, () => sub.complete(), opts.onRefused);
+      }, () => sub.complete(), opts.onRefused, opts.onOverwritten);
       return closeRaw;
     });
   }
@@ -187,6 +192,7 @@ export class Ros2Context {
     onData: (cdr: Uint8Array) => void,
     onClose: () => void,
     onRefused?: (count: number) => void,
+    onOverwritten?: (count: number) => void,
   ): () => void {
     if (this.#closed) throw new Error('xauto ros2: context is closed');
     const raw = this.transport.createReader(name, type, resolveQos(qos), onData, (e) => this.#onEvent(name, type, 'subscriber', e));
@@ -198,9 +204,12 @@ export class Ros2Context {
       closed = true;
       this.#closers.delete(closeAndComplete);
       const refused = raw.refused();
+      const overwritten = raw.overwritten();
       this.#refusedClosed += refused;
+      this.#overwrittenClosed += overwritten;
       this.#refusedBy.delete(raw);
       raw.close();
+      if (overwritten > 0) onOverwritten?.(overwritten);
       if (onRefused) {
         const from = Math.max(refusedAtOpen, this.#refusedReported.get(type) ?? 0);
         this.#refusedReported.set(type, Math.max(refused, this.#refusedReported.get(type) ?? 0));
@@ -235,8 +244,12 @@ export class Ros2Context {
 
   stats(): Ros2Stats {
     let refused = this.#refusedClosed;
-    for (const r of this.#refusedBy) refused += r.refused();
-    return { ...this.#stats, dropped_malformed: this.#stats.dropped_malformed + refused };
+    let overwritten = this.#overwrittenClosed;
+    for (const r of this.#refusedBy) {
+      refused += r.refused();
+      overwritten += r.overwritten();
+    }
+    return { ...this.#stats, dropped_malformed: this.#stats.dropped_malformed + refused, history_overwritten: overwritten };
   }
 
   close(): void {

@@ -38,6 +38,8 @@ export interface DdsAddon {
   matched(endpoint: number): number;
   acked(writer: number): boolean;
   malformed(reader: number): number;
+  /** Samples the reader's keep_last history pushed out before they were taken. */
+  overwritten(reader: number): number;
   /** Recent arrival timings of a reader (then cleared): listener wake-up to JS take, and each data callback (us). */
   timing(reader: number): { wakeUs: Float32Array; deliverUs: Float32Array };
   deleteEndpoint(endpoint: number): void;

@@ -78,6 +78,7 @@ export class DdsTransport implements Transport {
     return {
       matched: () => dds.matched(r),
       refused: () => dds.malformed(r),
+      overwritten: () => dds.overwritten(r),
       close: () => {
         this.#readers.delete(r);
         if (this.#endpoints.delete(r)) dds.deleteEndpoint(r);

@@ -95,7 +95,7 @@ export class RclnodejsTransport implements Transport {
       if (this.#closers.delete(close)) this.#node.destroySubscription(sub);
     };
     this.#closers.add(close);
-    return { matched: () => this.#node.countPublishers(topic), refused: () => 0, close };
+    return { matched: () => this.#node.countPublishers(topic), refused: () => 0, overwritten: () => 0, close };
   }
 
   async endpoints(): Promise<TopicEndpointInfo[]> {

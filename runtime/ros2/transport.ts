@@ -36,6 +36,8 @@ export interface RawReader {
   matched(): number;
   /** Samples the transport itself refused as malformed before they reached JavaScript. */
   refused(): number;
+  /** Samples pushed out of the reader's keep_last history before they were taken (0 where unknown). */
+  overwritten(): number;
   close(): void;
 }
 
