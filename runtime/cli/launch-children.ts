@@ -90,7 +90,7 @@ export function stopWhileLoading(): void {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, function early() {
       if (process.listenerCount(sig) > 0) return; // a command handles it now
-      process.stderr.write(`xauto: ${sig}: stopped before anything ran\n`);
+      process.stderr.write(`xauto: ${sig}: stopped\n`);
       process.exit(signalExitCode(sig));
     });
   }

@@ -36,7 +36,9 @@ export interface LinkOptions {
   log?: (line: string) => void;
 }
 
-const QOS = { reliability: 'reliable', history: 'keep_last', depth: 16 } as const;
+// keep_all: a receiver that stalls (a long main-thread stage, a loaded host) slows the sender
+// through reliable flow control instead of losing frames from its history.
+const QOS = { reliability: 'reliable', history: 'keep_all', depth: 16 } as const;
 
 export function ddsLinks(ros: Ros2Context, opts: LinkOptions = {}): RemoteLinks {
   const registry = messageRegistry();
@@ -62,8 +64,18 @@ export function ddsLinks(ros: Ros2Context, opts: LinkOptions = {}): RemoteLinks 
       return {
         send(value, t0, seq) {
           const data = serialize(value);
-          pub.publish(sealFrame(id, wire, { type, t0_epoch_ms: performance.timeOrigin + t0, seq: BigInt(seq), end: false, data }));
-          sent++;
+          try {
+            pub.publish(sealFrame(id, wire, { type, t0_epoch_ms: performance.timeOrigin + t0, seq: BigInt(seq), end: false, data }));
+            sent++;
+          } catch (err) {
+            // A receiver stalled past the writer's blocking time: this frame is lost, counted here
+            // (and not announced in the end marker, so no receiver waits for it).
+            counters.add('lost.remote.send_failed');
+            if (!told.has(wire)) {
+              told.add(wire);
+              log(`xauto: sending a frame of ${topic} failed (${(err as Error).message}); further ones are counted (lost.remote.send_failed)`);
+            }
+          }
         },
         async end() {
           pub.publish(sealFrame(id, wire, { type, t0_epoch_ms: 0, seq: BigInt(sent), end: true, data: new Uint8Array(0) }));
