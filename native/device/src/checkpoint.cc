@@ -77,6 +77,7 @@ struct Engine::Record {
   std::unique_ptr<std::atomic<int32_t>[]> pre_rd;  // pre-cut launches yet to read it
   std::unique_ptr<std::atomic<uint16_t>[]> copies;
   std::vector<std::unique_ptr<uint8_t[]>> staging;
+  std::vector<uint8_t> saved_now;  // staging holds this epoch's copy
   std::vector<ChunkSource> src;
   Record(std::shared_ptr<Allocation> a_, size_t chunk, uint32_t tag0) : a(std::move(a_)), slot(a->index), gen(a->gen) {
     n = (a->bytes + chunk - 1) / chunk;
@@ -87,6 +88,7 @@ struct Engine::Record {
     pre_rd.reset(new std::atomic<int32_t>[n]);
     copies.reset(new std::atomic<uint16_t>[n]);
     staging.resize(n);
+    saved_now.assign(n, 0);
     for (size_t c = 0; c < n; ++c) tag[c] = tag0, save[c] = kClean, load[c] = kLoaded, pre[c] = 0, pre_rd[c] = 0, copies[c] = 0;
   }
   size_t len(size_t c, size_t chunk) const { return std::min(chunk, a->bytes - c * chunk); }
@@ -105,6 +107,13 @@ void Engine::stop() {
   if (loader_.joinable()) loader_.join();
   for (int fd : fds_) ::close(fd);
   fds_.clear();
+}
+
+void Engine::cleared() {
+  stop();
+  std::unique_lock<std::shared_mutex> lk(struct_m_);
+  recs_.clear();  // drops the allocations and the staging
+  by_slot_.clear();
 }
 
 void Engine::notify() {
@@ -183,6 +192,7 @@ std::string Engine::begin(CkptMode mode, bool incremental, const std::string& pa
             r->pre[c] = 0;
             r->pre_rd[c] = 0;
             r->copies[c] = 0;
+            r->saved_now[c] = 0;
             if (dirty) ++chunks, bytes += r->len(c, chunk_);
           }
         cut_id_ = next_id;
@@ -241,11 +251,13 @@ std::string Engine::begin(CkptMode mode, bool incremental, const std::string& pa
   return "";
 }
 
+// Staging stays allocated between epochs: a periodic checkpoint copies into memory that is
+// already mapped instead of faulting fresh pages in on the launch path.
 void Engine::save_chunk(Record& r, size_t c) {
   const size_t n = r.len(c, chunk_);
-  std::unique_ptr<uint8_t[]> buf(new uint8_t[n]);
-  mover_->save(buf.get(), r.at(c, chunk_), n);
-  r.staging[c] = std::move(buf);
+  if (!r.staging[c]) r.staging[c].reset(new uint8_t[n]);
+  mover_->save(r.staging[c].get(), r.at(c, chunk_), n);
+  r.saved_now[c] = 1;
   ++r.copies[c];
 }
 
@@ -297,14 +309,13 @@ void Engine::write_file() {
         if (r->save[c] != kSaved) continue;
         maxc = std::max<uint64_t>(maxc, r->copies[c]);
         const size_t n = r->len(c, chunk_);
-        uint8_t* p = r->staging[c].get();
+        uint8_t* p = r->saved_now[c] ? r->staging[c].get() : nullptr;
         if (err.empty() && p) {
           if (!write_all(fd_, p, n)) err = "checkpoint: writing the chunk file failed: " + errno_text();
           saved.push_back(SavedChunk{r->slot, uint32_t(c), off, n, crc32_of(p, n)});
           off += n;
         }
         if (!p && err.empty()) err = "checkpoint: stopped before every chunk was saved";
-        r->staging[c].reset();
       }
   }
   if (err.empty() && ::fsync(fd_) != 0) err = "checkpoint: fsync of the chunk file failed: " + errno_text();
@@ -487,6 +498,7 @@ std::string Engine::restore(RestorePlan&& plan, double* metadata_us) {
   }
   std::vector<std::shared_ptr<Allocation>> roots;
   std::string err = mem_.adopt(plan.slots, &roots);
+  const std::vector<SlotImage> slots_kept = plan.slots;
   if (!err.empty()) return refuse(err.substr(err.find(": ") + 2));
 
   {
@@ -536,7 +548,8 @@ std::string Engine::restore(RestorePlan&& plan, double* metadata_us) {
       recs_.clear();
       by_slot_.clear();
     }
-    mem_.clear();
+    for (const auto& im : slots_kept)
+      if (!im.is_view) mem_.release(double(im.gen) * MemoryTable::kSlotSpan + double(im.index));
   }
   return failed;
 }

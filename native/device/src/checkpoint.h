@@ -113,6 +113,7 @@ class Engine final : public LaunchObserver, public HostAccessHook {
   void before_run(const Launch& l) override;
   void finished(const Launch& l) override;
   void before_host_access(const Resolved& r, size_t offset, size_t n, bool write) override;
+  void cleared() override;
 
  private:
   enum : uint8_t { kClean = 0, kNotSaved = 1, kSaving = 2, kSaved = 3 };

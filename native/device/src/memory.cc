@@ -122,6 +122,7 @@ std::string MemoryTable::release(double handle) {
 }
 
 void MemoryTable::clear() {
+  if (host_hook) host_hook->cleared();
   for (auto& s : slots_) {
     if (s.used && !s.is_view) s.root->freed = true;
     s.root.reset();

@@ -52,6 +52,7 @@ struct SlotImage {
 struct HostAccessHook {
   virtual ~HostAccessHook() = default;
   virtual void before_host_access(const Resolved& r, size_t offset, size_t n, bool write) = 0;
+  virtual void cleared() = 0;  // the device closed: let go of its memory
 };
 
 class MemoryTable {
