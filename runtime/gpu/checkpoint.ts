@@ -256,12 +256,14 @@ export class Checkpointer {
     ck.last = m;
     ck.nextEpoch = m.epoch + 1;
     const buffers = new Map<number, DeviceBuffer>();
-    for (const b of m.buffers) if (!b.view) buffers.set(b.handle, new DeviceBuffer(device, b.handle, b.bytes));
+    const bySlot = new Map<number, DeviceBuffer>();
     for (const b of m.buffers) {
-      if (!b.view) continue;
-      const root = [...buffers.values()].find((r) => r.handle % SLOT_SPAN === b.view!.root);
-      buffers.set(b.handle, new DeviceBuffer(device, b.handle, b.bytes, root));
+      if (b.view) continue;
+      const root = new DeviceBuffer(device, b.handle, b.bytes);
+      buffers.set(b.handle, root);
+      bySlot.set(b.index, root);
     }
+    for (const b of m.buffers) if (b.view) buffers.set(b.handle, new DeviceBuffer(device, b.handle, b.bytes, bySlot.get(b.view.root)));
     const loaded = ck.native.restoreDone();
     loaded.catch(() => undefined);
     return { checkpointer: ck, image: { manifest: m, buffers, metadataUs, loaded, skipped } };
