@@ -130,7 +130,7 @@ test('post-cut writers save chunks first (copy-on-write) and still copy each chu
   big.write(init);
   const ck = new Checkpointer(d, { dir, chunkBytes: 4096 });
   const s = d.stream();
-  const e = ck.begin({ copierDelayUs: 2000 });
+  const e = ck.begin({ copierDelayUs: 5000 });
   // Writes into the last chunks while the copier (slowed down) is still at the first ones.
   const ls = [60, 61, 62, 63].map((c) => s.launch('scale_inplace', { n: 1024, s: 2, x: big.at(c * 4096) }));
   await Promise.all(ls.map((l) => l.done));
@@ -188,7 +188,7 @@ test('host reads during an on-demand restore wait for exactly their chunks', asy
   await new Checkpointer(d, { dir, chunkBytes: C }).begin().committed;
   d.close();
   const r = new Device();
-  const { checkpointer, image } = Checkpointer.restore(r, dir, { loaderDelayUs: 5000 });
+  const { checkpointer, image } = Checkpointer.restore(r, dir, { loaderDelayUs: 20000 });
   const got = image.buffers.get(buf.handle)!.read(new Uint8Array(2 * C), 100 * C);
   t.deepEqual(got, data.subarray(100 * C, 102 * C));
   const st = checkpointer.stats();
