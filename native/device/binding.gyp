@@ -8,11 +8,14 @@
       "src/kernels.cc",
       "src/validate.cc",
       "src/scheduler.cc",
-      "src/addon.cc"
+      "src/addon.cc",
+      "src/checkpoint.cc",
+      "src/addon_checkpoint.cc"
     ],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
     "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
     "cflags_cc": ["-O2", "-std=c++17", "-pthread"],
-    "ldflags": ["-pthread"]
+    "ldflags": ["-pthread"],
+    "libraries": ["-lz"]
   }]
 }

@@ -1,4 +1,5 @@
 // Stage bodies of the tracker and of the evaluation sink.
+import type { StatefulInstance } from '../../runtime/xnode/state.js';
 import type { ImplContext, StageFn, StageInstance } from '../../runtime/xnode/types.js';
 import { dropper } from '../perception-common/check.js';
 import type { GroundTruth, GtObject, Objects } from '../perception-common/messages.js';
@@ -18,16 +19,18 @@ function checkObjects(o: Objects): string | undefined {
   return undefined;
 }
 
-export function createTrack(ctx: Ctx): StageFn {
+/** The tracker stage; its state (tracks, Kalman state, next id) is declared for checkpoints. */
+export function createTrack(ctx: Ctx): StatefulInstance {
   const tracker = new Tracker(ctx.params as unknown as TrackerParams);
   const drop = dropper(ctx);
-  return (inputs) => {
+  const process: StageFn = (inputs) => {
     const o = inputs.objects as Objects;
     const bad = checkObjects(o);
     if (bad) return drop('on objects', bad);
     const tracks = tracker.step(o);
     return { tracks: detection3DArray(o.header, tracks), tracks_2d: detection2DArray(o.header, tracks) };
   };
+  return { process, state: tracker.state() };
 }
 
 export const NO_TRUTH = 'perception.quality_no_truth';

@@ -5,6 +5,7 @@
 // it can be checkpointed as plain buffers.
 import type { FusedObject, Objects, Time } from '../perception-common/messages.js';
 import { stampKey } from '../perception-common/messages.js';
+import { hostState, type XNodeState } from '../../runtime/xnode/state.js';
 import { assign } from './hungarian.js';
 
 export interface TrackerParams {
@@ -60,6 +61,12 @@ export class Tracker {
     this.shape = new Float32Array(n * 4);
     this.box2d = new Float32Array(n * 4);
     this.clock[0] = 1;
+  }
+
+  /** Everything a restarted tracker needs to go on with the same tracks and ids (scratch excluded). */
+  state(): XNodeState {
+    const { x, P, id, cls, hits, misses, alive, score, shape, box2d, clock } = this;
+    return hostState({ arrays: { x, P, id, cls, hits, misses, alive, score, shape, box2d, clock } });
   }
 
   /** Advances to the objects' stamp, updates, and returns the tracks to report. */

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 
+#include "addon_checkpoint.h"
 #include "clock.h"
 #include "kernel.h"
 #include "memory.h"
@@ -117,6 +118,17 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
     if (core_ && !core_->closed) shutdown(false);
   }
 
+  // How checkpoint/restore (addon_checkpoint.cc) reaches a device's memory and scheduler.
+  static bool parts(const Napi::Value& v, DeviceParts* out) {
+    if (!v.IsObject()) return false;
+    Napi::Env env = v.Env();
+    DeviceWrap* w = Unwrap(v.As<Napi::Object>());
+    if (env.IsExceptionPending()) env.GetAndClearPendingException();
+    if (!w || !w->core_) return false;
+    *out = DeviceParts{w->core_, &w->core_->mem, w->core_->sched.get(), &w->core_->closed};
+    return true;
+  }
+
  private:
   std::shared_ptr<Core> core_;
 
@@ -216,6 +228,7 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
       fail(env, msg);
       return false;
     }
+    if (core_->mem.host_hook) core_->mem.host_hook->before_host_access(r, size_t(off), bytes, op[0] == 'w');
     *dev = r.root->data + r.base + size_t(off);
     *host = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
     *n = bytes;
@@ -487,6 +500,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("infoSlots", Napi::Number::New(env, kInfoSlots));
   exports.Set("completionFields", Napi::Number::New(env, kCompletionFields));
   exports.Set("backend", "host");
+  register_checkpoint(env, exports, &DeviceWrap::parts);
   return exports;
 }
 

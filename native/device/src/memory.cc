@@ -1,5 +1,6 @@
 #include "memory.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -121,12 +122,66 @@ std::string MemoryTable::release(double handle) {
 }
 
 void MemoryTable::clear() {
+  if (host_hook) host_hook->cleared();
   for (auto& s : slots_) {
     if (s.used && !s.is_view) s.root->freed = true;
     s.root.reset();
     s.used = false;
   }
   live_ = live_bytes_ = 0;
+}
+
+void MemoryTable::slots(std::vector<SlotImage>* out, std::vector<std::shared_ptr<Allocation>>* roots) const {
+  for (uint32_t i = 0; i < slots_.size(); ++i) {
+    const Slot& s = slots_[i];
+    if (!s.used || s.root->freed) continue;
+    out->push_back(SlotImage{i, s.gen, s.is_view, s.root->index, s.base, s.bytes});
+    if (!s.is_view && roots) roots->push_back(s.root);
+  }
+}
+
+std::string MemoryTable::adopt(const std::vector<SlotImage>& image, std::vector<std::shared_ptr<Allocation>>* roots) {
+  if (live_ != 0) return "restore: the device already has live buffers (restore into a fresh device)";
+  uint32_t top = 0;
+  for (const auto& im : image) {
+    if (im.index >= uint32_t(kSlotSpan) - 1 || im.gen == 0 || im.gen >= (1u << 28)) return "restore: a handle outside the handle space";
+    if (!im.is_view && im.bytes > kMaxBytes) return "restore: an allocation larger than 2^34 bytes";
+    top = std::max(top, im.index + 1);
+  }
+  std::vector<Slot> next(std::max<size_t>(slots_.size(), top));
+  for (size_t i = 0; i < slots_.size(); ++i) next[i].gen = slots_[i].gen;
+  std::vector<std::shared_ptr<Allocation>> made;
+  for (const auto& im : image) {
+    if (im.is_view) continue;
+    Slot& s = next[im.index];
+    if (s.used) return "restore: two buffers with one handle";
+    auto a = std::make_shared<Allocation>(backend_, im.index, im.gen, im.bytes);
+    if (!a->data) return "restore: out of device memory";
+    s = Slot{im.gen, true, a, 0, im.bytes, false};
+    made.push_back(std::move(a));
+  }
+  for (const auto& im : image) {
+    if (!im.is_view) continue;
+    Slot& s = next[im.index];
+    const Slot* r = im.root_index < next.size() ? &next[im.root_index] : nullptr;
+    if (s.used) return "restore: two buffers with one handle";
+    if (!r || !r->used || r->is_view || im.base + im.bytes > r->bytes) return "restore: a view outside its root allocation";
+    s = Slot{im.gen, true, r->root, im.base, im.bytes, true};
+  }
+  // Nothing failed: the new table replaces the (empty) old one.
+  slots_ = std::move(next);
+  free_.clear();
+  live_ = live_bytes_ = 0;
+  for (uint32_t i = uint32_t(slots_.size()); i-- > 0;) {
+    if (!slots_[i].used) {
+      free_.push_back(i);
+      continue;
+    }
+    ++live_;
+    if (!slots_[i].is_view) live_bytes_ += slots_[i].bytes;
+  }
+  *roots = std::move(made);
+  return "";
 }
 
 }  // namespace xdev

@@ -39,6 +39,22 @@ struct Resolved {
   size_t bytes = 0;
 };
 
+// One live handle as a checkpoint image records it (a root allocation or a view of one).
+struct SlotImage {
+  uint32_t index, gen;
+  bool is_view;
+  uint32_t root_index;  // views: slot of their root
+  size_t base, bytes;
+};
+
+// Host reads and writes of device memory go through this when set: checkpoint/restore
+// copies a chunk before a host write changes it, and loads a chunk before a host access.
+struct HostAccessHook {
+  virtual ~HostAccessHook() = default;
+  virtual void before_host_access(const Resolved& r, size_t offset, size_t n, bool write) = 0;
+  virtual void cleared() = 0;  // the device closed: let go of its memory
+};
+
 class MemoryTable {
  public:
   explicit MemoryTable(Backend& backend) : backend_(&backend) {}
@@ -57,6 +73,11 @@ class MemoryTable {
   size_t live() const { return live_; }
   size_t live_bytes() const { return live_bytes_; }
   void clear();
+  // Checkpoint/restore: the live handles, roots with their storage; and recreating handles
+  // with the same numbers in an empty table (all or nothing).
+  void slots(std::vector<SlotImage>* out, std::vector<std::shared_ptr<Allocation>>* roots) const;
+  std::string adopt(const std::vector<SlotImage>& image, std::vector<std::shared_ptr<Allocation>>* roots);
+  std::shared_ptr<HostAccessHook> host_hook;
 
  private:
   struct Slot {

@@ -157,6 +157,7 @@ int Scheduler::pick_locked() {
   for (size_t i = 0; i < streams_.size(); ++i) {
     const Stream& s = streams_[i];
     if (s.busy || s.q.empty() || s.q.front().type != 0) continue;
+    if (observer_ && !observer_->may_start(*s.q.front().launch)) continue;
     uint64_t seq = s.q.front().launch->id;
     // Highest priority first; among equals, the launch enqueued first.
     if (best < 0 || s.priority > streams_[size_t(best)].priority ||
@@ -265,8 +266,10 @@ void Scheduler::worker() {
       ++stats_.relaunches;
     }
     l->t_last = t;
+    std::shared_ptr<LaunchObserver> obs = observer_;
     lk.unlock();
 
+    if (obs) obs->before_run(*l);
     if (l->restorable && !l->snapshot_taken) take_snapshot(*l);
     const Args& a = l->prep.args;
     const uint32_t grid = l->prep.grid;
@@ -295,6 +298,7 @@ void Scheduler::worker() {
       l->t_end = now_ns();
       st.q.pop_front();
       ++stats_.completed;
+      if (obs && !killed) obs->finished(*l);
       if (l->restorable) stats_.saved_bytes += l->saved_bytes;
       complete_locked(*l, killed ? 1 : 0);
       l->prep = Prepared();  // drop the buffer holds now
@@ -303,6 +307,26 @@ void Scheduler::worker() {
     maybe_preempt_locked();
     cv_.notify_all();
   }
+}
+
+void Scheduler::set_observer(std::shared_ptr<LaunchObserver> o) {
+  std::lock_guard<std::mutex> lk(m_);
+  observer_ = std::move(o);
+}
+
+void Scheduler::cut(const std::function<void(uint64_t)>& at_cut, const std::function<void(const Launch&)>& pending) {
+  std::lock_guard<std::mutex> lk(m_);
+  at_cut(next_id_);
+  for (auto& r : running_) pending(*r);
+  for (auto& s : streams_)
+    for (auto& it : s.q)
+      if (it.type == 0 && std::find(running_.begin(), running_.end(), it.launch) == running_.end())
+        pending(*it.launch);
+}
+
+void Scheduler::wake() {
+  { std::lock_guard<std::mutex> lk(m_); }
+  cv_.notify_all();
 }
 
 void Scheduler::drain(std::vector<Completion>* out) {

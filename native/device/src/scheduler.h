@@ -50,6 +50,16 @@ struct Launch {
   bool snapshot_taken = false;
 };
 
+// Checkpoint/restore watches every launch (native/device/src/checkpoint.h): whether it may
+// start now, what it touches just before its first block runs, and when it completed.
+class LaunchObserver {
+ public:
+  virtual ~LaunchObserver() = default;
+  virtual bool may_start(const Launch& l) = 0;   // scheduler lock held: keep it cheap
+  virtual void before_run(const Launch& l) = 0;  // on the unit thread, no lock held
+  virtual void finished(const Launch& l) = 0;    // scheduler lock held
+};
+
 // What JS receives when a launch finishes or an awaited event is reached.
 struct Completion {
   double token;
@@ -89,6 +99,12 @@ class Scheduler {
   SchedulerStats stats();
   void reset_stats();
   int units() const { return int(threads_.size()); }
+  // Checkpoint/restore hooks: the observer, and the cut between the launches enqueued so far
+  // and later ones: under the scheduler lock, `at_cut` gets the id the next launch will get,
+  // then `pending` sees each launch enqueued before it that has not completed.
+  void set_observer(std::shared_ptr<LaunchObserver> o);
+  void cut(const std::function<void(uint64_t next_id)>& at_cut, const std::function<void(const Launch&)>& pending);
+  void wake();  // re-examines stream heads the observer held back
 
  private:
   struct Item {
@@ -129,6 +145,7 @@ class Scheduler {
   int idle_ = 0;
   bool stop_ = false;
   bool preempt_ = true;
+  std::shared_ptr<LaunchObserver> observer_;
 };
 
 }  // namespace xdev

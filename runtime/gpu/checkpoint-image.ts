@@ -1,0 +1,202 @@
+// The checkpoint image on disk. A directory holds one folder per committed epoch:
+//
+//   D/epoch-00000007/chunks.bin     chunks saved in this epoch, back to back
+//   D/epoch-00000007/manifest.json  format version, kernel-library hash, handles, per chunk
+//                                   (epoch, offset, length, crc32), parent epoch, XNODE states
+//   D/epoch-00000007/COMMIT         written last: epoch, manifest length and crc32
+//
+// An epoch is written in `D/.epoch-00000007.tmp`, every file fsynced, then renamed into
+// place and D fsynced: a crash leaves either the previous set of epochs or the new one. An
+// incremental epoch's manifest points at chunks of earlier epochs' files, so each manifest
+// alone says where every byte is.
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+
+export const FORMAT = 'xauto-checkpoint';
+export const FORMAT_VERSION = 1;
+
+export interface ManifestBuffer {
+  handle: number;
+  index: number;
+  gen: number;
+  bytes: number;
+  /** Views: the root's slot index and the view's offset in it. */
+  view?: { root: number; offset: number };
+  /** Roots: one [epoch, offset, length, crc32] per chunk. */
+  chunks?: Array<[number, number, number, number]>;
+}
+
+export interface Manifest {
+  format: typeof FORMAT;
+  version: number;
+  kernelLibrary: string;
+  epoch: number;
+  /** 0: a full image. */
+  parent: number;
+  chunkBytes: number;
+  createdAt: string;
+  buffers: ManifestBuffer[];
+  /** Host state of XNODEs (runtime/xnode/state.ts encodings), by XNODE name. */
+  xnodes: Record<string, unknown>;
+  /** What the user of the image keeps with it (e.g. the frame the cut was taken at). */
+  meta: Record<string, unknown>;
+}
+
+export interface CommitRecord {
+  epoch: number;
+  manifestBytes: number;
+  manifestCrc32: number;
+}
+
+/** Why an image was refused; `xauto` exits 2 with `message`. */
+export class ImageError extends Error {
+  constructor(
+    readonly reason: 'missing' | 'corrupt' | 'version' | 'library' | 'truncated' | 'device',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ImageError';
+  }
+}
+
+const pad = (e: number) => String(e).padStart(8, '0');
+export const epochDir = (dir: string, epoch: number) => join(dir, `epoch-${pad(epoch)}`);
+export const tempDir = (dir: string, epoch: number) => join(dir, `.epoch-${pad(epoch)}.tmp`);
+export const chunkFile = (dir: string, epoch: number) => join(epochDir(dir, epoch), 'chunks.bin');
+
+/** Hash of the kernel library's descriptors: an image is only valid for the library that wrote it. */
+export function libraryHash(kernels: unknown): string {
+  return createHash('sha256').update(JSON.stringify(kernels)).digest('hex').slice(0, 16);
+}
+
+function writeDurable(file: string, data: string | Uint8Array): void {
+  const fd = openSync(file, 'w');
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A fresh temporary folder for `epoch` (the native side writes chunks.bin into it). */
+export function prepareEpoch(dir: string, epoch: number): string {
+  mkdirSync(dir, { recursive: true });
+  const tmp = tempDir(dir, epoch);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  return tmp;
+}
+
+/** Writes the manifest and the commit record, then renames the epoch into place. */
+export function commitEpoch(dir: string, m: Manifest): void {
+  const tmp = tempDir(dir, m.epoch);
+  const body = Buffer.from(JSON.stringify(m));
+  writeDurable(join(tmp, 'manifest.json'), body);
+  const rec: CommitRecord = { epoch: m.epoch, manifestBytes: body.length, manifestCrc32: crc32(body) };
+  writeDurable(join(tmp, 'COMMIT'), JSON.stringify(rec));
+  fsyncDir(tmp);
+  const final = epochDir(dir, m.epoch);
+  rmSync(final, { recursive: true, force: true });
+  renameSync(tmp, final);
+  fsyncDir(dir);
+}
+
+/** Drops an epoch that will not be committed. */
+export function abandonEpoch(dir: string, epoch: number): void {
+  rmSync(tempDir(dir, epoch), { recursive: true, force: true });
+}
+
+/** Committed epochs, newest first (folders only; each is checked when read). */
+export function listEpochs(dir: string): number[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((n) => /^epoch-(\d{8})$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => b - a);
+}
+
+/** Reads one epoch's manifest; throws ImageError('corrupt'|'truncated') when it is torn or damaged. */
+export function readEpoch(dir: string, epoch: number): Manifest {
+  const ed = epochDir(dir, epoch);
+  const commitPath = join(ed, 'COMMIT');
+  if (!existsSync(commitPath)) throw new ImageError('truncated', `${ed}: no commit record (torn image)`);
+  let rec: CommitRecord;
+  try {
+    rec = JSON.parse(readFileSync(commitPath, 'utf8')) as CommitRecord;
+  } catch {
+    throw new ImageError('corrupt', `${commitPath}: the commit record is not valid JSON`);
+  }
+  let body: Buffer;
+  try {
+    body = readFileSync(join(ed, 'manifest.json'));
+  } catch {
+    throw new ImageError('truncated', `${ed}: manifest.json is missing`);
+  }
+  if (rec.epoch !== epoch) throw new ImageError('corrupt', `${commitPath}: records epoch ${rec.epoch}, the folder says ${epoch}`);
+  if (body.length !== rec.manifestBytes) throw new ImageError('truncated', `${ed}/manifest.json: ${body.length} bytes, the commit record says ${rec.manifestBytes}`);
+  if (crc32(body) !== rec.manifestCrc32) throw new ImageError('corrupt', `${ed}/manifest.json: checksum mismatch (image corrupt)`);
+  let m: Manifest;
+  try {
+    m = JSON.parse(body.toString('utf8')) as Manifest;
+  } catch {
+    throw new ImageError('corrupt', `${ed}/manifest.json: not valid JSON`);
+  }
+  if (m.format !== FORMAT) throw new ImageError('version', `${ed}: not an xauto checkpoint (format '${String(m.format)}')`);
+  if (m.version !== FORMAT_VERSION) throw new ImageError('version', `${ed}: image format version ${m.version}; this xauto reads version ${FORMAT_VERSION}`);
+  if (m.epoch !== epoch) throw new ImageError('corrupt', `${ed}: the manifest is of epoch ${m.epoch}`);
+  return m;
+}
+
+export interface FoundImage {
+  manifest: Manifest;
+  /** Newer epochs passed over because they were torn, with why. */
+  skipped: string[];
+}
+
+/**
+ * The newest committed image in `dir` for this kernel library. An epoch without a complete
+ * commit record (torn by a crash) is passed over for the one before; anything else wrong
+ * refuses the image.
+ */
+export function findImage(dir: string, library: string, epoch?: number): FoundImage {
+  const epochs = listEpochs(dir);
+  if (epochs.length === 0) throw new ImageError('missing', `${dir}: no committed checkpoint`);
+  const skipped: string[] = [];
+  for (const e of epoch === undefined ? epochs : [epoch]) {
+    let m: Manifest;
+    try {
+      m = readEpoch(dir, e);
+    } catch (err) {
+      if (err instanceof ImageError && err.reason === 'truncated' && epoch === undefined) {
+        skipped.push(err.message);
+        continue;
+      }
+      throw err;
+    }
+    if (m.kernelLibrary !== library)
+      throw new ImageError('library', `${epochDir(dir, e)}: written by another kernel library (${m.kernelLibrary}; this device has ${library})`);
+    return { manifest: m, skipped };
+  }
+  throw new ImageError('missing', `${dir}: no committed checkpoint (${skipped.join('; ')})`);
+}
+
+/** Epochs no committed image newer than or equal to `keep` refers to. */
+export function prune(dir: string, keep: Manifest): void {
+  const used = new Set<number>([keep.epoch]);
+  for (const b of keep.buffers) for (const c of b.chunks ?? []) used.add(c[0]);
+  for (const e of listEpochs(dir)) if (e < keep.epoch && !used.has(e)) rmSync(epochDir(dir, e), { recursive: true, force: true });
+  for (const n of existsSync(dir) ? readdirSync(dir) : []) if (/^\.epoch-\d{8}\.tmp$/.test(n)) rmSync(join(dir, n), { recursive: true, force: true });
+}
