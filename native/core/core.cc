@@ -1,9 +1,12 @@
-// xauto core addon: a monotonic clock and a CPU-burn kernel.
+// xauto core addon: a monotonic clock and a CPU-burn kernel (and the reference system's
+// number cruncher, crunch.cc).
 // The burn kernel spins for a requested time so tests, examples and benchmarks get a stage
 // whose cost is known and real (it occupies a core), synchronously or on the libuv pool.
 #include <napi.h>
 #include <time.h>
 #include <cstdint>
+
+void RegisterCrunch(Napi::Env env, Napi::Object exports);  // crunch.cc
 
 namespace {
 
@@ -79,6 +82,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nowUs", Napi::Function::New(env, NowUs));
   exports.Set("burn", Napi::Function::New(env, BurnSync));
   exports.Set("burnAsync", Napi::Function::New(env, BurnAsync));
+  RegisterCrunch(env, exports);
   return exports;
 }
 

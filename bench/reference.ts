@@ -1,0 +1,219 @@
+// `npm run bench -- reference [--duration S] [--workers N] [name:=value ...]`
+// `npm run bench -- reference calibrate`
+//
+// The Autoware reference system (launch/reference-system.launch.yaml) under four executions,
+// each for the same duration at the reference's rates, one after the other in one run:
+//  - xauto: the planned placement (profiled on this host);
+//  - single-threaded: ROS2's SingleThreadedExecutor — every callback on one thread (the main
+//    thread), FIFO by readiness, messages serialized (CDR) between nodes as through the rmw;
+//  - multi-threaded: ROS2's MultiThreadedExecutor — a pool of one thread per core, no
+//    priorities, a node's callbacks mutually exclusive (its default callback group; the
+//    intersection's connections each have their own), CDR between nodes;
+//  - prioritised: the reference's autoware_default_prioritized — five single-threaded
+//    executors (front lidar, rear lidar, fusion/hot path, planner, everything else), each its
+//    own thread, the hot path and planner ranked first. The reference also gives those threads
+//    SCHED_RR priorities and CPU affinity; these threads are ordinary ones sharing the cores.
+// KPIs are the reference's own statistics (printed by its command nodes) plus drops and CPU.
+// `calibrate` prints this host's time per number_crunch_limit, as number_cruncher_benchmark.
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { loadRegistry } from '../runtime/cli/xnodes.js';
+import { Executor } from '../runtime/exec/executor.js';
+import type { ExecPlan, StagePlacement } from '../runtime/exec/plan.js';
+import { buildGraph, type Graph } from '../runtime/graph/index.js';
+import { loadLaunchFile, parseLaunchArgs } from '../runtime/launch/index.js';
+import { ModuleCodec, resolvePlan } from '../runtime/schedule/index.js';
+import { counters } from '../runtime/trace/counters.js';
+import { table } from '../runtime/trace/report.js';
+import { packageRoot } from '../runtime/util/paths.js';
+import { discoverXpus } from '../runtime/xpu/discover.js';
+import type { XpuInfo } from '../runtime/xpu/types.js';
+import { calibrate } from '../xnodes/reference/calibrate.js';
+import { SECTION } from '../xnodes/reference/nodes.js';
+
+const log = (l: string) => process.stderr.write(l + '\n');
+const f = (v: number | undefined, d = 2) => (v !== undefined && Number.isFinite(v) ? v.toFixed(d) : '-');
+
+interface Opts {
+  duration: number;
+  workers?: number;
+  launchArgs: string[];
+}
+
+function parse(args: string[]): Opts {
+  const o: Opts = { duration: 10, launchArgs: [] };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.includes(':=')) o.launchArgs.push(a);
+    else if (a === '--duration') o.duration = Number(args[++i]);
+    else if (a === '--workers') o.workers = Number(args[++i]);
+    else throw new Error(`bench reference: unknown argument '${a}'; expected calibrate, --duration S, --workers N, name:=value`);
+  }
+  if (!(o.duration > 0)) throw new Error('bench reference: --duration expects seconds > 0');
+  return o;
+}
+
+/** The reference's prioritised executor split (autoware_default_prioritized.cpp), by node. */
+const EXECUTORS: Record<string, string[]> = {
+  front: ['FrontLidarDriver', 'PointsTransformerFront'],
+  rear: ['RearLidarDriver', 'PointsTransformerRear'],
+  fusion: ['PointCloudFusion', 'RayGroundFilter', 'EuclideanClusterDetector', 'ObjectCollisionEstimator'],
+  planner: ['BehaviorPlanner'],
+};
+const RANK: Record<string, number> = { front: 2, rear: 2, fusion: 2, planner: 1, other: 0 };
+
+/** The reference node a stage belongs to: its module (a timer or a connection shares its node's). */
+const nodeOf = (g: Graph, i: number) => g.stages[i]!.module;
+
+const threadImpl = (g: Graph, i: number) => (g.stages[i]!.impls.some((x) => x.name === 'worker') ? 'worker' : g.stages[i]!.impls[0]!.name);
+
+function singleThreaded(g: Graph): ExecPlan {
+  return {
+    name: 'single-threaded',
+    placements: g.stages.map((): StagePlacement => ({ impl: 'js', xpu: 'main', priority: 0, group: 'executor' })),
+    serializeBetweenModules: true,
+  };
+}
+
+function multiThreaded(g: Graph): ExecPlan {
+  return {
+    name: 'multi-threaded',
+    placements: g.stages.map((s, i): StagePlacement => ({
+      impl: threadImpl(g, i),
+      xpu: 'pool',
+      priority: 0,
+      // A node's default callback group is mutually exclusive; the intersection gives each connection its own.
+      group: s.def.type === 'reference/intersection' ? s.name : s.module,
+    })),
+    serializeBetweenModules: true,
+  };
+}
+
+function prioritised(g: Graph): ExecPlan {
+  return {
+    name: 'prioritised',
+    placements: g.stages.map((_, i): StagePlacement => {
+      const exe = Object.keys(EXECUTORS).find((k) => EXECUTORS[k]!.includes(nodeOf(g, i))) ?? 'other';
+      return { impl: threadImpl(g, i), xpu: `exe-${exe}`, priority: RANK[exe]!, group: exe };
+    }),
+    serializeBetweenModules: true,
+  };
+}
+
+/** One thread per single-threaded executor of the prioritised configuration. */
+function executorThreads(): XpuInfo[] {
+  return [...Object.keys(EXECUTORS), 'other'].map((k) => ({ id: `exe-${k}`, kind: 'cpu', backend: 'worker', lanes: 1, real: true, note: `executor thread '${k}'` }));
+}
+
+interface Kpis {
+  name: string;
+  hotP50: number;
+  hotMax: number;
+  hotDrops: number;
+  bpMean: number;
+  bpDev: number;
+  transformDrops: number;
+  frontLost: number;
+  cpu: number;
+  lines: string[];
+}
+
+interface StatJson {
+  p50: number;
+  max: number;
+  average: number;
+  deviation: number;
+  total?: number;
+}
+
+async function runOne(graph: Graph, plan: ExecPlan, xpus: XpuInfo[], durationS: number): Promise<Kpis> {
+  counters.reset();
+  const ex = new Executor(graph, plan, { xpus, durationS, codec: plan.serializeBetweenModules ? new ModuleCodec(log) : undefined, log });
+  await ex.start();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  try {
+    await ex.run();
+  } finally {
+    await ex.close();
+  }
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const rep = ex.report();
+  const section = (rep.sections[SECTION] ?? {}) as Record<string, Record<string, unknown>>;
+  const dbw = section.VehicleDBWSystem ?? {};
+  const hot = dbw.hot_path_latency_ms as StatJson | undefined;
+  const drops = dbw.hot_path_drops as StatJson | undefined;
+  const bp = dbw.behavior_planner_period_ms as StatJson | undefined;
+  const runs = (name: string) => rep.stages.find((s) => s.name === name)?.runs ?? 0;
+  return {
+    name: plan.name,
+    hotP50: hot?.p50 ?? NaN,
+    hotMax: hot?.max ?? NaN,
+    hotDrops: drops?.total ?? NaN,
+    bpMean: bp?.average ?? NaN,
+    bpDev: bp?.deviation ?? NaN,
+    transformDrops: rep.stages.filter((s) => s.type === 'reference/transform').reduce((n, s) => n + s.drops, 0),
+    frontLost: runs('FrontLidarDriver') - runs('ObjectCollisionEstimator'),
+    cpu: ((cpu.user + cpu.system) / 1000 / wall) * 100,
+    lines: Object.values(section).flatMap((v) => (v.lines as string[] | undefined) ?? []),
+  };
+}
+
+async function runCalibration(): Promise<void> {
+  const rows = [['maximum_number', 'js ms', 'native ms']];
+  let at4096: { js: number; native: number } | undefined;
+  for (const r of calibrate()) {
+    rows.push([String(r.limit), f(r.jsMs, 3), f(r.nativeMs, 3)]);
+    if (r.limit === 4096) at4096 = { js: r.jsMs, native: r.nativeMs };
+  }
+  console.log('number cruncher run time per limit on this host (shared machine: noisy)');
+  console.log(table(rows));
+  console.log(JSON.stringify({ bench: 'reference-calibrate', js_ms_at_4096: Number(f(at4096?.js, 3)), native_ms_at_4096: Number(f(at4096?.native, 3)) }));
+}
+
+export default async function main(args: string[]): Promise<void> {
+  if (args[0] === 'calibrate') return runCalibration();
+  const o = parse(args);
+  const file = join(packageRoot(), 'launch', 'reference-system.launch.yaml');
+  const desc = loadLaunchFile(file, { args: parseLaunchArgs(o.launchArgs).args });
+  const graph = buildGraph(desc, await loadRegistry({ types: desc.xnodes.map((x) => x.type) }));
+  const cores = availableParallelism();
+  const host = await discoverXpus({ workers: o.workers });
+  const pool = await discoverXpus({ workers: o.workers ?? cores });
+  const xautoPlan = (await resolvePlan(graph, host, 'xauto', { log, progress: true })).plan;
+  const configs: Array<{ plan: ExecPlan; xpus: XpuInfo[] }> = [
+    { plan: xautoPlan, xpus: host },
+    { plan: singleThreaded(graph), xpus: host },
+    { plan: multiThreaded(graph), xpus: pool },
+    { plan: prioritised(graph), xpus: [...host, ...executorThreads()] },
+  ];
+  const results: Kpis[] = [];
+  for (const c of configs) {
+    log(`bench reference: ${c.plan.name} for ${o.duration} s`);
+    results.push(await runOne(graph, c.plan, c.xpus, o.duration));
+  }
+  const single = results[1]!;
+  const x = results[0]!;
+  console.log(`Autoware reference system, ${o.duration} s per execution, number_crunch_limit as launched; ${cores} cores shared with other work (figures are noisy)`);
+  console.log(
+    table([
+      ['execution', 'hot p50 ms', 'hot max ms', 'hot drops', 'BP period ms', 'BP dev ms', 'transform drops', 'front lost', 'CPU %'],
+      ...results.map((r) => [r.name, f(r.hotP50), f(r.hotMax), f(r.hotDrops, 0), f(r.bpMean), f(r.bpDev), String(r.transformDrops), String(r.frontLost), f(r.cpu, 0)]),
+    ]),
+  );
+  console.log('hot: FrontLidarDriver/RearLidarDriver -> ObjectCollisionEstimator as VehicleDBWSystem sees it; drops: sequence gaps on the hot path, summed;');
+  console.log('transform drops: messages overwritten in transform inputs (keep-last 1); front lost: FrontLidarDriver samples that never reached ObjectCollisionEstimator');
+  console.log(`xauto plan, as the reference prints it:\n${x.lines.join('\n')}`);
+  const ratio = (a: number, b: number) => Number((a / b).toFixed(3));
+  console.log(
+    JSON.stringify({
+      bench: 'reference',
+      hot_path_p50_ratio_vs_single: ratio(single.hotP50, x.hotP50),
+      hot_path_max_ratio_vs_single: ratio(single.hotMax, x.hotMax),
+      hot_path_drops: x.hotDrops,
+      bp_period_dev_ms: Number(f(x.bpDev, 3)),
+    }),
+  );
+}
