@@ -5,14 +5,17 @@
 // each for the same duration at the reference's rates, one after the other in one run:
 //  - xauto: the planned placement (profiled on this host);
 //  - single-threaded: ROS2's SingleThreadedExecutor — every callback on one thread (the main
-//    thread), FIFO by readiness, messages serialized (CDR) between nodes as through the rmw;
+//    thread), FIFO by readiness;
 //  - multi-threaded: ROS2's MultiThreadedExecutor — a pool of one thread per core, no
 //    priorities, a node's callbacks mutually exclusive (its default callback group; the
-//    intersection's connections each have their own), CDR between nodes;
+//    intersection's connections each have their own);
 //  - prioritised: the reference's autoware_default_prioritized — five single-threaded
 //    executors (front lidar, rear lidar, fusion/hot path, planner, everything else), each its
 //    own thread, the hot path and planner ranked first. The reference also gives those threads
 //    SCHED_RR priorities and CPU affinity; these threads are ordinary ones sharing the cores.
+// Messages pass between nodes without serialization in all four: rclcpp writes a 4 KB plain
+// struct as CDR in microseconds, the generic JS CDR writer takes milliseconds, which would
+// measure the codec rather than the executor.
 // KPIs are the reference's own statistics (printed by its command nodes) plus drops and CPU.
 // `calibrate` prints this host's time per number_crunch_limit, as number_cruncher_benchmark.
 import { availableParallelism } from 'node:os';
@@ -66,27 +69,22 @@ const RANK: Record<string, number> = { front: 2, rear: 2, fusion: 2, planner: 1,
 /** The reference node a stage belongs to: its module (a timer or a connection shares its node's). */
 const nodeOf = (g: Graph, i: number) => g.stages[i]!.module;
 
-const threadImpl = (g: Graph, i: number) => (g.stages[i]!.impls.some((x) => x.name === 'worker') ? 'worker' : g.stages[i]!.impls[0]!.name);
+/** On an executor thread when the stage has a worker implementation; else (a timer tick) on the main thread. */
+const onThread = (g: Graph, i: number, xpu: string, priority: number, group: string): StagePlacement =>
+  g.stages[i]!.impls.some((x) => x.name === 'worker') ? { impl: 'worker', xpu, priority, group } : { impl: 'js', xpu: 'main', priority, group };
 
 function singleThreaded(g: Graph): ExecPlan {
   return {
     name: 'single-threaded',
     placements: g.stages.map((): StagePlacement => ({ impl: 'js', xpu: 'main', priority: 0, group: 'executor' })),
-    serializeBetweenModules: true,
   };
 }
 
 function multiThreaded(g: Graph): ExecPlan {
   return {
     name: 'multi-threaded',
-    placements: g.stages.map((s, i): StagePlacement => ({
-      impl: threadImpl(g, i),
-      xpu: 'pool',
-      priority: 0,
-      // A node's default callback group is mutually exclusive; the intersection gives each connection its own.
-      group: s.def.type === 'reference/intersection' ? s.name : s.module,
-    })),
-    serializeBetweenModules: true,
+    // A node's default callback group is mutually exclusive; the intersection gives each connection its own.
+    placements: g.stages.map((s, i) => onThread(g, i, 'pool', 0, s.def.type === 'reference/intersection' ? s.name : s.module)),
   };
 }
 
@@ -95,9 +93,8 @@ function prioritised(g: Graph): ExecPlan {
     name: 'prioritised',
     placements: g.stages.map((_, i): StagePlacement => {
       const exe = Object.keys(EXECUTORS).find((k) => EXECUTORS[k]!.includes(nodeOf(g, i))) ?? 'other';
-      return { impl: threadImpl(g, i), xpu: `exe-${exe}`, priority: RANK[exe]!, group: exe };
+      return onThread(g, i, `exe-${exe}`, RANK[exe]!, exe);
     }),
-    serializeBetweenModules: true,
   };
 }
 

@@ -154,3 +154,30 @@ test.serial('live graph (2 s at the reference rates): fusions pair both inputs, 
   t.truthy(section.VehicleDBWSystem!.hot_path_latency_ms, 'the hot path reaches the command node through the planner');
   t.truthy(section.IntersectionOutput!.latency_ms);
 });
+
+test('every implementation of a crunching kind publishes the same message (stamps aside)', async (t) => {
+  const { nativeNumberCruncher } = await import('../xnodes/reference/native.js');
+  const worker = (await import('../xnodes/reference/stage.worker.js')).default;
+  const strip = (m: Message4kb) => ({ h: history(m).map(({ node, sequence, dropped }) => [node, sequence, dropped]), data: [...m.data] });
+  const inputs = [0, 2, 3].map((k) => ({ in: published('RayGroundFilter', k) }));
+  const results: unknown[] = [];
+  for (const impl of ['js', 'worker', 'native'] as const) {
+    const c = ctx('ObjectCollisionEstimator', 'reference/transform', { number_crunch_limit: 1000 });
+    let s: StageInstance;
+    if (impl === 'worker') s = (await worker.create(c)) as StageInstance;
+    else {
+      try {
+        s = KINDS.transform(c, impl === 'js' ? numberCruncher : nativeNumberCruncher());
+      } catch (e) {
+        if (process.env.CI) throw e;
+        console.log(`skipped the native implementation: ${e instanceof Error ? e.message : String(e)}`);
+        continue;
+      }
+    }
+    const outs = [];
+    for (const i of inputs) outs.push(strip(((await s.process(i, { seq: 0, t0: 0 })) as PortValues).out as Message4kb));
+    results.push(outs);
+  }
+  t.true(results.length >= 2);
+  for (const r of results.slice(1)) t.deepEqual(r, results[0]);
+});

@@ -49,28 +49,27 @@ export const timer = defineXNode({
   description: "A cyclic node's timer: ticks its `tick` input at the node's cycle time.",
   outputs: { tick: { type: 'std_msgs/msg/Empty' } },
   params: { rate },
-  impls: light('timer'),
+  // A tick does no work: it runs on the main thread, where the source clock is.
+  impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: () => KINDS.timer() }],
 });
 
-export const transform = defineXNode({
-  type: 'reference/transform',
-  description: 'A transform node: crunches, then publishes with the input history and its own entry.',
-  inputs: { in: msg({ depth: 1 }) },
-  outputs: { out: msg() },
-  params: { number_crunch_limit: limit, node },
-  stateful: true,
-  impls: crunching('transform'),
-});
+/** One input, one output: a transform node, or one connection of an intersection node. */
+const oneToOne = (kind: 'transform' | 'intersection', description: string) =>
+  defineXNode({
+    type: `reference/${kind}`,
+    description,
+    inputs: { in: msg({ depth: 1 }) },
+    outputs: { out: msg() },
+    params: { number_crunch_limit: limit, node },
+    stateful: true,
+    impls: crunching(kind),
+  });
 
-export const intersection = defineXNode({
-  type: 'reference/intersection',
-  description: 'One input->output connection of an intersection node (each connection is independent: its own stage, in the node module).',
-  inputs: { in: msg({ depth: 1 }) },
-  outputs: { out: msg() },
-  params: { number_crunch_limit: limit, node },
-  stateful: true,
-  impls: crunching('intersection'),
-});
+export const transform = oneToOne('transform', 'A transform node: crunches, then publishes with the input history and its own entry.');
+export const intersection = oneToOne(
+  'intersection',
+  'One input->output connection of an intersection node (each connection is independent: its own stage, in the node module).',
+);
 
 export const fusion = defineXNode({
   type: 'reference/fusion',
