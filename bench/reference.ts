@@ -13,6 +13,7 @@
 //    executors (front lidar, rear lidar, fusion/hot path, planner, everything else), each its
 //    own thread, the hot path and planner ranked first. The reference also gives those threads
 //    SCHED_RR priorities and CPU affinity; these threads are ordinary ones sharing the cores.
+// Sensor and timer callbacks (a stamp, a tick) run on the main thread in all four.
 // Messages pass between nodes without serialization in all four: rclcpp writes a 4 KB plain
 // struct as CDR in microseconds, the generic JS CDR writer takes milliseconds, which would
 // measure the codec rather than the executor.

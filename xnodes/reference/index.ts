@@ -41,7 +41,8 @@ export const sensor = defineXNode({
   outputs: { out: msg() },
   params: { rate, node },
   stateful: true,
-  impls: light('sensor'),
+  // A sensor's callback only stamps a message: it runs on the main thread, where the source clock is.
+  impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: (ctx) => KINDS.sensor(ctx) }],
 });
 
 export const timer = defineXNode({
