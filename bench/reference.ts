@@ -1,8 +1,9 @@
-// `npm run bench -- reference [--duration S] [--workers N] [name:=value ...]`
+// `npm run bench -- reference [--duration S] [--rounds R] [--workers N] [name:=value ...]`
 // `npm run bench -- reference calibrate`
 //
 // The Autoware reference system (launch/reference-system.launch.yaml) under four executions,
-// each for the same duration at the reference's rates, one after the other in one run:
+// each for the same duration at the reference's rates, in interleaved rounds (so a change of
+// the host's load weighs on all four alike):
 //  - xauto: the planned placement (profiled on this host);
 //  - single-threaded: ROS2's SingleThreadedExecutor — every callback on one thread (the main
 //    thread), FIFO by readiness;
@@ -19,7 +20,7 @@
 // measure the codec rather than the executor.
 // KPIs are the reference's own statistics (printed by its command nodes) plus drops and CPU.
 // `calibrate` prints this host's time per number_crunch_limit, as number_cruncher_benchmark.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadRegistry } from '../runtime/cli/xnodes.js';
@@ -40,21 +41,25 @@ const log = (l: string) => process.stderr.write(l + '\n');
 const f = (v: number | undefined, d = 2) => (v !== undefined && Number.isFinite(v) ? v.toFixed(d) : '-');
 
 interface Opts {
+  /** Seconds per execution, over all rounds. */
   duration: number;
+  rounds: number;
   workers?: number;
   launchArgs: string[];
 }
 
 function parse(args: string[]): Opts {
-  const o: Opts = { duration: 10, launchArgs: [] };
+  const o: Opts = { duration: 12, rounds: 3, launchArgs: [] };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a.includes(':=')) o.launchArgs.push(a);
     else if (a === '--duration') o.duration = Number(args[++i]);
+    else if (a === '--rounds') o.rounds = Number(args[++i]);
     else if (a === '--workers') o.workers = Number(args[++i]);
-    else throw new Error(`bench reference: unknown argument '${a}'; expected calibrate, --duration S, --workers N, name:=value`);
+    else throw new Error(`bench reference: unknown argument '${a}'; expected calibrate, --duration S, --rounds R, --workers N, name:=value`);
   }
   if (!(o.duration > 0)) throw new Error('bench reference: --duration expects seconds > 0');
+  if (!(Number.isInteger(o.rounds) && o.rounds >= 1)) throw new Error('bench reference: --rounds expects an integer >= 1');
   return o;
 }
 
@@ -104,20 +109,20 @@ function executorThreads(): XpuInfo[] {
   return [...Object.keys(EXECUTORS), 'other'].map((k) => ({ id: `exe-${k}`, kind: 'cpu', backend: 'worker', lanes: 1, real: true, note: `executor thread '${k}'` }));
 }
 
-interface Kpis {
-  name: string;
-  hotP50: number;
-  hotMax: number;
-  hotDrops: number;
-  bpMean: number;
-  bpDev: number;
+/** One round of one execution. */
+interface Round {
+  hot?: StatJson;
+  drops: number;
+  bp?: StatJson;
   transformDrops: number;
   frontLost: number;
-  cpu: number;
+  cpuMs: number;
+  wallMs: number;
   lines: string[];
 }
 
 interface StatJson {
+  count: number;
   p50: number;
   max: number;
   average: number;
@@ -125,7 +130,7 @@ interface StatJson {
   total?: number;
 }
 
-async function runOne(graph: Graph, plan: ExecPlan, xpus: XpuInfo[], durationS: number): Promise<Kpis> {
+async function runRound(graph: Graph, plan: ExecPlan, xpus: XpuInfo[], durationS: number): Promise<Round> {
   counters.reset();
   const ex = new Executor(graph, plan, { xpus, durationS, codec: plan.serializeBetweenModules ? new ModuleCodec(log) : undefined, log });
   await ex.start();
@@ -136,26 +141,68 @@ async function runOne(graph: Graph, plan: ExecPlan, xpus: XpuInfo[], durationS: 
   } finally {
     await ex.close();
   }
-  const wall = performance.now() - t0;
+  const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const rep = ex.report();
   const section = (rep.sections[SECTION] ?? {}) as Record<string, Record<string, unknown>>;
   const dbw = section.VehicleDBWSystem ?? {};
-  const hot = dbw.hot_path_latency_ms as StatJson | undefined;
-  const drops = dbw.hot_path_drops as StatJson | undefined;
-  const bp = dbw.behavior_planner_period_ms as StatJson | undefined;
   const runs = (name: string) => rep.stages.find((s) => s.name === name)?.runs ?? 0;
   return {
-    name: plan.name,
-    hotP50: hot?.p50 ?? NaN,
-    hotMax: hot?.max ?? NaN,
-    hotDrops: drops?.total ?? NaN,
-    bpMean: bp?.average ?? NaN,
-    bpDev: bp?.deviation ?? NaN,
+    hot: dbw.hot_path_latency_ms as StatJson | undefined,
+    drops: (dbw.hot_path_drops as StatJson | undefined)?.total ?? 0,
+    bp: dbw.behavior_planner_period_ms as StatJson | undefined,
     transformDrops: rep.stages.filter((s) => s.type === 'reference/transform').reduce((n, s) => n + s.drops, 0),
     frontLost: runs('FrontLidarDriver') - runs('ObjectCollisionEstimator'),
-    cpu: ((cpu.user + cpu.system) / 1000 / wall) * 100,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    wallMs,
     lines: Object.values(section).flatMap((v) => (v.lines as string[] | undefined) ?? []),
+  };
+}
+
+interface Kpis {
+  name: string;
+  /** Median of the rounds' medians. */
+  hotP50: number;
+  hotMax: number;
+  hotDrops: number;
+  bpMean: number;
+  /** Pooled over the rounds' samples. */
+  bpDev: number;
+  transformDrops: number;
+  frontLost: number;
+  cpu: number;
+  lines: string[];
+}
+
+const median = (v: number[]) => {
+  const s = v.filter(Number.isFinite).sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
+};
+
+/** Mean and sample deviation of the union of groups given as (count, mean, deviation). */
+function pooled(groups: StatJson[]): { mean: number; dev: number } {
+  const g = groups.filter((x) => x.count > 0);
+  const n = g.reduce((a, x) => a + x.count, 0);
+  if (n === 0) return { mean: NaN, dev: NaN };
+  const mean = g.reduce((a, x) => a + x.count * x.average, 0) / n;
+  const ss = g.reduce((a, x) => a + (x.count > 1 ? (x.count - 1) * x.deviation ** 2 : 0) + x.count * (x.average - mean) ** 2, 0);
+  return { mean, dev: n > 1 ? Math.sqrt(ss / (n - 1)) : NaN };
+}
+
+function combine(name: string, rounds: Round[]): Kpis {
+  const sum = (k: 'drops' | 'transformDrops' | 'frontLost' | 'cpuMs' | 'wallMs') => rounds.reduce((a, r) => a + r[k], 0);
+  const bp = pooled(rounds.flatMap((r) => (r.bp ? [r.bp] : [])));
+  return {
+    name,
+    hotP50: median(rounds.map((r) => r.hot?.p50 ?? NaN)),
+    hotMax: Math.max(...rounds.map((r) => r.hot?.max ?? NaN)),
+    hotDrops: sum('drops'),
+    bpMean: bp.mean,
+    bpDev: bp.dev,
+    transformDrops: sum('transformDrops'),
+    frontLost: sum('frontLost'),
+    cpu: (sum('cpuMs') / sum('wallMs')) * 100,
+    lines: rounds.at(-1)!.lines,
   };
 }
 
@@ -187,23 +234,29 @@ export default async function main(args: string[]): Promise<void> {
     { plan: multiThreaded(graph), xpus: pool },
     { plan: prioritised(graph), xpus: [...host, ...executorThreads()] },
   ];
-  const results: Kpis[] = [];
-  for (const c of configs) {
-    log(`bench reference: ${c.plan.name} for ${o.duration} s`);
-    results.push(await runOne(graph, c.plan, c.xpus, o.duration));
+  const rounds: Round[][] = configs.map(() => []);
+  for (let r = 0; r < o.rounds; r++) {
+    for (const [i, c] of configs.entries()) {
+      log(`bench reference: round ${r + 1}/${o.rounds}: ${c.plan.name} for ${(o.duration / o.rounds).toFixed(1)} s`);
+      rounds[i]!.push(await runRound(graph, c.plan, c.xpus, o.duration / o.rounds));
+    }
   }
+  const results = configs.map((c, i) => combine(c.plan.name, rounds[i]!));
   const single = results[1]!;
   const x = results[0]!;
-  console.log(`Autoware reference system, ${o.duration} s per execution, number_crunch_limit as launched; ${cores} cores shared with other work (figures are noisy)`);
+  console.log(
+    `Autoware reference system: ${o.duration} s per execution in ${o.rounds} interleaved rounds; ${cores} cores shared with other work, load average ${loadavg()[0]!.toFixed(1)} (figures are noisy)`,
+  );
   console.log(
     table([
       ['execution', 'hot p50 ms', 'hot max ms', 'hot drops', 'BP period ms', 'BP dev ms', 'transform drops', 'front lost', 'CPU %'],
       ...results.map((r) => [r.name, f(r.hotP50), f(r.hotMax), f(r.hotDrops, 0), f(r.bpMean), f(r.bpDev), String(r.transformDrops), String(r.frontLost), f(r.cpu, 0)]),
     ]),
   );
-  console.log('hot: FrontLidarDriver/RearLidarDriver -> ObjectCollisionEstimator as VehicleDBWSystem sees it; drops: sequence gaps on the hot path, summed;');
+  console.log('hot: FrontLidarDriver/RearLidarDriver -> ObjectCollisionEstimator as VehicleDBWSystem sees it (p50: median of the rounds\' medians); drops: sequence gaps on the hot path, summed;');
   console.log('transform drops: messages overwritten in transform inputs (keep-last 1); front lost: FrontLidarDriver samples that never reached ObjectCollisionEstimator');
-  console.log(`xauto plan, as the reference prints it:\n${x.lines.join('\n')}`);
+  console.log(`xauto plan, last round, as the reference prints it:\n${x.lines.join('\n')}`);
+  console.log('ratios: single-threaded / xauto (above 1: xauto lower)');
   const ratio = (a: number, b: number) => Number((a / b).toFixed(3));
   console.log(
     JSON.stringify({
