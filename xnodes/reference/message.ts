@@ -74,7 +74,8 @@ export function setSample(node: NodeStamp, sequence: number, dropped: number, ti
   m.size = n + 1;
 }
 
-function sameName(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+/** Whether two NUL-terminated names are equal. */
+export function sameName(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   for (let i = 0; i < NODE_NAME_LENGTH; i++) {
     const x = a[i] ?? 0;
     if (x !== (b[i] ?? 0)) return false;
@@ -96,22 +97,18 @@ function shareable(e: TransmissionStats): TransmissionStats {
 
 /**
  * Adds the entries of `source` whose node is not in `sample` yet, in order
- * (merge_history_into_sample: the first entry of a node wins; entries are not counted
- * against the capacity there, but 63 entries hold far more than the 24 nodes).
+ * (merge_history_into_sample: the first entry of a node wins, compared with the entries the
+ * sample had before; the reference does not check the capacity there, 63 entries hold far
+ * more than the 24 nodes).
  */
 export function mergeHistory(sample: Message4kb, source: Message4kb): void {
   const have = size(sample);
-  const add: TransmissionStats[] = [];
-  for (let i = 0; i < size(source); i++) {
+  let n = have;
+  for (let i = 0; i < size(source) && n < STATS_CAPACITY; i++) {
     const e = source.stats[i]!;
     let found = false;
     for (let k = 0; k < have && !found; k++) found = sameName(sample.stats[k]!.node_name, e.node_name);
-    if (!found) add.push(e);
-  }
-  let n = have;
-  for (const e of add) {
-    if (n >= STATS_CAPACITY) break;
-    sample.stats[n++] = shareable(e);
+    if (!found) sample.stats[n++] = shareable(e);
   }
   sample.size = n;
 }

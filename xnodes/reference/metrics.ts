@@ -7,7 +7,7 @@
 //   behavior planner period   Δstamp / Δsequence between two BehaviorPlanner entries seen;
 // each a Welford running statistic printed as `VALUEms [min=…ms, max=…ms, average=…ms,
 // deviation=…ms]` (drops without the unit) with C++ iostream number formatting.
-import { history, size, type Message4kb } from './message.js';
+import { nodeStamp, sameName, size, type Message4kb, type TransmissionStats } from './message.js';
 
 /** statistic_value_t: a running statistic over integer samples (ns, or counts). */
 export class Statistic {
@@ -120,43 +120,58 @@ export class CommandMetrics {
   private prevBpStamp = 0;
   private hot = false;
   private bp = false;
+  // Names as bytes, compared with the history's without decoding it.
+  private readonly roots: number[][];
+  private readonly sink: number[];
+  private readonly hotNodes: number[][];
+  private readonly planner: number[];
 
   constructor(
     readonly node: string,
     readonly hotPath: HotPath,
     readonly behaviorPlanner = 'BehaviorPlanner',
-  ) {}
+  ) {
+    const bytes = (n: string) => nodeStamp(n).bytes;
+    this.roots = hotPath.roots.map(bytes);
+    this.sink = bytes(hotPath.sink);
+    this.hotNodes = hotPath.nodes.map(bytes);
+    this.planner = bytes(behaviorPlanner);
+  }
 
   /** One received sample, `nowNs` when the command callback ran. */
   record(m: Message4kb, nowNs: number): void {
-    if (size(m) <= 0) return;
-    const h = history(m);
+    const n = size(m);
+    if (n <= 0) return;
+    const is = (e: TransmissionStats, names: number[][]) => names.some((x) => sameName(e.node_name, x));
     let minStamp = Infinity;
-    for (const e of h) minStamp = Math.min(minStamp, e.timestamp);
-
     // Newest entry first; the oldest sink entry wins, roots give the latest stamp.
     let sinkStamp = 0;
     let rootStamp = 0;
     let containsHotPath = false;
-    for (let i = h.length - 1; i >= 0; i--) {
-      const e = h[i]!;
-      if (this.hotPath.roots.includes(e.node)) rootStamp = Math.max(rootStamp, e.timestamp);
-      if (e.node === this.hotPath.sink) {
-        sinkStamp = e.timestamp;
+    for (let i = n - 1; i >= 0; i--) {
+      const e = m.stats[i]!;
+      const ts = Number(e.timestamp);
+      minStamp = Math.min(minStamp, ts);
+      if (is(e, this.roots)) rootStamp = Math.max(rootStamp, ts);
+      if (sameName(e.node_name, this.sink)) {
+        sinkStamp = ts;
         containsHotPath = true;
       }
     }
     let drops = 0;
-    if (containsHotPath) for (const e of h) if (this.hotPath.nodes.includes(e.node)) drops += e.dropped;
+    if (containsHotPath) for (let i = 0; i < n; i++) if (is(m.stats[i]!, this.hotNodes)) drops += Number(m.stats[i]!.dropped_samples);
 
-    for (const e of h) {
-      if (e.node !== this.behaviorPlanner) continue;
+    for (let i = 0; i < n; i++) {
+      const e = m.stats[i]!;
+      if (!sameName(e.node_name, this.planner)) continue;
       this.bp = true;
+      const seq = Number(e.sequence_number);
+      const ts = Number(e.timestamp);
       // Δsequence 0 (the same planner sample twice) would divide by zero there: skipped here.
-      const dSeq = e.sequence - this.prevBpSequence;
-      if (this.prevBpStamp !== 0 && dSeq > 0) this.behaviorPlannerPeriod.set(Math.floor((e.timestamp - this.prevBpStamp) / dSeq));
-      this.prevBpSequence = e.sequence;
-      this.prevBpStamp = e.timestamp;
+      const dSeq = seq - this.prevBpSequence;
+      if (this.prevBpStamp !== 0 && dSeq > 0) this.behaviorPlannerPeriod.set(Math.floor((ts - this.prevBpStamp) / dSeq));
+      this.prevBpSequence = seq;
+      this.prevBpStamp = ts;
     }
 
     this.latency.set(Math.round(nowNs - minStamp));
