@@ -19,6 +19,7 @@
 // struct as CDR in microseconds, the generic JS CDR writer takes milliseconds, which would
 // measure the codec rather than the executor.
 // KPIs are the reference's own statistics (printed by its command nodes) plus drops and CPU.
+// A fifth row runs the xauto planner on the same launch with crunch_impl:=worker,native.
 // `calibrate` prints this host's time per number_crunch_limit, as number_cruncher_benchmark.
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -222,23 +223,31 @@ export default async function main(args: string[]): Promise<void> {
   if (args[0] === 'calibrate') return runCalibration();
   const o = parse(args);
   const file = join(packageRoot(), 'launch', 'reference-system.launch.yaml');
-  const desc = loadLaunchFile(file, { args: parseLaunchArgs(o.launchArgs).args });
-  const graph = buildGraph(desc, await loadRegistry({ types: desc.xnodes.map((x) => x.type) }));
+  const graphWith = async (extra: Record<string, string>) => {
+    const desc = loadLaunchFile(file, { args: { ...parseLaunchArgs(o.launchArgs).args, ...extra } });
+    return buildGraph(desc, await loadRegistry({ types: desc.xnodes.map((x) => x.type) }));
+  };
+  const graph = await graphWith({});
+  // The same planner with the crunching nodes kept off the main thread (crunch_impl:=worker,native):
+  // a crunch on the event loop delays the completions of every stage running elsewhere.
+  const offMain = await graphWith({ crunch_impl: 'worker,native' });
   const cores = availableParallelism();
   const host = await discoverXpus({ workers: o.workers });
   const pool = await discoverXpus({ workers: o.workers ?? cores });
   const xautoPlan = (await resolvePlan(graph, host, 'xauto', { log, progress: true })).plan;
-  const configs: Array<{ plan: ExecPlan; xpus: XpuInfo[] }> = [
-    { plan: xautoPlan, xpus: host },
-    { plan: singleThreaded(graph), xpus: host },
-    { plan: multiThreaded(graph), xpus: pool },
-    { plan: prioritised(graph), xpus: [...host, ...executorThreads()] },
+  const offMainPlan = { ...(await resolvePlan(offMain, host, 'xauto', { log, progress: true })).plan, name: 'xauto, crunch off main' };
+  const configs: Array<{ plan: ExecPlan; xpus: XpuInfo[]; graph: Graph }> = [
+    { plan: xautoPlan, xpus: host, graph },
+    { plan: singleThreaded(graph), xpus: host, graph },
+    { plan: multiThreaded(graph), xpus: pool, graph },
+    { plan: prioritised(graph), xpus: [...host, ...executorThreads()], graph },
+    { plan: offMainPlan, xpus: host, graph: offMain },
   ];
   const rounds: Round[][] = configs.map(() => []);
   for (let r = 0; r < o.rounds; r++) {
     for (const [i, c] of configs.entries()) {
       log(`bench reference: round ${r + 1}/${o.rounds}: ${c.plan.name} for ${(o.duration / o.rounds).toFixed(1)} s`);
-      rounds[i]!.push(await runRound(graph, c.plan, c.xpus, o.duration / o.rounds));
+      rounds[i]!.push(await runRound(c.graph, c.plan, c.xpus, o.duration / o.rounds));
     }
   }
   const results = configs.map((c, i) => combine(c.plan.name, rounds[i]!));
@@ -265,6 +274,7 @@ export default async function main(args: string[]): Promise<void> {
       hot_path_max_ratio_vs_single: ratio(single.hotMax, x.hotMax),
       hot_path_drops: x.hotDrops,
       bp_period_dev_ms: Number(f(x.bpDev, 3)),
+      off_main_hot_path_p50_ratio_vs_single: ratio(single.hotP50, results[4]!.hotP50),
     }),
   );
 }
