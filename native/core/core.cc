@@ -1,4 +1,5 @@
-// xauto core addon: a monotonic clock, a CPU-burn kernel, and process-lifetime guards.
+// xauto core addon: a monotonic clock, a CPU-burn kernel, process-lifetime guards, and the
+// reference system's number cruncher (crunch.cc).
 // The burn kernel spins for a requested time so tests, examples and benchmarks get a stage
 // whose cost is known and real (it occupies a core), synchronously or on the libuv pool.
 // The guards: a parent-death signal (a child process never outlives its launch), and a
@@ -13,6 +14,8 @@
 
 #include <atomic>
 #include <cstdint>
+
+void RegisterCrunch(Napi::Env env, Napi::Object exports);  // crunch.cc
 
 namespace {
 
@@ -140,6 +143,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nowUs", Napi::Function::New(env, NowUs));
   exports.Set("burn", Napi::Function::New(env, BurnSync));
   exports.Set("burnAsync", Napi::Function::New(env, BurnAsync));
+  RegisterCrunch(env, exports);
   return exports;
 }
 

@@ -94,6 +94,17 @@ const STANDARD = new Set(['file', 'plan', 'wall_s', 'frames', 'drops', 'stages',
 
 const show = (v: unknown): string => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : JSON.stringify(v));
 
+/**
+ * A section whose every entry carries `lines` (text in another tool's own format, e.g. the
+ * reference system's statistics its scripts parse) prints those lines verbatim.
+ */
+function preformatted(section: Record<string, unknown>): string[] | undefined {
+  const entries = Object.values(section);
+  const lines = (e: unknown) => (e !== null && typeof e === 'object' ? (e as { lines?: unknown }).lines : undefined);
+  if (!entries.length || !entries.every((e) => Array.isArray(lines(e)) && (lines(e) as unknown[]).every((l) => typeof l === 'string'))) return undefined;
+  return entries.flatMap((e) => lines(e) as string[]);
+}
+
 export function renderSummary(s: RunSummary): string {
   const rows = [['stage', 'impl@xpu', 'runs', 'drops', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'wait p50']];
   for (const st of s.stages) {
@@ -111,7 +122,9 @@ export function renderSummary(s: RunSummary): string {
   out.push('xpus busy: ' + s.xpus.filter((x) => x.utilisation > 0).map((x) => `${x.id}${x.real ? '' : ' (simulated)'} ${(x.utilisation * 100).toFixed(0)}%`).join(', '));
   for (const [k, v] of Object.entries(s)) {
     if (STANDARD.has(k) || v === null || typeof v !== 'object') continue;
-    out.push(`${k}: ` + Object.entries(v as Record<string, unknown>).map(([name, x]) => `${name}=${show(x)}`).join(', '));
+    const text = preformatted(v as Record<string, unknown>);
+    if (text) out.push(`${k}:`, ...text);
+    else out.push(`${k}: ` + Object.entries(v as Record<string, unknown>).map(([name, x]) => `${name}=${show(x)}`).join(', '));
   }
   const c = Object.entries(s.counters);
   if (c.length) out.push('counters: ' + c.map(([k, v]) => `${k}=${v}`).join(', '));

@@ -1,0 +1,20 @@
+// The C++ number cruncher of native/core (crunch.cc), run on the libuv pool.
+import { loadAddon } from '../../runtime/util/native.js';
+
+export interface CrunchAddon {
+  crunch(limit: number): number;
+  crunchAsync(limit: number): Promise<number>;
+}
+
+export function crunchAddon(): CrunchAddon {
+  const addon = loadAddon<Partial<CrunchAddon>>('core');
+  if (typeof addon.crunchAsync !== 'function' || typeof addon.crunch !== 'function') {
+    throw new Error('native/core was built without the number cruncher (crunch.cc); run `node scripts/build-native.mjs core`');
+  }
+  return addon as CrunchAddon;
+}
+
+/** The cruncher native implementations use: off the main thread, a promise. */
+export function nativeNumberCruncher(): (limit: number) => Promise<number> {
+  return crunchAddon().crunchAsync;
+}
