@@ -54,10 +54,12 @@ async function main(dir: string, seed: number): Promise<void> {
   let ck: Checkpointer;
   let bufs: DeviceBuffer[];
   let k = 0;
+  let loaded: Promise<void> = Promise.resolve();
   if (existsSync(dir)) {
     const r = Checkpointer.restore(d, dir, { onDemand: true });
     ck = r.checkpointer;
     k = r.image.manifest.epoch;
+    loaded = r.image.loaded;
     // Roots in allocation order are the first handles of the image.
     bufs = r.image.manifest.buffers.filter((b) => !b.view).map((b) => r.image.buffers.get(b.handle)!);
   } else {
@@ -66,6 +68,9 @@ async function main(dir: string, seed: number): Promise<void> {
   }
   console.log(`ready ${k}`);
   let pending = step(s, bufs, seed, ++k);
+  // The first step's launches run during the on-demand restore; the engine takes no new
+  // checkpoint until the background loader is done.
+  await loaded;
   for (;;) {
     const e = ck.begin({ copierDelayUs: 200, meta: { step: k } });
     const next = step(s, bufs, seed, k + 1);
