@@ -188,3 +188,23 @@ test('xauto topic list with nothing discovered says so (on stderr; stdout stays 
   t.is(r.stdout, '');
   t.regex(r.stderr, /no topics discovered on DDS domain 197 within 0\.3 s/);
 });
+
+test('ROS2 header stamps are wall-clock ROS time (camera and lidar of one frame alike); use_sim_time stamps scene time', async (t) => {
+  const { camera, lidar } = await import('../xnodes/sensors/index.js');
+  const make = async (def: typeof camera, params: Record<string, unknown>) => {
+    const impl = def.impls.find((i) => i.name === 'js') as import('../runtime/xnode/types.js').InProcessImplSpec;
+    const defaults = Object.fromEntries(Object.entries(def.params).map(([k, p]) => [k, p.default]));
+    const made = await impl.create({ name: 'x', type: def.type, impl: 'js', xpu: 'main', priority: 0, params: { ...defaults, width: 64, height: 48, ...params } as never, log: () => {}, count: () => {}, summary: () => {} });
+    return typeof made === 'function' ? made : made.process.bind(made);
+  };
+  type Stamped = { header: { stamp: { sec: number; nanosec: number } } };
+  const before = Math.floor(Date.now() / 1000);
+  const cam = (await (await make(camera, { rate: 10 }))({}, { seq: 3, t0: 0 })) as { image: Stamped };
+  const lid = (await (await make(lidar, { rate: 10 }))({}, { seq: 3, t0: 0 })) as { points: Stamped };
+  const stamp = cam.image.header.stamp;
+  // Not a timing assertion: a stamp from the start of this process on, not seconds since 1970 + 0.
+  t.true(stamp.sec >= before - 24 * 3600 && stamp.sec <= before + 24 * 3600, JSON.stringify(stamp));
+  t.deepEqual(lid.points.header.stamp, stamp);
+  const sim = (await (await make(camera, { rate: 10, use_sim_time: true }))({}, { seq: 3, t0: 0 })) as { image: Stamped };
+  t.deepEqual(sim.image.header.stamp, { sec: 0, nanosec: 300_000_000 });
+});
