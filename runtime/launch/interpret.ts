@@ -1,6 +1,8 @@
 // Interprets launch entities (from either frontend) into a LaunchDescription: arguments,
 // scoped groups, includes, conditions, substitutions, nodes, executables and the xauto
 // `xnode` / `xpu` extensions. Semantics follow ros2 launch (launch, launch_ros).
+// Over 400 lines: one method per entity kind, all sharing the attribute, scope and position
+// helpers at the bottom; the pure rules live beside it (param-values, param-merge, params).
 import { existsSync } from 'node:fs';
 import { readBoundedFile } from './files.js';
 import { basename, delimiter, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
