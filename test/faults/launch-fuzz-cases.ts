@@ -6,7 +6,8 @@ import { basename, join } from 'node:path';
 import { loadLaunchFile, LaunchError } from '../../runtime/launch/index.js';
 import { printable, toJson } from '../../runtime/cli/print.js';
 
-const [, , repo, seedArg, countArg] = process.argv;
+// argv: REPO SEED COUNT [EMIT_DIR]: with EMIT_DIR, the mutated files are written there and kept.
+const [, , repo, seedArg, countArg, emitDir] = process.argv;
 const seed = Number(seedArg);
 const count = Number(countArg);
 
@@ -64,8 +65,13 @@ for (let c = 0; c < count; c++) {
   const r = rng(seed * 100_003 + c);
   const pool = r() < 0.75 ? good : bad;
   const src = pool[Math.floor(r() * pool.length)]!;
+  const text = mutate(readFileSync(src, 'utf8'), r);
+  if (emitDir) {
+    writeFileSync(join(emitDir, `fuzz-${String(c).padStart(3, '0')}-${basename(src)}`), text);
+    continue;
+  }
   const file = join(src, '..', `fuzz-${c}-${basename(src)}`);
-  writeFileSync(file, mutate(readFileSync(src, 'utf8'), r));
+  writeFileSync(file, text);
   try {
     const desc = loadLaunchFile(file, { env: { ...process.env, AMENT_PREFIX_PATH: join(work, 'fixtures/fake_ament_prefix') } });
     toJson(printable(desc));
