@@ -79,7 +79,7 @@ for (const ext of ['yaml', 'xml']) {
     t.deepEqual(cam.params, { rate: 15, source_dir: join(fixtures, 'sub') });
     t.deepEqual(cam.ros2, [{ port: 'image', dir: 'in', topic: '/left/image_raw', qos: 'sensor_data' }]);
     t.is(cam.pos.file.endsWith('sub/camera.launch.yaml'), true);
-    // The included file's push_ros_namespace did not leak out.
+    // The group around the include keeps the included file's push_ros_namespace inside.
     t.is(d.xnodes.find((x) => x.name === 'planner')!.namespace, '/');
   });
 
@@ -89,8 +89,9 @@ for (const ext of ['yaml', 'xml']) {
     t.like(node, { kind: 'node', pkg: 'demo_nodes_cpp', exec: 'talker', name: 'talker', namespace: '/chatter_ns', output: 'screen' });
     t.deepEqual(node!.args, ['--verbose', 'two words']);
     t.deepEqual(node!.rosArgs, ['--log-level', 'debug']);
-    t.deepEqual(node!.params, { rate: 10, ratio: 0.5, label: 'hello' });
-    t.deepEqual(node!.paramTypes, { rate: 'int', ratio: 'double', label: 'string' });
+    // The node gets the file's `/**` section merged before its own values (rclcpp's matching).
+    t.deepEqual(node!.params, { use_sim_time: false, frame_id: 'base_link', rate: 10, ratio: 0.5, label: 'hello' });
+    t.like(node!.paramTypes, { rate: 'int', ratio: 'double', label: 'string' });
     t.deepEqual(node!.paramFiles, [fixture('params/detector.params.yaml')]);
     t.deepEqual(node!.remaps, [['chatter', '/talk']]);
     t.deepEqual(node!.env, { XAUTO_DEMO: 'on', NODE_ONLY: '1' });
@@ -102,7 +103,7 @@ for (const ext of ['yaml', 'xml']) {
     t.is(exe!.unsetEnv, undefined);
   });
 
-  test(`${ext}: groups, unscoped groups and includes keep their changes inside`, (t) => {
+  test(`${ext}: ros2 scoping: a group keeps its changes inside; an unscoped group and an include (not a scope in ros2) do not`, (t) => {
     const d = loadLaunchFile(fixture(`scope.launch.${ext}`));
     const by = (n: string) => d.xnodes.find((x) => x.name === n)!;
     t.is(by('inner').namespace, '/g1/g2');
@@ -112,9 +113,11 @@ for (const ext of ['yaml', 'xml']) {
     t.is(by('after_unscoped').namespace, '/abs');
     t.deepEqual(by('after_unscoped').params, { u: 'visible' });
     t.is(by('rear_preprocess').namespace, '/rear');
-    t.is(by('outer').namespace, '/');
-    t.deepEqual(by('outer').inputs, { a: '/in_topic' });
-    t.deepEqual(by('outer').params, { where: 'outside', inner_arg: 'none', leaked: 'none', scoped_env: 'unset', unscoped: 'none', camera: 'none' });
+    // After the include: its arg, the included file's let and push_ros_namespace stay in effect
+    // (`no` from a substitution is YAML-read: false).
+    t.is(by('outer').namespace, '/rear');
+    t.deepEqual(by('outer').inputs, { a: '/rear/in_topic' });
+    t.deepEqual(by('outer').params, { where: 'outside', inner_arg: 'none', leaked: false, scoped_env: 'unset', unscoped: 'none', camera: 'rear' });
   });
 }
 
@@ -123,8 +126,8 @@ test('positions point at the entity in the file that wrote it', (t) => {
   const x = loadLaunchFile(fixture('full.launch.xml'));
   const py = y.xnodes.find((n) => n.name === 'planner')!.pos;
   const px = x.xnodes.find((n) => n.name === 'planner')!.pos;
-  t.like(py, { line: 57, column: 5 });
-  t.like(px, { line: 51, column: 3 });
+  t.like(py, { line: 59, column: 5 });
+  t.like(px, { line: 54, column: 3 });
   t.true(px.file.endsWith('full.launch.xml'));
 });
 
@@ -141,7 +144,7 @@ test('a launch file of 500 xnodes in each format parses', (t) => {
   let yaml = 'launch:\n  - arg: {name: rate, default: "30"}\n';
   let xml = '<launch>\n  <arg name="rate" default="30"/>\n';
   for (let i = 0; i < n; i++) {
-    yaml += `  - xnode:\n      name: stage${i}\n      type: demo/stage\n      impl: cpu, gpu\n      priority: ${i % 7}\n      inputs: {in: t${i}}\n      outputs: {out: {topic: t${i + 1}, ros2: out}}\n      param: [{name: rate, value: $(var rate)}, {name: gain, value: '${i}.5'}, {name: group, param: [{name: k, value: '[1, 2, 3]'}]}]\n`;
+    yaml += `  - xnode:\n      name: stage${i}\n      type: demo/stage\n      impl: cpu, gpu\n      priority: ${i % 7}\n      inputs: {in: t${i}}\n      outputs: {out: {topic: t${i + 1}, ros2: out}}\n      param: [{name: rate, value: $(var rate)}, {name: gain, value: ${i}.5}, {name: group, param: [{name: k, value: [1, 2, 3]}]}]\n`;
     xml += `  <xnode name="stage${i}" type="demo/stage" impl="cpu, gpu" priority="${i % 7}"><input port="in" topic="t${i}"/><output port="out" topic="t${i + 1}" ros2="out"/><param name="rate" value="$(var rate)"/><param name="gain" value="${i}.5"/><param name="group"><param name="k" value="[1, 2, 3]"/></param></xnode>\n`;
   }
   writeFileSync(join(dir, 'big.launch.yaml'), yaml);

@@ -1,4 +1,6 @@
 // Shared helpers for the launch tests.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,4 +12,13 @@ export const fakeAmentEnv = (): NodeJS.ProcessEnv => ({ ...process.env, AMENT_PR
 /** A description without source positions and file names, to compare YAML with XML twins. */
 export function stripPositions<T>(o: T): unknown {
   return JSON.parse(JSON.stringify(o, (k, v) => (k === 'pos' || k === 'portPos' || k === 'file' ? undefined : v)));
+}
+
+let scratch: string | undefined;
+/** Writes a launch (or parameter) file into a folder of this test process; returns its path. */
+export function writeLaunch(name: string, text: string): string {
+  scratch ??= mkdtempSync(join(tmpdir(), 'xauto-launch-'));
+  const f = join(scratch, name);
+  writeFileSync(f, text);
+  return f;
 }

@@ -1,9 +1,10 @@
 import test from 'ava';
 import { loadLaunchFile, LaunchError } from '../runtime/launch/index.js';
-import { formatParam, readParamsFile, sectionMatches, typeParamString } from '../runtime/launch/params.js';
+import { formatParam, sectionMatches, typeParamString } from '../runtime/launch/params.js';
+import { readParamsFile } from '../runtime/launch/yaml-doc.js';
 import { fixture } from './launch-helpers.js';
 
-test('parameter strings are typed with YAML rules, as launch_ros does', (t) => {
+test('substitution results are typed as launch_ros does (PyYAML 1.1) and as rcl re-reads them at node start', (t) => {
   const cases: Array<[string, unknown, string]> = [
     ['1', 1, 'int'],
     ['-12', -12, 'int'],
@@ -11,7 +12,11 @@ test('parameter strings are typed with YAML rules, as launch_ros does', (t) => {
     ['1.0', 1, 'double'],
     ['.5', 0.5, 'double'],
     ['1.0e+3', 1000, 'double'],
-    ['1e3', '1e3', 'string'], // PyYAML needs a dot for floats
+    ['1e3', 1000, 'double'], // a string for PyYAML (no dot), written unquoted, a double for rcl
+    ['y', true, 'bool'], // a string for PyYAML, a bool for rcl
+    ['12:30', 750, 'int'], // YAML 1.1 base 60
+    ['9007199254740993', '9007199254740993', 'int'], // int64 kept exact
+    ['99999999999999999999', 1e20, 'double'], // beyond int64: rcl's strtoll overflows, strtod reads a double
     ['true', true, 'bool'],
     ['False', false, 'bool'],
     ['yes', true, 'bool'], // YAML 1.1, as PyYAML
@@ -23,13 +28,12 @@ test('parameter strings are typed with YAML rules, as launch_ros does', (t) => {
     ['', '', 'string'],
     ['/some/path.yaml', '/some/path.yaml', 'string'],
     ['[1, 2, 3]', [1, 2, 3], 'int_array'],
-    ['[1, 2.5]', [1, 2.5], 'double_array'],
     ['[1.0, 2.0]', [1, 2], 'double_array'],
     ['[true, false]', [true, false], 'bool_array'],
     ["[a, 'b', \"c\"]", ['a', 'b', 'c'], 'string_array'],
   ];
   for (const [text, value, type] of cases) t.deepEqual(typeParamString(text), { value, type } as never, text);
-  for (const bad of ['[1, a]', '[]', 'a: b', '~', '{x: 1}', '[[1], [2]]']) t.throws(() => typeParamString(bad), { instanceOf: TypeError }, bad);
+  for (const bad of ['[1, a]', '[1, 2.5]', '[]', 'a: b', '~', '#x', '{x: 1}', '[[1], [2]]', '2001-12-14']) t.throws(() => typeParamString(bad), { instanceOf: TypeError }, bad);
 });
 
 test('typed values are written back for -p so that rcl reads the same type', (t) => {
@@ -63,7 +67,8 @@ for (const ext of ['yaml', 'xml']) {
     const d = loadLaunchFile(fixture(`full.launch.${ext}`));
     const det = d.xnodes.find((x) => x.name === 'detector')!;
     t.deepEqual(det.params, {
-      // from detector.params.yaml: `/**` and `detector` sections (not `/other/node`)
+      // from detector.params.yaml: `/**` and `perception: detector:` (not the bare `detector`,
+      // which rclcpp applies only to /detector, nor `/other/node`)
       use_sim_time: false,
       frame_id: 'base_link',
       threshold: 0.25, // the file said 0.5; a later param overrides it
@@ -93,19 +98,19 @@ for (const ext of ['yaml', 'xml']) {
       max_objects: 'int',
     });
     t.true(det.portPos['param.nms.iou']!.file.endsWith('detector.params.yaml'));
-    t.like(det.portPos['param.nms.iou'], { line: 11, column: 7 });
+    t.like(det.portPos['param.nms.iou'], { line: 12, column: 9 });
   });
 }
 
-test('value-sep with items of mixed types keeps the words as strings', (t) => {
+test('value-sep: each item YAML-read, lists uniform as ros2 requires', (t) => {
   const d = loadLaunchFile(fixture('params.launch.xml'));
-  t.deepEqual(d.xnodes[0]!.params, { ints: [1, 2, 3], floats: [1, 2.5], mixed: ['1', 'a'], bools: [true, false], one: [7] });
-  t.like(d.xnodes[0]!.paramTypes, { ints: 'int_array', floats: 'double_array', mixed: 'string_array', bools: 'bool_array', one: 'int_array' });
+  t.deepEqual(d.xnodes[0]!.params, { ints: [1, 2, 3], floats: [1, 2.5], words: ['a', 'b'], bools: [true, false], one: [7] });
+  t.like(d.xnodes[0]!.paramTypes, { ints: 'int_array', floats: 'double_array', words: 'string_array', bools: 'bool_array', one: 'int_array' });
 });
 
 test('parameter files: sections by node path, wildcards, nested names', (t) => {
   const secs = readParamsFile(fixture('params/detector.params.yaml'), 'detector.params.yaml');
-  t.deepEqual(secs.map((s) => s.path), ['/**', '/detector', '/other/node']);
+  t.deepEqual(secs.map((s) => s.path), ['/**', 'perception/detector', 'detector', '/other/node']);
   t.deepEqual(
     secs[1]!.params.map((p) => [p.name, p.typed.value, p.typed.type]),
     [
@@ -116,7 +121,11 @@ test('parameter files: sections by node path, wildcards, nested names', (t) => {
     ],
   );
   t.true(sectionMatches('/**', '/a/b'));
-  t.true(sectionMatches('/detector', '/perception/detector')); // a bare node name matches in any namespace
+  t.false(sectionMatches('detector', '/perception/detector')); // rclcpp: a bare node name is /detector
+  t.true(sectionMatches('detector', '/detector'));
+  t.true(sectionMatches('perception/detector', '/perception/detector')); // nested keys join with '/'
+  t.true(sectionMatches('/*', '/detector'));
+  t.false(sectionMatches('/*', '/perception/detector')); // '/*' is one name token
   t.true(sectionMatches('/perception/detector', '/perception/detector'));
   t.false(sectionMatches('/other/detector', '/perception/detector'));
   t.true(sectionMatches('/**/detector', '/a/b/detector'));

@@ -226,7 +226,7 @@ test.serial('user errors in arguments are one clear line, before anything runs',
     [['--frames', '0'], /--frames 0: expected a positive whole number/],
     [['--plan', 'fastest'], /--plan fastest: expected xauto, module, both, default or a PLAN\.json file/],
     [['--frames', '5', '--duration', '2'], /expected one of them, not both/],
-    [['work_us=5'], /launch argument 'work_us=5': expected name:=value/],
+    [['work_us=5'], /malformed launch argument 'work_us=5', expected format '<name>:=<value>'/],
     [['--warmup', '-1'], /--warmup -1: expected a whole number/],
     [['--frames', '5', '--out', join(root, 'package.json')], /package\.json: is a file; expected a folder/],
   ];

@@ -16,7 +16,8 @@ import { discoverXpus } from '../xpu/discover.js';
 import { UserError } from './errors.js';
 import { howEnded, onStopSignals, signalExitCode, startChild, stopWhileLoading, type ChildExit, type LaunchChild, type StopSignal } from './launch-children.js';
 import { runPlan, type PlanRun, type RunControl } from './session.js';
-import { graphOf, loadDescription } from './pipeline.js';
+import { graphOf, loadDescription, showArgs } from './pipeline.js';
+import { printable, toJson } from './print.js';
 
 stopWhileLoading();
 
@@ -27,6 +28,7 @@ export interface LaunchArgs {
   duration?: number;
   realtime: boolean;
   print: boolean;
+  showArgs?: boolean;
   summaryJson?: string;
   trace?: string;
   plan: string;
@@ -40,42 +42,14 @@ export interface LaunchArgs {
   maxRss?: number;
 }
 
-/** The JSON `--print` shows: the resolved description, as ros2 launch would start it. */
-export function printable(desc: LaunchDescription): unknown {
-  return {
-    nodes: desc.processes.map((p) => ({
-      name: p.name ?? null,
-      namespace: p.namespace,
-      pkg: p.pkg ?? null,
-      exec: p.exec ?? null,
-      ...(p.kind === 'executable' ? { cmd: p.cmd ?? [] } : {}),
-      args: p.args,
-      params: p.params,
-      ...(p.paramFiles.length ? { param_files: p.paramFiles } : {}),
-      remaps: p.remaps,
-      env: p.env,
-    })),
-    xnodes: desc.xnodes.map((x) => ({
-      name: x.name,
-      namespace: x.namespace,
-      type: x.type,
-      inputs: x.inputs,
-      outputs: x.outputs,
-      params: x.params,
-      impls: x.impls,
-      priority: x.priority,
-      module: x.module,
-      ...(x.process !== 'main' ? { process: x.process } : {}),
-      ...(x.ros2.length ? { ros2: x.ros2 } : {}),
-    })),
-    xpus: desc.xpus.map(({ pos: _pos, ...x }) => ({ ...x, simulated: true })),
-  };
-}
-
 export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> {
+  if (a.showArgs) {
+    process.stdout.write(showArgs(a.file, a.launchArgs, a.allowCommand));
+    return undefined;
+  }
   const desc = loadDescription(a.file, a.launchArgs, a.allowCommand);
   if (a.print) {
-    process.stdout.write(JSON.stringify(printable(desc), null, 2) + '\n');
+    process.stdout.write(toJson(printable(desc)) + '\n');
     return undefined;
   }
   const log = (line: string) => process.stderr.write(line + '\n');
@@ -255,12 +229,13 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('duration', { type: 'number', describe: 'run for S seconds at the sources\' rates (default 10 without --frames)' })
       .option('realtime', { type: 'boolean', default: false, describe: 'with --frames: keep the sources\' rates' })
       .option('print', { type: 'boolean', default: false, describe: 'print the resolved description as JSON and start nothing' })
+      .option('show-args', { alias: 's', type: 'boolean', default: false, describe: 'list the declared launch arguments (defaults, descriptions, choices) and start nothing' })
       .option('summary-json', { type: 'string', describe: 'write the run summary as JSON to this path' })
       .option('trace', { type: 'string', describe: 'write a Chrome/Perfetto trace (one track per XPU) to this path' })
       .option('plan', { type: 'string', default: 'xauto', describe: 'xauto | module | default | PLAN.json' })
       .option('workers', { type: 'number', describe: 'worker-pool size (default: cores - 1)' })
       .option('allow-command', { type: 'boolean', default: false, describe: 'allow $(command ...) substitutions' })
-      .option('xnodes', { type: 'string', array: true, default: [], describe: 'extra modules exporting `xnodes`' })
+      .option('xnodes', { type: 'string', array: true, nargs: 1, default: [], describe: 'extra module exporting `xnodes` (repeat for more)' })
       .option('reprofile', { type: 'boolean', default: false, describe: 'measure profiles again instead of using the cache' })
       .option('max-rss', { type: 'number', describe: 'memory watchdog: stop the run in order when resident memory passes this many MB (default 90% of the memory limit)' })
       .option('process', { type: 'string', describe: 'run only the xnodes placed in this process (one host of a multi-host launch)' }) as unknown as Argv<LaunchArgs>,

@@ -145,7 +145,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
       .option('reprofile', { type: 'boolean', default: false, describe: 'measure the profile again instead of using the cache' })
       .option('workers', { type: 'number', describe: 'worker-pool size (default: cores - 1)' })
       .option('frames', { type: 'number', default: 200, describe: 'frames per source simulated for the predictions' })
-      .option('xnodes', { type: 'string', array: true, default: [], describe: 'extra modules exporting `xnodes`' }) as unknown as Argv<PlanArgs>,
+      .option('xnodes', { type: 'string', array: true, nargs: 1, default: [], describe: 'extra module exporting `xnodes` (repeat for more)' }) as unknown as Argv<PlanArgs>,
   handler: async (a: ArgumentsCamelCase<PlanArgs>) => {
     await runPlan(a);
   },

@@ -95,7 +95,10 @@ const list: CommandModule<object, ListArgs> = {
     // Like ros2: ROS2 topics only, without hidden ones (a token starting with '_').
     const topics = (await ctx.topics()).filter((t) => args.all || (t.name.startsWith('/') && !/\/_/.test(t.name)));
     if (args['count-topics']) process.stdout.write(`${topics.length}\n`);
-    else for (const t of topics) process.stdout.write(args['show-types'] ? `${t.name} [${t.types.join(', ')}]\n` : `${t.name}\n`);
+    else if (topics.length === 0) {
+      // ros2 prints nothing here; say why instead (on stderr, so scripts still read an empty list).
+      process.stderr.write(`xauto: no topics discovered on DDS domain ${args.domain ?? process.env.ROS_DOMAIN_ID ?? 0} within ${args['spin-time']} s${args.all ? '' : ' (hidden topics are left out; --all lists them)'}\n`);
+    } else for (const t of topics) process.stdout.write(args['show-types'] ? `${t.name} [${t.types.join(', ')}]\n` : `${t.name}\n`);
   }),
 };
 

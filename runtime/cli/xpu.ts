@@ -1,5 +1,6 @@
 // `xauto xpu list [--xpus profiles/X.yaml ...]`: the XPUs this host really has, plus declared
 // (simulated) ones, each marked real or simulated.
+import { availableParallelism } from 'node:os';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { table } from '../trace/report.js';
 import { DeclaredError, loadDeclaredBoard } from '../xpu/declared.js';
@@ -30,7 +31,12 @@ export async function listXpus(files: string[], workers?: number): Promise<XpuIn
 export function renderXpus(xpus: XpuInfo[]): string {
   const rows = [['id', 'kind', 'backend', 'lanes', 'real/simulated', 'what']];
   for (const x of xpus) rows.push([x.id, x.kind, x.backend, String(x.lanes), x.real ? 'real' : 'simulated', x.note]);
-  return table(rows, 99);
+  // The real CPU XPUs are threads of one machine: their lanes add up to more than it has.
+  const real = xpus.filter((x) => x.real && x.kind === 'cpu');
+  const lanes = real.reduce((n, x) => n + x.lanes, 0);
+  const cores = availableParallelism();
+  const shared = real.length ? `\nthe real cpu XPUs (${real.map((x) => x.id).join(', ')}: ${lanes} lanes) share this machine's ${cores} core${cores === 1 ? '' : 's'}; lanes beyond that run by turns` : '';
+  return table(rows, 99) + shared;
 }
 
 export const xpuCommand: CommandModule<object, XpuArgs> = {

@@ -2,6 +2,7 @@
 import type { LaunchDescription, ParamValue, SourcePos, XNodeEntity } from '../launch/types.js';
 import { coerceParam } from '../xnode/define.js';
 import type { XNodeRegistry } from '../xnode/registry.js';
+import { didYouMean } from './suggest.js';
 import type { ImplSpec, PortSpec, XNodeDef } from '../xnode/types.js';
 
 export interface StagePort {
@@ -76,11 +77,8 @@ function resolveStage(e: XNodeEntity, index: number, registry: XNodeRegistry): S
   const def = registry.get(e.type);
   if (!def) {
     const known = registry.types();
-    const near = known.filter((t) => t.split('/')[1] === e.type.split('/').pop());
-    throw new GraphError(
-      e.pos,
-      `unknown XNODE type '${e.type}'` + (near.length ? `; did you mean ${near.map((t) => `'${t}'`).join(' or ')}?` : `; expected one of ${known.join(', ')}`),
-    );
+    const near = didYouMean(e.type, known);
+    throw new GraphError(e.pos, `unknown XNODE type '${e.type}'` + (near || `; expected one of ${known.join(', ')}`));
   }
   const at = (key: string) => e.portPos[key] ?? e.pos;
   for (const port of Object.keys(e.inputs)) {
@@ -90,9 +88,19 @@ function resolveStage(e: XNodeEntity, index: number, registry: XNodeRegistry): S
     if (!def.outputs[port]) throw new GraphError(at(port), `'${e.type}' has no output '${port}'; expected one of ${list(def.outputs)}`);
   }
   const params: Record<string, ParamValue> = {};
+  // Values the xnode's own `param` entities give must exist; like a ROS2 node, it ignores
+  // global (set_parameter) and parameter-file values for parameters it does not declare.
+  const own = new Set(e.ownParams ?? []);
   for (const [name, value] of Object.entries(e.params)) {
     const spec = def.params[name];
-    if (!spec) throw new GraphError(at(name), `'${e.type}' has no parameter '${name}'; expected one of ${list(def.params)}`);
+    if (!spec && e.ownParams && !own.has(name)) continue;
+    if (!spec) {
+      const near = didYouMean(name, Object.keys(def.params));
+      throw new GraphError(at(name), `'${e.type}' has no parameter '${name}'; expected one of ${list(def.params)}${near ? ` (${near.slice(2)})` : ''}`);
+    }
+    if (e.paramTypes?.[name]?.startsWith('int') && (typeof value === 'string' || (Array.isArray(value) && value.some((x) => typeof x === 'string')))) {
+      throw new GraphError(at(name), `parameter '${name}' of '${e.name}': ${JSON.stringify(value)} is beyond the integers a stage can take exactly (±2^53)`);
+    }
     const [v, why] = coerceParam(spec, value);
     if (v === undefined) throw new GraphError(at(name), `parameter '${name}' of '${e.name}': ${why}`);
     params[name] = v;
@@ -113,6 +121,11 @@ function resolveStage(e: XNodeEntity, index: number, registry: XNodeRegistry): S
       .filter(([port]) => port in m)
       .map(([port, spec]) => ({ port, topic: m[port]!, spec }));
   const rateParam = def.rateParam ?? 'rate';
+  const rateHz = Object.keys(def.inputs).length === 0 ? Number(params[rateParam] ?? 0) : 0;
+  // A rate beyond 1 MHz (e.g. 1e23 from a typo) would make the period 0 and the run spin.
+  if (!(Number.isFinite(rateHz) && rateHz >= 0 && rateHz <= 1e6)) {
+    throw new GraphError(at(rateParam), `parameter '${rateParam}' of '${e.name}': ${rateHz} Hz is out of range; expected 0 (as fast as taken) to 1000000`);
+  }
   return {
     index,
     name: e.name,
@@ -125,7 +138,7 @@ function resolveStage(e: XNodeEntity, index: number, registry: XNodeRegistry): S
     priority: e.priority,
     module: e.module,
     process: e.process,
-    rateHz: Object.keys(def.inputs).length === 0 ? Number(params[rateParam] ?? 0) : 0,
+    rateHz,
   };
 }
 

@@ -1,2 +1,3 @@
 export * from './graph.js';
 export * from './describe.js';
+export { didYouMean, suggestions } from './suggest.js';

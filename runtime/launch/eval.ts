@@ -1,7 +1,10 @@
-// A safe evaluator for `$(eval EXPR)`: a Python-like expression language over literals only.
-// Tokenizer + Pratt parser + tree evaluator. Nothing is ever executed: names resolve only to
-// a fixed set of constants and pure functions; attribute access, subscripts, lambdas and
-// imports are syntax errors.
+// A safe evaluator for `$(eval EXPR)`: the side-effect-free part of Python's expressions
+// (ros2's PythonExpression calls Python's eval with the math module's names). Tokenizer +
+// Pratt parser + tree evaluator; nothing is ever executed: names resolve only to a fixed set
+// of constants and pure functions (own properties of those tables, never inherited ones),
+// attributes only to pure string methods, and lambdas and imports are syntax errors.
+// Over 500 lines: one grammar with its evaluator; splitting it would split the Python rules.
+import { MAX_EVAL_DEPTH, MAX_EVAL_TOKENS, MAX_VALUE_LENGTH } from './limits.js';
 
 export class EvalError extends Error {
   constructor(
@@ -20,6 +23,7 @@ export type PyValue =
   | { t: 'float'; v: number }
   | { t: 'bool'; v: boolean }
   | { t: 'str'; v: string }
+  | { t: 'list'; v: PyValue[] }
   | { t: 'none' };
 
 type TokKind = 'num' | 'str' | 'name' | 'op' | 'end';
@@ -30,7 +34,7 @@ interface Token {
   at: number;
 }
 
-const OPS = ['**', '//', '==', '!=', '<=', '>=', '+', '-', '*', '/', '%', '<', '>', '(', ')', ','];
+const OPS = ['**', '//', '==', '!=', '<=', '>=', '+', '-', '*', '/', '%', '<', '>', '(', ')', '[', ']', ':', '.', ','];
 const KEYWORDS = new Set(['and', 'or', 'not', 'if', 'else', 'in', 'is', 'True', 'False', 'None']);
 const FORBIDDEN = new Set(['lambda', 'import', 'from', 'def', 'class', 'for', 'while', 'yield', 'await', 'async', 'global', 'del', 'exec']);
 
@@ -38,6 +42,7 @@ function tokenize(src: string): Token[] {
   const toks: Token[] = [];
   let i = 0;
   while (i < src.length) {
+    if (toks.length > MAX_EVAL_TOKENS) throw new EvalError(`expression longer than ${MAX_EVAL_TOKENS} tokens`, i);
     const c = src[i]!;
     if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
       i++;
@@ -89,7 +94,7 @@ function tokenize(src: string): Token[] {
     }
     const op = OPS.find((o) => src.startsWith(o, i));
     if (!op) {
-      const what = c === '.' ? "attribute access ('.')" : c === '[' ? "subscripts and lists ('[')" : c === '=' ? "assignment ('=')" : `'${c}'`;
+      const what = c === '=' ? "assignment ('=')" : `'${c}'`;
       throw new EvalError(`${what} is not allowed in eval expressions`, at);
     }
     i += op.length;
@@ -107,7 +112,10 @@ type Node =
   | { k: 'bool'; op: 'and' | 'or'; l: Node; r: Node; at: number }
   | { k: 'cmp'; ops: string[]; operands: Node[]; at: number }
   | { k: 'cond'; test: Node; then: Node; other: Node; at: number }
-  | { k: 'call'; fn: string; args: Node[]; at: number };
+  | { k: 'call'; fn: string; args: Node[]; at: number }
+  | { k: 'list'; items: Node[]; at: number }
+  | { k: 'method'; obj: Node; name: string; args: Node[]; at: number }
+  | { k: 'index'; obj: Node; index: Node | undefined; end: Node | undefined; slice: boolean; at: number };
 
 // Binding powers follow Python's precedence table.
 const BIN_BP: Record<string, number> = { '+': 60, '-': 60, '*': 70, '/': 70, '//': 70, '%': 70 };
@@ -115,7 +123,15 @@ const CMP_OPS = new Set(['==', '!=', '<', '<=', '>', '>=', 'in', 'not in', 'is',
 
 class Parser {
   private i = 0;
+  private depth = 0;
+  /** Chain length of left-nested operators, which the evaluator walks recursively. */
+  private chain = 0;
   constructor(private readonly toks: Token[]) {}
+
+  private enter(at: number): void {
+    if (++this.depth > MAX_EVAL_DEPTH) throw new EvalError(`expression nested more than ${MAX_EVAL_DEPTH} levels deep`, at);
+    if (this.chain > MAX_EVAL_DEPTH) throw new EvalError(`expression with more than ${MAX_EVAL_DEPTH} operators; expected a shorter expression`, at);
+  }
 
   private peek(): Token {
     return this.toks[this.i]!;
@@ -138,6 +154,14 @@ class Parser {
 
   /** Ternary: `a if c else b` (lowest precedence). */
   private expr(): Node {
+    this.enter(this.peek().at);
+    try {
+      return this.ternary();
+    } finally {
+      this.depth--;
+    }
+  }
+  private ternary(): Node {
     const then = this.orExpr();
     const t = this.peek();
     if (t.kind === 'op' && t.text === 'if') {
@@ -207,6 +231,9 @@ class Parser {
       const bp = t.kind === 'op' ? BIN_BP[t.text] : undefined;
       if (bp === undefined || bp <= minBp) break;
       this.next();
+      this.chain++;
+      this.enter(t.at);
+      this.depth--;
       l = { k: 'bin', op: t.text, l, r: this.arith(bp), at: t.at };
     }
     return l;
@@ -215,18 +242,66 @@ class Parser {
     const t = this.peek();
     if (t.kind === 'op' && (t.text === '-' || t.text === '+')) {
       this.next();
-      return { k: 'unary', op: t.text, arg: this.unary(), at: t.at };
+      this.enter(t.at);
+      try {
+        return { k: 'unary', op: t.text, arg: this.unary(), at: t.at };
+      } finally {
+        this.depth--;
+      }
     }
     return this.power();
   }
   private power(): Node {
-    const base = this.atom();
+    const base = this.postfix(this.atom());
     const t = this.peek();
     if (t.kind === 'op' && t.text === '**') {
       this.next();
       return { k: 'bin', op: '**', l: base, r: this.unary(), at: t.at };
     }
     return base;
+  }
+  /** `.method(args)` on a value and `[i]` / `[a:b]` subscripts. */
+  private postfix(n: Node): Node {
+    for (;;) {
+      const t = this.peek();
+      if (t.kind !== 'op' || (t.text !== '.' && t.text !== '[')) return n;
+      this.next();
+      this.chain++;
+      this.enter(t.at);
+      this.depth--;
+      if (t.text === '.') {
+        const m = this.next();
+        if (m.kind !== 'name' || !Object.hasOwn(STR_METHODS, m.text)) {
+          throw new EvalError(`attribute '${m.text}' is not allowed in eval expressions; allowed string methods: ${Object.keys(STR_METHODS).join(', ')}`, m.at);
+        }
+        this.expect('(');
+        n = { k: 'method', obj: n, name: m.text, args: this.argList(), at: m.at };
+      } else {
+        const colon = () => this.peek().kind === 'op' && this.peek().text === ':';
+        const close = () => this.peek().kind === 'op' && this.peek().text === ']';
+        const index = colon() ? undefined : this.expr();
+        let end: Node | undefined;
+        let slice = false;
+        if (colon()) {
+          this.next();
+          slice = true;
+          if (!close()) end = this.expr();
+        }
+        this.expect(']');
+        n = { k: 'index', obj: n, index, end, slice, at: t.at };
+      }
+    }
+  }
+  /** Arguments up to the closing `)` (the `(` already taken). */
+  private argList(): Node[] {
+    const args: Node[] = [];
+    while (!(this.peek().kind === 'op' && this.peek().text === ')')) {
+      args.push(this.expr());
+      if (this.peek().kind === 'op' && this.peek().text === ',') this.next();
+      else break;
+    }
+    this.expect(')');
+    return args;
   }
   private atom(): Node {
     const t = this.next();
@@ -244,21 +319,24 @@ class Parser {
         this.expect(')');
         return inner;
       }
-    }
-    if (t.kind === 'name') {
-      if (this.peek().kind === 'op' && this.peek().text === '(') {
-        if (!(t.text in FUNCTIONS)) throw new EvalError(`unknown function '${t.text}'; allowed: ${Object.keys(FUNCTIONS).join(', ')}`, t.at);
-        this.next();
-        const args: Node[] = [];
-        while (!(this.peek().kind === 'op' && this.peek().text === ')')) {
-          args.push(this.expr());
+      if (t.text === '[') {
+        const items: Node[] = [];
+        while (!(this.peek().kind === 'op' && this.peek().text === ']')) {
+          items.push(this.expr());
           if (this.peek().kind === 'op' && this.peek().text === ',') this.next();
           else break;
         }
-        this.expect(')');
-        return { k: 'call', fn: t.text, args, at: t.at };
+        this.expect(']');
+        return { k: 'list', items, at: t.at };
       }
-      if (!(t.text in CONSTANTS)) {
+    }
+    if (t.kind === 'name') {
+      if (this.peek().kind === 'op' && this.peek().text === '(') {
+        if (!Object.hasOwn(FUNCTIONS, t.text)) throw new EvalError(`unknown function '${t.text}'; allowed: ${Object.keys(FUNCTIONS).join(', ')}`, t.at);
+        this.next();
+        return { k: 'call', fn: t.text, args: this.argList(), at: t.at };
+      }
+      if (!Object.hasOwn(CONSTANTS, t.text)) {
         throw new EvalError(`name '${t.text}' is not defined (eval allows only literals, ${Object.keys(CONSTANTS).join(', ')} and the functions ${Object.keys(FUNCTIONS).join(', ')})`, t.at);
       }
       return { k: 'name', name: t.text, at: t.at };
@@ -294,6 +372,7 @@ function truthy(x: PyValue): boolean {
     case 'float':
       return x.v !== 0;
     case 'str':
+    case 'list':
       return x.v.length > 0;
     case 'none':
       return false;
@@ -333,6 +412,7 @@ const FUNCTIONS: Record<string, (args: PyValue[], at: number) => PyValue> = {
   bool: (a, at) => ({ t: 'bool', v: truthy(one(a, 'bool', at)) }),
   len: (a, at) => {
     const x = one(a, 'len', at);
+    if (x.t === 'list') return int(x.v.length);
     if (x.t !== 'str') throw new EvalError(`object of type '${typeName(x)}' has no len()`, at);
     return int([...x.v].length);
   },
@@ -382,16 +462,37 @@ function compare(a: PyValue, b: PyValue, at: number): number {
   throw new EvalError(`'<' not supported between instances of '${typeName(a)}' and '${typeName(b)}'`, at);
 }
 function equals(a: PyValue, b: PyValue): boolean {
+  if (a.t === 'list' && b.t === 'list') return a.v.length === b.v.length && a.v.every((x, i) => equals(x, b.v[i]!));
   if (isNum(a) && isNum(b)) return num(a) === num(b);
   if (a.t === 'str' && b.t === 'str') return a.v === b.v;
   return a.t === 'none' && b.t === 'none';
 }
 
+/** A string or list result of at most MAX_VALUE_LENGTH items (Python would run out of memory). */
+function bounded(n: number, at: number): void {
+  if (n > MAX_VALUE_LENGTH) throw new EvalError(`result longer than ${MAX_VALUE_LENGTH} characters or items`, at);
+}
+
 function arith(op: string, a: PyValue, b: PyValue, at: number): PyValue {
-  if (op === '+' && a.t === 'str' && b.t === 'str') return { t: 'str', v: a.v + b.v };
-  if (op === '*' && ((a.t === 'str' && (b.t === 'int' || b.t === 'bool')) || (b.t === 'str' && (a.t === 'int' || a.t === 'bool')))) {
-    const [s, n] = a.t === 'str' ? [a.v, num(b)] : [(b as { v: string }).v, num(a)];
-    return { t: 'str', v: n > 0 ? s.repeat(n) : '' };
+  if (op === '+' && a.t === 'str' && b.t === 'str') {
+    bounded(a.v.length + b.v.length, at);
+    return { t: 'str', v: a.v + b.v };
+  }
+  if (op === '+' && a.t === 'list' && b.t === 'list') {
+    bounded(a.v.length + b.v.length, at);
+    return { t: 'list', v: [...a.v, ...b.v] };
+  }
+  const seq = (x: PyValue) => x.t === 'str' || x.t === 'list';
+  const count = (x: PyValue) => x.t === 'int' || x.t === 'bool';
+  if (op === '*' && ((seq(a) && count(b)) || (seq(b) && count(a)))) {
+    const [s, n] = seq(a) ? [a, num(b)] : [b, num(a)];
+    const len = (s as { v: string | PyValue[] }).v.length;
+    const times = n > 0 ? n : 0;
+    bounded(len * times, at);
+    if (s.t === 'str') return { t: 'str', v: s.v.repeat(times) };
+    const out: PyValue[] = [];
+    for (let i = 0; i < times; i++) out.push(...(s as { v: PyValue[] }).v);
+    return { t: 'list', v: out };
   }
   if (!isNum(a) || !isNum(b)) {
     throw new EvalError(`unsupported operand type(s) for ${op}: '${typeName(a)}' and '${typeName(b)}'`, at);
@@ -455,7 +556,9 @@ function evaluate(n: Node): PyValue {
         let ok: boolean;
         if (op === '==' || op === 'is') ok = equals(left, right);
         else if (op === '!=' || op === 'is not') ok = !equals(left, right);
-        else if (op === 'in' || op === 'not in') {
+        else if ((op === 'in' || op === 'not in') && right.t === 'list') {
+          ok = right.v.some((x) => equals(left, x)) === (op === 'in');
+        } else if (op === 'in' || op === 'not in') {
           if (left.t !== 'str' || right.t !== 'str') throw new EvalError(`'in' needs strings on both sides, not '${typeName(left)}' and '${typeName(right)}'`, n.at);
           ok = right.v.includes(left.v) === (op === 'in');
         } else {
@@ -471,8 +574,104 @@ function evaluate(n: Node): PyValue {
       return truthy(evaluate(n.test)) ? evaluate(n.then) : evaluate(n.other);
     case 'call':
       return FUNCTIONS[n.fn]!(n.args.map(evaluate), n.at);
+    case 'list':
+      return { t: 'list', v: n.items.map(evaluate) };
+    case 'method': {
+      const obj = evaluate(n.obj);
+      if (obj.t !== 'str') throw new EvalError(`'${typeName(obj)}' object has no attribute '${n.name}'`, n.at);
+      return STR_METHODS[n.name]!(obj.v, n.args.map(evaluate), n.at);
+    }
+    case 'index':
+      return subscript(evaluate(n.obj), n.index && evaluate(n.index), n.end && evaluate(n.end), n.slice, n.at);
   }
 }
+
+function subscript(obj: PyValue, index: PyValue | undefined, end: PyValue | undefined, slice: boolean, at: number): PyValue {
+  if (obj.t !== 'str' && obj.t !== 'list') throw new EvalError(`'${typeName(obj)}' object is not subscriptable`, at);
+  const items: Array<string | PyValue> = obj.t === 'str' ? [...obj.v] : obj.v;
+  const intOf = (x: PyValue | undefined, def: number): number => {
+    if (x === undefined || x.t === 'none') return def;
+    if (x.t !== 'int' && x.t !== 'bool') throw new EvalError(`indices must be integers, not '${typeName(x)}'`, at);
+    const i = num(x);
+    return i < 0 ? Math.max(0, items.length + i) : Math.min(i, items.length);
+  };
+  const wrap = (xs: Array<string | PyValue>): PyValue => (obj.t === 'str' ? { t: 'str', v: (xs as string[]).join('') } : { t: 'list', v: xs as PyValue[] });
+  if (slice) return wrap(items.slice(intOf(index, 0), intOf(end, items.length)));
+  if (index === undefined || (index.t !== 'int' && index.t !== 'bool')) throw new EvalError(`indices must be integers, not '${index ? typeName(index) : 'nothing'}'`, at);
+  const raw = num(index);
+  const i = raw < 0 ? items.length + raw : raw;
+  if (i < 0 || i >= items.length) throw new EvalError(`${obj.t === 'str' ? 'string' : 'list'} index out of range`, at);
+  const x = items[i]!;
+  return typeof x === 'string' ? { t: 'str', v: x } : x;
+}
+
+const strArg = (a: PyValue[], i: number, name: string, at: number, def?: string): string => {
+  const x = a[i];
+  if (x === undefined && def !== undefined) return def;
+  if (!x || x.t !== 'str') throw new EvalError(`${name}() argument ${i + 1} must be str, not '${x ? typeName(x) : 'nothing'}'`, at);
+  return x.v;
+};
+const str = (v: string): PyValue => ({ t: 'str', v });
+const bool = (v: boolean): PyValue => ({ t: 'bool', v });
+const strip = (s: string, chars: string | undefined, left: boolean, right: boolean): string => {
+  const set = chars ?? ' \t\n\r\x0b\x0c';
+  let a = 0;
+  let b = s.length;
+  while (left && a < b && set.includes(s[a]!)) a++;
+  while (right && b > a && set.includes(s[b - 1]!)) b--;
+  return s.slice(a, b);
+};
+
+/** Pure methods of Python's str (no formatting, no encoding): results depend on the value only. */
+const STR_METHODS: Record<string, (s: string, a: PyValue[], at: number) => PyValue> = {
+  upper: (s) => str(s.toUpperCase()),
+  lower: (s) => str(s.toLowerCase()),
+  casefold: (s) => str(s.toLowerCase()),
+  capitalize: (s) => str(s.charAt(0).toUpperCase() + s.slice(1).toLowerCase()),
+  title: (s) => str(s.toLowerCase().replace(/(^|[^A-Za-z])([a-z])/g, (_m, p: string, c: string) => p + c.toUpperCase())),
+  swapcase: (s) => str([...s].map((c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())).join('')),
+  strip: (s, a, at) => str(strip(s, a.length ? strArg(a, 0, 'strip', at) : undefined, true, true)),
+  lstrip: (s, a, at) => str(strip(s, a.length ? strArg(a, 0, 'lstrip', at) : undefined, true, false)),
+  rstrip: (s, a, at) => str(strip(s, a.length ? strArg(a, 0, 'rstrip', at) : undefined, false, true)),
+  startswith: (s, a, at) => bool(s.startsWith(strArg(a, 0, 'startswith', at))),
+  endswith: (s, a, at) => bool(s.endsWith(strArg(a, 0, 'endswith', at))),
+  replace: (s, a, at) => {
+    const out = s.split(strArg(a, 0, 'replace', at)).join(strArg(a, 1, 'replace', at));
+    bounded(out.length, at);
+    return str(out);
+  },
+  split: (s, a, at) => {
+    const sep = a.length && a[0]!.t !== 'none' ? strArg(a, 0, 'split', at) : undefined;
+    if (sep === '') throw new EvalError('empty separator', at);
+    const parts = sep === undefined ? s.split(/\s+/).filter((x) => x !== '') : s.split(sep);
+    return { t: 'list', v: parts.map(str) };
+  },
+  join: (s, a, at) => {
+    const x = a[0];
+    if (!x || x.t !== 'list' || !x.v.every((i) => i.t === 'str')) throw new EvalError('join() expects a list of strings', at);
+    const out = x.v.map((i) => (i as { v: string }).v).join(s);
+    bounded(out.length, at);
+    return str(out);
+  },
+  find: (s, a, at) => int(s.indexOf(strArg(a, 0, 'find', at))),
+  count: (s, a, at) => {
+    const sub = strArg(a, 0, 'count', at);
+    return int(sub === '' ? s.length + 1 : s.split(sub).length - 1);
+  },
+  zfill: (s, a, at) => {
+    const w = a[0];
+    if (!w || w.t !== 'int') throw new EvalError('zfill() expects an int', at);
+    bounded(w.v, at);
+    const sign = /^[+-]/.test(s) ? s[0]! : '';
+    return str(sign + s.slice(sign.length).padStart(w.v - sign.length, '0'));
+  },
+  isdigit: (s) => bool(/^[0-9]+$/.test(s)),
+  isalpha: (s) => bool(/^[A-Za-z]+$/.test(s)),
+  isalnum: (s) => bool(/^[A-Za-z0-9]+$/.test(s)),
+  isspace: (s) => bool(/^\s+$/.test(s)),
+  isupper: (s) => bool(/[A-Z]/.test(s) && s === s.toUpperCase()),
+  islower: (s) => bool(/[a-z]/.test(s) && s === s.toLowerCase()),
+};
 
 /** Python's str() of a value. */
 export function pyStr(x: PyValue): string {
@@ -487,7 +686,17 @@ export function pyStr(x: PyValue): string {
       return String(x.v);
     case 'float':
       return pyFloatRepr(x.v);
+    case 'list':
+      return `[${x.v.map(pyRepr).join(', ')}]`;
   }
+}
+
+/** Python's repr(): strings quoted as Python quotes them. */
+export function pyRepr(x: PyValue): string {
+  if (x.t !== 'str') return pyStr(x);
+  const q = x.v.includes("'") && !x.v.includes('"') ? '"' : "'";
+  const body = x.v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\t/g, '\\t').replace(/\r/g, '\\r');
+  return q + (q === "'" ? body.replace(/'/g, "\\'") : body) + q;
 }
 
 /** Python's repr of a float: shortest round-trip digits, always a point or an exponent. */

@@ -4,6 +4,7 @@ import { SaxesParser } from 'saxes';
 import { LaunchError, type SourcePos } from './types.js';
 import { LineTable, type Located } from './source.js';
 import type { Attr, Entity } from './entity.js';
+import { MAX_ENTITY_DEPTH } from './limits.js';
 
 class XmlEntity implements Entity {
   readonly format = 'xml' as const;
@@ -54,6 +55,7 @@ export function parseXmlLaunch(file: string, source: string): Entity {
     if (parent) parent.add(e);
     else if (root) throw new LaunchError(e.pos, 'unexpected second root element; expected a single <launch>');
     else root = e;
+    if (stack.length >= MAX_ENTITY_DEPTH) throw new LaunchError(e.pos, `elements nested more than ${MAX_ENTITY_DEPTH} levels deep; expected a flatter file`);
     stack.push(e); // saxes emits closetag for self-closing tags too
   });
   parser.on('closetag', () => {
@@ -71,7 +73,7 @@ export function parseXmlLaunch(file: string, source: string): Entity {
   parser.on('error', (err) => {
     // saxes reports "line:column: message"; re-raise it positioned in this file.
     const m = /^(\d+):(\d+): (.*)$/s.exec(err.message);
-    const pos: SourcePos = m ? { file, line: Number(m[1]), column: Number(m[2]) } : lines.pos(parser.position);
+    const pos: SourcePos = m ? { file, line: Math.max(1, Number(m[1])), column: Math.max(1, Number(m[2])) } : lines.pos(parser.position);
     throw new LaunchError(pos, `malformed XML: ${(m ? m[3]! : err.message).replace(/\.$/, '')}`);
   });
   parser.write(text).close();

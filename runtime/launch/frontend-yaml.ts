@@ -1,10 +1,11 @@
 // YAML launch frontend (ros2 launch_yaml shape): `launch:` holds a list of one-key mappings
 // `- TYPE: {attributes}`; lists of mappings are child entity lists (`param: [{...}]`), and a
 // group's children are under `children:`.
-import { isMap, isScalar, isSeq, parseDocument, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import { isMap, isScalar, isSeq, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { LaunchError, type SourcePos } from './types.js';
 import { LineTable, type Located } from './source.js';
 import type { Attr, Entity, RawValue } from './entity.js';
+import { parseYaml } from './yaml-doc.js';
 
 class YamlEntity implements Entity {
   readonly format = 'yaml' as const;
@@ -37,14 +38,14 @@ class Reader {
     const pos = this.lines.pos(r[0]);
     if (node.type === 'PLAIN') {
       const src = node.source ?? String(node.value ?? '');
-      return { text: src, pos, exact: this.text.slice(r[0], r[1]) === src };
+      return { text: src, pos, exact: this.text.slice(r[0], r[1]) === src, yaml: 'plain' };
     }
     const value = node.value === null || node.value === undefined ? '' : String(node.value);
     if (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') {
       const inner = this.text.slice(r[0] + 1, r[1] - 1);
-      return { text: value, pos: this.lines.pos(r[0] + 1), exact: inner === value };
+      return { text: value, pos: this.lines.pos(r[0] + 1), exact: inner === value, yaml: 'quoted' };
     }
-    return { text: value, pos, exact: false };
+    return { text: value, pos, exact: false, yaml: 'quoted' };
   }
 
   value(node: Node | null, fallback: SourcePos): RawValue {
@@ -107,6 +108,12 @@ class Reader {
       if (body === null || body === undefined || (isScalar(body) && (body.value === null || body.value === ''))) {
         return new YamlEntity(type, keyPos);
       }
+      // ros2's YAML frontend also takes a group's children as a plain list: `- group: [ ... ]`.
+      if (isSeq(body)) {
+        const e = new YamlEntity(type, keyPos);
+        e.children = this.entityList(body as YAMLSeq<Node>);
+        return e;
+      }
       if (!isMap(body)) {
         throw new LaunchError(this.at(body, keyPos), `expected a mapping of attributes for '${type}'`);
       }
@@ -118,13 +125,7 @@ class Reader {
 /** Parses a YAML launch file into the `launch` root entity. */
 export function parseYamlLaunch(file: string, text: string): Entity {
   const r = new Reader(file, text);
-  const doc = parseDocument(text, { prettyErrors: false, strict: true, uniqueKeys: true });
-  const first = doc.errors[0];
-  if (first) {
-    const msg = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
-    throw new LaunchError(r.lines.pos(first.pos[0]), `malformed YAML: ${msg}`);
-  }
-  const root = doc.contents as Node | null;
+  const root = parseYaml(text, r.lines, '');
   const top = r.lines.pos(0);
   if (!isMap(root) || !(root as YAMLMap).items.some((p) => isScalar(p.key) && p.key.value === 'launch')) {
     throw new LaunchError(r.at(root, top), "expected a mapping with the root key 'launch' (e.g. `launch:` followed by a list of entities)");

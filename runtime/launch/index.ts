@@ -4,7 +4,9 @@ import type { LaunchDescription } from './types.js';
 
 export * from './types.js';
 export type { LoadOptions } from './interpret.js';
-export { typeParamString, formatParam, readParamsFile, sectionMatches } from './params.js';
+export { typeParamString, formatParam, sectionMatches } from './params.js';
+export { readParamsFile } from './yaml-doc.js';
+export { mergeParams, paramArguments } from './param-merge.js';
 export { findPackage, notFoundMessage } from './packages.js';
 
 /**

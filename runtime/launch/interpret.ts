@@ -1,14 +1,23 @@
 // Interprets launch entities (from either frontend) into a LaunchDescription: arguments,
 // scoped groups, includes, conditions, substitutions, nodes, executables and the xauto
 // `xnode` / `xpu` extensions. Semantics follow ros2 launch (launch, launch_ros).
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
-import { LaunchError, type LaunchDescription, type ParamType, type ParamValue, type ProcessEntity, type Ros2Binding, type SourcePos, type XNodeEntity, type XpuEntity } from './types.js';
+// Over 400 lines: one method per entity kind, all sharing the attribute, scope and position
+// helpers at the bottom; the pure rules live beside it (param-values, param-merge, params).
+import { existsSync } from 'node:fs';
+import { readBoundedFile } from './files.js';
+import { basename, delimiter, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
+import { MAX_INCLUDE_DEPTH } from './limits.js';
+import { LaunchError, type ArgDeclaration, type LaunchDescription, type ParamSource, type ProcessEntity, type Ros2Binding, type SourcePos, type XNodeEntity, type XpuEntity } from './types.js';
 import type { Attr, Entity, RawValue } from './entity.js';
 import { describeRaw } from './entity.js';
-import type { Located } from './source.js';
+import { posIn, type Located } from './source.js';
+import { parseTemplate } from './substitution-parse.js';
 import { expandTopic, invalidName, joinNamespace, validNodeName } from './names.js';
-import { readParamsFile, sectionMatches, typeList, typeParamString, typeScalarString } from './params.js';
+import { pyLoad, rclValue, sectionsOf } from './params.js';
+import { finalValue, PARAM_TYPES, typedValue, xmlValue, yamlList, yamlScalar } from './param-values.js';
+import { mergeParams, paramArguments } from './param-merge.js';
+import { parseYaml } from './yaml-doc.js';
+import { LineTable } from './source.js';
 import { splitWords } from './words.js';
 import { parseYamlLaunch } from './frontend-yaml.js';
 import { parseXmlLaunch } from './frontend-xml.js';
@@ -37,13 +46,7 @@ export function parseLaunchFile(abs: string, display: string, at?: SourcePos): E
   const isYaml = lower.endsWith('.yaml') || lower.endsWith('.yml');
   const isXml = lower.endsWith('.xml');
   if (!isYaml && !isXml) throw new LaunchError(where, `unknown launch file type '${extname(abs) || basename(abs)}' for '${display}'; expected .yaml, .yml or .xml`);
-  let text: string;
-  try {
-    if (!statSync(abs).isFile()) throw new Error('not a file');
-    text = readFileSync(abs, 'utf8').replace(/^\uFEFF/, '');
-  } catch {
-    throw new LaunchError(where, `launch file '${display}' not found (or not a readable file)`);
-  }
+  const text = readBoundedFile(abs, display, 'launch file', where);
   return isYaml ? parseYamlLaunch(display, text) : parseXmlLaunch(display, text);
 }
 
@@ -55,6 +58,7 @@ export class Interpreter {
   private readonly xpuIds = new Map<string, SourcePos>();
   private readonly includeStack: string[] = [];
   private readonly topArgs: Record<string, string> = {};
+  readonly declaredArgs: ArgDeclaration[] = [];
   private readonly subst: Substitutor;
   private depth = 0;
 
@@ -66,11 +70,12 @@ export class Interpreter {
     const abs = resolve(file);
     const display = displayPath(abs);
     const root = parseLaunchFile(abs, display);
-    const scope: Scope = { file: display, abs, configs: new Map(Object.entries(this.opts.args ?? {})), env: new Map(), ns: '/', remaps: [] };
+    const scope: Scope = { file: display, abs, configs: new Map(Object.entries(this.opts.args ?? {})), env: new Map(), ns: '/', remaps: [], globalParams: [] };
     this.includeStack.push(abs);
     this.launch(root, scope);
     return {
       file: abs,
+      declaredArgs: this.declaredArgs,
       args: { ...(this.opts.args ?? {}), ...this.topArgs },
       processes: this.processes,
       xnodes: this.xnodes,
@@ -113,6 +118,10 @@ export class Interpreter {
       case 'set_remap':
       case 'remap':
         return this.setRemap(e, s);
+      case 'set_parameter':
+        return this.setParameter(e, s);
+      case 'append_env':
+        return this.appendEnv(e, s);
       case 'node':
         return this.node(e, s);
       case 'executable':
@@ -125,12 +134,28 @@ export class Interpreter {
   }
 
   private group(e: Entity, s: Scope): void {
-    this.checkKeys(e, ['scoped', 'forwarding', 'if', 'unless'], [], true);
+    this.checkKeys(e, ['scoped', 'forwarding', 'if', 'unless'], ['keep'], true);
     const scoped = this.boolAttr(e, 'scoped', s, true);
     const forwarding = this.boolAttr(e, 'forwarding', s, true);
+    // `keep` values are read in the enclosing scope, before a non-forwarding group resets it.
+    const keep: Array<[string, string]> = [];
+    for (const k of this.list(e, 'keep')) {
+      this.checkKeys(k, ['name', 'value'], []);
+      keep.push([this.text(this.required(k, 'name'), s), this.text(this.required(k, 'value'), s)]);
+    }
     const inner = scoped ? childScope(s) : s;
-    if (scoped && !forwarding) inner.configs = new Map();
-    this.entities(e.children, inner);
+    if (scoped && !forwarding) {
+      // ros2's ResetLaunchConfigurations clears every launch configuration, which is also where
+      // launch_ros keeps the namespace, remaps and global parameters; ResetEnvironment undoes
+      // set_env/append_env/unset_env.
+      inner.configs = new Map();
+      inner.ns = '/';
+      inner.remaps = [];
+      inner.globalParams = [];
+      inner.env = new Map();
+    }
+    for (const [k, v] of keep) inner.configs.set(k, v);
+    this.entities(e.children.filter((c) => c.type !== 'keep'), inner);
   }
 
   private include(e: Entity, s: Scope): void {
@@ -142,16 +167,18 @@ export class Interpreter {
       const chain = [...this.includeStack.slice(this.includeStack.indexOf(target)), target].map(displayPath).join(' -> ');
       throw new LaunchError(fileAttr.pos, `include cycle: ${chain}`);
     }
+    if (this.includeStack.length >= MAX_INCLUDE_DEPTH) throw new LaunchError(fileAttr.pos, `includes nested more than ${MAX_INCLUDE_DEPTH} deep`);
     const root = parseLaunchFile(target, display, fileAttr.pos);
-    // Included files see the including scope but their args, lets and namespaces stay inside.
-    const inner = childScope(s);
-    inner.file = display;
-    inner.abs = target;
+    // An include is not a scope in ros2 (only a group is): the include's args, and the
+    // included file's args, lets, set_env, remaps and unscoped push_ros_namespace stay in
+    // effect after it. Only the file that $(dirname)/$(filename) name is the included one
+    // (ros2 Humble names the including file there, ros2/launch#618; fixed upstream later).
     for (const a of this.list(e, 'arg')) {
       this.checkKeys(a, ['name', 'value', 'if', 'unless'], []);
       if (!this.enabled(a, s)) continue;
-      inner.configs.set(this.text(this.required(a, 'name'), s), this.text(this.required(a, 'value'), s));
+      s.configs.set(this.text(this.required(a, 'name'), s), this.text(this.required(a, 'value'), s));
     }
+    const inner: Scope = { ...s, file: display, abs: target };
     this.includeStack.push(target);
     this.depth++;
     try {
@@ -160,6 +187,11 @@ export class Interpreter {
       this.depth--;
       this.includeStack.pop();
     }
+    s.ns = inner.ns;
+    s.configs = inner.configs;
+    s.env = inner.env;
+    s.remaps = inner.remaps;
+    s.globalParams = inner.globalParams;
   }
 
   // ---- arguments and scope changes -------------------------------------------------
@@ -180,10 +212,18 @@ export class Interpreter {
       this.checkKeys(c, ['value'], []);
       choices.push(this.text(this.required(c, 'value'), s));
     }
+    const defAttr = e.attrs.get('default');
+    const decl: ArgDeclaration = { name, pos: e.pos, ...(description !== undefined ? { description } : {}), ...(choices.length ? { choices } : {}) };
+    if (defAttr) decl.default = this.text(this.located(defAttr, 'default'), s);
+    if (!this.declaredArgs.some((d) => d.name === name)) this.declaredArgs.push(decl);
     // A value given from outside (command line, include, enclosing scope) wins over the default.
     let defaultPos: SourcePos | undefined;
     if (!s.configs.has(name)) {
-      const def = e.attrs.get('default');
+      const def = defAttr;
+      if (!def && this.opts.showArgs) {
+        s.configs.set(name, '');
+        return;
+      }
       if (!def) {
         throw new LaunchError(e.pos, `required launch argument '${name}'${description ? ` (${description})` : ''} was not provided; pass ${name}:=VALUE`);
       }
@@ -223,6 +263,33 @@ export class Interpreter {
     s.env.set(this.text(this.required(e, 'name'), s), null);
   }
 
+  /** `set_parameter`: a global parameter for every node that follows in scope (passed first). */
+  private setParameter(e: Entity, s: Scope): void {
+    this.checkKeys(e, ['name', 'value', 'if', 'unless'], []);
+    const nameAttr = this.required(e, 'name');
+    const name = this.text(nameAttr, s);
+    const v = this.required(e, 'value');
+    const text = this.text(v, s);
+    try {
+      const typed = finalValue(pyLoad(text), `parameter '${name}'`, text);
+      s.globalParams.push({ kind: 'value', name, value: typed.value, type: typed.type, pos: nameAttr.pos, global: true });
+    } catch (err) {
+      if (err instanceof TypeError) throw new LaunchError(v.pos, `parameter '${name}': ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** `append_env`: appends (or with prepend, prepends) to a variable, joined by `separator` (default ':'). */
+  private appendEnv(e: Entity, s: Scope): void {
+    this.checkKeys(e, ['name', 'value', 'prepend', 'separator', 'if', 'unless'], []);
+    const name = this.text(this.required(e, 'name'), s);
+    const value = this.text(this.required(e, 'value'), s);
+    const prepend = this.boolAttr(e, 'prepend', s, false);
+    const sep = this.optText(e, 'separator', s) ?? delimiter;
+    const cur = s.env.has(name) ? s.env.get(name) : (this.opts.env ?? process.env)[name];
+    s.env.set(name, cur === undefined || cur === null ? value : prepend ? value + sep + cur : cur + sep + value);
+  }
+
   private setRemap(e: Entity, s: Scope): void {
     this.checkKeys(e, ['from', 'to', 'if', 'unless'], []);
     s.remaps.push([this.text(this.required(e, 'from'), s), this.text(this.required(e, 'to'), s)]);
@@ -245,17 +312,51 @@ export class Interpreter {
     p.namespace = this.namespaceOf(nsAttr, s);
     const rosArgs = this.attrText(e, 'ros_args') ?? this.attrText(e, 'ros-args');
     if (rosArgs) p.rosArgs = this.words(rosArgs, s);
-    const sink = newSink();
-    this.params(this.list(e, 'param'), s, '', sink, undefined);
-    p.params = sink.params;
-    p.paramTypes = sink.types;
-    p.paramFiles = sink.files;
+    const sources: ParamSource[] = [...s.globalParams];
+    this.params(this.list(e, 'param'), s, '', sources);
+    const fqn = p.name ? `${p.namespace === '/' ? '' : p.namespace}/${p.name}` : undefined;
+    // `-p`/`--params-file` the node's own args carry come first on its command line.
+    const fromArgs = [...this.rosArgParams(p.args, true, e.pos, s), ...this.rosArgParams(p.rosArgs ?? [], false, e.pos, s)];
+    const merged = mergeParams([...fromArgs, ...sources], fqn);
+    p.params = merged.params;
+    p.paramTypes = merged.types;
+    p.paramFiles = sources.flatMap((x) => (x.kind === 'file' && !x.substituted ? [x.path] : []));
+    p.paramSources = sources;
+    p.paramArgs = paramArguments(sources, fqn);
+    if (!fqn && sources.some((x) => x.kind === 'file')) p.paramsPartial = true;
     p.remaps = [...s.remaps];
     for (const r of this.list(e, 'remap')) {
       this.checkKeys(r, ['from', 'to', 'if', 'unless'], []);
       if (this.enabled(r, s)) p.remaps.push([this.text(this.required(r, 'from'), s), this.text(this.required(r, 'to'), s)]);
     }
     this.processes.push(p);
+  }
+
+  /** Parameter rules among a node's arguments (after `--ros-args`, or all of `ros_args`), as rcl reads them. */
+  private rosArgParams(words: string[], needMarker: boolean, at: SourcePos, s: Scope): ParamSource[] {
+    const out: ParamSource[] = [];
+    let ros = !needMarker;
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i]!;
+      if (w === '--ros-args') ros = true;
+      else if (w === '--') ros = !needMarker ? ros : false;
+      else if (ros && (w === '-p' || w === '--param') && i + 1 < words.length) {
+        const rule = words[++i]!;
+        const k = rule.indexOf(':=');
+        if (k <= 0) throw new LaunchError(at, `argument '${w} ${rule}': expected format '<name>:=<value>'`);
+        try {
+          const typed = rclValue(rule.slice(k + 2), rule.slice(0, k));
+          out.push({ kind: 'value', name: rule.slice(0, k), value: typed.value, type: typed.type, pos: at, global: true });
+        } catch (err) {
+          if (err instanceof TypeError) throw new LaunchError(at, `argument '${w} ${rule}': ${err.message}`);
+          throw err;
+        }
+      } else if (ros && w === '--params-file' && i + 1 < words.length) {
+        const f = words[++i]!;
+        out.push(this.paramFile(this.existingPath({ text: f, pos: at, exact: false }, s, 'parameter file'), at, false, s));
+      }
+    }
+    return out;
   }
 
   private executable(e: Entity, s: Scope): void {
@@ -308,63 +409,79 @@ export class Interpreter {
 
   // ---- parameters ----------------------------------------------------------------------
 
-  /** Collects `param` entities: values typed as ros2 does, nested groups flattened to dotted names. */
-  private params(list: Entity[], s: Scope, prefix: string, sink: Sink, xnodeFqn: string | undefined): void {
+  /** Collects `param` entities as sources in declared order: values typed as ros2 does, nested groups flattened. */
+  private params(list: Entity[], s: Scope, prefix: string, out: ParamSource[]): void {
     for (const pe of list) {
-      this.checkKeys(pe, ['name', 'value', 'value-sep', 'value_sep', 'from', 'if', 'unless'], ['param']);
+      this.checkKeys(pe, ['name', 'value', 'value-sep', 'value_sep', 'type', 'from', 'allow_substs', 'if', 'unless'], ['param']);
       if (!this.enabled(pe, s)) continue;
       const from = this.attrText(pe, 'from');
       const nameAttr = this.attrText(pe, 'name');
+      const substsAttr = this.attrText(pe, 'allow_substs');
       if (from) {
         if (nameAttr) throw new LaunchError(nameAttr.pos, "'name' and 'from' are mutually exclusive on a param");
         if (prefix) throw new LaunchError(from.pos, "'from' is only allowed on top-level params, not inside a nested param group");
         const path = this.existingPath(from, s, 'parameter file');
-        const sections = readParamsFile(path, displayPath(path));
-        if (xnodeFqn === undefined) sink.files.push(path);
-        else {
-          for (const sec of sections) {
-            if (!sectionMatches(sec.path, xnodeFqn)) continue;
-            for (const p of sec.params) sink.set(p.name, p.typed.value, p.typed.type, p.pos);
-          }
-        }
+        const substituted = substsAttr ? this.boolAttr(pe, 'allow_substs', s, false) : false;
+        out.push(this.paramFile(path, from.pos, substituted, s));
         continue;
       }
+      if (substsAttr) throw new LaunchError(substsAttr.pos, "'allow_substs' can only be used together with 'from' (a parameter file)");
       if (!nameAttr) throw new LaunchError(pe.pos, "expected a 'name' (or 'from') attribute on param");
       const name = prefix + this.text(nameAttr, s);
       const nested = pe.lists.get('param');
       const valueAttr = pe.attrs.get('value');
+      const typeAttr = this.attrText(pe, 'type');
       if (nested && valueAttr) throw new LaunchError(valueAttr.namePos, `param '${name}' has both a value and nested params; expected one of them`);
+      if (nested && typeAttr) throw new LaunchError(typeAttr.pos, `param '${name}' has both a type and nested params; expected one of them`);
       if (nested) {
-        this.params(nested.list, s, `${name}.`, sink, xnodeFqn);
+        this.params(nested.list, s, `${name}.`, out);
         continue;
       }
       if (!valueAttr) throw new LaunchError(pe.pos, `param '${name}' needs a 'value' attribute or nested params`);
       const sepAttr = this.attrText(pe, 'value-sep') ?? this.attrText(pe, 'value_sep');
       const raw = valueAttr.value;
       const where = `parameter '${name}'`;
+      const at = raw.kind === 'text' ? raw.v.pos : raw.pos;
+      const perform = (v: Located) => this.text(v, s);
       try {
-        if (raw.kind === 'text') {
-          const text = this.text(raw.v, s);
-          if (sepAttr) {
-            const sep = this.text(sepAttr, s);
-            const words = sep === '' ? [text] : text.split(sep);
-            const typed = typeList(words.map((w) => typeScalarString(w.trim())), where, true, words);
-            sink.set(name, typed.value, typed.type, nameAttr.pos);
-          } else {
-            const typed = typeParamString(text);
-            sink.set(name, typed.value, typed.type, nameAttr.pos);
-          }
+        let launchValue;
+        let text = raw.kind === 'text' ? raw.v.text : '';
+        const type = typeAttr ? this.text(typeAttr, s) : undefined;
+        if (type !== undefined && !PARAM_TYPES.includes(type)) throw new LaunchError(typeAttr!.pos, `unknown param type '${type}'; expected one of ${PARAM_TYPES.join(', ')}`);
+        if (raw.kind === 'text' && type !== undefined) {
+          text = this.text(raw.v, s);
+          launchValue = typedValue(text, type, where);
+        } else if (raw.kind === 'text' && (e0(pe) === 'xml' || sepAttr)) {
+          launchValue = xmlValue(raw.v, sepAttr ? this.text(sepAttr, s) : undefined, perform, where);
+        } else if (raw.kind === 'text') {
+          launchValue = yamlScalar(raw.v, perform);
         } else if (raw.kind === 'list') {
-          const typed = typeList(raw.items.map((it) => typeScalarString(this.text(it, s))), where, false);
-          sink.set(name, typed.value, typed.type, nameAttr.pos);
+          if (type !== undefined) throw new LaunchError(typeAttr!.pos, "type= applies to a value written as a string; write the list as one string, e.g. '[1, 2]'");
+          launchValue = yamlList(raw.items, perform, where);
         } else {
           throw new LaunchError(valueAttr.namePos, `${where}: expected a value (string, number, bool or list), got ${describeRaw(raw)}`);
         }
+        const typed = finalValue(launchValue, where, text);
+        out.push({ kind: 'value', name, value: typed.value, type: typed.type, pos: nameAttr.pos });
       } catch (err) {
-        if (err instanceof TypeError) throw new LaunchError(raw.kind === 'text' ? raw.v.pos : valueAttr.namePos, `${where}: ${err.message.replace(/^parameter '[^']*': /, '')}`);
+        if (err instanceof TypeError) throw new LaunchError(at, `${where}: ${err.message.replace(/^parameter '[^']*': /, '')}`);
         throw err;
       }
     }
+  }
+
+  /** A `param from=` file read as rcl reads it (after substitutions when allow_substs). */
+  private paramFile(path: string, at: SourcePos, substituted: boolean, s: Scope): ParamSource {
+    const display = displayPath(path);
+    let text = readBoundedFile(path, display, 'parameter file', at);
+    if (substituted) text = this.text({ text, pos: { file: display, line: 1, column: 1 }, exact: true }, s);
+    const lines = new LineTable(display, text);
+    const root = parseYaml(text, lines, 'parameter file');
+    const sections = sectionsOf(root, (n) => lines.pos(n?.range?.[0] ?? 0)).map((sec) => ({
+      path: sec.path,
+      params: sec.params.map((p) => ({ name: p.name, value: p.typed.value, type: p.typed.type, pos: p.pos })),
+    }));
+    return { kind: 'file', path, pos: at, sections, ...(substituted ? { substituted } : {}) };
   }
 
   // ---- xauto extensions ----------------------------------------------------------------
@@ -390,13 +507,15 @@ export class Interpreter {
       if (!parts) throw new LaunchError(implAttr.namePos, `expected 'impl' to be a comma-separated list of implementation names, got ${describeRaw(v)}`);
       impls = parts.map((x) => x.trim()).filter((x) => x !== '');
     }
-    const priority = this.intAttr(e, 'priority', s, 0, undefined);
+    const priority = this.intAttr(e, 'priority', s, 0, -1_000_000, 1_000_000);
     const moduleName = this.optText(e, 'module', s);
     const processName = this.optText(e, 'process', s) ?? 'main';
     if (processName === '') throw new LaunchError(this.attrText(e, 'process')!.pos, "expected a non-empty 'process' name");
 
-    const sink = newSink();
-    this.params(this.list(e, 'param'), s, '', sink, fqn);
+    const sources: ParamSource[] = [...s.globalParams];
+    this.params(this.list(e, 'param'), s, '', sources);
+    // An xnode is a node with a name and a namespace: its own values are keyed by its name.
+    const sink = mergeParams(sources, fqn, fqn);
     const x: XNodeEntity = {
       name,
       namespace: ns,
@@ -405,6 +524,7 @@ export class Interpreter {
       outputs: {},
       params: sink.params,
       paramTypes: sink.types,
+      ownParams: [...new Set(sources.flatMap((src) => (src.kind === 'value' && !src.global ? [src.name] : [])))],
       impls,
       priority,
       module: moduleName ?? (ns !== '/' ? ns : name),
@@ -502,7 +622,7 @@ export class Interpreter {
     const kindAttr = this.required(e, 'kind');
     const kind = this.text(kindAttr, s);
     if (!/^[a-z][a-z0-9_]*$/.test(kind)) throw new LaunchError(kindAttr.pos, `invalid xpu kind '${kind}'; expected a lower-case name such as cpu, gpu, npu`);
-    const lanes = this.intAttr(e, 'lanes', s, 1, 1);
+    const lanes = this.intAttr(e, 'lanes', s, 1, 1, 1024);
     const xpu: XpuEntity = { id, kind, lanes, pos: e.pos };
     const profile = this.attrText(e, 'profile');
     if (profile) xpu.profile = this.existingPath(profile, s, 'xpu profile');
@@ -569,13 +689,14 @@ export class Interpreter {
     return b;
   }
 
-  private intAttr(e: Entity, name: string, s: Scope, def: number, min: number | undefined): number {
+  private intAttr(e: Entity, name: string, s: Scope, def: number, min: number, max: number): number {
     const v = this.attrText(e, name);
     if (!v) return def;
     const t = this.text(v, s).trim();
-    if (!/^[+-]?\d+$/.test(t)) throw new LaunchError(v.pos, `invalid ${name} '${t}'; expected an integer${min !== undefined ? ` >= ${min}` : ''}`);
+    const range = `an integer from ${min} to ${max}`;
+    if (!/^[+-]?\d+$/.test(t)) throw new LaunchError(v.pos, `invalid ${name} '${t.slice(0, 40)}'; expected ${range}`);
     const n = Number(t);
-    if (min !== undefined && n < min) throw new LaunchError(v.pos, `invalid ${name} ${n}; expected an integer >= ${min}`);
+    if (n < min || n > max) throw new LaunchError(v.pos, `invalid ${name} ${t.length > 30 ? `${t.slice(0, 30)}...` : t}; expected ${range}`);
     return n;
   }
 
@@ -593,10 +714,42 @@ export class Interpreter {
     throw new LaunchError(v.pos, `${what} '${isAbsolute(p) ? displayPath(p) : p}' not found${where}`);
   }
 
+  /**
+   * A command line as ros2's _parse_cmdline splits it: only the literal text is split (shlex),
+   * the result of each substitution stays inside one argument, so `$(var two)` with `two` =
+   * `alpha beta` is one argument; a quote must close in the text it opens in.
+   */
   private words(v: Located, s: Scope): string[] {
-    const w = splitWords(this.text(v, s));
-    if (!Array.isArray(w)) throw new LaunchError(v.pos, `${w.error}; expected matching quotes`);
-    return w;
+    const out: string[] = [];
+    let arg: string[] | undefined;
+    const flush = () => {
+      if (arg) out.push(arg.join(''));
+      arg = undefined;
+    };
+    for (const part of parseTemplate(v)) {
+      if (typeof part !== 'string') {
+        (arg ??= []).push(this.subst.call(part, s));
+        continue;
+      }
+      const tokens = splitWords(part);
+      if (!Array.isArray(tokens)) {
+        throw new LaunchError(posIn(v, v.text.indexOf(part) + tokens.offset), `${tokens.error} in the literal text; expected the quote to close before the next substitution (ros2 splits only the text around substitutions)`);
+      }
+      if (tokens.length === 0) {
+        flush();
+        continue;
+      }
+      if (/^\s/.test(part)) flush();
+      (arg ??= []).push(tokens[0]!);
+      if (tokens.length > 1) {
+        flush();
+        for (const t of tokens.slice(1, -1)) out.push(t);
+        arg = [tokens[tokens.length - 1]!];
+      }
+      if (/\s$/.test(part)) flush();
+    }
+    flush();
+    return out;
   }
 
   /** `if` / `unless`: true/false/1/0, case-insensitively, as ros2's IfCondition. */
@@ -618,29 +771,7 @@ export class Interpreter {
 }
 
 /** Entity types, by name with '-' read as '_' (ros2 XML spells some with '-'). */
-const ENTITY_TYPES = ['arg', 'let', 'group', 'include', 'push_ros_namespace', 'set_env', 'unset_env', 'set_remap', 'remap', 'node', 'executable', 'xnode', 'xpu'] as const;
+const ENTITY_TYPES = ['arg', 'let', 'group', 'include', 'push_ros_namespace', 'set_env', 'unset_env', 'append_env', 'set_remap', 'remap', 'set_parameter', 'node', 'executable', 'xnode', 'xpu'] as const;
 type EntityType = (typeof ENTITY_TYPES)[number];
 
-interface Sink {
-  params: Record<string, ParamValue>;
-  types: Record<string, ParamType>;
-  pos: Record<string, SourcePos>;
-  files: string[];
-  set(name: string, v: ParamValue, t: ParamType, pos: SourcePos): void;
-}
-
-function newSink(): Sink {
-  const sink: Sink = {
-    params: {},
-    types: {},
-    pos: {},
-    files: [],
-    set(name, v, t, pos) {
-      sink.params[name] = v;
-      sink.types[name] = t;
-      sink.pos[name] = pos;
-    },
-  };
-  return sink;
-}
-
+const e0 = (e: Entity) => e.format;

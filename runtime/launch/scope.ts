@@ -1,4 +1,5 @@
 // What is in effect at a point of a launch file, and options that hold for the whole launch.
+import type { ParamSource } from './types.js';
 
 export interface LoadOptions {
   /** Launch arguments (`name:=value` on the command line). */
@@ -7,6 +8,8 @@ export interface LoadOptions {
   allowCommand?: boolean;
   /** Environment seen by `$(env)`, package lookup and `$(command)`; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** `--show-args`: a required argument that is missing reads as '' instead of failing. */
+  showArgs?: boolean;
 }
 
 /** What is in effect at a point of a launch file; groups and includes copy it. */
@@ -18,11 +21,13 @@ export interface Scope {
   env: Map<string, string | null>;
   ns: string;
   remaps: Array<[string, string]>;
+  /** `set_parameter` values in scope, passed first to every node. */
+  globalParams: ParamSource[];
 }
 
 /** A copy for a group or include: changes inside do not reach the enclosing scope. */
 export function childScope(s: Scope): Scope {
-  return { ...s, configs: new Map(s.configs), env: new Map(s.env), remaps: [...s.remaps] };
+  return { ...s, configs: new Map(s.configs), env: new Map(s.env), remaps: [...s.remaps], globalParams: [...s.globalParams] };
 }
 
 /** ros2 launch's truth values: true/false/1/0, case-insensitively. */

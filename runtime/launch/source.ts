@@ -33,6 +33,8 @@ export interface Located {
   text: string;
   pos: SourcePos;
   exact: boolean;
+  /** YAML frontend: how the scalar was written (a quoted one is a string for ros2 too). */
+  yaml?: 'plain' | 'quoted';
 }
 
 /** The file position of character `offset` of a located string. */

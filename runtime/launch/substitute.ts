@@ -1,7 +1,8 @@
 // Performs substitutions (`$(var x)`, `$(env X)`, `$(eval ...)`, ...) as ros2 launch does.
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
-import { LaunchError } from './types.js';
+import { LaunchError, type SourcePos } from './types.js';
+import { MAX_VALUE_LENGTH } from './limits.js';
 import type { Located } from './source.js';
 import { parseTemplate, type SubstitutionCall, type Template } from './substitution-parse.js';
 import { evalExpression, EvalError, pyStr } from './eval.js';
@@ -38,16 +39,23 @@ export class Substitutor {
   }
 
   text(v: Located, s: Scope): string {
-    return this.perform(parseTemplate(v), s);
+    return this.perform(parseTemplate(v), s, v.pos);
   }
 
-  private perform(t: Template, s: Scope): string {
+  /** The parts of a template concatenated; a result longer than MAX_VALUE_LENGTH is an error. */
+  private perform(t: Template, s: Scope, at: SourcePos): string {
     let out = '';
-    for (const part of t) out += typeof part === 'string' ? part : this.call(part, s);
+    for (const part of t) {
+      const piece = typeof part === 'string' ? part : this.call(part, s);
+      if (out.length + piece.length > MAX_VALUE_LENGTH) {
+        throw new LaunchError(typeof part === 'string' ? at : part.pos, `value longer than ${MAX_VALUE_LENGTH} characters; expected a shorter substitution result`);
+      }
+      out += piece;
+    }
     return out;
   }
 
-  private call(c: SubstitutionCall, s: Scope): string {
+  call(c: SubstitutionCall, s: Scope): string {
     const arity = SUBSTITUTIONS[c.name];
     if (!arity) {
       throw new LaunchError(c.pos, `unknown substitution '$(${c.name} ...)'; expected one of ${Object.keys(SUBSTITUTIONS).join(', ')}`);
@@ -60,7 +68,7 @@ export class Substitutor {
       const want = min === max ? `${min}` : `${min} to ${max}`;
       throw new LaunchError(c.pos, `substitution '${c.name}' takes ${want} argument${max === 1 ? '' : 's'}, got ${c.args.length}${c.name === 'eval' ? " (quote the expression: $(eval '...'))" : ''}`);
     }
-    const a = c.args.map((x) => this.perform(x, s));
+    const a = c.args.map((x) => this.perform(x, s, c.pos));
     switch (c.name) {
       case 'var': {
         const v = s.configs.get(a[0]!);
@@ -111,7 +119,8 @@ export class Substitutor {
           return pyStr(evalExpression(a[0]!));
         } catch (err) {
           if (err instanceof EvalError) {
-            throw new LaunchError(c.pos, `eval: ${err.message} (at column ${err.offset + 1} of expression '${a[0]}')`);
+            const expr = a[0]!.length > 80 ? `${a[0]!.slice(0, 80)}...` : a[0];
+            throw new LaunchError(c.pos, `eval: ${err.message} (at column ${err.offset + 1} of expression '${expr}')`);
           }
           throw err;
         }

@@ -5,6 +5,7 @@
 import { LaunchError } from './types.js';
 import type { SourcePos } from './types.js';
 import { posIn, type Located } from './source.js';
+import { MAX_SUBSTITUTION_DEPTH } from './limits.js';
 
 /** Text and substitutions, concatenated when performed. */
 export type Template = Array<string | SubstitutionCall>;
@@ -32,7 +33,7 @@ export function parseTemplate(value: Located): Template {
     } else if (c === '$' && s[i + 1] === '(') {
       if (text) out.push(text);
       text = '';
-      const [call, next] = parseCall(value, i);
+      const [call, next] = parseCall(value, i, 1);
       out.push(call);
       i = next;
     } else {
@@ -45,9 +46,10 @@ export function parseTemplate(value: Located): Template {
 }
 
 /** Parses `$(name args...)` starting at `start` (pointing at `$`); returns the call and the index after `)`. */
-function parseCall(value: Located, start: number): [SubstitutionCall, number] {
+function parseCall(value: Located, start: number, depth: number): [SubstitutionCall, number] {
   const s = value.text;
   const pos = posIn(value, start);
+  if (depth > MAX_SUBSTITUTION_DEPTH) throw new LaunchError(pos, `substitutions nested more than ${MAX_SUBSTITUTION_DEPTH} deep; expected fewer $(...) inside one another`);
   IDENT.lastIndex = start + 2;
   const m = IDENT.exec(s);
   if (!m) {
@@ -66,14 +68,14 @@ function parseCall(value: Located, start: number): [SubstitutionCall, number] {
     if (i === start + 2 + m[0].length) {
       throw new LaunchError(posIn(value, i), `expected a space or ')' after substitution name '${m[0]}'`);
     }
-    const [arg, next] = parseArgument(value, i, start);
+    const [arg, next] = parseArgument(value, i, start, depth);
     call.args.push(arg);
     i = next;
   }
 }
 
 /** One argument: runs of unquoted text, quoted strings and nested substitutions, up to whitespace or `)`. */
-function parseArgument(value: Located, start: number, callStart: number): [Template, number] {
+function parseArgument(value: Located, start: number, callStart: number, depth: number): [Template, number] {
   const s = value.text;
   const out: Template = [];
   let text = '';
@@ -90,7 +92,7 @@ function parseArgument(value: Located, start: number, callStart: number): [Templ
       i += 2;
     } else if (c === '$' && s[i + 1] === '(') {
       flush();
-      const [call, next] = parseCall(value, i);
+      const [call, next] = parseCall(value, i, depth + 1);
       out.push(call);
       i = next;
     } else if (c === "'" || c === '"') {
@@ -106,7 +108,7 @@ function parseArgument(value: Located, start: number, callStart: number): [Templ
           j += 2;
         } else if (d === '$' && s[j + 1] === '(') {
           flush();
-          const [call, next] = parseCall(value, j);
+          const [call, next] = parseCall(value, j, depth + 1);
           out.push(call);
           j = next;
         } else {

@@ -14,6 +14,14 @@ export type ParamValue = string | number | boolean | string[] | number[] | boole
 /** The ROS2 type of a parameter value (numbers alone cannot tell `1` from `1.0`). */
 export type ParamType = 'bool' | 'int' | 'double' | 'string' | 'bool_array' | 'int_array' | 'double_array' | 'string_array';
 
+/**
+ * One source of a node's parameters, in the order ros2 passes them (`-p` and `--params-file`
+ * on the command line): rcl applies them in this order, rclcpp then matches node keys.
+ */
+export type ParamSource =
+  | { kind: 'value'; name: string; value: ParamValue; type: ParamType; pos: SourcePos; global?: boolean }
+  | { kind: 'file'; path: string; pos: SourcePos; sections: Array<{ path: string; params: Array<{ name: string; value: ParamValue; type: ParamType; pos: SourcePos }> }>; substituted?: boolean };
+
 /** A `node` or `executable` entity: a child process to start. */
 export interface ProcessEntity {
   kind: 'node' | 'executable';
@@ -26,10 +34,20 @@ export interface ProcessEntity {
   /** executable: the `cmd` split into words. */
   cmd?: string[];
   args: string[];
-  /** Flattened to dotted names (`a.b.c`). */
+  /**
+   * The parameters the node ends up with, flattened to dotted names (`a.b.c`): global
+   * (`set_parameter`), parameter files and `param` values merged as rcl and rclcpp do it.
+   * Ints beyond 2^53 are kept exact as their decimal digits (type `int`).
+   */
   params: Record<string, ParamValue>;
   /** Parameter files named by `param from=` (kept in order, already resolved). */
   paramFiles: string[];
+  /** The sources of `params` in declared order. */
+  paramSources?: ParamSource[];
+  /** `-p name:=value` and `--params-file FILE` words in the order ros2 passes them. */
+  paramArgs?: string[];
+  /** node without a `name`: its name is the executable's, so only `/**` file sections were merged. */
+  paramsPartial?: boolean;
   remaps: Array<[string, string]>;
   /** Environment for the process: `set_env` in scope plus the entity's own `env`. */
   env: Record<string, string>;
@@ -66,6 +84,8 @@ export interface XNodeEntity {
   params: Record<string, ParamValue>;
   /** ROS2 type of each entry of `params` (int vs double, array kinds). */
   paramTypes?: Record<string, ParamType>;
+  /** Names set by the xnode's own `param` values (not global or file ones): they must exist. */
+  ownParams?: string[];
   /** Allowed implementation names; empty means all. */
   impls: string[];
   /** Higher is more important; default 0. */
@@ -93,9 +113,20 @@ export interface XpuEntity {
   pos: SourcePos;
 }
 
+/** An `arg` entity as declared (for `--show-args` and checks of command-line arguments). */
+export interface ArgDeclaration {
+  name: string;
+  default?: string;
+  description?: string;
+  choices?: string[];
+  pos: SourcePos;
+}
+
 export interface LaunchDescription {
   /** The top-level file. */
   file: string;
+  /** Every `arg` the launch read (top file and includes), in order. */
+  declaredArgs?: ArgDeclaration[];
   /** Launch arguments as finally resolved at the top level. */
   args: Record<string, string>;
   processes: ProcessEntity[];

@@ -147,7 +147,26 @@ export function stampOf(seconds: number): Time {
   return { sec, nanosec: Math.round((seconds - sec) * 1e9) };
 }
 
-/** A stamp as one number of nanoseconds (exact for any run shorter than a century). */
+// ROS time at scene time 0: the wall clock when the first thread of this launch loaded the
+// sensors. Kept in the environment so that worker threads and child processes (which inherit
+// it) stamp the same frame alike, and camera and lidar frames of one instant stay in sync.
+const EPOCH_VAR = 'XAUTO_ROS_EPOCH_NS';
+process.env[EPOCH_VAR] ??= String(BigInt(Date.now()) * 1_000_000n);
+const epochNs = BigInt(process.env[EPOCH_VAR]!);
+const WALL_EPOCH: Time = { sec: Number(epochNs / 1_000_000_000n), nanosec: Number(epochNs % 1_000_000_000n) };
+
+/**
+ * The header stamp of scene time `seconds`: ROS time (wall clock from the start of the run on),
+ * or with `use_sim_time` the scene time itself, as a simulator's /clock gives it.
+ */
+export function rosStamp(seconds: number, useSimTime: boolean): Time {
+  const s = stampOf(seconds);
+  if (useSimTime) return s;
+  const nanosec = WALL_EPOCH.nanosec + s.nanosec;
+  return { sec: WALL_EPOCH.sec + s.sec + Math.floor(nanosec / 1e9), nanosec: nanosec % 1e9 };
+}
+
+/** A stamp as one number of nanoseconds (to a few hundred ns for ROS time; frames are ms apart). */
 export const stampKey = (t: Time): number => t.sec * 1e9 + t.nanosec;
 
 export const header = (stamp: Time, frame_id: string): Header => ({ stamp: { sec: stamp.sec, nanosec: stamp.nanosec }, frame_id });

@@ -1,7 +1,7 @@
 // The camera source's stage body, shared by its main-thread and worker implementations.
 import type { ImplContext, StageFn } from '../../runtime/xnode/types.js';
 import type { CameraInfo, GroundTruth, GtObject, Image } from '../perception-common/messages.js';
-import { header, stampOf } from '../perception-common/messages.js';
+import { header, rosStamp } from '../perception-common/messages.js';
 import { CameraRendererNative } from './camera-native.js';
 import { CameraRenderer } from './camera-render.js';
 import { Scene, type SceneObject } from './scene.js';
@@ -14,6 +14,7 @@ export interface CameraParams {
   seed: number;
   ego_speed: number;
   frame_id: string;
+  use_sim_time: boolean;
 }
 
 export function cameraInfo(width: number, height: number, fx: number, fy: number, cx: number, cy: number, frameId: string): CameraInfo {
@@ -40,7 +41,7 @@ export function createCamera(ctx: Pick<ImplContext, 'params'>, native = false): 
   const period = 1 / (p.rate > 0 ? p.rate : 30);
   const r = native ? new CameraRendererNative(p.width, p.height, p.objects, p.seed) : new CameraRenderer(p.width, p.height, p.objects, p.seed);
   const messages = (t: number, data: Uint8Array, gt: GtObject[]) => {
-    const stamp = stampOf(t);
+    const stamp = rosStamp(t, p.use_sim_time);
     const image: Image = {
       header: header(stamp, p.frame_id),
       height: p.height,

@@ -1,5 +1,6 @@
 // Synthetic sensors: a seeded driving scene seen by a pinhole camera and a spinning lidar, with
-// per-frame ground truth. Stamps are scene time (seq / rate), like a simulator's /clock.
+// per-frame ground truth. Stamps are ROS time: the wall clock at the start plus scene time
+// (seq / rate); with use_sim_time, scene time alone, like a simulator's /clock.
 import { defineXNode } from '../../runtime/xnode/index.js';
 import type { ParamSpec } from '../../runtime/xnode/types.js';
 import { createCamera } from './camera-source.js';
@@ -9,6 +10,7 @@ const sceneParams: Record<string, ParamSpec> = {
   objects: { type: 'int', default: 10, min: 0, max: 200, description: 'moving objects in the scene (cars, pedestrians, cyclists)' },
   seed: { type: 'int', default: 7, min: 0, description: 'scene seed: same seed, same scene' },
   ego_speed: { type: 'float', default: 5, min: 0, max: 40, description: 'ego vehicle speed (m/s)' },
+  use_sim_time: { type: 'bool', default: false, description: 'stamp headers with scene time from 0 (ROS sim time) instead of wall-clock ROS time' },
 };
 
 export const camera = defineXNode({

@@ -1,6 +1,6 @@
 // The lidar source's stage body, shared by its main-thread and worker implementations.
 import type { ImplContext, StageFn } from '../../runtime/xnode/types.js';
-import { header, stampOf } from '../perception-common/messages.js';
+import { header, rosStamp } from '../perception-common/messages.js';
 import { makeCloud } from '../perception-common/pointcloud.js';
 import { LidarSimulator } from './lidar-sim.js';
 import { Scene, type SceneObject } from './scene.js';
@@ -15,6 +15,7 @@ export interface LidarParams {
   seed: number;
   ego_speed: number;
   frame_id: string;
+  use_sim_time: boolean;
 }
 
 export function createLidar(ctx: Pick<ImplContext, 'params'>): StageFn {
@@ -27,6 +28,6 @@ export function createLidar(ctx: Pick<ImplContext, 'params'>): StageFn {
     const t = frame.seq * period;
     scene.at(t, objects);
     const n = sim.scan(objects, scene.odometer(t), frame.seq);
-    return { points: makeCloud(header(stampOf(t), p.frame_id), sim.xyzi, sim.rings, n) };
+    return { points: makeCloud(header(rosStamp(t, p.use_sim_time), p.frame_id), sim.xyzi, sim.rings, n) };
   };
 }
