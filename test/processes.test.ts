@@ -134,6 +134,9 @@ test('a node is started as ros2 launch would: lib/<pkg>/<exec> with --ros-args',
     '-r',
     'in:=/camera/in',
   ]);
+  // ros2 rule: the child's command line keeps the declared order of -p and --params-file.
+  const ordered = commandFor({ ...node, paramArgs: ['-p', 'rate:=1', '--params-file', '/tmp/p.yaml', '-p', 'gain:=1.0'] }, env);
+  t.deepEqual(ordered.slice(ordered.indexOf('__ns:=/robot') + 1, -2), ['-p', 'rate:=1', '--params-file', '/tmp/p.yaml', '-p', 'gain:=1.0']);
   const lines: string[] = [];
   const [exit] = await startProcesses([node], { env, log: (l) => lines.push(l) }).done;
   t.is(exit!.code, 0);

@@ -78,8 +78,13 @@ export function commandFor(entity: ProcessEntity, env: NodeJS.ProcessEnv = proce
   const cmd = [exe, ...entity.args, '--ros-args', ...(entity.rosArgs ?? [])];
   if (entity.name) cmd.push('-r', `__node:=${entity.name}`);
   cmd.push('-r', `__ns:=${entity.namespace}`);
-  for (const f of entity.paramFiles) cmd.push('--params-file', f);
-  for (const [k, v] of Object.entries(entity.params)) cmd.push('-p', `${k}:=${formatParam(v, entity.paramTypes?.[k])}`);
+  // ros2 passes `-p` and `--params-file` in the order they were declared: a later source
+  // replaces an earlier one, so the order decides the values the node gets.
+  if (entity.paramArgs) cmd.push(...entity.paramArgs);
+  else {
+    for (const f of entity.paramFiles) cmd.push('--params-file', f);
+    for (const [k, v] of Object.entries(entity.params)) cmd.push('-p', `${k}:=${formatParam(v, entity.paramTypes?.[k])}`);
+  }
   for (const [from, to] of entity.remaps) cmd.push('-r', `${from}:=${to}`);
   return cmd;
 }
