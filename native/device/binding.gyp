@@ -6,6 +6,7 @@
       "src/clock.cc",
       "src/memory.cc",
       "src/kernels.cc",
+      "src/kernels_perception.cc",
       "src/validate.cc",
       "src/scheduler.cc",
       "src/addon.cc"
