@@ -7,6 +7,7 @@ import type { DeviceBuffer, PreemptPolicy, Stream } from './device.js';
 import type { KernelArgs } from './kernels.js';
 import type { LaunchResult } from './launch.js';
 import { acquireDevice, type DeviceLease } from './shared.js';
+import { streamPriority } from './priority.js';
 import { countTransfer } from './tensor.js';
 
 const SCAN = 256; // elements per scan block (kernels_perception_ops.h: kScan)
@@ -35,7 +36,7 @@ export class StageDevice {
     policy: PreemptPolicy = 'wait',
   ) {
     this.lease = acquireDevice();
-    this.stream = this.lease.stream(priority, policy);
+    this.stream = this.lease.stream(streamPriority(priority), policy);
     this.stats = { backend: this.device.backend, launches: 0, preemptions: 0, relaunches: 0, blocks_discarded: 0, upload_bytes: 0, download_bytes: 0 };
   }
 
