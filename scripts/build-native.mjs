@@ -51,7 +51,6 @@ process.exit(failed ? 1 : 0);
 
 /** nvcc to use: $NVCC, else on PATH, else the usual install places; undefined when none. */
 function findNvcc() {
-  if (process.env.XAUTO_CUDA === '0') return undefined;
   const candidates = [process.env.NVCC, 'nvcc', '/usr/local/bin/nvcc', '/usr/local/cuda/bin/nvcc'].filter(Boolean);
   for (const c of candidates) {
     const v = spawnSync(c, ['--version'], { encoding: 'utf8' });
@@ -75,6 +74,10 @@ function cudaHome(nvcc) {
  * fails: the caller then builds the host backend only. A GPU is not needed to build.
  */
 function cudaBuild(dir, gyp) {
+  if (process.env.XAUTO_CUDA === '0') {
+    console.error('[xauto build] native/device: CUDA backend disabled (XAUTO_CUDA=0): host backend only');
+    return false;
+  }
   const nvcc = findNvcc();
   if (!nvcc) {
     console.error('[xauto build] native/device: no nvcc found: host backend only (set NVCC=/path/to/nvcc for the CUDA backend)');

@@ -10,13 +10,14 @@
 // are counted on the device, so the scheduler learns whether the launch completed.
 //
 // Streams: per device thread and priority, created with cudaStreamCreateWithPriority
-// (higher xauto priority -> numerically lower, more urgent CUDA priority, clamped to the
-// device's range). Copies: synchronous ones go through a copy stream and wait for it (so a
+// (higher xauto priority -> numerically lower, more urgent CUDA priority, log-compressed into
+// the device's range). Copies: synchronous ones go through a copy stream and wait for it (so a
 // later launch on any stream sees them); the asynchronous ones the checkpoint engine uses are
 // queued on the same copy stream and fenced with copy_fence().
 #include <cuda_runtime.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -227,8 +228,11 @@ class CudaBackend final : public Backend {
     thread_local std::map<int, cudaStream_t> streams;
     auto it = streams.find(priority);
     if (it != streams.end()) return it->second;
-    int p = least_ - priority;
-    p = p < greatest_ ? greatest_ : (p > least_ ? least_ : p);
+    // Order kept, range compressed: 0 -> least urgent, each doubling of the priority one
+    // level more urgent (critical-path stages, 1000 and up, get the most urgent level).
+    const int steps = priority <= 0 ? 0 : int(std::log2(double(priority) + 1.0));
+    int p = least_ - steps;
+    p = p < greatest_ ? greatest_ : p;
     cudaStream_t s = nullptr;
     check(cudaStreamCreateWithPriority(&s, cudaStreamNonBlocking, p), "stream");
     streams[priority] = s;

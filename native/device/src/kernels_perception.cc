@@ -127,7 +127,7 @@ void add_perception_kernels(std::vector<KernelDesc>& L) {
   // detector decode
   add({"hm_init", "idempotent. lab[k] = k where cell k can seed a region (not below thr), else none",
        {I("total"), F("thr"), B("heat", in, "f32", 4, {P(0)}), B("lab", out, "u32", 4, {P(0)})}, kNoSideEffects, HOST(HmInit), REF(HmInit)});
-  add({"hm_pass", "idempotent. one round of min-label propagation over 4-connected heatmap cells at or above thr",
+  add({"hm_pass", "idempotent. one round of min-label propagation along the connected row and column runs of heatmap cells at or above thr",
        {I("C"), I("h"), I("w"), F("thr"), B("heat", in, "f32", 4, {P(0), P(1), P(2)}), B("lin", in, "u32", 4, {P(0), P(1), P(2)}),
         B("lout", out, "u32", 4, {P(0), P(1), P(2)})},
        kNoSideEffects, HOST(HmPass), REF(HmPass)});

@@ -383,7 +383,9 @@ struct HmInit : N0 {
 };
 
 // hm_pass(C, h, w, thr, heat f32[C*h*w], lin u32[C*h*w], lout u32[C*h*w]): one round of
-// min-label propagation over 4-connected cells at or above thr, per class plane.
+// min-label propagation over 4-connected cells at or above thr, per class plane: each cell
+// takes the smallest label along the whole connected run of cells through it in its row and
+// in its column (and its label's label), so a blob converges in a few rounds.
 struct HmPass : Items64 {
   XDEV_HD static int64_t items(const Args& a) { return I(a, 0) * I(a, 1) * I(a, 2); }
   XDEV_HD static void item(const Args& a, int64_t k) {
@@ -395,9 +397,10 @@ struct HmPass : Items64 {
     if (m != kNone && heat[k] >= thr) {
       if (m < uint64_t(total) && lin[m] < m) m = lin[m];
       const int64_t q = k % w, r = (k % cells) / w;
-      const int64_t nb[4] = {q > 0 ? k - 1 : -1, q < w - 1 ? k + 1 : -1, r > 0 ? k - w : -1, r < h - 1 ? k + w : -1};
-      for (int e = 0; e < 4; ++e)
-        if (nb[e] >= 0 && heat[nb[e]] >= thr && lin[nb[e]] < m) m = lin[nb[e]];
+      for (int64_t j = k - 1, c = q - 1; c >= 0 && heat[j] >= thr; --j, --c) m = lin[j] < m ? lin[j] : m;
+      for (int64_t j = k + 1, c = q + 1; c < w && heat[j] >= thr; ++j, ++c) m = lin[j] < m ? lin[j] : m;
+      for (int64_t j = k - w, c = r - 1; c >= 0 && heat[j] >= thr; j -= w, --c) m = lin[j] < m ? lin[j] : m;
+      for (int64_t j = k + w, c = r + 1; c < h && heat[j] >= thr; j += w, ++c) m = lin[j] < m ? lin[j] : m;
     }
     P<uint32_t>(a, 6)[k] = m;
   }
