@@ -89,3 +89,15 @@ test.serial('a device consumer drops (and counts) a frame whose tensor went stal
   await voxel.close?.();
   await ground.close?.();
 });
+
+test.serial('a message emitted before its producer closed stays readable (the ring keeps a host copy at close)', async (t) => {
+  const inputs = await samples;
+  const vdef = xnodeDef('lidar/voxel');
+  const dev = await instantiate(vdef.impls.find((i) => i.name === 'device')!, context(vdef, 'device'));
+  const js = await instantiate(vdef.impls.find((i) => i.name === 'js')!, context(vdef, 'js'));
+  const f = { seq: 0, t0: 0 };
+  const out = (await dev.process(inputs[0]!['lidar/voxel'] as PortValues, f))!;
+  await dev.close?.();
+  const ref = (await js.process(inputs[0]!['lidar/voxel'] as PortValues, f))!;
+  t.true(maxDifference(out.points, ref.points) <= 1e-4);
+});

@@ -33,6 +33,8 @@ export class RingSlot {
   readers = 0;
   buffer?: DeviceBuffer;
   capacity = 0;
+  /** The tensor last handed out from this slot. */
+  tensor?: DeviceTensor;
 }
 
 /** A tensor in a ring slot, valid while the slot still holds its generation. */
@@ -140,12 +142,27 @@ export class TensorRing {
       slot.buffer = this.device.alloc(slot.capacity);
     }
     slot.gen++;
-    return new DeviceTensor(this.device, slot, slot.gen, dims, dtype, this.producer);
+    slot.tensor = new DeviceTensor(this.device, slot, slot.gen, dims, dtype, this.producer);
+    return slot.tensor;
   }
 
+  /** Records the final dims of the tensor a slot holds (what close() keeps a host copy of). */
+  settle(t: DeviceTensor, dims: readonly number[]): DeviceTensor {
+    const done = t.withDims(dims);
+    for (const s of this.slots) if (s.tensor && s.tensor.gen === t.gen && s.tensor.buffer === t.buffer) s.tensor = done;
+    return done;
+  }
+
+  /**
+   * Frees the ring. Tensors handed out and still fresh get their host copy first, so a
+   * message already emitted stays readable after its producer is gone (no data is lost).
+   */
   close(): void {
     if (this.device.isClosed) return;
-    for (const s of this.slots) s.buffer?.free();
+    for (const s of this.slots) {
+      if (s.tensor?.fresh) s.tensor.toHost();
+      s.buffer?.free();
+    }
     this.slots.length = 0;
   }
 }

@@ -69,7 +69,7 @@ export function createVoxelDevice(ctx: ImplContext): StageInstance {
       if (!pts) return null;
       const n = pts.length >> 2;
       const out = ring.take(n * 16, [n, 4], 'f32');
-      if (n === 0) return { points: devicePoints(c.header, out.withDims([0, 4])) };
+      if (n === 0) return { points: devicePoints(c.header, ring.settle(out, [0, 4])) };
       const p = dev.upload('in', pts);
       const keys = dev.buf('keys', n * 8), idx = dev.buf('idx', n * 4);
       dev.launch('voxel_keys', { n, leaf, pts: p, keys, idx });
@@ -81,7 +81,7 @@ export function createVoxelDevice(ctx: ImplContext): StageInstance {
       const total = dev.scan(n, first, pos);
       dev.launch('voxel_mean', { n, keys: s.keys, idx: s.idx, head, pos, pts: p, out: out.buffer });
       await dev.flush();
-      return { points: devicePoints(c.header, out.withDims([dev.readCount(total), 4])) };
+      return { points: devicePoints(c.header, ring.settle(out, [dev.readCount(total), 4])) };
     },
     ...finishing(ctx, dev, ring),
   };
@@ -105,7 +105,7 @@ export function createGroundDevice(ctx: ImplContext): StageInstance {
         if (n < 3) {
           if (n > 0) dev.launch('copy', { bytes: n * 16, src: pts, dst: out.buffer });
           await dev.flush();
-          return { points: devicePoints(msg.header, out.withDims([n, 4])) };
+          return { points: devicePoints(msg.header, ring.settle(out, [n, 4])) };
         }
         // The same seeded samples as the JS and C++ implementations draw.
         const rng = new Rng(p.seed);
@@ -121,7 +121,7 @@ export function createGroundDevice(ctx: ImplContext): StageInstance {
         const total = dev.scan(n, keep, pos);
         dev.launch('compact_f32', { n, w: 4, keep, pos, src: pts, dst: out.buffer });
         await dev.flush();
-        return { points: devicePoints(msg.header, out.withDims([dev.readCount(total), 4])) };
+        return { points: devicePoints(msg.header, ring.settle(out, [dev.readCount(total), 4])) };
       } finally {
         inp.held?.release();
       }
