@@ -40,6 +40,8 @@ export class RingSlot {
 /** A tensor in a ring slot, valid while the slot still holds its generation. */
 export class DeviceTensor {
   private host?: Float32Array | Uint32Array;
+  /** A consumer held it (or read it): it was delivered. */
+  taken = false;
 
   constructor(
     readonly device: Device,
@@ -77,6 +79,7 @@ export class DeviceTensor {
   hold(): void {
     if (!this.fresh) throw new StaleTensorError(`device tensor of ${this.producer} was overwritten by a later frame before it was read`);
     this.slot.readers++;
+    this.taken = true;
   }
 
   release(): void {
@@ -154,13 +157,14 @@ export class TensorRing {
   }
 
   /**
-   * Frees the ring. Tensors handed out and still fresh get their host copy first, so a
-   * message already emitted stays readable after its producer is gone (no data is lost).
+   * Frees the ring. Tensors handed out, still fresh and never taken by a consumer get their
+   * host copy first, so a message already emitted stays readable after its producer is gone
+   * (no data is lost).
    */
   close(): void {
     if (this.device.isClosed) return;
     for (const s of this.slots) {
-      if (s.tensor?.fresh) s.tensor.toHost();
+      if (s.tensor?.fresh && !s.tensor.taken) s.tensor.toHost();
       s.buffer?.free();
     }
     this.slots.length = 0;
