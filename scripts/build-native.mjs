@@ -37,6 +37,12 @@ for (const name of readdirSync(join(root, 'native')).sort()) {
   let r;
   if (name === 'device' && cudaBuild(dir, gyp)) {
     r = gyp('build', '-j', '2');
+    if (r.status !== 0) {
+      // e.g. a toolkit without cudart_static: the host backend still builds.
+      process.stderr.write(r.stdout + r.stderr);
+      console.error('[xauto build] native/device: linking the CUDA backend failed: rebuilding with the host backend only');
+      r = gyp('rebuild', '-j', '2', ...nodedirArgs);
+    }
   } else {
     console.error(`[xauto build] native/${name}: node-gyp rebuild`);
     r = gyp('rebuild', '-j', '2', ...nodedirArgs);
