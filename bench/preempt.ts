@@ -2,10 +2,14 @@
 // while high-priority launches arrive. Latency from a high-priority launch to its start, with
 // preemption (the best-effort instance is killed at its next block boundary and relaunched)
 // versus waiting for the best-effort kernel to finish. Two identical devices, rounds
-// alternating between them, so both see the same machine.
+// alternating between them, so both see the same machine. Then the perception pipeline's two
+// branches on one device with branch priorities (bench/preempt-pipeline.ts).
+//   npm run bench -- preempt [rounds] [arrivals] [pipeline rounds] [frames per round]
 import { setTimeout as sleep } from 'node:timers/promises';
 import { prng } from '../runtime/gpu/corpus.js';
 import { Device, type LaunchResult } from '../runtime/gpu/index.js';
+import { table } from '../runtime/trace/report.js';
+import { pipelineBench } from './preempt-pipeline.js';
 
 interface Mode {
   name: string;
@@ -103,6 +107,10 @@ export default async function main(args: string[]): Promise<void> {
   console.log(`  reduction of high-priority start latency (p50): ${(reduction * 100).toFixed(1)}%`);
   console.log(`  best-effort throughput loss: ${(loss * 100).toFixed(1)}% of device work redone after kills (wall-time estimate ${(wallLoss * 100).toFixed(1)}%)`);
   for (const m of modes) m.device.close();
+  const pipe = await pipelineBench(Number(args[2] ?? 6), Number(args[3] ?? 8));
+  console.log(`\nperception branches on one device (camera: preprocess, decode at the critical-path priority; lidar: voxel, ground, cluster below)`);
+  console.log(table(pipe.rows, 2));
+  console.log(`  preemptions per stage (preempt rounds): ${JSON.stringify(pipe.preemptions)}`);
   console.log(
     JSON.stringify({
       bench: 'preempt',
@@ -110,6 +118,8 @@ export default async function main(args: string[]): Promise<void> {
       hp_start_us_p50: round(p50),
       hp_start_us_wait_p50: round(w50),
       be_throughput_loss: round(loss),
+      pipeline_hp_e2e_ratio: round(pipe.hpRatio),
+      pipeline_lidar_e2e_ratio: round(pipe.lidarRatio),
     }),
   );
 }

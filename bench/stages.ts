@@ -2,8 +2,11 @@
 // inputs from the synthetic scene (the same inputs for every implementation, in one run).
 // Worker implementations are timed through the real worker pool, so their figure includes
 // the hop to the worker and back (inputs are copied, as on a topic with several subscribers).
+// Device implementations (backend `device`) include their uploads; an output a device
+// consumer would read in place (a device tensor) is not downloaded here.
 //   npm run bench -- stages [--runs 40] [--objects 10]
 import { performance } from 'node:perf_hooks';
+import { deviceAddon } from '../runtime/gpu/native.js';
 import { table } from '../runtime/trace/report.js';
 import { quantile } from '../runtime/trace/stats.js';
 import { WorkerPool } from '../runtime/xpu/pool.js';
@@ -72,5 +75,6 @@ export default async function main(args: string[]): Promise<void> {
   await pool.close();
   console.log(`perception stages, ${runs} runs each on synthetic-scene inputs (${objects} objects); XPUs: ${xpus.map((x) => `${x.id} (${x.note})`).join(', ')}`);
   console.log(table(rows, 2));
-  console.log(JSON.stringify({ bench: 'stages', stages: figures }));
+  const device = xpus.find((x) => x.backend === 'device');
+  console.log(JSON.stringify({ bench: 'stages', device_backend: device ? deviceAddon().backend : 'none', stages: figures }));
 }

@@ -5,8 +5,12 @@ import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { prng } from '../runtime/gpu/corpus.js';
 import { Device, type DeviceBuffer, type KernelArgs, type LaunchResult } from '../runtime/gpu/index.js';
+import { deviceAddon } from '../runtime/gpu/native.js';
 
 const rand = prng(42);
+// Arrivals are timed to land while a long kernel runs: on the CUDA backend kernels are orders
+// of magnitude faster than on the host backend's CPU threads, so they are made longer there.
+const LONG = deviceAddon().backend === 'cuda' ? 64 : 1;
 const randomFloats = (n: number) => Float32Array.from({ length: n }, () => Math.round((rand() - 0.5) * 16) / 4);
 
 /** Expected contents of `out` after an uninterrupted run on copies of `inputs`. */
@@ -25,7 +29,7 @@ const same = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
 
 test.serial('killing an idempotent instance after a random number of blocks and relaunching is bit-identical', async (t) => {
   const d = new Device();
-  const M = 1200, N = 160, K = 160;
+  const M = 1200 * LONG, N = 160, K = 160;
   const A = d.upload(randomFloats(M * K)), B = d.upload(randomFloats(K * N)), C = d.upload(randomFloats(M * N));
   const args = (r: DeviceBuffer[]) => ({ M, N, K, alpha: 0.5, beta: 0, A: r[0]!, B: r[1]!, C: r[2]! });
   const expected = uninterrupted(d, 'gemm', [A, B, C], args, 2);
@@ -57,7 +61,7 @@ test.serial('killing an idempotent instance after a random number of blocks and 
 
 test.serial('a non-idempotent instance on a `wait` stream is never killed: high-priority work waits', async (t) => {
   const d = new Device();
-  const M = 1200, N = 160, K = 160;
+  const M = 1200 * LONG, N = 160, K = 160;
   const A = d.upload(randomFloats(M * K)), B = d.upload(randomFloats(K * N)), C = d.upload(randomFloats(M * N));
   const args = (r: DeviceBuffer[]) => ({ M, N, K, alpha: 1, beta: 1, A: r[0]!, B: r[1]!, C: r[2]! });
   const lo = d.stream({ priority: 0, policy: 'wait' }), hi = d.stream({ priority: 9 });
@@ -88,7 +92,7 @@ test.serial('a non-idempotent instance on a `wait` stream is never killed: high-
 
 test.serial('a `save` stream makes non-idempotent work re-executable: saved, killed, restored, relaunched', async (t) => {
   const d = new Device();
-  const M = 2400, N = 96, K = 96;
+  const M = 2400 * LONG, N = 96, K = 96;
   const A = d.upload(randomFloats(M * K)), B = d.upload(randomFloats(K * N)), C = d.upload(randomFloats(M * N));
   const gemmArgs = (r: DeviceBuffer[]) => ({ M, N, K, alpha: 1, beta: 0.5, A: r[0]!, B: r[1]!, C: r[2]! });
   // c = a + b with c overlapping a half-way: non-idempotent through a partial overlap

@@ -57,7 +57,9 @@ async function detect(model: string, decodeParams: Record<string, number[] | num
   for (const impl of dec.impls) {
     const decode = await instantiate(impl, context(dec, impl.name, { input_width: 64, input_height: 64, ...decodeParams }));
     const raw = await decode.process({ head: head!.head, camera_info: cameraInfo }, { seq: 0, t0: 0 });
-    const suppress = await instantiate(nms.impls.find((i) => i.name === impl.name)!, context(nms, impl.name));
+    // NMS of the same name where there is one (decode's device implementation feeds the host NMS).
+    const ni = nms.impls.find((i) => i.name === impl.name) ?? nms.impls[0]!;
+    const suppress = await instantiate(ni, context(nms, ni.name));
     results.push((await suppress.process({ detections: raw!.detections }, { seq: 0, t0: 0 }))!.detections as Detections2D);
   }
   return results;

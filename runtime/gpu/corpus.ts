@@ -52,7 +52,41 @@ const scalars: Record<string, (r: Rng) => Record<string, number>> = {
   scatter: (r) => ({ n: int(r, 1, 300), ndst: int(r, 1, 200) }),
   rng_uniform: (r) => ({ n: int(r, 1, 300) }),
   below_signal: (r) => ({ n: int(r, 1, 300), thr: pick(r, [-3.9, 0, -10]) }),
+  // perception kernels (kernels_perception.cc)
+  merge_pass: (r) => ({ n: int(r, 1, 600), width: pick(r, [1, 2, 7, 64, 256, 512]) }),
+  segment_heads: (r) => ({ n: int(r, 1, 300) }),
+  scatter_u32: (r) => ({ n: int(r, 1, 300) }),
+  scan_blocks: (r) => scanShape(r),
+  scan_sums: (r) => ({ nb: int(r, 1, 40) }),
+  scan_apply: (r) => scanShape(r),
+  compact_f32: (r) => ({ n: int(r, 1, 200), w: pick(r, [1, 4, 6, 10]) }),
+  count_diff: (r) => scanShape(r),
+  voxel_keys: (r) => ({ n: int(r, 1, 200), leaf: pick(r, [0.2, 0.5, 1e-6]) }),
+  voxel_mean: (r) => ({ n: int(r, 1, 200) }),
+  ransac_planes: (r) => ({ n: int(r, 1, 100), iters: int(r, 1, 80), minnz: pick(r, [0.96, 0, 0.5]) }),
+  ransac_count: (r) => ({ n: int(r, 1, 150), iters: int(r, 1, 12), distance: pick(r, [0.2, 1, 4]) }),
+  ransac_best: (r) => ({ iters: int(r, 1, 60) }),
+  ground_keep: (r) => ({ n: int(r, 1, 300), distance: pick(r, [0.2, 0, -1]) }),
+  cell_keys: (r) => ({ n: int(r, 1, 200), tol: pick(r, [0.6, 2, 0.05]) }),
+  cc_pass: (r) => ({ n: int(r, 1, 150), tol: pick(r, [0.6, 2, 5]) }),
+  label_keys: (r) => ({ n: int(r, 1, 300) }),
+  cluster_stats: (r) => ({ n: int(r, 1, 200), min_points: pick(r, [1, 2, 4]), max_points: pick(r, [3, 100]) }),
+  hm_init: (r) => ({ total: int(r, 1, 300), thr: pick(r, [0, 0.5, -1]) }),
+  hm_pass: (r) => ({ C: int(r, 1, 3), h: int(r, 1, 9), w: int(r, 1, 11), thr: pick(r, [0, -1, 1]) }),
+  hm_regions: (r) => ({ C: int(r, 1, 3), h: int(r, 1, 9), w: int(r, 1, 11), min_cells: int(r, 1, 3), stride_x: 4, stride_y: pick(r, [4, 2.5]) }),
+  yolo_decode: (r) => ({ N: int(r, 1, 120), rows: int(r, 5, 9), nmap: pick(r, [0, 0, 2, 5]), thr: pick(r, [0, 1, -2]), sx: 2, sy: 0.5 }),
+  preprocess: (r) => {
+    const sw = int(r, 1, 12), sh = int(r, 1, 10);
+    const s = { sw, sh, step: sw * 3 + pick(r, [0, 0, 5]), c0: pick(r, [0, 2]), dw: int(r, 1, 10), dh: int(r, 1, 8) };
+    return { ...s, k0: 0.017, k1: 0.0175, k2: 0.0174, b0: -2.1, b1: -2.03, b2: -1.8 };
+  },
 };
+
+// A scan over n elements: nb covers them (sometimes exactly, sometimes with spare blocks).
+function scanShape(r: Rng): Record<string, number> {
+  const n = int(r, 1, 2000);
+  return { n, nb: Math.ceil(n / 256) + pick(r, [0, 0, 1]) };
+}
 
 /** Bytes a buffer parameter touches for these scalars (its declared extent). */
 export function extentBytes(p: ParamDescriptor, s: Readonly<Record<string, number>>): number {
@@ -70,8 +104,19 @@ function fill(p: ParamDescriptor, bytes: number, s: Record<string, number>, r: R
   const t = p.elemType;
   if (t === 'u8') {
     for (let i = 0; i < bytes; i++) out[i] = int(r, 0, 255);
+  } else if (t === 'u64' && p.name === 'kin') {
+    // merge_pass's contract: sorted runs of `width` keys (ties included).
+    const w = s.width ?? 1;
+    let run: number[] = [];
+    for (let i = 0; i * 8 < bytes; i++) {
+      if (i % w === 0) run = Array.from({ length: w }, () => int(r, 0, 20)).sort((a, b) => a - b);
+      dv.setUint32(i * 8, run[i % w]!, true);
+      dv.setUint32(i * 8 + 4, 0, true);
+    }
   } else if (t === 'u32') {
-    const limit = p.name === 'idx' ? Math.ceil((s.nsrc ?? s.ndst ?? 1) * 1.25) : p.name === 'flag' ? 1 : 10;
+    // Indices mostly in range (some past it); label-like buffers small, so they repeat.
+    const range = s.nsrc ?? s.ndst ?? s.n ?? s.total ?? 1;
+    const limit = p.name === 'idx' || p.name === 'lin' || p.name === 'lab' || p.name === 'pos' || p.name === 'samples' ? Math.ceil(range * 1.25) : p.name === 'flag' ? 1 : 10;
     for (let i = 0; i + 4 <= bytes; i += 4) dv.setUint32(i, int(r, 0, limit - 1), true);
   } else if (t === 'u64') {
     for (let i = 0; i + 8 <= bytes; i += 8) {

@@ -135,7 +135,7 @@ export class Stream {
 
 export class Device {
   readonly native: NativeDevice;
-  readonly backend = 'host';
+  readonly backend: 'host' | 'cuda';
   readonly kernels: ReadonlyMap<string, Kernel>;
   private readonly launches = new Map<number, Pending>();
   private readonly waiters = new Map<number, { resolve(): void; reject(e: Error): void }>();
@@ -149,6 +149,7 @@ export class Device {
     const addon = deviceAddon();
     this.info = new Float64Array(addon.infoSlots);
     this.fields = addon.completionFields;
+    this.backend = addon.backend;
     this.native = new addon.NativeDevice(opts.units ?? 1, (records) => this.onComplete(records), opts.preempt ?? true);
     this.kernels = new Map(addon.kernels().map((d) => [d.name, new Kernel(d)]));
   }

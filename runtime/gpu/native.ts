@@ -81,7 +81,12 @@ export interface DeviceAddon {
   infoSlots: number;
   /** Doubles per completion record. */
   completionFields: number;
-  backend: 'host';
+  /** The backend in use: `cuda` only when built with CUDA and a CUDA device was found. */
+  backend: 'host' | 'cuda';
+  /** One line: which backend, and why (e.g. built with CUDA but no device found). */
+  backendNote: string;
+  /** Whether the CUDA backend was compiled in (nvcc was present at build time). */
+  cudaBuilt: boolean;
 }
 
 /** Field order of a completion record (see native/device/src/scheduler.h). */

@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { evaluate, prepare, priorities, upwardRank, type EvalScratch } from './evaluate.js';
 import { pipelinePeriod, transferMs, type Assignment, type CostModel } from './model.js';
+import { criticalPathFirst } from './priorities.js';
 import { simulate } from './simulate.js';
 
 export interface PlanOptions {
@@ -64,7 +65,7 @@ export function planXauto(m: CostModel, opts: PlanOptions = {}): PlannerResult {
     }
   }
   return {
-    assignment: { option: [...option], priority: priorities(m, upwardRank(m, sc, option)) },
+    assignment: { option: [...option], priority: criticalPathFirst(m, sc, option, upwardRank(m, sc, option), priorities(m, upwardRank(m, sc, option))) },
     estimateMs: refined ? estimate(m, option, sc) : search.bestVal,
     method,
     refined,

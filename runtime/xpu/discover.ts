@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../util/paths.js';
+import { deviceAddon } from '../gpu/native.js';
 import type { XpuInfo } from './types.js';
 
 export interface DiscoverOptions {
@@ -40,7 +41,9 @@ export async function discoverXpus(opts: DiscoverOptions = {}): Promise<XpuInfo[
   if (existsSync(join(packageRoot(), 'native', 'device', 'build', 'Release', 'xauto_device.node'))) {
     // The device orders and preempts launches itself (prioritised streams), so several
     // stages may submit at once: that is how a high-priority stage preempts another's work.
-    xpus.push({ id: 'device', kind: 'cpu', backend: 'device', lanes: 4, real: true, note: 'xauto device, host backend (kernels on CPU threads; prioritised streams, preemption)' });
+    const { backend, backendNote } = deviceAddon();
+    const what = backend === 'cuda' ? 'kernels on the GPU' : 'kernels on CPU threads';
+    xpus.push({ id: 'device', kind: backend === 'cuda' ? 'gpu' : 'cpu', backend: 'device', lanes: 4, real: true, note: `xauto device: ${backendNote}; ${what}, prioritised streams, preemption` });
   }
   return xpus;
 }

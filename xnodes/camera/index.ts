@@ -1,5 +1,6 @@
 // Camera image preprocessing: resize + normalise into an NCHW float32 tensor for the detector.
 import { defineXNode } from '../../runtime/xnode/index.js';
+import { createPreprocessDevice } from './preprocess-device.js';
 import { createPreprocess } from './preprocess-stage.js';
 
 export const preprocess = defineXNode({
@@ -23,6 +24,7 @@ export const preprocess = defineXNode({
     { name: 'js', xpu: 'cpu', backend: 'main', tolerance: 1e-3, create: (ctx) => createPreprocess(ctx) },
     { name: 'worker', xpu: 'cpu', backend: 'worker', tolerance: 1e-3, module: new URL('./preprocess.worker.js', import.meta.url).href },
     { name: 'onnx', xpu: '*', backend: 'onnx', version: '2', tolerance: 1e-3, module: new URL('./preprocess.ort.js', import.meta.url).href },
+    { name: 'device', xpu: '*', backend: 'device', tolerance: 1e-3, create: (ctx) => createPreprocessDevice(ctx) },
   ],
 });
 

@@ -1,6 +1,7 @@
 // 2D detection: the ONNX detector, then box decoding and NMS as their own stages.
 import { defineXNode } from '../../runtime/xnode/index.js';
 import { createDetectorJs } from './detector-js.js';
+import { createDecodeDevice } from './decode-device.js';
 import { createDecode, createNms } from './stages.js';
 
 export const detector = defineXNode({
@@ -38,6 +39,7 @@ export const decode = defineXNode({
   impls: [
     { name: 'js', xpu: 'cpu', backend: 'main', create: (ctx) => createDecode(ctx) },
     { name: 'worker', xpu: 'cpu', backend: 'worker', module: new URL('./decode.worker.js', import.meta.url).href },
+    { name: 'device', xpu: '*', backend: 'device', create: (ctx) => createDecodeDevice(ctx) },
   ],
 });
 

@@ -1,6 +1,7 @@
 // Lidar processing: voxel-grid downsample, ground removal (RANSAC plane), euclidean clustering
 // into 3D boxes. Each in JS (main thread, worker) and native C++ (addon threads).
 import { defineXNode } from '../../runtime/xnode/index.js';
+import { createClusterDevice, createGroundDevice, createVoxelDevice } from './device.js';
 import { createCluster, createGround, createVoxel } from './stages.js';
 
 // Same algorithm and arithmetic in JS and C++: only float rounding may differ.
@@ -16,6 +17,7 @@ export const voxel = defineXNode({
     { name: 'js', xpu: 'cpu', backend: 'main', tolerance: TOL, create: (ctx) => createVoxel(ctx) },
     { name: 'worker', xpu: 'cpu', backend: 'worker', tolerance: TOL, module: new URL('./voxel.worker.js', import.meta.url).href },
     { name: 'native', xpu: 'cpu', backend: 'native', tolerance: TOL, create: (ctx) => createVoxel(ctx, true) },
+    { name: 'device', xpu: '*', backend: 'device', tolerance: TOL, create: (ctx) => createVoxelDevice(ctx) },
   ],
 });
 
@@ -34,6 +36,7 @@ export const ground = defineXNode({
     { name: 'js', xpu: 'cpu', backend: 'main', tolerance: TOL, create: (ctx) => createGround(ctx) },
     { name: 'worker', xpu: 'cpu', backend: 'worker', tolerance: TOL, module: new URL('./ground.worker.js', import.meta.url).href },
     { name: 'native', xpu: 'cpu', backend: 'native', tolerance: TOL, create: (ctx) => createGround(ctx, true) },
+    { name: 'device', xpu: '*', backend: 'device', tolerance: TOL, create: (ctx) => createGroundDevice(ctx) },
   ],
 });
 
@@ -51,6 +54,7 @@ export const cluster = defineXNode({
     { name: 'js', xpu: 'cpu', backend: 'main', tolerance: TOL, create: (ctx) => createCluster(ctx) },
     { name: 'worker', xpu: 'cpu', backend: 'worker', tolerance: TOL, module: new URL('./cluster.worker.js', import.meta.url).href },
     { name: 'native', xpu: 'cpu', backend: 'native', tolerance: TOL, create: (ctx) => createCluster(ctx, true) },
+    { name: 'device', xpu: '*', backend: 'device', tolerance: TOL, create: (ctx) => createClusterDevice(ctx) },
   ],
 });
 

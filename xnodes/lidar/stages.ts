@@ -11,7 +11,7 @@ type Ctx = Pick<ImplContext, 'params' | 'count' | 'log'>;
 export const INVALID_POINTS = 'perception.invalid_points';
 
 /** Reads the cloud (dropping it when malformed; NaN/Inf points are left out and counted). */
-function cloudReader(ctx: Ctx): (c: PointCloud2) => Float32Array | null {
+export function cloudReader(ctx: Ctx): (c: PointCloud2) => Float32Array | null {
   const drop = dropper(ctx);
   return (c) => {
     const bad = checkCloud(c);
@@ -22,7 +22,7 @@ function cloudReader(ctx: Ctx): (c: PointCloud2) => Float32Array | null {
   };
 }
 
-function pointsReader(ctx: Ctx): (p: Points) => Float32Array | null {
+export function pointsReader(ctx: Ctx): (p: Points) => Float32Array | null {
   const drop = dropper(ctx);
   return (p) => {
     if (!p || !(p.points instanceof Float32Array) || p.points.length % 4 !== 0) {

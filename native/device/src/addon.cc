@@ -24,7 +24,7 @@ constexpr int kInfoSlots = kInfoHead + 4 * 2 * kMaxParams;
 // Shared between the wrapper object, the device threads and the thread-safe function; it is
 // deleted by whichever lets go last (the wrapper, or the TSFN finalizer).
 struct Core {
-  Backend& backend = host_backend();
+  Backend& backend = default_backend();
   MemoryTable mem{backend};
   Validator validator;
   std::unique_ptr<Scheduler> sched;
@@ -344,7 +344,7 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
     if (!check_open(env)) return env.Undefined();
     Prepared p;
     if (!prepare(info, 0, &p, "runReference(kernel, args: Float64Array)")) return env.Undefined();
-    p.args.k->reference(p.args);
+    core_->backend.run_reference(*p.args.k, p.args);
     return env.Undefined();
   }
 
@@ -499,7 +499,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("kernels", Napi::Function::New(env, KernelList));
   exports.Set("infoSlots", Napi::Number::New(env, kInfoSlots));
   exports.Set("completionFields", Napi::Number::New(env, kCompletionFields));
-  exports.Set("backend", "host");
+  exports.Set("backend", default_backend().name());
+  exports.Set("backendNote", backend_note());
+  exports.Set("cudaBuilt", Napi::Boolean::New(env, cuda_built()));
   register_checkpoint(env, exports, &DeviceWrap::parts);
   return exports;
 }

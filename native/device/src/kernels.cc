@@ -1,5 +1,6 @@
-// The kernel library. Each kernel is a block function (one block of the grid; a launch can be
-// stopped between blocks) plus a plain sequential reference used by tests, and a descriptor
+// The kernel library. Each kernel is an op (kernels_ops.h: its blocks, the unit a launch can be
+// stopped between, written once for every backend) plus a plain sequential reference used by
+// tests, and a descriptor
 // saying exactly which bytes each buffer argument touches. A kernel must read and write only
 // inside its declared extents, and must not read an `out` buffer: the idempotency validator
 // trusts the descriptor, and the brute-force check in the tests verifies that trust.
@@ -8,122 +9,34 @@
 #include <cmath>
 #include <cstring>
 
-#include "kernel.h"
+#include "kernels_build.h"
 
 namespace xdev {
 namespace {
-
-constexpr uint32_t kElems = 64;   // elements per block for elementwise kernels
-constexpr uint32_t kBytes = 256;  // bytes per block for copy
-
-uint32_t blocks_of(int64_t n, uint32_t per) { return uint32_t((uint64_t(n) + per - 1) / per); }
-
-struct Span {
-  int64_t begin, end;
-};
-Span span(const Args& a, int n_param, uint32_t b, uint32_t per) {
-  int64_t n = a.i(n_param);
-  int64_t s = int64_t(b) * per;
-  return {s, std::min<int64_t>(n, s + per)};
-}
-
-ParamSpec F(const char* name) {
-  ParamSpec p;
-  p.name = name;
-  return p;
-}
-ParamSpec I(const char* name, int64_t min = 0) {
-  ParamSpec p;
-  p.name = name;
-  p.is_int = true;
-  p.min = min;
-  return p;
-}
-ParamSpec B(const char* name, Access acc, const char* type, uint32_t elem, std::vector<Term> count,
-            Term stride = Term::c(1)) {
-  ParamSpec p;
-  p.name = name;
-  p.is_buffer = true;
-  p.access = acc;
-  p.type = type;
-  p.elem = elem;
-  p.count = std::move(count);
-  p.stride = stride;
-  return p;
-}
-
-void atomic_add_f32(float* target, float v) {
-  // A real atomic RMW (CAS loop), as a device atomicAdd on float.
-  auto* word = reinterpret_cast<std::atomic<uint32_t>*>(target);
-  uint32_t old = word->load(std::memory_order_relaxed);
-  for (;;) {
-    float f;
-    std::memcpy(&f, &old, 4);
-    f += v;
-    uint32_t nw;
-    std::memcpy(&nw, &f, 4);
-    if (word->compare_exchange_weak(old, nw, std::memory_order_relaxed)) return;
-  }
-}
-void atomic_inc_u32(uint32_t* target) {
-  reinterpret_cast<std::atomic<uint32_t>*>(target)->fetch_add(1, std::memory_order_relaxed);
-}
+using namespace kb;
 
 // ---- elementwise -------------------------------------------------------------------------
 // saxpy(n, a, x, incx, y, incy): y[i*incy] = a * x[i*incx] + y[i*incy]
-void saxpy_block(const Args& a, uint32_t b) {
-  Span r = span(a, 0, b, kElems);
-  float al = a.f(1);
-  const float* x = a.p<float>(2);
-  float* y = a.p<float>(4);
-  int64_t ix = a.i(3), iy = a.i(5);
-  for (int64_t i = r.begin; i < r.end; ++i) y[i * iy] = al * x[i * ix] + y[i * iy];
-}
 void saxpy_ref(const Args& a) {
   for (int64_t i = 0; i < a.i(0); ++i) a.p<float>(4)[i * a.i(5)] = a.f(1) * a.p<float>(2)[i * a.i(3)] + a.p<float>(4)[i * a.i(5)];
 }
 
 // add(n, a, b, c): c = a + b
-void add_block(const Args& a, uint32_t b) {
-  Span r = span(a, 0, b, kElems);
-  const float *x = a.p<float>(1), *y = a.p<float>(2);
-  float* z = a.p<float>(3);
-  for (int64_t i = r.begin; i < r.end; ++i) z[i] = x[i] + y[i];
-}
 void add_ref(const Args& a) {
   for (int64_t i = 0; i < a.i(0); ++i) a.p<float>(3)[i] = a.p<float>(1)[i] + a.p<float>(2)[i];
 }
 
 // add_inplace(n, a, b): a += b
-void add_inplace_block(const Args& a, uint32_t b) {
-  Span r = span(a, 0, b, kElems);
-  float* x = a.p<float>(1);
-  const float* y = a.p<float>(2);
-  for (int64_t i = r.begin; i < r.end; ++i) x[i] = x[i] + y[i];
-}
 void add_inplace_ref(const Args& a) {
   for (int64_t i = 0; i < a.i(0); ++i) a.p<float>(1)[i] += a.p<float>(2)[i];
 }
 
 // scale(n, s, x, y): y = s * x
-void scale_block(const Args& a, uint32_t b) {
-  Span r = span(a, 0, b, kElems);
-  float s = a.f(1);
-  const float* x = a.p<float>(2);
-  float* y = a.p<float>(3);
-  for (int64_t i = r.begin; i < r.end; ++i) y[i] = s * x[i];
-}
 void scale_ref(const Args& a) {
   for (int64_t i = 0; i < a.i(0); ++i) a.p<float>(3)[i] = a.f(1) * a.p<float>(2)[i];
 }
 
 // scale_inplace(n, s, x): x *= s
-void scale_inplace_block(const Args& a, uint32_t b) {
-  Span r = span(a, 0, b, kElems);
-  float s = a.f(1);
-  float* x = a.p<float>(2);
-  for (int64_t i = r.begin; i < r.end; ++i) x[i] = s * x[i];
-}
 void scale_inplace_ref(const Args& a) {
   for (int64_t i = 0; i < a.i(0); ++i) a.p<float>(2)[i] *= a.f(1);
 }
@@ -131,33 +44,16 @@ void scale_inplace_ref(const Args& a) {
 float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
 // clamp(n, lo, hi, x, y): y = min(max(x, lo), hi)
-void clamp_block(const Args& a, uint32_t b) {
-  Span r = span(a, 0, b, kElems);
-  const float* x = a.p<float>(3);
-  float* y = a.p<float>(4);
-  for (int64_t i = r.begin; i < r.end; ++i) y[i] = clampf(x[i], a.f(1), a.f(2));
-}
 void clamp_ref(const Args& a) {
   for (int64_t i = 0; i < a.i(0); ++i) a.p<float>(4)[i] = clampf(a.p<float>(3)[i], a.f(1), a.f(2));
 }
 
 // clamp_inplace(n, lo, hi, x)
-void clamp_inplace_block(const Args& a, uint32_t b) {
-  Span r = span(a, 0, b, kElems);
-  float* x = a.p<float>(3);
-  for (int64_t i = r.begin; i < r.end; ++i) x[i] = clampf(x[i], a.f(1), a.f(2));
-}
 void clamp_inplace_ref(const Args& a) {
   for (int64_t i = 0; i < a.i(0); ++i) a.p<float>(3)[i] = clampf(a.p<float>(3)[i], a.f(1), a.f(2));
 }
 
 // copy(bytes, src, dst): forward byte copy, block by block (overlap behaves like a kernel would)
-void copy_block(const Args& a, uint32_t b) {
-  Span r = span(a, 0, b, kBytes);
-  const uint8_t* s = a.p<uint8_t>(1);
-  uint8_t* d = a.p<uint8_t>(2);
-  for (int64_t i = r.begin; i < r.end; ++i) d[i] = s[i];
-}
 void copy_ref(const Args& a) {
   for (int64_t i = 0; i < a.i(0); ++i) a.p<uint8_t>(2)[i] = a.p<uint8_t>(1)[i];
 }
@@ -178,15 +74,6 @@ uint8_t bilinear(const uint8_t* src, int64_t sw, int64_t sh, int64_t ch, int64_t
   float v = top * (1 - ay) + bot * ay;
   return uint8_t(std::lround(std::max(0.0f, std::min(255.0f, v))));
 }
-void resize_block(const Args& a, uint32_t b) {
-  int64_t sw = a.i(0), sh = a.i(1), dw = a.i(2), dh = a.i(3), ch = a.i(4);
-  if (sw == 0 || sh == 0) return;
-  const uint8_t* src = a.p<uint8_t>(5);
-  uint8_t* dst = a.p<uint8_t>(6);
-  int64_t y = b;
-  for (int64_t x = 0; x < dw; ++x)
-    for (int64_t c = 0; c < ch; ++c) dst[(y * dw + x) * ch + c] = bilinear(src, sw, sh, ch, dw, dh, x, y, c);
-}
 void resize_ref(const Args& a) {
   int64_t sw = a.i(0), sh = a.i(1), dw = a.i(2), dh = a.i(3), ch = a.i(4);
   if (sw == 0 || sh == 0) return;
@@ -197,14 +84,6 @@ void resize_ref(const Args& a) {
 }
 
 // normalize(w, h, src u8 HWC3, dst f32 CHW3, m0, m1, m2, s0, s1, s2): dst = (src/255 - m) / s
-void normalize_block(const Args& a, uint32_t b) {
-  int64_t w = a.i(0), h = a.i(1), y = b;
-  const uint8_t* src = a.p<uint8_t>(2);
-  float* dst = a.p<float>(3);
-  for (int64_t x = 0; x < w; ++x)
-    for (int c = 0; c < 3; ++c)
-      dst[c * w * h + y * w + x] = (float(src[(y * w + x) * 3 + c]) / 255.0f - a.f(4 + c)) / a.f(7 + c);
-}
 void normalize_ref(const Args& a) {
   int64_t w = a.i(0), h = a.i(1);
   for (int c = 0; c < 3; ++c)
@@ -216,25 +95,6 @@ void normalize_ref(const Args& a) {
 // ---- GEMM --------------------------------------------------------------------------------
 // gemm(M, N, K, alpha, beta, A MxK, B KxN, C MxN), row-major: C = alpha*A*B + beta*C.
 // One block per row of C. C is read only when beta != 0.
-void gemm_block(const Args& a, uint32_t b) {
-  int64_t N = a.i(1), K = a.i(2);
-  float alpha = a.f(3), beta = a.f(4);
-  const float* A = a.p<float>(5) + int64_t(b) * K;
-  const float* Bm = a.p<float>(6);
-  float* C = a.p<float>(7) + int64_t(b) * N;
-  thread_local std::vector<float> acc;
-  acc.assign(size_t(N), 0.0f);
-  for (int64_t k = 0; k < K; ++k) {
-    float av = A[k];
-    const float* brow = Bm + k * N;
-    for (int64_t j = 0; j < N; ++j) acc[size_t(j)] += av * brow[j];
-  }
-  if (beta != 0.0f) {
-    for (int64_t j = 0; j < N; ++j) C[j] = alpha * acc[size_t(j)] + beta * C[j];
-  } else {
-    for (int64_t j = 0; j < N; ++j) C[j] = alpha * acc[size_t(j)];
-  }
-}
 void gemm_ref(const Args& a) {
   int64_t M = a.i(0), N = a.i(1), K = a.i(2);
   float alpha = a.f(3), beta = a.f(4);
@@ -250,13 +110,6 @@ void gemm_ref(const Args& a) {
 
 // ---- reductions and atomics ----------------------------------------------------------------
 // reduce_sum(n, x, out[1]): out += sum(x), one atomic add per block
-void reduce_sum_block(const Args& a, uint32_t b) {
-  Span r = span(a, 0, b, kElems);
-  const float* x = a.p<float>(1);
-  float s = 0;
-  for (int64_t i = r.begin; i < r.end; ++i) s += x[i];
-  atomic_add_f32(a.p<float>(2), s);
-}
 void reduce_sum_ref(const Args& a) {
   double s = 0;
   for (int64_t i = 0; i < a.i(0); ++i) s += a.p<float>(1)[i];
@@ -269,13 +122,6 @@ int64_t hist_bin(float v, float lo, float hi, int64_t bins) {
   return std::min(k, bins - 1);
 }
 // histogram(n, bins, lo, hi, x, hist u32[bins]): hist[bin(x)] += 1 atomically
-void histogram_block(const Args& a, uint32_t b) {
-  Span r = span(a, 0, b, kElems);
-  for (int64_t i = r.begin; i < r.end; ++i) {
-    int64_t k = hist_bin(a.p<float>(4)[i], a.f(2), a.f(3), a.i(1));
-    if (k >= 0) atomic_inc_u32(a.p<uint32_t>(5) + k);
-  }
-}
 void histogram_ref(const Args& a) {
   for (int64_t i = 0; i < a.i(0); ++i) {
     int64_t k = hist_bin(a.p<float>(4)[i], a.f(2), a.f(3), a.i(1));
@@ -292,13 +138,6 @@ int64_t voxel_of(const float* p, const Args& a) {
   return (int64_t(fz) * ny + int64_t(fy)) * nx + int64_t(fx);
 }
 // voxel_scatter(n, pts xyz, nx, ny, nz, vsize, ox, oy, oz, counts u32[nx*ny*nz])
-void voxel_block(const Args& a, uint32_t b) {
-  Span r = span(a, 0, b, kElems);
-  for (int64_t i = r.begin; i < r.end; ++i) {
-    int64_t v = voxel_of(a.p<float>(1) + i * 3, a);
-    if (v >= 0) atomic_inc_u32(a.p<uint32_t>(9) + v);
-  }
-}
 void voxel_ref(const Args& a) {
   for (int64_t i = 0; i < a.i(0); ++i) {
     int64_t v = voxel_of(a.p<float>(1) + i * 3, a);
@@ -317,10 +156,6 @@ void transform_one(const float* T, const float* s, float* d) {
   d[1] = o1;
   d[2] = o2;
 }
-void transform_block(const Args& a, uint32_t b) {
-  Span r = span(a, 0, b, kElems);
-  for (int64_t i = r.begin; i < r.end; ++i) transform_one(a.p<float>(1), a.p<float>(2) + i * 3, a.p<float>(3) + i * 3);
-}
 void transform_ref(const Args& a) {
   for (int64_t i = 0; i < a.i(0); ++i) transform_one(a.p<float>(1), a.p<float>(2) + i * 3, a.p<float>(3) + i * 3);
 }
@@ -328,16 +163,6 @@ void transform_ref(const Args& a) {
 // ---- scans, gather, scatter ------------------------------------------------------------------
 // prefix_sum(n, x, y): inclusive scan; each block continues from the previous block's last
 // output, so y is read as well as written (declared inout).
-void prefix_block(const Args& a, uint32_t b) {
-  Span r = span(a, 0, b, kElems);
-  const float* x = a.p<float>(1);
-  float* y = a.p<float>(2);
-  float run = r.begin > 0 ? y[r.begin - 1] : 0.0f;
-  for (int64_t i = r.begin; i < r.end; ++i) {
-    run += x[i];
-    y[i] = run;
-  }
-}
 void prefix_ref(const Args& a) {
   float run = 0;
   std::vector<float> out(size_t(a.i(0)));
@@ -346,14 +171,6 @@ void prefix_ref(const Args& a) {
 }
 
 // gather(n, nsrc, idx u32[n], src f32[nsrc], dst f32[n]): dst[i] = src[idx[i]] (0 when out of range)
-void gather_block(const Args& a, uint32_t b) {
-  Span r = span(a, 0, b, kElems);
-  uint64_t nsrc = uint64_t(a.i(1));
-  for (int64_t i = r.begin; i < r.end; ++i) {
-    uint32_t k = a.p<uint32_t>(2)[i];
-    a.p<float>(4)[i] = k < nsrc ? a.p<float>(3)[k] : 0.0f;
-  }
-}
 void gather_ref(const Args& a) {
   std::vector<float> out(size_t(a.i(0)));
   for (int64_t i = 0; i < a.i(0); ++i) {
@@ -364,14 +181,6 @@ void gather_ref(const Args& a) {
 }
 
 // scatter(n, ndst, idx u32[n], src f32[n], dst f32[ndst]): dst[idx[i]] = src[i] (skipped when out of range)
-void scatter_block(const Args& a, uint32_t b) {
-  Span r = span(a, 0, b, kElems);
-  uint64_t ndst = uint64_t(a.i(1));
-  for (int64_t i = r.begin; i < r.end; ++i) {
-    uint32_t k = a.p<uint32_t>(2)[i];
-    if (k < ndst) a.p<float>(4)[k] = a.p<float>(3)[i];
-  }
-}
 void scatter_ref(const Args& a) {
   for (int64_t i = 0; i < a.i(0); ++i) {
     uint32_t k = a.p<uint32_t>(2)[i];
@@ -387,12 +196,6 @@ float next_uniform(uint64_t& s) {
   s ^= s >> 27;
   return float((s * 2685821657736338717ull) >> 40) / float(1 << 24);
 }
-void rng_block(const Args& a, uint32_t b) {
-  Span r = span(a, 0, b, kElems);
-  uint64_t s = a.p<uint64_t>(1)[0];
-  for (int64_t i = r.begin; i < r.end; ++i) a.p<float>(2)[i] = next_uniform(s);
-  a.p<uint64_t>(1)[0] = s;
-}
 void rng_ref(const Args& a) {
   uint64_t s = a.p<uint64_t>(1)[0];
   for (int64_t i = 0; i < a.i(0); ++i) a.p<float>(2)[i] = next_uniform(s);
@@ -400,87 +203,76 @@ void rng_ref(const Args& a) {
 }
 
 // below_signal(n, thr, x, flag u32[1] host-visible): flag = 1 as soon as some x < thr
-void signal_block(const Args& a, uint32_t b) {
-  Span r = span(a, 0, b, kElems);
-  for (int64_t i = r.begin; i < r.end; ++i)
-    if (a.p<float>(2)[i] < a.f(1)) reinterpret_cast<std::atomic<uint32_t>*>(a.p<uint32_t>(3))->store(1, std::memory_order_release);
-}
 void signal_ref(const Args& a) {
   for (int64_t i = 0; i < a.i(0); ++i)
     if (a.p<float>(2)[i] < a.f(1)) a.p<uint32_t>(3)[0] = 1;
 }
 
-uint32_t grid_elems(const Args& a) { return blocks_of(a.i(0), kElems); }
-uint32_t grid_bytes(const Args& a) { return blocks_of(a.i(0), kBytes); }
-uint32_t grid_rows3(const Args& a) { return uint32_t(a.i(3)); }  // resize: dh
-uint32_t grid_rows1(const Args& a) { return uint32_t(a.i(1)); }  // normalize: h
-uint32_t grid_rows0(const Args& a) { return uint32_t(a.i(0)); }  // gemm: M
 
-Term P(int i) { return Term::p(i); }
-Term C(uint64_t v) { return Term::c(v); }
 
 std::vector<KernelDesc> build() {
   std::vector<KernelDesc> L;
   auto add = [&](KernelDesc d) { L.push_back(std::move(d)); };
   add({"saxpy", "y[i*incy] = a*x[i*incx] + y[i*incy]",
        {I("n"), F("a"), B("x", kIn, "f32", 4, {P(0)}, P(3)), I("incx", 1), B("y", kInOut, "f32", 4, {P(0)}, P(5)), I("incy", 1)},
-       kNoSideEffects, grid_elems, saxpy_block, saxpy_ref});
+       kNoSideEffects, HOST(Saxpy), saxpy_ref});
   add({"add", "c = a + b", {I("n"), B("a", kIn, "f32", 4, {P(0)}), B("b", kIn, "f32", 4, {P(0)}), B("c", kOut, "f32", 4, {P(0)})},
-       kNoSideEffects, grid_elems, add_block, add_ref});
+       kNoSideEffects, HOST(Add), add_ref});
   add({"add_inplace", "a += b", {I("n"), B("a", kInOut, "f32", 4, {P(0)}), B("b", kIn, "f32", 4, {P(0)})}, kNoSideEffects,
-       grid_elems, add_inplace_block, add_inplace_ref});
+       HOST(AddInplace), add_inplace_ref});
   add({"scale", "y = s*x", {I("n"), F("s"), B("x", kIn, "f32", 4, {P(0)}), B("y", kOut, "f32", 4, {P(0)})}, kNoSideEffects,
-       grid_elems, scale_block, scale_ref});
-  add({"scale_inplace", "x *= s", {I("n"), F("s"), B("x", kInOut, "f32", 4, {P(0)})}, kNoSideEffects, grid_elems,
-       scale_inplace_block, scale_inplace_ref});
+       HOST(Scale), scale_ref});
+  add({"scale_inplace", "x *= s", {I("n"), F("s"), B("x", kInOut, "f32", 4, {P(0)})}, kNoSideEffects, 
+       HOST(ScaleInplace), scale_inplace_ref});
   add({"clamp", "y = min(max(x, lo), hi)",
-       {I("n"), F("lo"), F("hi"), B("x", kIn, "f32", 4, {P(0)}), B("y", kOut, "f32", 4, {P(0)})}, kNoSideEffects, grid_elems,
-       clamp_block, clamp_ref});
+       {I("n"), F("lo"), F("hi"), B("x", kIn, "f32", 4, {P(0)}), B("y", kOut, "f32", 4, {P(0)})}, kNoSideEffects, 
+       HOST(Clamp), clamp_ref});
   add({"clamp_inplace", "x = min(max(x, lo), hi)", {I("n"), F("lo"), F("hi"), B("x", kInOut, "f32", 4, {P(0)})},
-       kNoSideEffects, grid_elems, clamp_inplace_block, clamp_inplace_ref});
+       kNoSideEffects, HOST(ClampInplace), clamp_inplace_ref});
   add({"copy", "dst[0..bytes) = src[0..bytes), forward", {I("bytes"), B("src", kIn, "u8", 1, {P(0)}), B("dst", kOut, "u8", 1, {P(0)})},
-       kNoSideEffects, grid_bytes, copy_block, copy_ref});
+       kNoSideEffects, HOST(Copy), copy_ref});
   add({"resize_bilinear", "dst (dw x dh x ch, u8) = bilinear resize of src (sw x sh x ch, u8)",
        {I("sw"), I("sh"), I("dw"), I("dh"), I("ch", 1), B("src", kIn, "u8", 1, {P(0), P(1), P(4)}),
         B("dst", kOut, "u8", 1, {P(2), P(3), P(4)})},
-       kNoSideEffects, grid_rows3, resize_block, resize_ref});
+       kNoSideEffects, HOST(Resize), resize_ref});
   add({"normalize", "dst (f32 CHW) = (src (u8 HWC, 3 channels) / 255 - mean) / std",
        {I("w"), I("h"), B("src", kIn, "u8", 1, {P(0), P(1), C(3)}), B("dst", kOut, "f32", 4, {P(0), P(1), C(3)}), F("m0"), F("m1"),
         F("m2"), F("s0"), F("s1"), F("s2")},
-       kNoSideEffects, grid_rows1, normalize_block, normalize_ref});
+       kNoSideEffects, HOST(Normalize), normalize_ref});
   {
     KernelDesc g{"gemm", "C = alpha*A*B + beta*C (row-major; C read only when beta != 0)",
                  {I("M"), I("N"), I("K"), F("alpha"), F("beta"), B("A", kIn, "f32", 4, {P(0), P(2)}), B("B", kIn, "f32", 4, {P(2), P(1)}),
                   B("C", kInOut, "f32", 4, {P(0), P(1)})},
-                 kNoSideEffects, grid_rows0, gemm_block, gemm_ref};
+                 kNoSideEffects, HOST(Gemm), gemm_ref};
     g.params[7].read_if_nonzero = 4;
     add(std::move(g));
   }
   add({"reduce_sum", "out[0] += sum(x) (one atomic add per block)", {I("n"), B("x", kIn, "f32", 4, {P(0)}), B("out", kInOut, "f32", 4, {C(1)})},
-       kAtomics, grid_elems, reduce_sum_block, reduce_sum_ref});
+       kAtomics, HOST(ReduceSum), reduce_sum_ref});
   add({"histogram", "hist[bin(x)] += 1 (atomic) for x in [lo, hi)",
        {I("n"), I("bins", 1), F("lo"), F("hi"), B("x", kIn, "f32", 4, {P(0)}), B("hist", kInOut, "u32", 4, {P(1)})}, kAtomics,
-       grid_elems, histogram_block, histogram_ref});
+       HOST(Histogram), histogram_ref});
   add({"voxel_scatter", "counts[voxel(p)] += 1 (atomic) for each point p (xyz f32)",
        {I("n"), B("pts", kIn, "xyz", 12, {P(0)}), I("nx"), I("ny"), I("nz"), F("vsize"), F("ox"), F("oy"), F("oz"),
         B("counts", kInOut, "u32", 4, {P(2), P(3), P(4)})},
-       kAtomics, grid_elems, voxel_block, voxel_ref});
+       kAtomics, HOST(VoxelScatter), voxel_ref});
   add({"point_transform", "dst = R*src + t for n points (T: 3x4 row-major)",
        {I("n"), B("T", kIn, "f32", 4, {C(12)}), B("src", kIn, "xyz", 12, {P(0)}), B("dst", kOut, "xyz", 12, {P(0)})}, kNoSideEffects,
-       grid_elems, transform_block, transform_ref});
+       HOST(Transform), transform_ref});
   add({"prefix_sum", "y = inclusive scan of x (blocks chain through y)", {I("n"), B("x", kIn, "f32", 4, {P(0)}), B("y", kInOut, "f32", 4, {P(0)})},
-       kNoSideEffects, grid_elems, prefix_block, prefix_ref});
+       kNoSideEffects, HOST(PrefixSum), prefix_ref});
   add({"gather", "dst[i] = src[idx[i]] (0 when idx[i] >= nsrc)",
        {I("n"), I("nsrc"), B("idx", kIn, "u32", 4, {P(0)}), B("src", kIn, "f32", 4, {P(1)}), B("dst", kOut, "f32", 4, {P(0)})},
-       kNoSideEffects, grid_elems, gather_block, gather_ref});
+       kNoSideEffects, HOST(Gather), gather_ref});
   add({"scatter", "dst[idx[i]] = src[i] (skipped when idx[i] >= ndst)",
        {I("n"), I("ndst"), B("idx", kIn, "u32", 4, {P(0)}), B("src", kIn, "f32", 4, {P(0)}), B("dst", kOut, "f32", 4, {P(1)})},
-       kNoSideEffects, grid_elems, scatter_block, scatter_ref});
+       kNoSideEffects, HOST(Scatter), scatter_ref});
   add({"rng_uniform", "out = n uniform numbers in [0,1) from a xorshift state (advanced)",
-       {I("n"), B("state", kInOut, "u64", 8, {C(1)}), B("out", kOut, "f32", 4, {P(0)})}, kRngState, grid_elems, rng_block, rng_ref});
+       {I("n"), B("state", kInOut, "u64", 8, {C(1)}), B("out", kOut, "f32", 4, {P(0)})}, kRngState, HOST(RngUniform), rng_ref});
   add({"below_signal", "flag[0] = 1 (host-visible) once some x < thr",
-       {I("n"), F("thr"), B("x", kIn, "f32", 4, {P(0)}), B("flag", kOut, "u32", 4, {C(1)})}, kHostVisible, grid_elems, signal_block,
-       signal_ref});
+       {I("n"), F("thr"), B("x", kIn, "f32", 4, {P(0)}), B("flag", kOut, "u32", 4, {C(1)})}, kHostVisible,
+       HOST(BelowSignal), signal_ref});
+  add_perception_kernels(L);
 
   for (auto& k : L) {
     k.slots = 0;

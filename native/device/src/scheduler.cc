@@ -273,11 +273,8 @@ void Scheduler::worker() {
     if (l->restorable && !l->snapshot_taken) take_snapshot(*l);
     const Args& a = l->prep.args;
     const uint32_t grid = l->prep.grid;
-    uint32_t b = 0;
-    for (; b < grid; ++b) {
-      if (l->kill.load(std::memory_order_relaxed)) break;
-      backend_.run_block(*a.k, a, b);
-    }
+    // The backend stops at a block boundary once `kill` is set (CUDA: blocks check a flag on entry).
+    const uint32_t b = backend_.run(*a.k, a, grid, l->priority, l->kill);
     const bool killed = b < grid;
     if (killed && l->restorable) restore_snapshot(*l);
 
