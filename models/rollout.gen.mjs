@@ -13,7 +13,9 @@
 //   the output head: logits over the token grid of a Gaussian around a predicted mean, i.e.
 //   logits = z W + b with W, b derived in closed form from the fitted mean and spread.
 // Fitting: ridge regression of the next step's residual on z, teacher forced on the quantised
-// tokens of simulated trajectories (so it sees at fit time what it feeds itself at roll-out).
+// tokens of simulated trajectories (so it sees at fit time what it feeds itself at roll-out):
+// true histories, and histories as the project's tracker estimates them from noisy detections
+// (with the true future), so it is fitted on what the rollout stage sees in the pipeline.
 //
 // Output of the target (rollout-target.onnx):
 //   inputs  tokens [batch, WINDOW] int64, context [batch, CONTEXT] float32
@@ -31,29 +33,38 @@ export const TARGET = { heads: 6, ffn: 16, window: WINDOW };
 export const DRAFT = { heads: 2, ffn: 0, window: DRAFT_WINDOW };
 const BETA = 30;
 const RIDGE = 1e-3;
-/** Standard deviation (m) of the tracker-like noise on half the training histories. */
-const TRACKER_NOISE = 0.06;
+/** Standard deviation (m) of detection centroids the tracker is fed when making tracked histories. */
+const DETECTION_NOISE = 0.06;
 const TRAIN_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 export const HELDOUT_SEEDS = [101, 102, 103, 104];
 const SPEEDS = [3, 5, 8];
 
-/**
- * Windows of H + 1 + T positions of every actor whose ground-truth id stays the same. With
- * `noise` (m), the history positions carry Gaussian noise as a tracker's estimates do (the
- * future stays the truth): every other window, so the fit sees clean and noisy histories.
- */
-export async function trajectories(seeds, stride = 0.3, span = 40, noise = 0) {
-  const rnd = mulberry32(0xacce55 + seeds[0]);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+/** Positions of every actor at every step of a scene (seed, ego speed), ground truth. */
+async function simulate(seed, egoSpeed, steps) {
   const { Scene } = await tsImport('../xnodes/sensors/scene.ts', import.meta.url);
+  const scene = new Scene({ seed, objects: 12, egoSpeed });
+  const frames = [];
+  for (let s = 0; s < steps; s++) frames.push(scene.at(s * DT).map((o) => ({ ...o })));
+  return frames;
+}
+
+/**
+ * Windows of H + 1 + T positions of every actor whose ground-truth id stays the same.
+ * `tracked`: the history is what the project's tracker (xnodes/tracking/tracker.ts) estimates
+ * from detections with `noise` (m) on their centroids, as the pipeline's rollout stage sees it;
+ * the future stays the truth. Otherwise the history is the truth too.
+ */
+export async function trajectories(seeds, stride = 0.3, span = 40, tracked = false, noise = 0.1) {
   const out = [];
   const n = H + 1 + T;
+  const every = Math.max(1, Math.round(stride / DT));
   for (const [si, seed] of seeds.entries()) {
-    const scene = new Scene({ seed, objects: 12, egoSpeed: SPEEDS[si % SPEEDS.length] });
     const steps = Math.round(span / DT) + n;
-    const frames = [];
-    for (let s = 0; s < steps; s++) frames.push(scene.at(s * DT).map((o) => ({ ...o })));
-    const every = Math.max(1, Math.round(stride / DT));
+    const frames = await simulate(seed, SPEEDS[si % SPEEDS.length], steps);
+    if (tracked) {
+      out.push(...(await trackedWindows(frames, seed, every, noise)));
+      continue;
+    }
     for (let s0 = 0; s0 + n <= steps; s0 += every) {
       for (let a = 0; a < frames[0].length; a++) {
         const id = frames[s0][a].id;
@@ -64,14 +75,61 @@ export async function trajectories(seeds, stride = 0.3, span = 40, noise = 0) {
           xs[k] = frames[s0 + k][a].x;
           ys[k] = frames[s0 + k][a].y;
         }
-        if (noise > 0 && out.length % 2 === 1) {
-          for (let k = 0; k <= H; k++) {
-            xs[k] += noise * gauss();
-            ys[k] += noise * gauss();
-          }
-        }
         out.push({ cls: frames[s0][a].cls, xs, ys });
       }
+    }
+  }
+  return out;
+}
+
+/** Tracker histories (last H + 1 estimates) joined to the true future of the object they follow. */
+async function trackedWindows(frames, seed, every, noise) {
+  const { Tracker } = await tsImport('../xnodes/tracking/tracker.ts', import.meta.url);
+  const tracker = new Tracker({ max_tracks: 128, gate: 2.5, max_misses: 3, min_hits: 2, accel_noise: 4 });
+  const rnd = mulberry32(0x7ac4 + seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+  const hist = new Map();
+  const out = [];
+  for (let s = 0; s + T < frames.length; s++) {
+    const t = s * DT;
+    const sec = Math.floor(t);
+    const header = { stamp: { sec, nanosec: Math.round((t - sec) * 1e9) }, frame_id: 'base_link' };
+    const objects = frames[s].map((o) => ({ cls: o.cls, score: 0.9, box2d: [0, 0, 1, 1], center: [o.x + noise * gauss(), o.y + noise * gauss(), o.z], size: [o.l, o.w, o.h], lidar: true }));
+    for (const tr of tracker.step({ header, objects })) {
+      const h = hist.get(tr.id) ?? { xs: [], ys: [], last: -1, cls: tr.cls };
+      if (h.last !== s - 1) {
+        h.xs = [];
+        h.ys = [];
+      }
+      h.xs.push(tr.center[0]);
+      h.ys.push(tr.center[1]);
+      if (h.xs.length > H + 1) {
+        h.xs.shift();
+        h.ys.shift();
+      }
+      h.last = s;
+      hist.set(tr.id, h);
+      if (h.xs.length < H + 1 || s % every !== 0) continue;
+      // The object followed: the nearest true one now (within 1 m), same id for the next T steps.
+      let best = -1;
+      let bestD = 1;
+      frames[s].forEach((o, a) => {
+        const d = Math.hypot(o.x - tr.center[0], o.y - tr.center[1]);
+        if (d < bestD) {
+          bestD = d;
+          best = a;
+        }
+      });
+      if (best < 0 || frames[s + T][best].id !== frames[s][best].id) continue;
+      const xs = new Float64Array(H + 1 + T);
+      const ys = new Float64Array(H + 1 + T);
+      xs.set(h.xs);
+      ys.set(h.ys);
+      for (let k = 1; k <= T; k++) {
+        xs[H + k] = frames[s + k][best].x;
+        ys[H + k] = frames[s + k][best].y;
+      }
+      out.push({ cls: frames[s][best].cls, xs, ys });
     }
   }
   return out;
@@ -317,16 +375,16 @@ export function evaluate(model, data) {
 }
 
 export default async function generate(outDir) {
-  const train = await trajectories(TRAIN_SEEDS, 0.3, 40, TRACKER_NOISE);
+  const train = [...(await trajectories(TRAIN_SEEDS, 0.3)), ...(await trajectories(TRAIN_SEEDS, 0.3, 40, true, DETECTION_NOISE))];
   const held = await trajectories(HELDOUT_SEEDS, 0.5);
-  const heldNoisy = await trajectories(HELDOUT_SEEDS, 0.5, 40, TRACKER_NOISE);
+  const heldTracked = await trajectories(HELDOUT_SEEDS, 0.5, 40, true, DETECTION_NOISE);
   const target = fit(TARGET, train);
   const draft = fit(DRAFT, train);
   writeFileSync(join(outDir, 'rollout-target.onnx'), modelBytes(target, 'xauto_rollout_target'));
   writeFileSync(join(outDir, 'rollout-draft.onnx'), modelBytes(draft, 'xauto_rollout_draft'));
-  const report = { samples: target.samples, heldout: evaluate(target, held), heldout_noisy: evaluate(target, heldNoisy), heldout_draft: evaluate(draft, held), sigma: target.sigma };
+  const report = { samples: target.samples, heldout: evaluate(target, held), heldout_tracked: evaluate(target, heldTracked), heldout_draft: evaluate(draft, held), sigma: target.sigma };
   writeFileSync(join(outDir, 'rollout.json'), JSON.stringify(report, null, 1));
   const r = report.heldout;
-  const n = report.heldout_noisy;
-  console.error(`[xauto build] rollout model, held-out ADE/FDE: ${r.ade.toFixed(3)}/${r.fde.toFixed(3)} m (constant velocity ${r.cv_ade.toFixed(3)}/${r.cv_fde.toFixed(3)}); half with noisy histories ${n.ade.toFixed(3)}/${n.fde.toFixed(3)} m (constant velocity ${n.cv_ade.toFixed(3)}/${n.cv_fde.toFixed(3)}); ${r.trajectories} trajectories`);
+  const n = report.heldout_tracked;
+  console.error(`[xauto build] rollout model, held-out ADE/FDE: ${r.ade.toFixed(3)}/${r.fde.toFixed(3)} m (constant velocity ${r.cv_ade.toFixed(3)}/${r.cv_fde.toFixed(3)}); tracker histories ${n.ade.toFixed(3)}/${n.fde.toFixed(3)} m (constant velocity ${n.cv_ade.toFixed(3)}/${n.cv_fde.toFixed(3)}); ${r.trajectories} trajectories`);
 }

@@ -51,9 +51,13 @@ test.serial('greedy: every drafter, coupled and decoupled, at batch 1, 16, 64 an
         const dec = jobOf(hs);
         await decodeDecoupled(dec.job, target, worker, { use: [name] });
         t.true(bytes(dec.job.tokens).equals(bytes(plain.job.tokens)), `decoupled ${name}, batch ${rows}`);
+        if (name === 'model') continue;
+        const inl = jobOf(hs);
+        await decodeDecoupled(inl.job, target, worker, { use: [], inline: await createDrafters([name], { rows }) });
+        t.true(bytes(inl.job.tokens).equals(bytes(plain.job.tokens)), `inline ${name}, batch ${rows}`);
       }
       const dyn = jobOf(hs);
-      const s = await decodeDecoupled(dyn.job, target, worker, { use: ['model', 'kinematic', 'ngram'] });
+      const s = await decodeDecoupled(dyn.job, target, worker, { use: ['model'], inline: await createDrafters(['kinematic', 'ngram', 'random'], { rows }) });
       t.true(bytes(dyn.job.tokens).equals(bytes(plain.job.tokens)), `dynamic, batch ${rows}`);
       t.true(s.calls <= T, 'never more target calls than plain decoding');
     }

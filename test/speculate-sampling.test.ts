@@ -78,7 +78,7 @@ test.serial('sampled rollouts: speculative (kinematic and random drafters) and p
   const target = await openTarget();
   const tr = (await trajectories([HELDOUT_SEEDS[0]!], 0.5)).find((x) => x.cls === 1)!;
   const h: History = { cls: tr.cls, xs: tr.xs.subarray(0, H + 1), ys: tr.ys.subarray(0, H + 1) };
-  const rows = 400;
+  const rows = 300;
   const sampling = { temperature: 1.5, topK: 8 };
   const dist = (tokens: Int32Array, pos: number) => {
     const m = new Map<number, number>();

@@ -12,11 +12,13 @@ import { createBoard, readDraft, STALE, type Board } from './board.js';
 import { CallBuffers, jobEnd, phaseOf, Verifier } from './engine.js';
 import { Selector, SELECTOR_DEFAULTS, type SelectorOptions } from './selector.js';
 import { newStats, type RunStats } from './stats.js';
-import type { RolloutJob, Target } from './types.js';
+import type { DraftBatch, Drafter, RolloutJob, Target } from './types.js';
 
 export interface DecoupledOptions {
   /** The worker's drafters this job may use (default: all). */
   use?: string[];
+  /** Cheap drafters run on this thread, each round, for the rollouts that want them. */
+  inline?: Drafter[];
   selector?: Partial<SelectorOptions>;
   /** Extra candidate rows allowed per call, as a share of the call's cost (0 = never). */
   extraCost?: number;
@@ -52,6 +54,44 @@ class CostModel {
   }
 }
 
+const committedTotal = (n: Int32Array, rows: number) => {
+  let t = 0;
+  for (let i = 0; i < n.length; i++) t += n[i]!;
+  return Math.max(t, rows);
+};
+
+/**
+ * Whether speculation pays for a job: tokens committed per millisecond of a round (waits and
+ * bookkeeping included) against what plain decoding would commit (one token per rollout per
+ * call). After three rounds that do not pay the job goes on as plain decoding; a drafter set
+ * that did not pay in its last job starts plain, and is tried again every fourth job.
+ */
+export class Payoff {
+  off = false;
+  #spec = 0;
+  #plain = 0;
+  #rounds = 0;
+  #history: { paid: boolean; skipped: number };
+
+  constructor(last?: { paid: boolean; skipped: number }) {
+    this.#history = last ?? { paid: true, skipped: 0 };
+    if (!this.#history.paid && this.#history.skipped < 3) this.off = true;
+  }
+
+  round(tokens: number, rows: number, callMs: number, roundMs: number): void {
+    if (this.off) return;
+    this.#spec += tokens / Math.max(roundMs, 1e-6);
+    this.#plain += rows / Math.max(callMs, 1e-6);
+    this.#rounds++;
+    if (this.#rounds >= 3 && this.#spec < 0.98 * this.#plain) this.off = true;
+  }
+
+  record(): { paid: boolean; skipped: number } {
+    if (this.#rounds === 0) return { paid: this.#history.paid, skipped: this.#history.skipped + 1 };
+    return { paid: this.#spec >= 0.98 * this.#plain, skipped: 0 };
+  }
+}
+
 /** The draft worker: started once (drafter models load there), then serves job after job. */
 export class DraftWorker {
   readonly board: Board;
@@ -59,6 +99,12 @@ export class DraftWorker {
   readonly #exited: Promise<void>;
   #started: Promise<void>;
   #failure: Error | undefined;
+  /** Per drafter name: acceptance over the jobs served so far (new rollouts start from it). */
+  readonly priors = new Map<string, number>();
+  /** Target call time (ms), smoothed over jobs: how long the verifier may wait for drafts. */
+  callMs = 0;
+  /** Per drafter set: whether speculation paid in its last job (Payoff). */
+  readonly paid = new Map<string, { paid: boolean; skipped: number }>();
 
   constructor(
     readonly drafters: string[],
@@ -137,46 +183,57 @@ const remaining = (b: Board, job: RolloutJob, end: number) => {
   return n;
 };
 
-/** Unfinished rollouts, drafting on, with no draft beyond their committed prefix. */
-function missing(b: Board, job: RolloutJob, D: number, use: boolean[], end: number): number {
+/**
+ * Unfinished rollouts that want a worker draft and have no draft at all beyond their committed
+ * prefix (none on the board, none from an inline drafter this round): waiting can only help them.
+ */
+function missing(b: Board, job: RolloutJob, Dw: number, D: number, use: boolean[], usable: Int32Array, end: number): number {
   let n = 0;
   for (let row = 0; row < job.rows; row++) {
     const c = b.lens[row]!;
     if (c >= end) continue;
-    let any = false;
-    for (let d = 0; d < D && !any; d++) {
-      if (!use[d] || b.want[row * D + d]! <= 0) continue;
-      const slot = (row * D + d) * 3;
-      any = b.meta[slot]! > 0 && b.meta[slot + 1]! <= c && b.meta[slot + 1]! + b.meta[slot + 2]! > c;
-    }
     // Rows only measured or probed (want 2) are not waited for.
     let wanted = false;
-    for (let d = 0; d < D; d++) wanted ||= use[d]! && b.want[row * D + d]! > 2;
-    if (wanted && !any) n++;
+    for (let d = 0; d < Dw; d++) wanted ||= use[d]! && b.want[row * Dw + d]! > 2;
+    if (!wanted) continue;
+    let any = false;
+    for (let d = Dw; d < D && !any; d++) any = usable[row * D + d]! > 0;
+    for (let d = 0; d < Dw && !any; d++) {
+      if (!use[d]) continue;
+      const slot = (row * Dw + d) * 3;
+      any = b.meta[slot]! > 0 && b.meta[slot + 1]! <= c && b.meta[slot + 1]! + b.meta[slot + 2]! > c;
+    }
+    if (!any) n++;
   }
   return n;
 }
 
 export async function decodeDecoupled(job: RolloutJob, target: Target, worker: DraftWorker, o: DecoupledOptions = {}): Promise<RunStats> {
   const sel = { ...SELECTOR_DEFAULTS, ...o.selector, maxAhead: worker.ahead };
-  const D = worker.drafters.length;
+  const Dw = worker.drafters.length;
+  const inline = o.inline ?? [];
+  const D = Dw + inline.length;
   const ahead = sel.maxAhead;
-  const use = worker.drafters.map((n) => (o.use ?? worker.drafters).includes(n));
-  const names = worker.drafters.filter((_, d) => use[d]);
-  const stats = newStats(names.length > 1 ? 'dynamic' : `decoupled:${names[0]}`, job.rows, worker.drafters);
-  const dstats = worker.drafters.map((n) => stats.drafters[n]!);
+  const all = [...worker.drafters, ...inline.map((d) => d.name)];
+  const use = [...worker.drafters.map((n) => (o.use ?? worker.drafters).includes(n)), ...inline.map(() => true)];
+  const names = all.filter((_, d) => use[d]);
+  const stats = newStats(names.length > 1 ? 'dynamic' : `speculative:${names[0]}`, job.rows, all);
+  const dstats = all.map((n) => stats.drafters[n]!);
   const greedy = job.sampling.temperature <= 0;
   await worker.begin(job, target.contextDim);
   const b = worker.board;
   // Rows are filled from the committed tokens on the board, which this thread owns.
   const live: RolloutJob = { ...job, tokens: b.committed };
-  const selector = new Selector(job.rows, D, sel);
+  const selector = new Selector(job.rows, D, sel, Float64Array.from(all, (n) => worker.priors.get(n) ?? 0.5));
   for (let d = 0; d < D; d++) if (!use[d]) selector.disable(d);
   // Measured drafting cost per token (the worker accumulates it over the jobs it served).
   const perToken = new Float64Array(D);
+  const inlineCost = new Float64Array(inline.length * 2);
   const measureCost = () => {
-    for (let d = 0; d < D; d++) perToken[d] = b.cost[d * 2 + 1]! > 0 ? b.cost[d * 2]! / b.cost[d * 2 + 1]! : 0;
+    for (let d = 0; d < Dw; d++) perToken[d] = b.cost[d * 2 + 1]! > 0 ? b.cost[d * 2]! / b.cost[d * 2 + 1]! : 0;
+    for (let i = 0; i < inline.length; i++) perToken[Dw + i] = inlineCost[i * 2 + 1]! > 0 ? inlineCost[i * 2]! / inlineCost[i * 2 + 1]! : 0;
   };
+  const ib: DraftBatch = { count: 0, rows: new Int32Array(job.rows), lens: new Int32Array(job.rows), ks: new Int32Array(job.rows), tokens: b.committed, window: target.window, context: b.context, out: new Int32Array(job.rows * ahead), stride: ahead };
   measureCost();
   const cost = new CostModel();
   const call = new CallBuffers(target, job.rows * 2, ahead);
@@ -191,24 +248,60 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
   const results = new Int32Array(job.rows * (ahead + 1));
   const committedN = new Int32Array(job.rows);
   const wantOf = (row: number, d: number, round: number) => (use[d] ? selector.want(row, d, round, perToken) : 0);
-  for (let row = 0; row < job.rows; row++) for (let d = 0; d < D; d++) b.want[row * D + d] = wantOf(row, d, 0);
+  for (let row = 0; row < job.rows; row++) for (let d = 0; d < Dw; d++) b.want[row * Dw + d] = wantOf(row, d, 0);
   worker.notify();
-  let lastCallMs = 1;
-  const drafting = use.some((u) => u);
+  const drafting = use.slice(0, Dw).some((u) => u);
+  /** Inline drafter i proposes, for every unfinished rollout that wants it, into cand and usable. */
+  const draftInline = async (i: number, round: number) => {
+    const d = Dw + i;
+    ib.count = 0;
+    for (let row = 0; row < job.rows; row++) {
+      const c = b.lens[row]!;
+      usable[row * D + d] = 0;
+      const k = Math.min(wantOf(row, d, round), ahead, end - c - 1);
+      if (c >= end || k <= 0) continue;
+      const j = ib.count++;
+      ib.rows[j] = row;
+      ib.lens[j] = c;
+      ib.ks[j] = k;
+    }
+    if (ib.count === 0) return;
+    const t = performance.now();
+    await inline[i]!.propose(ib);
+    inlineCost[i * 2] += performance.now() - t;
+    for (let j = 0; j < ib.count; j++) {
+      const row = ib.rows[j]!;
+      inlineCost[i * 2 + 1] += ib.ks[j]!;
+      cand.set(ib.out.subarray(j * ahead, j * ahead + ib.ks[j]!), (row * D + d) * ahead);
+      usable[row * D + d] = ib.ks[j]!;
+    }
+  };
+  const key = `${names.join('+')} ${greedy ? 'greedy' : 'sampled'}`;
+  const pays = new Payoff(worker.paid.get(key));
   const t0 = performance.now();
   try {
     for (let round = 0; ; round++) {
-      // Drafting overlaps verification; only when most rollouts have nothing to verify, wait
-      // for the worker, at most about one call's time.
-      if (drafting && missing(b, live, D, use, end) * 2 > remaining(b, live, end)) await waitAsync(b.control, 2, Atomics.load(b.control, 2), Math.max(1, lastCallMs)).value;
+      const roundStart = performance.now();
+      // Drafting overlaps verification; only when a rollout that is drafted for has nothing to
+      // verify, wait for the worker, at most about one call's time.
+      if (!pays.off) for (let i = 0; i < inline.length; i++) await draftInline(i, round);
+      if (!pays.off && drafting && missing(b, live, Dw, D, use, usable, end) > 0) await waitAsync(b.control, 2, Atomics.load(b.control, 2), worker.callMs).value;
       call.count = 0;
       let active = 0;
       for (let row = 0; row < job.rows; row++) {
         const c = b.lens[row]!;
         if (c >= end) continue;
         active++;
+        if (pays.off) {
+          call.add(live, row, c, 0);
+          chosen[call.count - 1] = -1;
+          first[row] = -1;
+          second[row] = -1;
+          usable.fill(0, row * D, row * D + D);
+          continue;
+        }
         const u = usable.subarray(row * D, row * D + D);
-        for (let d = 0; d < D; d++) {
+        for (let d = 0; d < Dw; d++) {
           const n = !use[d] ? 0 : readDraft(b, row, d, c, Math.min(ahead, end - c - 1), cand, (row * D + d) * ahead);
           if (n === STALE) dstats[d]!.stale++;
           u[d] = Math.max(0, n);
@@ -248,8 +341,9 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
       }
       const tc = performance.now();
       const r = await target.run(call.tokens, call.context, call.count, !greedy);
-      lastCallMs = performance.now() - tc;
-      cost.add(call.count, lastCallMs);
+      const callMs = performance.now() - tc;
+      worker.callMs = worker.callMs === 0 ? callMs : 0.8 * worker.callMs + 0.2 * callMs;
+      cost.add(call.count, callMs);
       stats.calls++;
       stats.callRows += call.count;
       // Verify every call row; a rollout with two candidates keeps the longer (both are exact).
@@ -284,14 +378,21 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
         b.committed.set(got, row * target.window + c);
         Atomics.store(b.lens, row, c + m);
         stats.rowCalls[row]!++;
-        for (let d = 0; d < D; d++) Atomics.store(b.want, row * D + d, c + m >= end ? 0 : wantOf(row, d, round + 1));
+        for (let d = 0; d < Dw; d++) Atomics.store(b.want, row * Dw + d, c + m >= end ? 0 : wantOf(row, d, round + 1));
       }
       measureCost();
       await o.onRound?.(b, round);
-      worker.notify();
+      if (!pays.off) worker.notify();
+      pays.round(committedTotal(committedN, firsts), firsts, callMs, performance.now() - roundStart);
+      if (pays.off) {
+        stats.offRounds += firsts;
+        Atomics.store(b.control, 1, 0);
+      }
     }
   } finally {
     stats.ms = performance.now() - t0;
+    worker.paid.set(key, pays.record());
+    all.forEach((n, d) => use[d] && worker.priors.set(n, selector.prior[d]!));
     worker.end();
   }
   job.tokens.set(b.committed.subarray(0, job.tokens.length));

@@ -31,6 +31,7 @@ const batch: DraftBatch = {
   context: b.context,
   out: new Int32Array(b.rows * b.ahead),
   stride: b.ahead,
+  wanted: () => Atomics.load(b.control, 1) === 1 && !stopping,
 };
 
 parentPort!.on('message', async (m: { type: 'job'; rows: number; end: number } | { type: 'stop' }) => {
@@ -62,29 +63,45 @@ function needs(row: number, d: number, c: number, want: number): boolean {
 // Node 20 has Atomics.waitAsync; the TypeScript lib this project targets does not declare it.
 const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, ms: number): { value: Promise<unknown> | string } }).waitAsync;
 
+/** Drafters in order of measured cost per token, cheapest first (unmeasured ones first of all). */
+function byCost(): number[] {
+  const per = (d: number) => (b.cost[d * 2 + 1]! > 0 ? b.cost[d * 2]! / b.cost[d * 2 + 1]! : 0);
+  return drafters.map((_, d) => d).sort((x, y) => per(x) - per(y));
+}
+
+/** Collects the rows drafter d should draft for now; returns how many. */
+function collect(d: number): number {
+  batch.count = 0;
+  for (let row = 0; row < job.rows; row++) {
+    const want = Atomics.load(b.want, row * b.drafters + d);
+    const c = Atomics.load(b.lens, row);
+    if (want <= 0 || c >= job.end || !needs(row, d, c, want)) continue;
+    const i = batch.count++;
+    batch.rows[i] = row;
+    batch.lens[i] = c;
+    batch.ks[i] = Math.min(want, b.ahead, job.end - c);
+  }
+  return batch.count;
+}
+
+// Each pass serves the cheapest drafter that has work, so a slow drafter (the model) never
+// holds back the drafts of a fast one; it runs when the cheap ones are current.
 while (!stopping) {
   const gen = Atomics.load(b.control, 0);
   let worked = false;
-  for (let d = 0; d < drafters.length && Atomics.load(b.control, 1) === 1; d++) {
-    batch.count = 0;
-    for (let row = 0; row < job.rows; row++) {
-      const want = Atomics.load(b.want, row * b.drafters + d);
-      const c = Atomics.load(b.lens, row);
-      if (want <= 0 || c >= job.end || !needs(row, d, c, want)) continue;
-      const i = batch.count++;
-      batch.rows[i] = row;
-      batch.lens[i] = c;
-      batch.ks[i] = Math.min(want, b.ahead, job.end - c);
+  if (Atomics.load(b.control, 1) === 1) {
+    for (const d of byCost()) {
+      if (collect(d) === 0) continue;
+      worked = true;
+      const t0 = performance.now();
+      await drafters[d]!.propose(batch);
+      b.cost[d * 2] += performance.now() - t0;
+      for (let i = 0; i < batch.count; i++) b.cost[d * 2 + 1] += batch.ks[i]!;
+      for (let i = 0; i < batch.count; i++) if (batch.ks[i]! > 0) writeDraft(b, batch.rows[i]!, d, batch.lens[i]!, batch.out, i * b.ahead, batch.ks[i]!);
+      Atomics.add(b.control, 2, 1);
+      Atomics.notify(b.control, 2);
+      break;
     }
-    if (batch.count === 0) continue;
-    worked = true;
-    const t0 = performance.now();
-    await drafters[d]!.propose(batch);
-    b.cost[d * 2] += performance.now() - t0;
-    for (let i = 0; i < batch.count; i++) b.cost[d * 2 + 1] += batch.ks[i]!;
-    for (let i = 0; i < batch.count; i++) writeDraft(b, batch.rows[i]!, d, batch.lens[i]!, batch.out, i * b.ahead, batch.ks[i]!);
-    Atomics.add(b.control, 2, 1);
-    Atomics.notify(b.control, 2);
   }
   if (!worked) await waitAsync(b.control, 0, gen, 20).value;
   else await new Promise((r) => setImmediate(r));

@@ -19,17 +19,21 @@ export class Selector {
   /** [row * drafters + d] */
   readonly acc: Float64Array;
   readonly #offSince: Int32Array;
-  readonly #global: Float64Array;
+  /** Per drafter: acceptance across the batch, the prior new rollouts start from. */
+  readonly prior: Float64Array;
   readonly #scored: Float64Array;
 
+  /** prior: per drafter, the acceptance measured over earlier jobs (updated in place). */
   constructor(
     readonly rows: number,
     readonly drafters: number,
     readonly o: SelectorOptions = SELECTOR_DEFAULTS,
+    prior?: Float64Array,
   ) {
-    this.acc = new Float64Array(rows * drafters).fill(0.5);
+    this.prior = prior ?? new Float64Array(drafters).fill(0.5);
+    this.acc = new Float64Array(rows * drafters);
+    for (let row = 0; row < rows; row++) this.acc.set(this.prior, row * drafters);
     this.#offSince = new Int32Array(rows).fill(-1);
-    this.#global = new Float64Array(drafters).fill(0.5);
     this.#scored = new Float64Array(drafters);
   }
 
@@ -54,8 +58,8 @@ export class Selector {
     this.acc[at] = a;
     // The prior new rollouts start from: what this drafter does across the batch.
     this.#scored[d]! += scored;
-    const g = this.#global[d]!;
-    this.#global[d] = g + Math.min(1, scored / 64) * (a - g);
+    const g = this.prior[d]!;
+    this.prior[d] = g + 0.02 * (a - g);
   }
 
   /** Tokens the worker should keep drafted ahead for this rollout and drafter (0 = none); a drafter clearly worse than a cheaper one only keeps being measured. */
@@ -73,10 +77,9 @@ export class Selector {
     return (round - since) % this.o.probeEvery !== 0;
   }
 
-  /** A drafter this job does not use: never picked. */
+  /** A drafter this job does not use: never picked (its prior is kept for later jobs). */
   disable(d: number): void {
     for (let row = 0; row < this.rows; row++) this.acc[row * this.drafters + d] = 0;
-    this.#global[d] = 0;
   }
 
   /**
@@ -122,7 +125,7 @@ export class Selector {
 
   /** Starts a new rollout from the batch's priors. */
   reset(row: number): void {
-    for (let d = 0; d < this.drafters; d++) this.acc[row * this.drafters + d] = this.#global[d]!;
+    for (let d = 0; d < this.drafters; d++) this.acc[row * this.drafters + d] = this.prior[d]!;
     this.#offSince[row] = -1;
   }
 }

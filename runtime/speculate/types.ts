@@ -27,6 +27,8 @@ export interface DraftBatch {
   /** Proposals: row i's tokens at out[i * stride ..]. */
   out: Int32Array;
   stride: number;
+  /** False once the drafts are no longer wanted (a slow drafter stops early and shortens ks). */
+  wanted?: () => boolean;
 }
 
 export interface Drafter {

@@ -53,6 +53,10 @@ export class ModelDrafter implements Drafter {
       kmax = Math.max(kmax, b.ks[i]!);
     }
     for (let s = 0; s < kmax; s++) {
+      if (b.wanted && !b.wanted()) {
+        for (let i = 0; i < b.count; i++) b.ks[i] = Math.min(b.ks[i]!, s);
+        return;
+      }
       const { argmax } = await this.model.run(this.#tokens, this.#context, b.count, false);
       for (let i = 0; i < b.count; i++) {
         const next = argmax[i * W + W - 1]!;

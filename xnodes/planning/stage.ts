@@ -10,6 +10,7 @@ import { CLASS_NAMES, stampKey, type GroundTruth } from '../perception-common/me
 import type { Detection3DArray } from '../tracking/ros.js';
 import { Histories, RolloutScorer } from './history.js';
 import { GREEDY, jobOf, rolloutPositions, type History } from './jobs.js';
+import { createDrafters } from './drafters.js';
 import { openTarget } from './model.js';
 
 const FACTORY = new URL(`./drafters.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href;
@@ -21,7 +22,10 @@ export async function createRollout(ctx: ImplContext, speculative: boolean): Pro
   const sampling = { temperature: p.temperature as number, topK: p.top_k as number };
   const target = await openTarget(ctx.executionProvider, ctx.log);
   const names = p.drafters as string[];
-  const worker = speculative ? new DraftWorker(names, maxAgents * Math.max(1, k - 1), FACTORY, { seed: p.seed }, T, WINDOW, CONTEXT) : undefined;
+  // The model drafts ahead on a worker thread; the cheap drafters run inline (microseconds a rollout).
+  const onWorker = names.filter((n) => n === 'model');
+  const inlineNames = names.filter((n) => n !== 'model');
+  const worker = speculative ? new DraftWorker(onWorker, maxAgents * Math.max(1, k - 1), FACTORY, { seed: p.seed }, T, WINDOW, CONTEXT) : undefined;
   const histories = new Histories();
   const scorer = new RolloutScorer();
   const drop = dropper(ctx);
@@ -30,7 +34,7 @@ export async function createRollout(ctx: ImplContext, speculative: boolean): Pro
   let frame = 0;
 
   const decode = async (job: ReturnType<typeof jobOf>['job']): Promise<RunStats> => {
-    const s = worker ? await decodeDecoupled(job, target, worker) : await decodePlain(job, target);
+    const s = worker ? await decodeDecoupled(job, target, worker, { inline: await createDrafters(inlineNames, { rows: job.rows, seed: p.seed }) }) : await decodePlain(job, target);
     totals.tokens += s.tokens;
     totals.ms += s.ms;
     totals.calls += s.calls;
