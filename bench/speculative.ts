@@ -3,7 +3,7 @@
 // the cheap drafters inline) and the dynamic best-of-N over them, at batch 1, 16, 64 and 256
 // agents, T = 30. Table: tokens/s, target calls and acceptance per drafter over rollout progress.
 // Last line: ratios measured side by side in this run (greedy_identical over every run).
-//   npm run bench -- speculative [--reps N]
+//   npm run bench -- speculative [--reps N]   (tokens/s: median over N repetitions, 3N at batch <= 16)
 import { decodeCoupled, decodePlain } from '../runtime/speculate/engine.js';
 import { DraftWorker, decodeDecoupled } from '../runtime/speculate/decoupled.js';
 import { PHASES, type RunStats } from '../runtime/speculate/stats.js';
@@ -48,7 +48,9 @@ export default async function main(args: string[]): Promise<void> {
   for (const rows of [1, 16, 64, 256]) {
     const runs = new Map<string, RunStats[]>();
     const add = (k: string, s: RunStats) => runs.set(k, [...(runs.get(k) ?? []), s]);
-    for (let rep = 0; rep < reps; rep++) {
+    // Small batches take milliseconds: more repetitions there.
+    const n = rows <= 16 ? 3 * reps : reps;
+    for (let rep = 0; rep < n; rep++) {
       const off = (rep * 37 + rows) % trs.length;
       const hs: History[] = Array.from({ length: rows }, (_, i) => {
         const x = trs[(off + i) % trs.length]!;
@@ -72,10 +74,10 @@ export default async function main(args: string[]): Promise<void> {
       add('dynamic', await decodeDecoupled(j.job, target, worker, { use: ['model'], inline: await createDrafters(['kinematic', 'ngram'], { rows }) }));
       identical &&= same(j);
     }
-    // Sum over repetitions: tokens / time.
+    // Median over repetitions (one stall of a loaded machine must not decide a figure).
     const tps = (k: string) => {
-      const s = runs.get(k)!;
-      return (s.reduce((a, x) => a + x.tokens, 0) * 1000) / s.reduce((a, x) => a + x.ms, 0);
+      const v = runs.get(k)!.map((x) => (x.tokens * 1000) / x.ms).sort((a, b) => a - b);
+      return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
     };
     for (const [k, s] of runs) {
       const acc = Object.entries(s[0]!.drafters)
@@ -105,7 +107,7 @@ export default async function main(args: string[]): Promise<void> {
     // Oracle: per rollout, the best single drafter in hindsight (fewest target calls).
     let dyn = 0;
     let oracle = 0;
-    for (let rep = 0; rep < reps; rep++) {
+    for (let rep = 0; rep < n; rep++) {
       const d = runs.get('dynamic')![rep]!;
       for (let r = 0; r < rows; r++) {
         dyn += T / d.rowCalls[r]!;

@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { DType, GraphBuilder } from './onnx-builder.mjs';
 // The motion tokens are the rollout stage's own (TypeScript, loaded through tsx as the scene is).
 const { tsImport } = await import('tsx/esm/api');
+const { mulberry32 } = await tsImport('../runtime/util/random.ts', import.meta.url);
 const { CONTEXT, DRAFT_WINDOW, DT, H, NX, NY, QX, QY, T, VOCAB, WINDOW, positions, tokenise, unitsOf } = await tsImport('../xnodes/planning/motion.ts', import.meta.url);
 
 export const TARGET = { heads: 6, ffn: 16, window: WINDOW };
@@ -135,16 +136,6 @@ async function trackedWindows(frames, seed, every, noise) {
   return out;
 }
 
-function mulberry32(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Fixed random-feature weights of the feed-forward block: [in, ffn] and [ffn]. */
 function ffnWeights(din, ffn) {

@@ -85,3 +85,6 @@ export function readDraft(b: Board, row: number, d: number, c: number, max: numb
   for (let i = 0; i < n; i++) out[off + i] = b.drafts[from + skip + i]!;
   return Atomics.load(b.meta, slot * 3) === seq ? n : NO_DRAFT;
 }
+
+/** Atomics.waitAsync (Node 20 has it; the TypeScript lib this project targets does not declare it). */
+export const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, ms: number): { value: Promise<unknown> | string } }).waitAsync;

@@ -4,15 +4,15 @@
 // and discarded; the worker redrafts), picks the drafter by measured acceptance (Selector),
 // optionally verifies a second candidate as an extra row when rows are cheap (greedy only:
 // choosing after verification would bias sampling), commits, and tells the worker.
-import { Worker } from 'node:worker_threads';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { packageRoot } from '../util/paths.js';
-import { createBoard, readDraft, STALE, type Board } from './board.js';
+import { readDraft, STALE, waitAsync, type Board } from './board.js';
+import { DraftWorker } from './draft-worker.js';
+import { CostModel, Payoff } from './payoff.js';
 import { CallBuffers, jobEnd, phaseOf, Verifier } from './engine.js';
 import { Selector, SELECTOR_DEFAULTS, type SelectorOptions } from './selector.js';
 import { newStats, type RunStats } from './stats.js';
 import type { DraftBatch, Drafter, RolloutJob, Target } from './types.js';
+
+export { DraftWorker };
 
 export interface DecoupledOptions {
   /** The worker's drafters this job may use (default: all). */
@@ -26,156 +26,12 @@ export interface DecoupledOptions {
   onRound?(board: Board, round: number): void | Promise<void>;
 }
 
-const BOOT = pathToFileURL(join(packageRoot(), 'runtime', 'xpu', 'worker-boot.mjs'));
-const WORKER = new URL(`./draft.worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href;
-
-/** Call cost as intercept + slope per row, fitted online from measured calls. */
-class CostModel {
-  #n = 0;
-  #sx = 0;
-  #sy = 0;
-  #sxx = 0;
-  #sxy = 0;
-  add(rows: number, ms: number): void {
-    this.#n++;
-    this.#sx += rows;
-    this.#sy += ms;
-    this.#sxx += rows * rows;
-    this.#sxy += rows * ms;
-  }
-  /** Rows that can be added to a call of `rows` rows for at most `share` of its cost. */
-  spare(rows: number, share: number): number {
-    if (this.#n < 3 || share <= 0) return 0;
-    const den = this.#n * this.#sxx - this.#sx * this.#sx;
-    if (den <= 0) return 0;
-    const b = Math.max(1e-6, (this.#n * this.#sxy - this.#sx * this.#sy) / den);
-    const a = Math.max(0, (this.#sy - b * this.#sx) / this.#n);
-    return Math.max(0, Math.floor((share * (a + b * rows)) / b));
-  }
-}
-
 const committedTotal = (n: Int32Array, rows: number) => {
   let t = 0;
   for (let i = 0; i < n.length; i++) t += n[i]!;
   return Math.max(t, rows);
 };
 
-/**
- * Whether speculation pays for a job: tokens committed per millisecond of a round (waits and
- * bookkeeping included) against what plain decoding would commit (one token per rollout per
- * call). After three rounds that do not pay the job goes on as plain decoding; a drafter set
- * that did not pay in its last job starts plain, and is tried again every fourth job.
- */
-export class Payoff {
-  off = false;
-  #spec = 0;
-  #plain = 0;
-  #rounds = 0;
-  #history: { paid: boolean; skipped: number };
-
-  constructor(last?: { paid: boolean; skipped: number }) {
-    this.#history = last ?? { paid: true, skipped: 0 };
-    if (!this.#history.paid && this.#history.skipped < 3) this.off = true;
-  }
-
-  round(tokens: number, rows: number, callMs: number, roundMs: number): void {
-    if (this.off) return;
-    this.#spec += tokens / Math.max(roundMs, 1e-6);
-    this.#plain += rows / Math.max(callMs, 1e-6);
-    this.#rounds++;
-    if (this.#rounds >= 3 && this.#spec < 0.98 * this.#plain) this.off = true;
-  }
-
-  record(): { paid: boolean; skipped: number } {
-    if (this.#rounds === 0) return { paid: this.#history.paid, skipped: this.#history.skipped + 1 };
-    return { paid: this.#spec >= 0.98 * this.#plain, skipped: 0 };
-  }
-}
-
-/** The draft worker: started once (drafter models load there), then serves job after job. */
-export class DraftWorker {
-  readonly board: Board;
-  readonly #worker: Worker;
-  readonly #exited: Promise<void>;
-  #started: Promise<void>;
-  #failure: Error | undefined;
-  /** Per drafter name: acceptance over the jobs served so far (new rollouts start from it). */
-  readonly priors = new Map<string, number>();
-  /** Target call time (ms), smoothed over jobs: how long the verifier may wait for drafts. */
-  callMs = 0;
-  /** Per drafter set: whether speculation paid in its last job (Payoff). */
-  readonly paid = new Map<string, { paid: boolean; skipped: number }>();
-
-  constructor(
-    readonly drafters: string[],
-    readonly capacity: number,
-    factory: string,
-    options: Record<string, unknown> = {},
-    readonly ahead = SELECTOR_DEFAULTS.maxAhead,
-    readonly window = 64,
-    readonly contextDim = 8,
-  ) {
-    const shape = { rows: capacity, window, drafters: drafters.length, ahead, contextDim };
-    this.board = createBoard(shape);
-    const init = { shape, buffers: this.board.buffers, factory, names: drafters, options: { rows: capacity, ...options } };
-    this.#worker = new Worker(BOOT, { workerData: { fromSource: import.meta.url.endsWith('.ts'), host: WORKER, init }, name: 'xauto-drafts' });
-    this.#exited = new Promise((resolve) => {
-      this.#worker.once('error', (e) => (this.#failure = e instanceof Error ? e : new Error(String(e))));
-      this.#worker.once('exit', () => resolve());
-    });
-    this.#started = this.#reply('started');
-  }
-
-  #reply(type: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onMessage = (m: { type: string }) => {
-        if (m.type !== type) return;
-        this.#worker.off('message', onMessage);
-        resolve();
-      };
-      this.#worker.on('message', onMessage);
-      void this.#exited.then(() => reject(this.#failure ?? new Error('draft worker exited')));
-    });
-  }
-
-  /** Loads the job's committed tokens and context; the worker starts drafting once it is ready. */
-  async begin(job: RolloutJob, contextDim: number): Promise<void> {
-    await this.#started;
-    if (job.rows > this.capacity) throw new Error(`draft worker holds ${this.capacity} rows; the job has ${job.rows}`);
-    Atomics.store(this.board.control, 1, 0);
-    const W = job.tokens.length / job.rows;
-    if (W !== this.window || contextDim !== this.contextDim) throw new Error(`draft worker window ${this.window}x${this.contextDim}; the job has ${W}x${contextDim}`);
-    this.board.committed.set(job.tokens);
-    this.board.context.set(job.context);
-    this.board.lens.fill(job.prompt, 0, job.rows);
-    this.board.want.fill(0);
-    const ready = this.#reply('ready');
-    this.#worker.postMessage({ type: 'job', rows: job.rows, end: job.prompt + job.steps });
-    await ready;
-    Atomics.store(this.board.control, 1, 1);
-  }
-
-  /** Stops drafting for the job (the worker stays up for the next). */
-  end(): void {
-    Atomics.store(this.board.control, 1, 0);
-    this.notify();
-  }
-
-  notify(): void {
-    Atomics.add(this.board.control, 0, 1);
-    Atomics.notify(this.board.control, 0);
-  }
-
-  async close(): Promise<void> {
-    this.end();
-    this.#worker.postMessage({ type: 'stop' });
-    this.notify();
-    await this.#exited;
-  }
-}
-
-// Node 20 has Atomics.waitAsync; the TypeScript lib this project targets does not declare it.
-const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, ms: number): { value: Promise<unknown> | string } }).waitAsync;
 
 const remaining = (b: Board, job: RolloutJob, end: number) => {
   let n = 0;
@@ -206,6 +62,28 @@ function missing(b: Board, job: RolloutJob, Dw: number, D: number, use: boolean[
     if (!any) n++;
   }
   return n;
+}
+
+/** Plain decoding of what is left of a job, once speculation does not pay for it. */
+async function plainRest(job: RolloutJob, target: Target, v: Verifier, call: CallBuffers, lens: Int32Array, stats: RunStats): Promise<void> {
+  const end = jobEnd(job);
+  const W = target.window;
+  for (;;) {
+    call.count = 0;
+    for (let row = 0; row < job.rows; row++) if (lens[row]! < end) call.add(job, row, lens[row]!, 0);
+    if (call.count === 0) return;
+    const r = await target.run(call.tokens, call.context, call.count, !v.greedy);
+    stats.calls++;
+    stats.callRows += call.count;
+    stats.offRounds += call.count;
+    for (let i = 0; i < call.count; i++) {
+      const row = call.rowOf[i]!;
+      v.verify(call, i, lens[row]!, r);
+      job.tokens[row * W + lens[row]!] = call.out[0]!;
+      lens[row]!++;
+      stats.rowCalls[row]!++;
+    }
+  }
 }
 
 export async function decodeDecoupled(job: RolloutJob, target: Target, worker: DraftWorker, o: DecoupledOptions = {}): Promise<RunStats> {
@@ -281,25 +159,22 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
   const t0 = performance.now();
   try {
     for (let round = 0; ; round++) {
+      if (pays.off) {
+        Atomics.store(b.control, 1, 0);
+        await plainRest(live, target, v, call, b.lens, stats);
+        break;
+      }
       const roundStart = performance.now();
       // Drafting overlaps verification; only when a rollout that is drafted for has nothing to
       // verify, wait for the worker, at most about one call's time.
-      if (!pays.off) for (let i = 0; i < inline.length; i++) await draftInline(i, round);
-      if (!pays.off && drafting && missing(b, live, Dw, D, use, usable, end) > 0) await waitAsync(b.control, 2, Atomics.load(b.control, 2), worker.callMs).value;
+      for (let i = 0; i < inline.length; i++) await draftInline(i, round);
+      if (drafting && missing(b, live, Dw, D, use, usable, end) > 0) await waitAsync(b.control, 2, Atomics.load(b.control, 2), worker.callMs).value;
       call.count = 0;
       let active = 0;
       for (let row = 0; row < job.rows; row++) {
         const c = b.lens[row]!;
         if (c >= end) continue;
         active++;
-        if (pays.off) {
-          call.add(live, row, c, 0);
-          chosen[call.count - 1] = -1;
-          first[row] = -1;
-          second[row] = -1;
-          usable.fill(0, row * D, row * D + D);
-          continue;
-        }
         const u = usable.subarray(row * D, row * D + D);
         for (let d = 0; d < Dw; d++) {
           const n = !use[d] ? 0 : readDraft(b, row, d, c, Math.min(ahead, end - c - 1), cand, (row * D + d) * ahead);
@@ -381,13 +256,9 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
         for (let d = 0; d < Dw; d++) Atomics.store(b.want, row * Dw + d, c + m >= end ? 0 : wantOf(row, d, round + 1));
       }
       measureCost();
-      await o.onRound?.(b, round);
-      if (!pays.off) worker.notify();
+      if (o.onRound) await o.onRound(b, round);
+      worker.notify();
       pays.round(committedTotal(committedN, firsts), firsts, callMs, performance.now() - roundStart);
-      if (pays.off) {
-        stats.offRounds += firsts;
-        Atomics.store(b.control, 1, 0);
-      }
     }
   } finally {
     stats.ms = performance.now() - t0;

@@ -3,8 +3,7 @@
 // the latest committed prefix; a draft that verification has since contradicted is redrafted.
 // It waits (Atomics.waitAsync, so job messages still arrive) when every wanted draft is current.
 import { parentPort, workerData } from 'node:worker_threads';
-import { attachBoard, type BoardShape } from './board.js';
-import { writeDraft } from './board.js';
+import { attachBoard, waitAsync, writeDraft, type BoardShape } from './board.js';
 import type { DraftBatch, DrafterFactory } from './types.js';
 
 interface Init {
@@ -60,8 +59,6 @@ function needs(row: number, d: number, c: number, want: number): boolean {
   return false;
 }
 
-// Node 20 has Atomics.waitAsync; the TypeScript lib this project targets does not declare it.
-const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, ms: number): { value: Promise<unknown> | string } }).waitAsync;
 
 /** Drafters in order of measured cost per token, cheapest first (unmeasured ones first of all). */
 function byCost(): number[] {
