@@ -9,6 +9,7 @@ import { defaultPlan } from '../runtime/exec/plan.js';
 import { loadRegistry } from '../runtime/cli/xnodes.js';
 import { discoverXpus } from '../runtime/xpu/discover.js';
 import { packageRoot } from '../runtime/util/paths.js';
+import { messageRegistry } from '../runtime/ros2/messages.js';
 
 const yamlFile = join(packageRoot(), 'launch', 'perception.launch.yaml');
 const xmlFile = join(packageRoot(), 'launch', 'perception.launch.xml');
@@ -41,4 +42,17 @@ test('without rollout:=true the perception pipeline is unchanged; the XML twin a
   const strip = (file: string, args: Record<string, string>) => loadLaunchFile(file, { args }).xnodes.map(({ pos: _p, portPos: _pp, ...x }) => x);
   t.false(strip(yamlFile, {}).some((x) => x.type === 'planning/rollout'));
   t.deepEqual(strip(xmlFile, { rollout: 'true' }), strip(yamlFile, { rollout: 'true' }));
+});
+
+test('xauto_msgs/msg/TrajectoryRolloutArray (shipped in msg/) round-trips through CDR, as it goes out on ROS2', (t) => {
+  const reg = messageRegistry();
+  const msg = {
+    header: { stamp: { sec: 3, nanosec: 100000000 }, frame_id: 'base_link' },
+    rollouts: [{ id: '7', class_id: 'pedestrian', dt: 0.1, steps: 2, k: 2, points: [1, 2, 3, 4].map((x) => ({ x, y: -x, z: 0 })) }],
+  };
+  const back = reg.deserialize<typeof msg>('xauto_msgs/msg/TrajectoryRolloutArray', reg.serialize('xauto_msgs/msg/TrajectoryRolloutArray', msg));
+  t.is(back.rollouts[0]!.id, '7');
+  t.is(back.rollouts[0]!.points.length, 4);
+  t.deepEqual(back.rollouts[0]!.points[3], { x: 4, y: -4, z: 0 });
+  t.is(back.header.frame_id, 'base_link');
 });
