@@ -10,16 +10,27 @@ export interface SamplingOptions {
 
 /**
  * p = softmax(logits[off .. off + vocab) / temperature), restricted to the top-k tokens, into
- * `out` (float64). `scratch` (vocab) is used to find the k-th largest logit.
+ * `out` (float64). `scratch` (at least top-k long) is used to find the k-th largest logit.
  */
 export function distribution(logits: Float32Array, off: number, vocab: number, o: SamplingOptions, out: Float64Array, scratch: Float64Array): Float64Array {
   let max = -Infinity;
   for (let j = 0; j < vocab; j++) if (logits[off + j]! > max) max = logits[off + j]!;
   let cut = -Infinity;
   if (o.topK > 0 && o.topK < vocab) {
-    for (let j = 0; j < vocab; j++) scratch[j] = logits[off + j]!;
-    const s = scratch.subarray(0, vocab).sort();
-    cut = s[vocab - o.topK]!;
+    // The k-th largest logit, from a descending buffer of the k largest (k is small).
+    const k = o.topK;
+    let n = 0;
+    for (let j = 0; j < vocab; j++) {
+      const l = logits[off + j]!;
+      if (n === k && l <= scratch[k - 1]!) continue;
+      let i = n < k ? n++ : k - 1;
+      while (i > 0 && scratch[i - 1]! < l) {
+        scratch[i] = scratch[i - 1]!;
+        i--;
+      }
+      scratch[i] = l;
+    }
+    cut = scratch[k - 1]!;
   }
   let sum = 0;
   for (let j = 0; j < vocab; j++) {
