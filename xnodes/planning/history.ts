@@ -1,0 +1,115 @@
+// Per-track position histories kept from successive track messages (the tracker publishes
+// positions only), and the scoring of greedy rollouts against later ground truth.
+import { DT, H, T } from './motion.js';
+import type { GtObject } from '../perception-common/messages.js';
+import { DisplacementMeter } from './jobs.js';
+
+interface Track {
+  xs: Float64Array;
+  ys: Float64Array;
+  n: number;
+  lastMs: number;
+}
+
+/** Histories of H + 1 positions, one per frame; a track that skips frames starts over. */
+export class Histories {
+  readonly #tracks = new Map<string, Track>();
+
+  /** Adds this frame's position; returns the track once it has H + 1 consecutive positions. */
+  add(id: string, ms: number, x: number, y: number): Track | undefined {
+    let t = this.#tracks.get(id);
+    if (!t || Math.abs(ms - t.lastMs - DT * 1000) > DT * 500) {
+      t = { xs: new Float64Array(H + 1), ys: new Float64Array(H + 1), n: 0, lastMs: ms };
+      this.#tracks.set(id, t);
+    }
+    if (t.n === H + 1) {
+      t.xs.copyWithin(0, 1);
+      t.ys.copyWithin(0, 1);
+      t.n--;
+    }
+    t.xs[t.n] = x;
+    t.ys[t.n] = y;
+    t.n++;
+    t.lastMs = ms;
+    return t.n === H + 1 ? t : undefined;
+  }
+
+  /** Forgets tracks not seen for a second. */
+  prune(ms: number): void {
+    for (const [id, t] of this.#tracks) if (ms - t.lastMs > 1000) this.#tracks.delete(id);
+  }
+}
+
+interface Pending {
+  gtId: number;
+  startMs: number;
+  pred: Float64Array;
+  truth: Float64Array;
+  next: number;
+  x0: number;
+  y0: number;
+  vx: number;
+  vy: number;
+}
+
+/** Greedy rollouts waiting for the ground truth of the T frames after them. */
+export class RolloutScorer {
+  readonly meter = new DisplacementMeter();
+  readonly #truth = new Map<number, GtObject[]>();
+  #pending: Pending[] = [];
+  unmatched = 0;
+  lost = 0;
+
+  addTruth(ms: number, objects: GtObject[]): void {
+    this.#truth.set(Math.round(ms), objects);
+    if (this.#truth.size > T + 16) this.#truth.delete(this.#truth.keys().next().value!);
+  }
+
+  /** A greedy rollout from (x0, y0) at ms; matched to the nearest true object of that frame (within 2 m). */
+  add(ms: number, pred: Float64Array, x0: number, y0: number, vx: number, vy: number): void {
+    const now = this.#truth.get(Math.round(ms));
+    if (!now) return;
+    let best: GtObject | undefined;
+    let bestD = 2;
+    for (const o of now) {
+      const d = Math.hypot(o.center[0] - x0, o.center[1] - y0);
+      if (d < bestD) {
+        bestD = d;
+        best = o;
+      }
+    }
+    if (!best) {
+      this.unmatched++;
+      return;
+    }
+    this.#pending.push({ gtId: best.id, startMs: ms, pred: Float64Array.from(pred), truth: new Float64Array(2 * T), next: 0, x0, y0, vx, vy });
+  }
+
+  /** Scores what the truth received so far completes. */
+  update(): void {
+    this.#pending = this.#pending.filter((p) => {
+      for (;;) {
+        if (p.next === T) {
+          this.meter.add(p.pred, p.truth, T, p.x0, p.y0, p.vx, p.vy);
+          return false;
+        }
+        const objs = this.#truth.get(Math.round(p.startMs + (p.next + 1) * DT * 1000));
+        if (!objs) return p.next < T && this.#newestMs() < p.startMs + (p.next + 1) * DT * 1000 + 500;
+        const o = objs.find((g) => g.id === p.gtId);
+        if (!o) {
+          this.lost++;
+          return false;
+        }
+        p.truth[2 * p.next] = o.center[0];
+        p.truth[2 * p.next + 1] = o.center[1];
+        p.next++;
+      }
+    });
+  }
+
+  #newestMs(): number {
+    let m = -Infinity;
+    for (const k of this.#truth.keys()) m = Math.max(m, k);
+    return m;
+  }
+}

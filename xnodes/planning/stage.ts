@@ -1,0 +1,118 @@
+// The rollout stage: per frame, tracks -> histories -> a job of k rollouts per agent ->
+// decoding (speculative or plain) -> xauto_msgs/msg/TrajectoryRolloutArray.
+import { CONTEXT, DT, H, T, WINDOW } from './motion.js';
+import { decodePlain } from '../../runtime/speculate/engine.js';
+import { decodeDecoupled, DraftWorker } from '../../runtime/speculate/decoupled.js';
+import type { RunStats } from '../../runtime/speculate/stats.js';
+import type { ImplContext, StageInstance } from '../../runtime/xnode/types.js';
+import { dropper } from '../perception-common/check.js';
+import { CLASS_NAMES, stampKey, type GroundTruth } from '../perception-common/messages.js';
+import type { Detection3DArray } from '../tracking/ros.js';
+import { Histories, RolloutScorer } from './history.js';
+import { GREEDY, jobOf, rolloutPositions, type History } from './jobs.js';
+import { createDrafters } from './drafters.js';
+import { openTarget } from './model.js';
+
+const FACTORY = new URL(`./drafters.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href;
+
+export async function createRollout(ctx: ImplContext, speculative: boolean): Promise<StageInstance> {
+  const p = ctx.params;
+  const k = p.k as number;
+  const maxAgents = p.max_agents as number;
+  const sampling = { temperature: p.temperature as number, topK: p.top_k as number };
+  const target = await openTarget(ctx.executionProvider, ctx.log);
+  const names = p.drafters as string[];
+  // The model drafts ahead on a worker thread; the cheap drafters run inline (microseconds a rollout).
+  const onWorker = names.filter((n) => n === 'model');
+  const inlineNames = names.filter((n) => n !== 'model');
+  const worker = speculative ? new DraftWorker(onWorker, maxAgents * Math.max(1, k - 1), FACTORY, { seed: p.seed }, T, WINDOW, CONTEXT) : undefined;
+  const histories = new Histories();
+  const scorer = new RolloutScorer();
+  const drop = dropper(ctx);
+  const totals = { frames: 0, tokens: 0, ms: 0, calls: 0, plainCalls: 0, accepted: new Map<string, [number, number]>() };
+  const pos = new Float64Array(2 * T);
+  let frame = 0;
+
+  const decode = async (job: ReturnType<typeof jobOf>['job']): Promise<RunStats> => {
+    const s = worker ? await decodeDecoupled(job, target, worker, { inline: await createDrafters(inlineNames, { rows: job.rows, seed: p.seed }) }) : await decodePlain(job, target);
+    totals.tokens += s.tokens;
+    totals.ms += s.ms;
+    totals.calls += s.calls;
+    totals.plainCalls += job.steps;
+    for (const [n, d] of Object.entries(s.drafters)) {
+      const a = totals.accepted.get(n) ?? [0, 0];
+      a[0] += d.accepted.reduce((x, y) => x + y, 0);
+      a[1] += d.proposed.reduce((x, y) => x + y, 0);
+      totals.accepted.set(n, a);
+    }
+    return s;
+  };
+
+  return {
+    async process(inputs) {
+      const gt = inputs.ground_truth as GroundTruth | undefined;
+      if (gt && Array.isArray(gt.objects) && gt.header?.stamp) scorer.addTruth(stampKey(gt.header.stamp) / 1e6, gt.objects);
+      const tr = inputs.tracks as Detection3DArray | undefined;
+      if (!tr) return null;
+      if (!Array.isArray(tr.detections) || !tr.header?.stamp) return drop('on tracks', 'expected vision_msgs/msg/Detection3DArray {header, detections: []}');
+      const ms = stampKey(tr.header.stamp) / 1e6;
+      const agents: Array<{ id: string; cls: string; h: History }> = [];
+      for (const d of tr.detections) {
+        const c = d.bbox?.center?.position;
+        if (!c || !Number.isFinite(c.x) || !Number.isFinite(c.y)) continue;
+        const h = histories.add(String(d.id), ms, c.x, c.y);
+        const cls = d.results?.[0]?.hypothesis?.class_id ?? '';
+        if (h && agents.length < maxAgents) agents.push({ id: String(d.id), cls, h: { cls: Math.max(0, CLASS_NAMES.indexOf(cls as (typeof CLASS_NAMES)[number])), xs: h.xs, ys: h.ys } });
+      }
+      histories.prune(ms);
+      frame++;
+      const rollouts = agents.map((a) => ({ id: a.id, class_id: a.cls, dt: DT, steps: T, k, points: [] as Array<{ x: number; y: number; z: number }> }));
+      if (agents.length > 0) {
+        totals.frames++;
+        const greedy = jobOf(agents.map((a) => a.h), 1, GREEDY);
+        await decode(greedy.job);
+        agents.forEach((a, i) => {
+          rolloutPositions(greedy.job, greedy.refs, greedy.origins, i, pos);
+          for (let s = 0; s < T; s++) rollouts[i]!.points.push({ x: pos[2 * s]!, y: pos[2 * s + 1]!, z: 0 });
+          const xs = a.h.xs;
+          const ys = a.h.ys;
+          scorer.add(ms, pos, xs[H]!, ys[H]!, xs[H]! - xs[H - 1]!, ys[H]! - ys[H - 1]!);
+        });
+        if (k > 1) {
+          const sampled = jobOf(agents.map((a) => a.h), k - 1, sampling, (p.seed as number) * 7919 + frame);
+          await decode(sampled.job);
+          agents.forEach((_, i) => {
+            for (let j = 0; j < k - 1; j++) {
+              rolloutPositions(sampled.job, sampled.refs, sampled.origins, i * (k - 1) + j, pos);
+              for (let s = 0; s < T; s++) rollouts[i]!.points.push({ x: pos[2 * s]!, y: pos[2 * s + 1]!, z: 0 });
+            }
+          });
+        }
+      }
+      scorer.update();
+      return { rollouts: { header: tr.header, rollouts } };
+    },
+    finish() {
+      const q = scorer.meter.result();
+      const acc: Record<string, number> = {};
+      for (const [n, [a, pr]] of totals.accepted) acc[n] = pr > 0 ? Math.round((a / pr) * 1e3) / 1e3 : 0;
+      ctx.summary('rollout', {
+        decoding: speculative ? 'speculative' : 'plain',
+        frames_rolled_out: totals.frames,
+        tokens: totals.tokens,
+        tokens_per_s: Math.round((totals.tokens * 1000) / Math.max(totals.ms, 1e-9)),
+        target_calls: totals.calls,
+        plain_calls: totals.plainCalls,
+        ...(speculative ? { acceptance: acc } : {}),
+        ...q,
+        unmatched: scorer.unmatched,
+        lost_truth: scorer.lost,
+      });
+    },
+    async close() {
+      await worker?.close();
+      await target.close();
+    },
+  };
+}
+
