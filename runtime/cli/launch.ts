@@ -31,6 +31,11 @@ export interface LaunchArgs {
   reprofile: boolean;
   /** Internal: run only this process of a multi-process launch. */
   process?: string;
+  /** MCAP recording of the run's topics (`--topics` narrows them). */
+  record?: string;
+  topics?: string[];
+  /** Feed the graph from an MCAP recording instead of its sources. */
+  replay?: string;
 }
 
 /** The JSON `--print` shows: the resolved description, as ros2 launch would start it. */
@@ -183,7 +188,10 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('allow-command', { type: 'boolean', default: false, describe: 'allow $(command ...) substitutions' })
       .option('xnodes', { type: 'string', array: true, default: [], describe: 'extra modules exporting `xnodes`' })
       .option('reprofile', { type: 'boolean', default: false, describe: 'measure profiles again instead of using the cache' })
-      .option('process', { type: 'string', describe: 'run only the xnodes placed in this process (one host of a multi-host launch)' }) as unknown as Argv<LaunchArgs>,
+      .option('process', { type: 'string', describe: 'run only the xnodes placed in this process (one host of a multi-host launch)' })
+      .option('record', { type: 'string', describe: 'record the topics into this MCAP file (ros2msg schemas, CDR; opens in Foxglove)' })
+      .option('topics', { type: 'string', array: true, describe: 'with --record: only these topics' })
+      .option('replay', { type: 'string', describe: 'feed the graph from this MCAP recording in place of its sources' }) as unknown as Argv<LaunchArgs>,
   handler: async (a: ArgumentsCamelCase<LaunchArgs>) => {
     await runLaunch(a);
   },

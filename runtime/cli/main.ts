@@ -6,6 +6,7 @@ import { hideBin } from 'yargs/helpers';
 import { describeError, launchCommand } from './launch.js';
 import { topicCommand } from './topic.js';
 import { planCommand } from './plan.js';
+import { playCommand } from './play.js';
 import { profileCommand } from './profile.js';
 import { xpuCommand } from './xpu.js';
 
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<number> {
       .command(planCommand)
       .command(xpuCommand)
       .command(topicCommand)
+      .command(playCommand)
       .demandCommand(1, 'Give a command, e.g. `xauto launch launch/hello.launch.yaml --frames 100`')
       .strict()
       .help()

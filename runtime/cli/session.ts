@@ -6,12 +6,16 @@ import type { ExecPlan } from '../exec/plan.js';
 import { ddsLinks } from '../exec/remote.js';
 import type { Graph } from '../graph/index.js';
 import type { LaunchDescription } from '../launch/index.js';
+import { RecordError, Recorder, type RecordStats } from '../record/recorder.js';
+import { Recording, RecordingError } from '../record/reader.js';
+import { replayGraph } from '../record/replay.js';
 import { openRos2, type Ros2Context } from '../ros2/index.js';
 import { resolvePlan } from '../schedule/index.js';
 import { counters } from '../trace/counters.js';
 import { buildSummary, type RunSummary } from '../trace/report.js';
 import type { Tracer } from '../trace/tracer.js';
 import type { XpuInfo } from '../xpu/types.js';
+import { UserError } from './errors.js';
 import { Progress } from './progress.js';
 
 /** Ctrl-C: the caller sets `stopped` and calls `stop()`, which the run fills in while it runs. */
@@ -40,6 +44,12 @@ export interface RunPlanOptions {
   control: RunControl;
   /** 'running' or 'profiling', for the start line. */
   verb?: string;
+  /** Record the measured run's topics into this MCAP file. */
+  record?: string;
+  /** With `record`: only these topics. */
+  topics?: string[];
+  /** Feed the graph from this MCAP recording in place of its sources. */
+  replay?: string;
 }
 
 export interface PlanRun {
@@ -49,9 +59,43 @@ export interface PlanRun {
 }
 
 /** Runs the graph once; undefined when stopped before the measured run began. */
-export async function runPlan(desc: LaunchDescription, graph: Graph, xpus: XpuInfo[], o: RunPlanOptions): Promise<PlanRun | undefined> {
+export async function runPlan(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[], o: RunPlanOptions): Promise<PlanRun | undefined> {
+  const recording = o.replay ? await asUserError(() => Recording.open(o.replay!)) : undefined;
+  try {
+    return await asUserError(() => runPlanOn(desc, planned, xpus, o, recording));
+  } finally {
+    await recording?.close();
+  }
+}
+
+/** A recording that cannot be read or written is the user's to fix: one line, exit 2. */
+async function asUserError<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof RecordingError || e instanceof RecordError) throw new UserError(e.message);
+    throw e;
+  }
+}
+
+async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[], o: RunPlanOptions, recording?: Recording): Promise<PlanRun | undefined> {
   const { log, control, local } = o;
-  const chosen = await resolvePlan(graph, xpus, o.spec, { reprofile: o.reprofile, workers: o.workers, log, progress: true });
+  const resolved = await resolvePlan(planned, xpus, o.spec, { reprofile: o.reprofile, workers: o.workers, log, progress: true });
+  let graph = planned;
+  let chosen = resolved;
+  let frames = o.frames;
+  if (recording) {
+    // Planned for the launch file's own sources; the sources then read the recording instead.
+    const replay = replayGraph(planned, resolved.plan, recording, xpus);
+    graph = replay.graph;
+    chosen = { ...resolved, plan: replay.plan };
+    if (frames === undefined && o.duration === undefined) frames = replay.frames;
+    else if (frames !== undefined && frames > replay.frames) {
+      log(`xauto: --frames ${frames}: the recording holds ${replay.frames} frames per source; replaying those`);
+      frames = replay.frames;
+    }
+    log(`xauto: replaying ${recording.file}: ${replay.sources.map((s) => `${s.stage} (${s.topics.join(', ')}: ${s.frames} frames)`).join('; ')}`);
+  }
   const bridged = [...graph.topics.values()].filter((t) => t.ros2);
   if (o.warmup && !bridged.length && !local && !control.stopped) {
     // Same plan, same XPUs, results dropped: the measured run starts warm.
@@ -83,14 +127,22 @@ export async function runPlan(desc: LaunchDescription, graph: Graph, xpus: XpuIn
   const bridge = bridged.length ? ros2Bridge(ros!) : undefined;
   if (bridged.length) log(`xauto: ROS2 topics: ${bridged.map((t) => `${t.name} (${t.ros2!.dir}, ${t.type})`).join(', ')}`);
 
-  const durationS = o.duration ?? (o.frames === undefined ? 10 : undefined);
+  const durationS = o.duration ?? (frames === undefined ? 10 : undefined);
   const sources = graph.sources.filter((s) => !local || local.has(s)).length;
-  const progress = new Progress(o.frames !== undefined ? o.frames * sources : undefined, durationS);
+  const progress = new Progress(frames !== undefined ? frames * sources : undefined, durationS);
+  const recorder = o.record
+    ? new Recorder(o.record, [...graph.topics.values()].map((t) => ({ name: t.name, type: t.type, qos: t.ros2?.qos })), {
+        only: o.topics,
+        metadata: { launch_file: desc.file, plan: chosen.plan.name },
+        log,
+      })
+    : undefined;
   // Counters describe the measured run only (not profiling or the warm-up).
   counters.reset();
   const ex = new Executor(graph, chosen.plan, {
     xpus,
-    frames: o.frames,
+    frames,
+    tap: recorder && ((topic, value, seq) => recorder.record(topic, value, seq)),
     durationS,
     realtime: o.realtime,
     codec: chosen.codec,
@@ -101,6 +153,7 @@ export async function runPlan(desc: LaunchDescription, graph: Graph, xpus: XpuIn
     log: (l) => progress.interrupt(() => log(l)),
   });
   let ticker: NodeJS.Timeout | undefined;
+  let recorded: RecordStats | undefined;
   try {
     await ex.start();
     control.stop = () => {
@@ -110,7 +163,7 @@ export async function runPlan(desc: LaunchDescription, graph: Graph, xpus: XpuIn
     const used = [...new Set(chosen.plan.placements.filter((_, i) => !local || local.has(i)).map((p) => p.xpu))];
     log(
       `xauto: ${o.verb ?? 'running'} ${local?.size ?? graph.stages.length} xnodes on ${used.join(', ')} (plan '${chosen.plan.name}'; ` +
-        (o.frames !== undefined ? `${o.frames} frames per source, ${o.realtime ? "at the sources' rates" : 'as fast as the pipeline takes them (latency includes queueing)'}` : `${durationS} s`) +
+        (frames !== undefined ? `${frames} frames per source, ${o.realtime ? "at the sources' rates" : 'as fast as the pipeline takes them (latency includes queueing)'}` : `${durationS} s`) +
         '; Ctrl-C stops)',
     );
     ticker = setInterval(() => progress.update(ex.report().sources.reduce((n, s) => n + s.emitted, 0)), 200);
@@ -123,6 +176,15 @@ export async function runPlan(desc: LaunchDescription, graph: Graph, xpus: XpuIn
     await ex.close();
     bridge?.close();
     await ros?.close();
+    // A stopped run still leaves a complete, indexed file.
+    recorded = await recorder?.close();
   }
-  return { summary: buildSummary(desc.file, chosen.plan.name, ex.report(), ex.tracer, counters.snapshot()), tracer: ex.tracer, plan: chosen.plan };
+  const summary = buildSummary(desc.file, chosen.plan.name, ex.report(), ex.tracer, counters.snapshot());
+  if (recorded) {
+    const r = recorded;
+    log(`xauto: recorded ${r.messages} messages on ${r.topics} topics (${(r.bytes / 1e6).toFixed(1)} MB) to ${r.file}`);
+    summary.record = { file: r.file, messages: r.messages, bytes: r.bytes, topics: r.topics, failed: r.failed };
+  }
+  if (recording) summary.replay = { file: recording.file, frames: frames ?? 0 };
+  return { summary, tracer: ex.tracer, plan: chosen.plan };
 }
