@@ -12,6 +12,7 @@ import { replayGraph } from '../record/replay.js';
 import { openRos2, type Ros2Context } from '../ros2/index.js';
 import { resolvePlan } from '../schedule/index.js';
 import { counters } from '../trace/counters.js';
+import { analysePaths, type PathGraph } from '../trace/paths.js';
 import { buildSummary, type RunSummary } from '../trace/report.js';
 import type { Tracer } from '../trace/tracer.js';
 import type { XpuInfo } from '../xpu/types.js';
@@ -66,6 +67,20 @@ export async function runPlan(desc: LaunchDescription, planned: Graph, xpus: Xpu
   } finally {
     await recording?.close();
   }
+}
+
+/** The graph as path accounting sees it: trigger edges only (latched and optional inputs do not start a stage). */
+export function pathGraph(graph: Graph, local?: Set<number>): PathGraph {
+  const edges = new Map<string, PathGraph['edges'][number]>(); // two topics between two stages: one edge
+  for (const t of graph.topics.values()) {
+    for (const sub of t.subscribers) {
+      const input = graph.stages[sub.stage]!.inputs.find((i) => i.port === sub.port);
+      if (!input || input.spec.latched || input.spec.optional) continue;
+      for (const pub of t.publishers) edges.set(`${pub.stage}>${sub.stage}`, { from: pub.stage, to: sub.stage });
+    }
+  }
+  const mine = (s: number) => !local || local.has(s);
+  return { stages: graph.stages.map((s) => s.name), edges: [...edges.values()], sources: graph.sources.filter(mine), sinks: graph.sinks.filter(mine) };
 }
 
 /** A recording that cannot be read or written is the user's to fix: one line, exit 2. */
@@ -180,6 +195,8 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
     recorded = await recorder?.close();
   }
   const summary = buildSummary(desc.file, chosen.plan.name, ex.report(), ex.tracer, counters.snapshot());
+  summary.mode = frames !== undefined && !o.realtime ? 'saturation' : 'rate';
+  summary.paths = analysePaths(pathGraph(graph, local), ex.tracer.events(), ex.tracer.completions());
   if (recorded) {
     const r = recorded;
     log(`xauto: recorded ${r.messages} messages on ${r.topics} topics (${(r.bytes / 1e6).toFixed(1)} MB) to ${r.file}`);

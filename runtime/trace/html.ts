@@ -8,7 +8,7 @@ import type { RunSummary } from './report.js';
 import { escapeXml as esc, timelineSvg } from './report-timeline.js';
 import type { Summary } from './stats.js';
 
-const STANDARD = new Set(['file', 'plan', 'wall_s', 'frames', 'drops', 'stages', 'e2e_ms', 'e2e_by_sink', 'xpus', 'counters']);
+const STANDARD = new Set(['file', 'plan', 'wall_s', 'frames', 'drops', 'stages', 'e2e_ms', 'e2e_by_sink', 'xpus', 'counters', 'mode', 'throughput_fps', 'paths']);
 
 /** Milliseconds as the terminal table prints them. */
 export const fmt = (v: number) => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)) : '–');
