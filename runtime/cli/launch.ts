@@ -12,7 +12,7 @@ import { renderSummary, type RunSummary } from '../trace/report.js';
 import { XautoError } from '../util/errors.js';
 import { discoverXpus } from '../xpu/discover.js';
 import { UserError } from './errors.js';
-import { runPlan, type PlanRun, type RunControl } from './session.js';
+import { pathGraph, runPlan, type PlanRun, type RunControl } from './session.js';
 import { graphOf, loadDescription } from './pipeline.js';
 
 export interface LaunchArgs {
@@ -164,7 +164,7 @@ async function runGraph(
   process.stdout.write(renderSummary(summary) + '\n');
   if (a.summaryJson) writeFileSync(a.summaryJson, JSON.stringify(summary, null, 2) + '\n');
   if (a.trace) {
-    writeFileSync(a.trace, JSON.stringify(chromeTrace(tracer, graph.stages.map((s) => s.name), xpus.map((x) => x.id))));
+    writeFileSync(a.trace, JSON.stringify(chromeTrace(tracer, graph.stages.map((s) => s.name), xpus.map((x) => x.id), pathGraph(graph, local))));
     log(`xauto: trace written to ${a.trace} (open it in https://ui.perfetto.dev or chrome://tracing)`);
   }
   return summary;
@@ -182,7 +182,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('realtime', { type: 'boolean', default: false, describe: 'with --frames: keep the sources\' rates' })
       .option('print', { type: 'boolean', default: false, describe: 'print the resolved description as JSON and start nothing' })
       .option('summary-json', { type: 'string', describe: 'write the run summary as JSON to this path' })
-      .option('trace', { type: 'string', describe: 'write a Chrome/Perfetto trace (one track per XPU) to this path' })
+      .option('trace', { type: 'string', describe: 'write a Chrome/Perfetto trace (a track per XPU lane, flow arrows per frame) to this path' })
       .option('plan', { type: 'string', default: 'xauto', describe: 'xauto | module | default | PLAN.json' })
       .option('workers', { type: 'number', describe: 'worker-pool size (default: cores - 1)' })
       .option('allow-command', { type: 'boolean', default: false, describe: 'allow $(command ...) substitutions' })

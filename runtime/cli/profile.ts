@@ -6,13 +6,13 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { startProcesses } from '../exec/processes.js';
-import { chromeTrace } from '../trace/chrome.js';
+import { chromeTrace, type ChromeTrace } from '../trace/chrome.js';
 import { compareRuns, renderHtmlReport, type Comparison } from '../trace/html.js';
 import { reportRun, type ReportRun, type ReportXpu } from '../trace/report-data.js';
 import { renderSummary, type RunSummary } from '../trace/report.js';
 import { discoverXpus } from '../xpu/discover.js';
 import { UserError } from './errors.js';
-import { runPlan, type RunControl } from './session.js';
+import { pathGraph, runPlan, type RunControl } from './session.js';
 import { graphOf, launchArguments, loadDescription } from './pipeline.js';
 
 export interface ProfileArgs {
@@ -93,7 +93,7 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
   const stageNames = graph.stages.map((s) => s.name);
   const processes = desc.processes.length ? startProcesses(desc.processes, { log: (l) => io.out(l) }) : undefined;
   const runs: ReportRun[] = [];
-  const traces: ReturnType<typeof chromeTrace>[] = [];
+  const traces: ChromeTrace[] = [];
   // Ctrl-C stops the executor running now (its frames in flight drain) and the plans after it;
   // the report is still written from what was measured.
   const control: RunControl = { stopped: false };
@@ -110,7 +110,7 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
       const { summary, tracer } = measured;
       io.out(renderSummary(summary));
       runs.push(reportRun(summary, tracer, stageNames, reportXpus, graph.sources));
-      traces.push(chromeTrace(tracer, stageNames, xpus.map((x) => x.id)));
+      traces.push(chromeTrace(tracer, stageNames, xpus.map((x) => x.id), pathGraph(graph)));
     }
   } finally {
     process.off('SIGINT', onSigint);
@@ -151,14 +151,16 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
   return { dir, report, summaries, comparison };
 }
 
-/** One Chrome trace holding every run: each run's processes renumbered and named after its plan. */
-export function mergeTraces(traces: ReturnType<typeof chromeTrace>[], plans: string[]): ReturnType<typeof chromeTrace> {
+/** One Chrome trace holding every run: each run's processes (and flow ids) renumbered, named after its plan. */
+export function mergeTraces(traces: ChromeTrace[], plans: string[]): ChromeTrace {
   if (traces.length === 1) return traces[0]!;
   const traceEvents = traces.flatMap((t, k) =>
     t.traceEvents.map((e) => {
-      const pid = e.pid + 2 * k;
+      const pid = e.pid + 1000 * k;
+      const id = e.id === undefined ? {} : { id: e.id + 10_000_000 * k };
       if (e.name === 'process_name' && e.args) return { ...e, pid, args: { name: `${plans[k]}: ${String(e.args.name)}` } };
-      return { ...e, pid };
+      if (e.name === 'process_sort_index' && e.args) return { ...e, pid, args: { sort_index: Number(e.args.sort_index) + 1000 * k } };
+      return { ...e, pid, ...id };
     }),
   );
   return { traceEvents, displayTimeUnit: 'ms' };

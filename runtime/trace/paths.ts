@@ -60,6 +60,7 @@ export function findPaths(g: PathGraph): { paths: number[][]; truncated: boolean
 }
 
 interface RunRec {
+  stage: number;
   seq: number;
   /** When the stage became ready (its wait event's start; its start without one). */
   ready: number;
@@ -86,7 +87,7 @@ class RunIndex {
       if (e.stage < 0 || e.stage >= stages) continue;
       // A run's wait event ends at the run's start (the same clock reading).
       if (e.kind === EventKind.Wait) waits[e.stage]!.set(e.end, e.start);
-      else if (e.kind === EventKind.Run) runs[e.stage]!.push({ seq: e.seq, ready: e.start, start: e.start, end: e.end });
+      else if (e.kind === EventKind.Run) runs[e.stage]!.push({ stage: e.stage, seq: e.seq, ready: e.start, start: e.start, end: e.end });
       else if (e.kind === EventKind.Transfer) {
         const m = this.transfers[e.stage]!;
         (m.get(e.seq) ?? m.set(e.seq, []).get(e.seq)!).push({ start: e.start, end: e.end });
@@ -177,6 +178,8 @@ export interface FrameBreakdown {
   hops: Parts[];
   /** True for the path from the frame's oldest source: its e2e is the frame's reported latency. */
   origin: boolean;
+  /** The run of each hop (which run consumed which message: the message flow). */
+  runs: Array<{ stage: number; seq: number; start: number; end: number }>;
 }
 
 /** Decomposes every completion along every path that ends at its sink. */
@@ -265,7 +268,7 @@ export function frameBreakdowns(g: PathGraph, paths: number[][], events: Iterabl
       // Publishing the sink's result, up to the completion.
       const e2e = isOrigin ? c.latency : c.end - Math.min(captured, src.start);
       hops[hops.length - 1]!.transfer += c.end - at;
-      frames.push({ path: ch.path, sink: c.sink, seq: c.seq, end: c.end, e2e, hops, origin: isOrigin });
+      frames.push({ path: ch.path, sink: c.sink, seq: c.seq, end: c.end, e2e, hops, origin: isOrigin, runs: ch.runs });
     }
   }
   return { frames, unmatched };
@@ -307,6 +310,27 @@ export const WORST_FRAMES = 5;
 export function analysePaths(g: PathGraph, events: Iterable<TraceEvent>, completions: Completion[]): PathAnalysis {
   const { paths, truncated } = findPaths(g);
   const { frames, unmatched } = frameBreakdowns(g, paths, events, completions);
+  return summarisePaths(g, paths, truncated, frames, unmatched);
+}
+
+/** Producer run -> consumer run, once each, over every decomposed frame (for flow arrows). */
+export function messageFlows(frames: FrameBreakdown[]): Array<{ seq: number; from: FrameBreakdown['runs'][number]; to: FrameBreakdown['runs'][number] }> {
+  const seen = new Set<string>();
+  const out: Array<{ seq: number; from: FrameBreakdown['runs'][number]; to: FrameBreakdown['runs'][number] }> = [];
+  for (const f of frames) {
+    for (let h = 1; h < f.runs.length; h++) {
+      const from = f.runs[h - 1]!;
+      const to = f.runs[h]!;
+      const key = `${from.stage}@${from.start}>${to.stage}@${to.start}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ seq: to.seq, from, to });
+    }
+  }
+  return out;
+}
+
+export function summarisePaths(g: PathGraph, paths: number[][], truncated: boolean, frames: FrameBreakdown[], unmatched: number[]): PathAnalysis {
   const per = paths.map(() => [] as FrameBreakdown[]);
   for (const f of frames) per[f.path]!.push(f);
   const reports = paths.map((p, i): PathReport => {
