@@ -12,7 +12,7 @@ import { reportRun, type ReportRun, type ReportXpu } from '../trace/report-data.
 import { renderSummary, type RunSummary } from '../trace/report.js';
 import { discoverXpus } from '../xpu/discover.js';
 import { UserError } from './errors.js';
-import { pathGraph, runPlan, type RunControl } from './session.js';
+import { runPlan, type RunControl } from './session.js';
 import { graphOf, launchArguments, loadDescription } from './pipeline.js';
 
 export interface ProfileArgs {
@@ -109,8 +109,8 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
       if (!measured) break;
       const { summary, tracer } = measured;
       io.out(renderSummary(summary));
-      runs.push(reportRun(summary, tracer, stageNames, reportXpus, graph.sources));
-      traces.push(chromeTrace(tracer, stageNames, xpus.map((x) => x.id), pathGraph(graph)));
+      runs.push(reportRun(summary, tracer, stageNames, reportXpus, graph.sources, { graph: measured.paths, cpu: measured.cpu, deadlineMs: measured.deadlineMs }));
+      traces.push(chromeTrace(tracer, stageNames, xpus.map((x) => x.id), measured.paths));
     }
   } finally {
     process.off('SIGINT', onSigint);

@@ -12,6 +12,7 @@ import { replayGraph } from '../record/replay.js';
 import { openRos2, type Ros2Context } from '../ros2/index.js';
 import { resolvePlan } from '../schedule/index.js';
 import { counters } from '../trace/counters.js';
+import { CpuSampler, type CpuSeries } from '../trace/cpu.js';
 import { analysePaths, type PathGraph } from '../trace/paths.js';
 import { buildSummary, type RunSummary } from '../trace/report.js';
 import type { Tracer } from '../trace/tracer.js';
@@ -57,6 +58,12 @@ export interface PlanRun {
   summary: RunSummary;
   tracer: Tracer;
   plan: ExecPlan;
+  /** CPU load per core during the measured run. */
+  cpu: CpuSeries;
+  /** The graph as path accounting sees it. */
+  paths: PathGraph;
+  /** The slowest source's period (ms): a frame later than this missed its deadline. */
+  deadlineMs?: number;
 }
 
 /** Runs the graph once; undefined when stopped before the measured run began. */
@@ -169,6 +176,7 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
   });
   let ticker: NodeJS.Timeout | undefined;
   let recorded: RecordStats | undefined;
+  const cpu = new CpuSampler(durationS !== undefined && durationS > 30 ? 250 : 100);
   try {
     await ex.start();
     control.stop = () => {
@@ -183,6 +191,7 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
     );
     ticker = setInterval(() => progress.update(ex.report().sources.reduce((n, s) => n + s.emitted, 0)), 200);
     if (control.stopped) return undefined; // Ctrl-C while the executor was starting
+    cpu.start();
     await ex.run();
   } finally {
     control.stop = undefined;
@@ -195,13 +204,21 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
     recorded = await recorder?.close();
   }
   const summary = buildSummary(desc.file, chosen.plan.name, ex.report(), ex.tracer, counters.snapshot());
+  const cpuSeries = cpu.stop();
   summary.mode = frames !== undefined && !o.realtime ? 'saturation' : 'rate';
-  summary.paths = analysePaths(pathGraph(graph, local), ex.tracer.events(), ex.tracer.completions());
+  const paths = pathGraph(graph, local);
+  summary.paths = analysePaths(paths, ex.tracer.events(), ex.tracer.completions());
+  const periods = graph.sources.filter((i) => !local || local.has(i)).map((i) => graph.stages[i]!.rateHz).filter((r) => r > 0).map((r) => 1000 / r);
+  const deadlineMs = periods.length ? Math.max(...periods) : undefined;
+  if (deadlineMs !== undefined) {
+    summary.deadline_ms = deadlineMs;
+    summary.deadline_misses = ex.tracer.completions().filter((c) => c.latency > deadlineMs).length;
+  }
   if (recorded) {
     const r = recorded;
     log(`xauto: recorded ${r.messages} messages on ${r.topics} topics (${(r.bytes / 1e6).toFixed(1)} MB) to ${r.file}`);
     summary.record = { file: r.file, messages: r.messages, bytes: r.bytes, topics: r.topics, failed: r.failed };
   }
   if (recording) summary.replay = { file: recording.file, frames: frames ?? 0 };
-  return { summary, tracer: ex.tracer, plan: chosen.plan };
+  return { summary, tracer: ex.tracer, plan: chosen.plan, cpu: cpuSeries, paths, deadlineMs };
 }

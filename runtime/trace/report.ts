@@ -102,7 +102,7 @@ export function table(rows: string[][], rightAlignFrom = 1): string {
   return [line(rows[0]!), sep, ...rows.slice(1).map(line)].join('\n');
 }
 
-const STANDARD = new Set(['file', 'plan', 'wall_s', 'frames', 'drops', 'stages', 'e2e_ms', 'e2e_by_sink', 'xpus', 'counters', 'mode', 'throughput_fps', 'paths']);
+const STANDARD = new Set(['file', 'plan', 'wall_s', 'frames', 'drops', 'stages', 'e2e_ms', 'e2e_by_sink', 'xpus', 'counters', 'mode', 'throughput_fps', 'paths', 'deadline_ms', 'deadline_misses']);
 
 /** How the run's latency figures were produced, for every table that shows them. */
 export function modeLabel(s: RunSummary): string {
@@ -138,7 +138,7 @@ export function renderSummary(s: RunSummary): string {
     `xauto: ${relative(process.cwd(), s.file) || s.file} — plan '${s.plan}', ${s.frames.emitted} frames emitted, ${s.frames.completed} completed, ${s.drops} dropped, ${s.wall_s.toFixed(2)} s`,
     table(rows, 2),
   ];
-  if (s.mode) out.splice(1, 0, modeLabel(s));
+  if (s.mode) out.splice(1, 0, modeLabel(s) + (typeof s.deadline_ms === 'number' ? `; ${String(s.deadline_misses)} frames over the ${f(s.deadline_ms)} ms deadline (the slowest source's period)` : ''));
   if (s.paths && s.paths.paths.length > 1) out.push('per path (mean parts sum to the mean end-to-end time):\n' + renderPaths(s.paths));
   const sinks = Object.keys(s.e2e_by_sink);
   if (sinks.length > 1) out.push('end-to-end by sink: ' + sinks.map((k) => `${k} p50 ${f(s.e2e_by_sink[k]!.p50)} ms`).join(', '));

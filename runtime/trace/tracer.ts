@@ -13,6 +13,8 @@ export enum EventKind {
   Preempt = 3,
   /** A source frame from its capture (tick due) to its source stage being ready. */
   Capture = 4,
+  /** A message dropped at `stage`'s input (keep-last overflow, a join that cannot pair it): start = end = when. */
+  Drop = 5,
 }
 
 export interface TraceEvent {
