@@ -1,16 +1,19 @@
 // `xauto profile FILE`: runs a launch file as a latency profiling session (one plan, or the
 // module-level baseline and the xauto plan one after the other) and writes a folder with
-// report.html (plots + timeline), summary.json and trace.json (Perfetto / chrome://tracing).
+// report.html (plots + timeline), summary.json, trace.json (Perfetto / chrome://tracing) and
+// samples.json (the raw series `xauto profile diff` compares).
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { startProcesses } from '../exec/processes.js';
 import { chromeTrace, type ChromeTrace } from '../trace/chrome.js';
+import { sessionSamples, type SessionSamples } from '../trace/diff.js';
 import { compareRuns, renderHtmlReport, type Comparison } from '../trace/html.js';
 import { reportRun, type ReportRun, type ReportXpu } from '../trace/report-data.js';
 import { renderSummary, type RunSummary } from '../trace/report.js';
 import { discoverXpus } from '../xpu/discover.js';
+import { diffCommand } from './diff.js';
 import { UserError } from './errors.js';
 import { runPlan, type RunControl } from './session.js';
 import { graphOf, launchArguments, loadDescription } from './pipeline.js';
@@ -94,6 +97,7 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
   const processes = desc.processes.length ? startProcesses(desc.processes, { log: (l) => io.out(l) }) : undefined;
   const runs: ReportRun[] = [];
   const traces: ChromeTrace[] = [];
+  const samples: Record<string, SessionSamples> = {};
   // Ctrl-C stops the executor running now (its frames in flight drain) and the plans after it;
   // the report is still written from what was measured.
   const control: RunControl = { stopped: false };
@@ -111,6 +115,7 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
       io.out(renderSummary(summary));
       runs.push(reportRun(summary, tracer, stageNames, reportXpus, graph.sources, { graph: measured.paths, cpu: measured.cpu, deadlineMs: measured.deadlineMs }));
       traces.push(chromeTrace(tracer, stageNames, xpus.map((x) => x.id), measured.paths));
+      samples[summary.plan] = sessionSamples(tracer, stageNames, measured.paths);
     }
   } finally {
     process.off('SIGINT', onSigint);
@@ -141,6 +146,8 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
   const summaryJson = summaries.length === 1 ? summaries[0] : { plans: Object.fromEntries(summaries.map((s) => [s.plan, s])), comparison };
   writeFileSync(join(dir, 'summary.json'), JSON.stringify(summaryJson, null, 2) + '\n');
   writeFileSync(join(dir, 'trace.json'), JSON.stringify(mergeTraces(traces, summaries.map((s) => s.plan))));
+  // What `xauto profile diff` compares (the raw series: summaries alone give no interval).
+  writeFileSync(join(dir, 'samples.json'), JSON.stringify({ plans: samples }));
   if (comparison) {
     io.out(
       `xauto: end-to-end latency ${comparison.baseline}/${comparison.planned}: p50 ${comparison.p50.toFixed(2)}x, p99 ${comparison.p99.toFixed(2)}x` +
@@ -166,9 +173,10 @@ export function mergeTraces(traces: ChromeTrace[], plans: string[]): ChromeTrace
   return { traceEvents, displayTimeUnit: 'ms' };
 }
 
-export const profileCommand: CommandModule<object, ProfileArgs> = {
-  command: 'profile <file> [launchArgs..]',
-  describe: 'Run a launch file as a latency profiling session; writes report.html, summary.json, trace.json',
+/** `xauto profile FILE ...` (the session itself). */
+const sessionCommand: CommandModule<object, ProfileArgs> = {
+  command: '$0 <file> [launchArgs..]',
+  describe: 'Run a launch file as a latency profiling session; writes report.html, summary.json, trace.json, samples.json',
   builder: (y: Argv) =>
     y
       .positional('file', { type: 'string', demandOption: true, describe: 'launch file (.launch.yaml or .launch.xml)' })
@@ -186,4 +194,12 @@ export const profileCommand: CommandModule<object, ProfileArgs> = {
   handler: async (a: ArgumentsCamelCase<ProfileArgs>) => {
     await runProfile(a);
   },
+};
+
+/** `xauto profile FILE` runs a session; `xauto profile diff A B` compares two. */
+export const profileCommand: CommandModule<object, ProfileArgs> = {
+  command: 'profile',
+  describe: 'Run a launch file as a latency profiling session (report.html, summary.json, trace.json); `profile diff A B` compares two sessions',
+  builder: (y: Argv) => y.command(diffCommand).command(sessionCommand) as unknown as Argv<ProfileArgs>,
+  handler: () => {},
 };

@@ -170,7 +170,7 @@ ${table(['stage', 'type', 'impl@xpu', 'runs', 'drops', 'errors', 'p50 ms', 'p90 
 </section>`;
 }
 
-const CSS = `
+export const CSS = `
 :root { color-scheme: light; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif; margin: 0; background: #fafafa; color: #222; font-size: 14px; line-height: 1.45; }
 main { max-width: 1060px; margin: 0 auto; padding: 20px 24px 40px; }
