@@ -1,6 +1,8 @@
 // `xauto launch FILE`: launch description -> graph -> plan -> executor (+ child processes) -> report.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { startProcesses } from '../exec/processes.js';
@@ -12,7 +14,7 @@ import { renderSummary, type RunSummary } from '../trace/report.js';
 import { XautoError } from '../util/errors.js';
 import { discoverXpus } from '../xpu/discover.js';
 import { UserError } from './errors.js';
-import { pathGraph, runPlan, type PlanRun, type RunControl } from './session.js';
+import { mergeProcessRuns, pathGraph, runPlan, type PlanRun, type RunControl } from './session.js';
 import { graphOf, loadDescription } from './pipeline.js';
 
 export interface LaunchArgs {
@@ -36,6 +38,8 @@ export interface LaunchArgs {
   topics?: string[];
   /** Feed the graph from an MCAP recording instead of its sources. */
   replay?: string;
+  /** Internal: a child process writes its trace and summary here for the top process to merge. */
+  traceDump?: string;
 }
 
 /** The JSON `--print` shows: the resolved description, as ros2 launch would start it. */
@@ -88,7 +92,11 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
   const mine = a.process ?? 'main';
   if (a.process && !names.includes(a.process)) throw new UserError(`--process ${a.process}: no xnode is placed in it; expected one of ${names.join(', ')}`);
   const control: RunControl = { stopped: false };
-  const children = a.process ? [] : names.filter((n) => n !== 'main').map((n) => startChildProcess(a, n, () => control.stop?.()));
+  // The top process of a multi-process launch merges its children's traces into one report.
+  const dumpDir = !a.process && names.length > 1 ? mkdtempSync(join(tmpdir(), 'xauto-processes-')) : undefined;
+  const dumps = names.filter((n) => n !== 'main').map((n) => ({ name: n, file: join(dumpDir ?? '', `${n.replace(/\W/g, '_')}.json`) }));
+  const children = a.process ? [] : dumps.map((d) => startChildProcess(a, d.name, () => control.stop?.(), d.file));
+  let topRun: PlanRun | undefined;
   const top = !a.process;
   const processes = top && desc.processes.length ? startProcesses(desc.processes, { log: (l: string) => process.stdout.write(l + '\n') }) : undefined;
   let summary: RunSummary | undefined;
@@ -97,7 +105,7 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
       const local = names.length > 1 ? new Set(graph.stages.filter((s) => s.process === mine).map((s) => s.index)) : undefined;
       const stopChildren = () => children.forEach((c) => c.kill('SIGINT'));
       process.once('SIGINT', stopChildren);
-      summary = await runGraph(desc, graph, a, xpus, log, local, control);
+      summary = await runGraph(desc, graph, a, xpus, log, local, control, dumpDir ? (r) => (topRun = r) : undefined);
       process.off('SIGINT', stopChildren);
     } else if (processes) {
       const stop = () => void processes.stop();
@@ -107,9 +115,20 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
     }
     for (const c of children) {
       const code = await new Promise<number | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (x) => r(x))));
-      if (code !== 0) throw new XautoError(`process '${c.spawnargs[c.spawnargs.indexOf('--process') + 1]}' exited with code ${code}`);
+      if (code !== 0) {
+        if (topRun) writeOutputs(topRun, graph, a, xpus.map((x) => x.id), log, new Set(graph.stages.filter((s) => s.process === mine).map((s) => s.index)));
+        throw new XautoError(`process '${c.spawnargs[c.spawnargs.indexOf('--process') + 1]}' exited with code ${code}`);
+      }
+    }
+    if (topRun) {
+      const merged = mergeProcessRuns(graph, topRun, xpus, dumps);
+      if (merged.missing.length) log(`xauto: no trace from process ${merged.missing.join(', ')}: the report covers the rest`);
+      log(`xauto: one report for processes ${names.join(', ')}`);
+      writeOutputs(merged.run, graph, a, merged.xpuNames, log);
+      summary = merged.run.summary;
     }
   } finally {
+    if (dumpDir) rmSync(dumpDir, { recursive: true, force: true });
     await processes?.stop();
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   }
@@ -117,7 +136,7 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
 }
 
 /** Starts one process of a multi-process launch: the same launch, restricted with --process. */
-function startChildProcess(a: LaunchArgs, name: string, onFailure: () => void): ChildProcess {
+function startChildProcess(a: LaunchArgs, name: string, onFailure: () => void, traceDump: string): ChildProcess {
   // The same entry as this process (built CLI, or sources through tsx).
   const args = [...process.execArgv, process.argv[1]!, 'launch', a.file, ...a.launchArgs, '--process', name, '--plan', a.plan];
   if (a.frames !== undefined) args.push('--frames', String(a.frames));
@@ -127,6 +146,7 @@ function startChildProcess(a: LaunchArgs, name: string, onFailure: () => void): 
   if (a.allowCommand) args.push('--allow-command');
   for (const x of a.xnodes) args.push('--xnodes', x);
   if (a.summaryJson) args.push('--summary-json', a.summaryJson.replace(/(\.json)?$/, `.${name}.json`));
+  args.push('--trace-dump', traceDump);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const prefix = (from: NodeJS.ReadableStream, to: NodeJS.WritableStream) =>
     createInterface({ input: from, crlfDelay: Infinity }).on('line', (line) => to.write(`[${name}] ${line}\n`));
@@ -147,6 +167,8 @@ async function runGraph(
   log: (line: string) => void,
   local?: Set<number>,
   control: RunControl = { stopped: false },
+  /** Set for the top process of a multi-process launch: it reports once the children's traces are in. */
+  defer?: (run: PlanRun) => void,
 ): Promise<RunSummary | undefined> {
   const onSigint = () => {
     control.stopped = true;
@@ -160,14 +182,20 @@ async function runGraph(
     process.off('SIGINT', onSigint);
   }
   if (!run) return undefined;
+  if (defer) defer(run);
+  else writeOutputs(run, graph, a, xpus.map((x) => x.id), log, local);
+  return run.summary;
+}
+
+/** The run's table, and its --summary-json and --trace files. */
+function writeOutputs(run: PlanRun, graph: Graph, a: LaunchArgs, xpuNames: string[], log: (line: string) => void, local?: Set<number>): void {
   const { summary, tracer } = run;
   process.stdout.write(renderSummary(summary) + '\n');
   if (a.summaryJson) writeFileSync(a.summaryJson, JSON.stringify(summary, null, 2) + '\n');
   if (a.trace) {
-    writeFileSync(a.trace, JSON.stringify(chromeTrace(tracer, graph.stages.map((s) => s.name), xpus.map((x) => x.id), pathGraph(graph, local))));
+    writeFileSync(a.trace, JSON.stringify(chromeTrace(tracer, graph.stages.map((s) => s.name), xpuNames, pathGraph(graph, local))));
     log(`xauto: trace written to ${a.trace} (open it in https://ui.perfetto.dev or chrome://tracing)`);
   }
-  return summary;
 }
 
 export const launchCommand: CommandModule<object, LaunchArgs> = {
@@ -191,7 +219,8 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('process', { type: 'string', describe: 'run only the xnodes placed in this process (one host of a multi-host launch)' })
       .option('record', { type: 'string', describe: 'record the topics into this MCAP file (ros2msg schemas, CDR; opens in Foxglove)' })
       .option('topics', { type: 'string', array: true, describe: 'with --record: only these topics' })
-      .option('replay', { type: 'string', describe: 'feed the graph from this MCAP recording in place of its sources' }) as unknown as Argv<LaunchArgs>,
+      .option('replay', { type: 'string', describe: 'feed the graph from this MCAP recording in place of its sources' })
+      .option('trace-dump', { type: 'string', hidden: true, describe: 'internal: where a child process leaves its trace for the top process' }) as unknown as Argv<LaunchArgs>,
   handler: async (a: ArgumentsCamelCase<LaunchArgs>) => {
     await runLaunch(a);
   },

@@ -1,5 +1,6 @@
 // One run of a graph under one plan, shared by `xauto launch` and `xauto profile`: plan,
 // optional warm-up, ROS2 bridge, executor with progress, Ctrl-C, summary.
+import { readFileSync } from 'node:fs';
 import { ros2Bridge } from '../exec/bridge.js';
 import { Executor } from '../exec/executor.js';
 import type { ExecPlan } from '../exec/plan.js';
@@ -13,6 +14,7 @@ import { openRos2, type Ros2Context } from '../ros2/index.js';
 import { resolvePlan } from '../schedule/index.js';
 import { counters } from '../trace/counters.js';
 import { CpuSampler, type CpuSeries } from '../trace/cpu.js';
+import { dumpRun, mergeDumps, writeDump, type ProcessDump } from '../trace/merge.js';
 import { analysePaths, type PathGraph } from '../trace/paths.js';
 import { buildSummary, type RunSummary } from '../trace/report.js';
 import type { Tracer } from '../trace/tracer.js';
@@ -52,6 +54,8 @@ export interface RunPlanOptions {
   topics?: string[];
   /** Feed the graph from this MCAP recording in place of its sources. */
   replay?: string;
+  /** One process of a multi-process launch: write its trace and summary here for the top process to merge. */
+  traceDump?: string;
 }
 
 export interface PlanRun {
@@ -88,6 +92,32 @@ export function pathGraph(graph: Graph, local?: Set<number>): PathGraph {
   }
   const mine = (s: number) => !local || local.has(s);
   return { stages: graph.stages.map((s) => s.name), edges: [...edges.values()], sources: graph.sources.filter(mine), sinks: graph.sinks.filter(mine) };
+}
+
+/**
+ * The top process's run merged with the runs its child processes dumped: one summary (paths
+ * followed across processes), one tracer. A child that left no dump is named in `missing`.
+ */
+export function mergeProcessRuns(graph: Graph, top: PlanRun, xpus: XpuInfo[], dumps: Array<{ name: string; file: string }>): { run: PlanRun; xpuNames: string[]; missing: string[] } {
+  const loaded: ProcessDump[] = [dumpRun('main', top.tracer, top.summary, xpus.map((x) => x.id))];
+  const missing: string[] = [];
+  for (const d of dumps) {
+    try {
+      loaded.push(JSON.parse(readFileSync(d.file, 'utf8')) as ProcessDump);
+    } catch {
+      missing.push(d.name);
+    }
+  }
+  const merged = mergeDumps(loaded, graph.stages.map((s) => s.name));
+  const paths = pathGraph(graph);
+  merged.summary.paths = analysePaths(paths, merged.tracer.events(), merged.tracer.completions());
+  merged.summary.throughput_fps = Math.max(0, ...loaded.map((d) => d.summary.throughput_fps ?? 0));
+  const deadlineMs = Math.max(-Infinity, ...loaded.map((d) => (typeof d.summary.deadline_ms === 'number' ? d.summary.deadline_ms : -Infinity)));
+  if (Number.isFinite(deadlineMs)) {
+    merged.summary.deadline_ms = deadlineMs;
+    merged.summary.deadline_misses = merged.tracer.completions().filter((c) => c.latency > deadlineMs).length;
+  }
+  return { run: { ...top, summary: merged.summary, tracer: merged.tracer, paths }, xpuNames: merged.xpuNames, missing };
 }
 
 /** A recording that cannot be read or written is the user's to fix: one line, exit 2. */
@@ -220,5 +250,6 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
     summary.record = { file: r.file, messages: r.messages, bytes: r.bytes, topics: r.topics, failed: r.failed };
   }
   if (recording) summary.replay = { file: recording.file, frames: frames ?? 0 };
+  if (o.traceDump) writeDump(o.traceDump, dumpRun(o.processName ?? 'main', ex.tracer, summary, xpus.map((x) => x.id)));
   return { summary, tracer: ex.tracer, plan: chosen.plan, cpu: cpuSeries, paths, deadlineMs };
 }

@@ -100,6 +100,17 @@ export class Tracer {
     this.doneLatency.push(latencyMs);
   }
 
+  /** Adds a completion recorded elsewhere (another process's trace, merged). */
+  addCompletion(c: Completion): void {
+    let s = this.e2e.get(c.sink);
+    if (!s) this.e2e.set(c.sink, (s = new Samples(256)));
+    s.push(c.latency);
+    this.doneSink.push(c.sink);
+    this.doneSeq.push(c.seq);
+    this.doneEnd.push(c.end);
+    this.doneLatency.push(c.latency);
+  }
+
   /** Number of events recorded (the ring keeps the last `capacity`). */
   get recorded(): number {
     return this.n;
