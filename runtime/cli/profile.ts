@@ -33,6 +33,8 @@ export interface ProfileArgs {
   reprofile: boolean;
   /** Frames per source run before each measured run and not counted (JIT, caches, pools). */
   warmup: number;
+  /** Feed every run from this MCAP recording in place of the sources (the same input for each plan). */
+  replay?: string;
 }
 
 export interface ProfileResult {
@@ -134,8 +136,13 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
     file: desc.file,
     launchArgs: a.launchArgs,
     mode:
-      (a.frames !== undefined ? `${a.frames} frames per source${a.realtime ? ' at the sources\' rates' : ''}` : `${a.duration ?? 10} s at the sources' rates`) +
-      (a.warmup > 0 ? ` after ${a.warmup} warm-up frames; the first ${SETTLE} frames of each run are not measured` : ''),
+      (a.frames !== undefined
+        ? `${a.frames} frames per source${a.realtime ? ' at the sources\' rates' : ''}`
+        : a.replay && a.duration === undefined
+          ? 'every recorded frame, as fast as the pipeline takes them'
+          : `${a.duration ?? 10} s at the sources' rates`) +
+      (a.warmup > 0 ? ` after ${a.warmup} warm-up frames; the first ${SETTLE} frames of each run are not measured` : '') +
+      (a.replay ? `; sources replayed from ${a.replay}` : ''),
     edges,
     createdAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     host: hostname(),
@@ -190,7 +197,8 @@ const sessionCommand: CommandModule<object, ProfileArgs> = {
       .option('allow-command', { type: 'boolean', default: false, describe: 'allow $(command ...) substitutions' })
       .option('xnodes', { type: 'string', array: true, default: [], describe: 'extra modules exporting `xnodes`' })
       .option('reprofile', { type: 'boolean', default: false, describe: 'measure profiles again instead of using the cache' })
-      .option('warmup', { type: 'number', default: 20, describe: 'frames per source run (not measured) before each measured run; 0: none' }) as unknown as Argv<ProfileArgs>,
+      .option('warmup', { type: 'number', default: 20, describe: 'frames per source run (not measured) before each measured run; 0: none' })
+      .option('replay', { type: 'string', describe: 'feed each run from this MCAP recording (xauto launch --record) in place of the sources' }) as unknown as Argv<ProfileArgs>,
   handler: async (a: ArgumentsCamelCase<ProfileArgs>) => {
     await runProfile(a);
   },

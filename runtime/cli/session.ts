@@ -16,7 +16,7 @@ import { counters } from '../trace/counters.js';
 import { CpuSampler, type CpuSeries } from '../trace/cpu.js';
 import { dumpRun, mergeDumps, writeDump, type ProcessDump } from '../trace/merge.js';
 import { analysePaths, type PathGraph } from '../trace/paths.js';
-import { buildSummary, type RunSummary } from '../trace/report.js';
+import { buildSummary, type ExecFacts, type RunSummary } from '../trace/report.js';
 import type { Tracer } from '../trace/tracer.js';
 import type { XpuInfo } from '../xpu/types.js';
 import { UserError } from './errors.js';
@@ -56,6 +56,17 @@ export interface RunPlanOptions {
   replay?: string;
   /** One process of a multi-process launch: write its trace and summary here for the top process to merge. */
   traceDump?: string;
+  /** Called about once a second while the measured run runs (a live view; the progress bar then stays off). */
+  live?: (run: LiveRun) => void;
+}
+
+/** What a live view sees of a running run. */
+export interface LiveRun {
+  tracer: Tracer;
+  report: () => ExecFacts;
+  graph: Graph;
+  paths: PathGraph;
+  xpus: XpuInfo[];
 }
 
 export interface PlanRun {
@@ -181,7 +192,7 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
 
   const durationS = o.duration ?? (frames === undefined ? 10 : undefined);
   const sources = graph.sources.filter((s) => !local || local.has(s)).length;
-  const progress = new Progress(frames !== undefined ? frames * sources : undefined, durationS);
+  const progress = new Progress(frames !== undefined && !o.live ? frames * sources : undefined, o.live ? undefined : durationS);
   const recorder = o.record
     ? new Recorder(o.record, [...graph.topics.values()].map((t) => ({ name: t.name, type: t.type, qos: t.ros2?.qos })), {
         only: o.topics,
@@ -219,7 +230,10 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
         (frames !== undefined ? `${frames} frames per source, ${o.realtime ? "at the sources' rates" : 'as fast as the pipeline takes them (latency includes queueing)'}` : `${durationS} s`) +
         '; Ctrl-C stops)',
     );
-    ticker = setInterval(() => progress.update(ex.report().sources.reduce((n, s) => n + s.emitted, 0)), 200);
+    if (o.live) {
+      const live: LiveRun = { tracer: ex.tracer, report: () => ex.report(), graph, paths: pathGraph(graph, local), xpus };
+      ticker = setInterval(() => o.live!(live), 1000);
+    } else ticker = setInterval(() => progress.update(ex.report().sources.reduce((n, s) => n + s.emitted, 0)), 200);
     if (control.stopped) return undefined; // Ctrl-C while the executor was starting
     cpu.start();
     await ex.run();

@@ -69,6 +69,11 @@ export class CpuSampler {
     this.last = now;
   }
 
+  /** Each core's load over the interval ending at the latest sample (0 before any). */
+  latest(): number[] {
+    return this.series.cores.map((c) => c[c.length - 1] ?? 0);
+  }
+
   stop(): CpuSeries {
     if (this.timer) {
       clearInterval(this.timer);

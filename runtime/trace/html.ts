@@ -4,7 +4,7 @@
 import { relative } from 'node:path';
 import { latencyCdf, latencyHistogram, latencyOverTime, percentileBars, planComparisonBars, utilisationBars, type Figure, type Series } from './plots.js';
 import type { ReportInput, ReportRun } from './report-data.js';
-import type { RunSummary } from './report.js';
+import { modeLabel, type RunSummary } from './report.js';
 import { escapeXml as esc, timelineSvg } from './report-timeline.js';
 import { fig, fmt, table } from './html-parts.js';
 import { overTimeSection, pathsSection } from './html-sections.js';
@@ -115,7 +115,9 @@ async function e2eSection(input: ReportInput): Promise<string> {
   });
   return `<section id="e2e">
 <h2>End-to-end latency</h2>
-<p class="muted">From a frame's capture at its source to the end of the sink stage that completes it.</p>
+<p class="muted">From a frame's capture at its source to the end of the sink stage that completes it; ${esc(
+    [...new Set(input.runs.map((r) => modeLabel(r.summary)).filter(Boolean))].join('; ') || 'mode not recorded',
+  )}.</p>
 ${
   hist && cdf && time
     ? `<div class="cols">${fig('Histogram', hist)}${fig('Cumulative distribution', cdf)}</div>\n${fig('Per frame, in completion order', time)}`

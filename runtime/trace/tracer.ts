@@ -126,6 +126,29 @@ export class Tracer {
     }
   }
 
+  /** Events recorded since the `from`-th (those still in the ring), oldest first: for live views. */
+  *eventsSince(from: number): IterableIterator<TraceEvent> {
+    for (let k = Math.max(from, this.n - Math.min(this.n, this.capacity)); k < this.n; k++) {
+      const i = k % this.capacity;
+      yield { stage: this.stage[i]!, xpu: this.xpu[i]!, kind: this.kind[i] as EventKind, seq: this.seq[i]!, start: this.start[i]!, end: this.end[i]! };
+    }
+  }
+
+  /** Completions since the `from`-th. */
+  completionsSince(from: number): Completion[] {
+    const out: Completion[] = [];
+    const sink = this.doneSink.values();
+    const seq = this.doneSeq.values();
+    const end = this.doneEnd.values();
+    const latency = this.doneLatency.values();
+    for (let i = from; i < sink.length; i++) out.push({ sink: sink[i]!, seq: seq[i]!, end: end[i]!, latency: latency[i]! });
+    return out;
+  }
+
+  get completed(): number {
+    return this.doneSink.count;
+  }
+
   /** Every sink completion, in completion order. */
   completions(): Completion[] {
     const sink = this.doneSink.values();
