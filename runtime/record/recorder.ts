@@ -1,27 +1,20 @@
-// Records published messages into an MCAP file (@mcap/core's writer, chunked, indexed, no
-// compression). Each message is serialized when it is published (its buffers may be moved
-// to a worker afterwards); the writer's asynchronous work is chained behind the run.
-// Log time: when the message was published (ns since the epoch); publish time: when its
-// frame was captured; sequence: the frame number.
-import { McapWriter, type IWritable } from '@mcap/core';
-import { closeSync, openSync, writeSync } from 'node:fs';
+// Records published messages into an MCAP file (@mcap/core's writer: chunked, indexed, no
+// compression). Each message is serialized on the main thread when it is published (its
+// buffers may move to a worker right after) and the bytes are moved to the writer thread
+// (writer-thread.ts), in one batch per event-loop turn; chunking, CRCs and file writes stay
+// off the pipeline's event loop. Log time: when the message was published (ns since the
+// epoch); publish time: when its frame was captured; sequence: the frame number.
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CDR, encode, encodingOf, ros2msgSchema, type Encoding } from './schema.js';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { packageRoot } from '../util/paths.js';
+import { CDR, encode, encodingOf, ros2msgSchema, V8, type Encoding } from './schema.js';
+import type { FromWriter, ToWriter } from './writer-thread.js';
 
-/** An IWritable over a file descriptor (synchronous writes: chunks are ~1 MiB, written rarely). */
-class FileWritable implements IWritable {
-  #pos = 0n;
-  constructor(private readonly fd: number) {}
-  write(buffer: Uint8Array): Promise<void> {
-    let off = 0;
-    while (off < buffer.byteLength) off += writeSync(this.fd, buffer, off, buffer.byteLength - off);
-    this.#pos += BigInt(buffer.byteLength);
-    return Promise.resolve();
-  }
-  position(): bigint {
-    return this.#pos;
-  }
-}
+const fromSource = import.meta.url.endsWith('.ts');
+const BOOT = pathToFileURL(join(packageRoot(), 'runtime', 'xpu', 'worker-boot.mjs'));
+const THREAD = new URL(fromSource ? './writer-thread.ts' : './writer-thread.js', import.meta.url).href;
 
 export interface RecordTopic {
   name: string;
@@ -42,21 +35,32 @@ export interface RecordStats {
 interface ChannelState {
   topic: RecordTopic;
   encoding: Encoding;
-  id?: Promise<number>;
+  /** Key of the channel on the writer thread, once announced. */
+  key?: number;
   count: number;
 }
 
 /** ns since the epoch now, from the monotonic clock (as the trace uses). */
 export const epochNs = (perfMs = performance.now()): bigint => BigInt(Math.round((performance.timeOrigin + perfMs) * 1e6));
 
+/** Messages gathered during one event-loop turn. */
+class Batch {
+  keys: number[] = [];
+  seqs: number[] = [];
+  logTimes: bigint[] = [];
+  publishTimes: bigint[] = [];
+  data: Uint8Array[] = [];
+}
+
 export class Recorder {
   readonly file: string;
-  readonly #fd: number;
-  readonly #writer: McapWriter;
+  readonly #worker: Worker;
   readonly #channels = new Map<string, ChannelState>();
-  readonly #schemas = new Map<string, Promise<number>>();
-  #chain: Promise<unknown>;
+  #keys = 0;
+  #batch = new Batch();
+  #flushing = false;
   #stats: RecordStats;
+  #closed = false;
   #error?: Error;
   #log: (line: string) => void;
 
@@ -71,11 +75,10 @@ export class Recorder {
       if (unknown.length) throw new RecordError(`--topics ${unknown.join(', ')}: not a topic of this graph; expected some of ${[...known].join(', ')}`);
     }
     for (const t of topics) if (!wanted || wanted.has(t.name)) this.#channels.set(t.name, { topic: t, encoding: encodingOf(t.type), count: 0 });
-    this.#fd = openSync(file, 'w');
-    this.#writer = new McapWriter({ writable: new FileWritable(this.#fd), chunkSize: 1 << 20 });
     this.#stats = { file, messages: 0, bytes: 0, topics: this.#channels.size, failed: 0 };
-    this.#chain = this.#writer.start({ profile: 'ros2', library: 'xauto' });
-    if (opts.metadata) this.#then(() => this.#writer.addMetadata({ name: 'xauto', metadata: new Map(Object.entries(opts.metadata!)) }));
+    this.#worker = new Worker(BOOT, { workerData: { fromSource, host: THREAD }, name: 'xauto-mcap-writer' });
+    this.#worker.on('error', (e) => (this.#error ??= e));
+    this.#post({ op: 'start', file, metadata: opts.metadata });
   }
 
   /** The topics recorded. */
@@ -83,62 +86,86 @@ export class Recorder {
     return [...this.#channels.keys()];
   }
 
+  #post(m: ToWriter, transfer: ArrayBuffer[] = []): void {
+    this.#worker.postMessage(m, transfer);
+  }
+
   /** Records one message published on `topic` for frame `seq` (captured at `t0`, performance.now() ms). */
   record(topic: string, value: unknown, seq: number, t0?: number): void {
     const ch = this.#channels.get(topic);
-    if (!ch) return;
+    if (!ch || this.#closed) return;
     let data: Uint8Array;
     try {
       data = encode(ch.encoding, ch.topic.type, value);
     } catch (e) {
-      if (ch.encoding !== CDR || ch.count > 0) {
+      if (ch.encoding !== CDR || ch.key !== undefined) {
         if (this.#stats.failed++ === 0) this.#log(`xauto record: ${topic}: message not recorded (${(e as Error).message})`);
         return;
       }
       // A stage emitting a ROS2 type in a looser shape: the topic is kept as v8 values.
-      this.#log(`xauto record: ${topic} (${ch.topic.type}) values do not fit its CDR layout (${(e as Error).message}); recording them as ${'xauto-v8'}`);
-      ch.encoding = 'xauto-v8';
+      this.#log(`xauto record: ${topic} (${ch.topic.type}) values do not fit its CDR layout (${(e as Error).message}); recording them as ${V8}`);
+      ch.encoding = V8;
       data = encode(ch.encoding, ch.topic.type, value);
     }
+    if (ch.key === undefined) this.#announce(ch);
     const now = epochNs();
-    const publishTime = t0 !== undefined && Number.isFinite(t0) ? epochNs(t0) : now;
-    const id = (ch.id ??= this.#channel(ch));
     ch.count++;
     this.#stats.messages++;
     this.#stats.bytes += data.byteLength;
-    this.#then(async () => this.#writer.addMessage({ channelId: await id, sequence: seq >>> 0, logTime: now, publishTime, data }));
-  }
-
-  #channel(ch: ChannelState): Promise<number> {
-    const t = ch.topic;
-    let schema = ch.encoding === CDR ? this.#schemas.get(t.type) : undefined;
-    if (ch.encoding === CDR && !schema) {
-      schema = this.#chain.then(() => this.#writer.registerSchema({ name: t.type, encoding: 'ros2msg', data: new TextEncoder().encode(ros2msgSchema(t.type)) }));
-      this.#schemas.set(t.type, schema);
-      this.#chain = schema;
+    const b = this.#batch;
+    b.keys.push(ch.key!);
+    b.seqs.push(seq >>> 0);
+    b.logTimes.push(now);
+    b.publishTimes.push(t0 !== undefined && Number.isFinite(t0) ? epochNs(t0) : now);
+    b.data.push(data);
+    if (!this.#flushing) {
+      this.#flushing = true;
+      setImmediate(() => this.#flush());
     }
-    const p = this.#chain.then(async () => {
-      const schemaId = schema ? await schema : 0;
-      const metadata = new Map<string, string>([['xauto_type', t.type]]);
-      if (t.qos) metadata.set('qos', t.qos);
-      return this.#writer.registerChannel({ topic: t.name, messageEncoding: ch.encoding, schemaId, metadata });
-    });
-    this.#chain = p;
-    return p;
   }
 
-  #then(f: () => Promise<unknown>): void {
-    this.#chain = this.#chain.then(f).catch((e: Error) => {
-      this.#error ??= e;
-    });
+  #announce(ch: ChannelState): void {
+    this.#flush(); // messages of earlier channels go first
+    ch.key = this.#keys++;
+    const t = ch.topic;
+    const metadata: Record<string, string> = { xauto_type: t.type };
+    if (t.qos) metadata.qos = t.qos;
+    const schema = ch.encoding === CDR ? { name: t.type, data: new TextEncoder().encode(ros2msgSchema(t.type)) } : undefined;
+    this.#post({ op: 'channel', key: ch.key, topic: t.name, messageEncoding: ch.encoding, schema, metadata });
+  }
+
+  #flush(): void {
+    this.#flushing = false;
+    const b = this.#batch;
+    if (!b.data.length) return;
+    this.#batch = new Batch();
+    // Bytes that own their whole buffer move to the writer; others (views into a pool) are copied.
+    const data = b.data.map((d) => (d.byteOffset === 0 && d.buffer.byteLength === d.byteLength && d.buffer instanceof ArrayBuffer ? d : d.slice()));
+    this.#post(
+      { op: 'messages', keys: Uint32Array.from(b.keys), seqs: Uint32Array.from(b.seqs), logTimes: BigUint64Array.from(b.logTimes), publishTimes: BigUint64Array.from(b.publishTimes), data },
+      data.map((d) => d.buffer as ArrayBuffer),
+    );
   }
 
   /** Writes the summary section and closes the file. */
   async close(): Promise<RecordStats> {
-    this.#then(() => this.#writer.end());
-    await this.#chain;
-    closeSync(this.#fd);
-    if (this.#error) throw new RecordError(`${this.file}: recording failed (${this.#error.message})`);
+    if (this.#closed) return { ...this.#stats };
+    this.#closed = true;
+    this.#flush();
+    const reply = new Promise<FromWriter>((resolve, reject) => {
+      this.#worker.once('message', resolve);
+      this.#worker.once('error', reject);
+      this.#worker.once('exit', () => reject(new Error('the writer thread exited')));
+    });
+    this.#post({ op: 'end' });
+    let r: FromWriter;
+    try {
+      r = await reply;
+    } catch (e) {
+      r = { op: 'error', message: (e as Error).message };
+    }
+    await this.#worker.terminate();
+    if (r.op === 'error' || this.#error) throw new RecordError(`${this.file}: recording failed (${r.op === 'error' ? r.message : this.#error!.message})`);
     return { ...this.#stats };
   }
 }
