@@ -15,7 +15,7 @@ import { renderSummary, type RunSummary } from '../trace/report.js';
 import { discoverXpus } from '../xpu/discover.js';
 import { diffCommand } from './diff.js';
 import { UserError } from './errors.js';
-import { runPlan, type RunControl } from './session.js';
+import { runPlan, stopOnSigint, type RunControl } from './session.js';
 import { graphOf, launchArguments, loadDescription } from './pipeline.js';
 
 export interface ProfileArgs {
@@ -103,11 +103,7 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
   // Ctrl-C stops the executor running now (its frames in flight drain) and the plans after it;
   // the report is still written from what was measured.
   const control: RunControl = { stopped: false };
-  const onSigint = () => {
-    control.stopped = true;
-    control.stop?.();
-  };
-  process.on('SIGINT', onSigint);
+  const release = stopOnSigint(control);
   try {
     for (const spec of plans) {
       if (control.stopped) break;
@@ -120,7 +116,7 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
       samples[summary.plan] = sessionSamples(tracer, stageNames, measured.paths);
     }
   } finally {
-    process.off('SIGINT', onSigint);
+    release();
     await processes?.stop();
   }
   if (runs.length === 0) throw new UserError('interrupted before a measured run: no report written');
@@ -180,23 +176,28 @@ export function mergeTraces(traces: ChromeTrace[], plans: string[]): ChromeTrace
   return { traceEvents, displayTimeUnit: 'ms' };
 }
 
+/** What every command running a launch file takes: the file, its arguments, frames, XPUs, modules. */
+export function withRunOptions(y: Argv): Argv {
+  return y
+    .positional('file', { type: 'string', demandOption: true, describe: 'launch file (.launch.yaml or .launch.xml)' })
+    .positional('launchArgs', { type: 'string', array: true, default: [], describe: 'launch arguments, name:=value' })
+    .option('frames', { type: 'number', describe: 'frames per source, as fast as the pipeline takes them' })
+    .option('workers', { type: 'number', describe: 'worker-pool size (default: cores - 1)' })
+    .option('allow-command', { type: 'boolean', default: false, describe: 'allow $(command ...) substitutions' })
+    .option('xnodes', { type: 'string', array: true, default: [], describe: 'extra modules exporting `xnodes`' })
+    .option('reprofile', { type: 'boolean', default: false, describe: 'measure profiles again instead of using the cache' });
+}
+
 /** `xauto profile FILE ...` (the session itself). */
 const sessionCommand: CommandModule<object, ProfileArgs> = {
   command: '$0 <file> [launchArgs..]',
   describe: 'Run a launch file as a latency profiling session; writes report.html, summary.json, trace.json, samples.json',
   builder: (y: Argv) =>
-    y
-      .positional('file', { type: 'string', demandOption: true, describe: 'launch file (.launch.yaml or .launch.xml)' })
-      .positional('launchArgs', { type: 'string', array: true, default: [], describe: 'launch arguments, name:=value' })
-      .option('frames', { type: 'number', describe: 'frames per source, as fast as the pipeline takes them' })
+    withRunOptions(y)
       .option('duration', { type: 'number', describe: 'run for S seconds at the sources\' rates (default 10 without --frames)' })
       .option('plan', { type: 'string', default: 'xauto', describe: 'xauto | module | both (module baseline vs xauto, compared) | default | PLAN.json' })
       .option('out', { type: 'string', describe: 'output folder (default xauto-profile-<timestamp>)' })
       .option('realtime', { type: 'boolean', default: false, describe: 'with --frames: keep the sources\' rates' })
-      .option('workers', { type: 'number', describe: 'worker-pool size (default: cores - 1)' })
-      .option('allow-command', { type: 'boolean', default: false, describe: 'allow $(command ...) substitutions' })
-      .option('xnodes', { type: 'string', array: true, default: [], describe: 'extra modules exporting `xnodes`' })
-      .option('reprofile', { type: 'boolean', default: false, describe: 'measure profiles again instead of using the cache' })
       .option('warmup', { type: 'number', default: 20, describe: 'frames per source run (not measured) before each measured run; 0: none' })
       .option('replay', { type: 'string', describe: 'feed each run from this MCAP recording (xauto launch --record) in place of the sources' }) as unknown as Argv<ProfileArgs>,
   handler: async (a: ArgumentsCamelCase<ProfileArgs>) => {

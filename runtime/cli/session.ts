@@ -28,6 +28,16 @@ export interface RunControl {
   stop?: () => void;
 }
 
+/** Routes Ctrl-C to `control` until the returned function is called. */
+export function stopOnSigint(control: RunControl): () => void {
+  const onSigint = () => {
+    control.stopped = true;
+    control.stop?.();
+  };
+  process.on('SIGINT', onSigint);
+  return () => process.off('SIGINT', onSigint);
+}
+
 export interface RunPlanOptions {
   /** xauto | module | default | PLAN.json */
   spec: string;

@@ -12,7 +12,8 @@ import { EventKind, type TraceEvent } from '../trace/tracer.js';
 import { discoverXpus } from '../xpu/discover.js';
 import { UserError } from './errors.js';
 import { graphOf, launchArguments, loadDescription } from './pipeline.js';
-import { runPlan, type LiveRun, type RunControl } from './session.js';
+import { withRunOptions } from './profile.js';
+import { runPlan, stopOnSigint, type LiveRun, type RunControl } from './session.js';
 
 export interface TopArgs {
   file: string;
@@ -100,17 +101,13 @@ export async function runTop(a: TopArgs, write: (text: string) => void = default
   const periods = graph.sources.map((i) => graph.stages[i]!.rateHz).filter((r) => r > 0).map((r) => 1000 / r);
   const view = new TopView(`xauto top: ${a.file}, plan '${a.plan}'`, periods.length ? Math.max(...periods) : undefined);
   const control: RunControl = { stopped: false };
-  const onSigint = () => {
-    control.stopped = true;
-    control.stop?.();
-  };
-  process.on('SIGINT', onSigint);
+  const release = stopOnSigint(control);
   try {
     const log = (l: string) => process.stderr.write(l + '\n');
     const run = await runPlan(desc, graph, xpus, { ...a, spec: a.plan, duration: a.duration ?? (a.frames === undefined ? 3600 : undefined), log, control, live: (live) => write(view.render(live)) });
     if (run) process.stdout.write(renderSummary(run.summary) + '\n');
   } finally {
-    process.off('SIGINT', onSigint);
+    release();
   }
 }
 
@@ -123,16 +120,9 @@ export const topCommand: CommandModule<object, TopArgs> = {
   command: 'top <file> [launchArgs..]',
   describe: 'Run a launch file with a live view (per stage and per path latency, drops, XPU and CPU load), refreshed every second',
   builder: (y: Argv) =>
-    y
-      .positional('file', { type: 'string', demandOption: true, describe: 'launch file (.launch.yaml or .launch.xml)' })
-      .positional('launchArgs', { type: 'string', array: true, default: [], describe: 'launch arguments, name:=value' })
-      .option('frames', { type: 'number', describe: 'frames per source, as fast as the pipeline takes them' })
+    withRunOptions(y)
       .option('duration', { type: 'number', describe: 'run for S seconds at the sources\' rates (default: until Ctrl-C)' })
-      .option('plan', { type: 'string', default: 'xauto', describe: 'xauto | module | default | PLAN.json' })
-      .option('workers', { type: 'number', describe: 'worker-pool size (default: cores - 1)' })
-      .option('allow-command', { type: 'boolean', default: false, describe: 'allow $(command ...) substitutions' })
-      .option('xnodes', { type: 'string', array: true, default: [], describe: 'extra modules exporting `xnodes`' })
-      .option('reprofile', { type: 'boolean', default: false, describe: 'measure profiles again instead of using the cache' }) as unknown as Argv<TopArgs>,
+      .option('plan', { type: 'string', default: 'xauto', describe: 'xauto | module | default | PLAN.json' }) as unknown as Argv<TopArgs>,
   handler: async (a: ArgumentsCamelCase<TopArgs>) => {
     await runTop(a);
   },
