@@ -66,7 +66,7 @@ export async function overTimeSection(run: ReportRun, multi: boolean): Promise<s
   return `<section id="${idOf(run, 'time')}">
 <h2>${title}</h2>
 ${fig('Run time of each stage over the run', runs, 'wide')}
-${fig('Run time distribution per stage', hist, 'wide')}
+${fig('Run time distribution per stage (up to its p99; slower runs in the last bar)', hist, 'wide')}
 ${fig('XPU busy share over the run', xpu, 'wide')}
 ${cpu}
 ${fig(`Frames lost or late over the run: ${lossNote}`, losses, 'wide')}

@@ -35,9 +35,26 @@ export async function stageRunsOverTime(o: OverTime, allStages: string[], width 
   return { svg, note: [log ? 'log scale' : '', o.stageRuns.some((s) => s.points.length >= 600) ? 'maximum per bucket of runs' : ''].filter(Boolean).join('; ') || undefined };
 }
 
-/** A histogram of run times per stage (small multiples, each on its own axes). */
+/**
+ * Bins of one stage's run times over its own range, minimum to p99 (vega-lite would bin all
+ * facets over one range); runs above the p99 fall in the last bin, so one outlier does not
+ * squeeze the rest into a single bar.
+ */
+function bins(values: number[], n = 24): Array<{ lo: number; hi: number; count: number }> {
+  const sorted = Float64Array.from(values).sort();
+  const lo = sorted[0] ?? 0;
+  let hi = sorted[Math.floor(0.99 * (sorted.length - 1))] ?? lo;
+  if (!(hi > lo)) hi = sorted[sorted.length - 1] ?? lo;
+  if (!(hi > lo)) return [{ lo, hi: lo + Math.max(1e-3, lo * 0.01), count: values.length }];
+  const w = (hi - lo) / n;
+  const counts = new Array<number>(n).fill(0);
+  for (const v of sorted) counts[Math.min(n - 1, Math.floor((v - lo) / w))]!++;
+  return counts.map((count, i) => ({ lo: lo + i * w, hi: lo + (i + 1) * w, count }));
+}
+
+/** A histogram of run times per stage (small multiples, each over its own range). */
 export function stageHistograms(o: OverTime, allStages: string[]): Promise<string> {
-  const values = o.stageDurations.flatMap((s) => s.values.map((ms) => ({ stage: s.stage, ms })));
+  const values = o.stageDurations.flatMap((s) => bins(s.values).map((b) => ({ stage: s.stage, ...b })));
   return renderSvg({
     data: { values },
     facet: { field: 'stage', type: 'nominal', title: null, sort: o.stageDurations.map((s) => s.stage), header: { labelFontSize: 11 } },
@@ -45,10 +62,12 @@ export function stageHistograms(o: OverTime, allStages: string[]): Promise<strin
     spec: {
       width: 190,
       height: 80,
-      mark: { type: 'bar', binSpacing: 0 },
+      mark: { type: 'rect' },
       encoding: {
-        x: { field: 'ms', type: 'quantitative', bin: { maxbins: 30 }, title: 'run time (ms)' },
-        y: { aggregate: 'count', type: 'quantitative', title: 'runs' },
+        x: { field: 'lo', type: 'quantitative', title: 'run time (ms)', scale: { zero: false, nice: false } },
+        x2: { field: 'hi' },
+        y: { field: 'count', type: 'quantitative', title: 'runs' },
+        y2: { datum: 0 },
         color: { field: 'stage', type: 'nominal', scale: stageScale(o.stageDurations.map((s) => s.stage), allStages), legend: null },
       },
     },
@@ -68,7 +87,7 @@ export function cpuLoad(o: OverTime, width = 960): Promise<string> {
       x2: { field: 't1' },
       y: { field: 'core', type: 'nominal', title: null, sort: Array.from({ length: o.cpu.cores }, (_, i) => `cpu${i}`) },
       // Five steps, not a gradient: a gradient legend refers to its fill by url(), and the page references nothing.
-      color: { field: 'load', type: 'quantitative', title: 'busy', scale: { type: 'quantize', domain: [0, 1], range: ['#fef0d9', '#fdcc8a', '#fc8d59', '#e34a33', '#b30000'] }, legend: { format: '.0%' } },
+      color: { field: 'load', type: 'quantitative', title: 'busy', scale: { type: 'quantize', domain: [0, 1], range: ['#fef0d9', '#fdcc8a', '#fc8d59', '#e34a33', '#b30000'] }, legend: { format: '.0%', orient: 'top', direction: 'horizontal' } },
     },
   });
 }
