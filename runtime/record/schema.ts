@@ -35,13 +35,14 @@ export function encodingOf(type: string): Encoding {
 /** Serializes one message (a copy: the value's buffers may move to a worker right after). */
 export function encode(encoding: Encoding, type: string, value: unknown): Uint8Array {
   if (encoding === CDR) return messageRegistry().serialize(type, value);
-  return serialize(canonical(value));
+  return serialize(value);
 }
 
 /**
  * The same value with its arrays packed: v8 writes an array it deserialized (holey) in another
- * form than the array a stage built, so equal values would give unequal bytes. Typed arrays
- * and buffers are kept as they are.
+ * form than an array a stage built, so equal values would give unequal bytes. Replayed values
+ * are made so once, when read (the recording side serializes values as they are). Typed
+ * arrays and buffers are kept as they are.
  */
 function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return Array.from(v, canonical);
@@ -55,6 +56,6 @@ function canonical(v: unknown): unknown {
 
 export function decode(encoding: string, type: string, bytes: Uint8Array): unknown {
   if (encoding === CDR) return messageRegistry().deserialize(type, bytes);
-  if (encoding === V8) return deserialize(bytes);
+  if (encoding === V8) return canonical(deserialize(bytes));
   throw new Error(`${type}: message encoding '${encoding}' is not one xauto replays (expected ${CDR} or ${V8})`);
 }
