@@ -1,7 +1,7 @@
 // Records published messages into an MCAP file (@mcap/core's writer: chunked, indexed, no
 // compression). Each message is serialized on the main thread when it is published (its
 // buffers may move to a worker right after) and the bytes are moved to the writer thread
-// (writer-thread.ts), in one batch per event-loop turn; chunking, CRCs and file writes stay
+// (writer-thread.ts) in batches (64 messages or 10 ms); chunking, CRCs and file writes stay
 // off the pipeline's event loop. Log time: when the message was published (ns since the
 // epoch); publish time: when its frame was captured; sequence: the frame number.
 import { join } from 'node:path';
@@ -59,6 +59,7 @@ export class Recorder {
   #keys = 0;
   #batch = new Batch();
   #flushing = false;
+  #timer?: NodeJS.Timeout;
   #stats: RecordStats;
   #closed = false;
   #error?: Error;
@@ -118,9 +119,11 @@ export class Recorder {
     b.logTimes.push(now);
     b.publishTimes.push(t0 !== undefined && Number.isFinite(t0) ? epochNs(t0) : now);
     b.data.push(data);
-    if (!this.#flushing) {
+    // Handing over costs a message between threads: once per 64 messages or 10 ms, not per frame.
+    if (b.data.length >= 64) this.#flush();
+    else if (!this.#flushing) {
       this.#flushing = true;
-      setImmediate(() => this.#flush());
+      this.#timer = setTimeout(() => this.#flush(), 10);
     }
   }
 
@@ -136,6 +139,8 @@ export class Recorder {
 
   #flush(): void {
     this.#flushing = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
     const b = this.#batch;
     if (!b.data.length) return;
     this.#batch = new Batch();
