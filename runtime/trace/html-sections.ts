@@ -29,7 +29,9 @@ export async function pathsSection(run: ReportRun, multi: boolean): Promise<stri
     ? fig('Mean end-to-end time per path, by part (the parts sum to the mean)', await pathParts({ ...p, paths: analysed }), 'wide') +
       fig('The same, by hop', await pathHops({ ...p, paths: analysed }, run.stageNames), 'wide')
     : '<p class="empty">No frame could be followed along a path.</p>';
-  const rows = p.paths.map((x) => [x.name, x.frames, x.unmatched, fmt(x.e2e_ms.p50), fmt(x.e2e_ms.p99), fmt(x.e2e_ms.max), fmt(x.e2e_ms.mean), ...PARTS.map((k) => fmt(x.mean_ms[k]))]);
+  // Frames not followed (their runs left the trace ring, or settled) get a column only when there are any.
+  const lost = p.paths.some((x) => x.unmatched > 0);
+  const rows = p.paths.map((x) => [x.name, x.frames, ...(lost ? [x.unmatched] : []), fmt(x.e2e_ms.p50), fmt(x.e2e_ms.p99), fmt(x.e2e_ms.max), fmt(x.e2e_ms.mean), ...PARTS.map((k) => fmt(x.mean_ms[k]))]);
   const hops = p.paths
     .filter((x) => x.frames > 0)
     .map(
@@ -44,7 +46,7 @@ export async function pathsSection(run: ReportRun, multi: boolean): Promise<stri
 <h2>${title}</h2>
 <p class="muted">Every source→sink path of the graph, found from the launch file. Each frame's end-to-end time on a path is split per hop into run, wait for its XPU, wait at its input (for another input, or while the stage was busy or held by a full output) and transfer (serialization and delivery); ${esc(modeLabel(run.summary))}.</p>
 ${charts}
-${table(['path', 'frames', 'not followed', 'p50', 'p99', 'max', 'mean', ...PART_HEAD], rows)}
+${table(['path', 'frames', ...(lost ? ['not followed'] : []), 'p50', 'p99', 'max', 'mean', ...PART_HEAD], rows)}
 <p class="muted">Milliseconds; the last four columns are the mean parts of the mean.</p>
 ${hops}
 <h3>Slowest frames</h3>
