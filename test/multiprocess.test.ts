@@ -30,7 +30,12 @@ test.serial('xnodes placed in two processes exchange frames over DDS on loopback
   t.is(r.code, 0, r.out);
   const main = JSON.parse(readFileSync(summary, 'utf8'));
   const sensors = JSON.parse(readFileSync(join(dir, 's.sensors.json'), 'utf8'));
-  t.deepEqual(main.stages.map((s: { name: string }) => s.name), ['check']);
+  // The top process reports the whole run: its children's traces merged into its own.
+  t.deepEqual(main.stages.map((s: { name: string }) => s.name), ['source', 'scale', 'check']);
+  t.is(main.frames.emitted, sensors.frames.emitted);
+  t.is(main.frames.completed, main.check.frames);
+  t.is(main.paths.paths[0].name, 'source → scale → check');
+  t.is(main.paths.paths[0].frames, main.e2e_ms.count, 'every measured frame followed across the processes');
   t.deepEqual(sensors.stages.map((s: { name: string }) => s.name), ['source', 'scale']);
   t.true(sensors.frames.emitted > 20);
   t.is(main.check.wrong, 0, 'every frame crossed intact');

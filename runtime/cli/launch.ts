@@ -1,7 +1,8 @@
 // `xauto launch FILE`: launch description -> graph -> plan -> executor (+ child processes) -> report.
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { dieWithParent, memoryWatchdog, orphaned } from '../exec/lifeline.js';
 import { startProcesses, type ProcessGroup } from '../exec/processes.js';
@@ -15,7 +16,7 @@ import { XautoError } from '../util/errors.js';
 import { discoverXpus } from '../xpu/discover.js';
 import { UserError } from './errors.js';
 import { howEnded, onStopSignals, signalExitCode, startChild, stopWhileLoading, type ChildExit, type LaunchChild, type StopSignal } from './launch-children.js';
-import { runPlan, type PlanRun, type RunControl } from './session.js';
+import { mergeProcessRuns, pathGraph, runPlan, type PlanRun, type RunControl } from './session.js';
 import { graphOf, loadDescription, showArgs } from './pipeline.js';
 import { printable, toJson } from './print.js';
 
@@ -40,6 +41,13 @@ export interface LaunchArgs {
   process?: string;
   /** RSS budget (MB) for the memory watchdog. */
   maxRss?: number;
+  /** MCAP recording of the run's topics (`--topics` narrows them). */
+  record?: string;
+  topics?: string[];
+  /** Feed the graph from an MCAP recording instead of its sources. */
+  replay?: string;
+  /** Internal: a child process writes its trace and summary here for the top process to merge. */
+  traceDump?: string;
 }
 
 export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> {
@@ -71,6 +79,7 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
   let children: LaunchChild[] = [];
   let processes: ProcessGroup | undefined;
   let interrupted: StopSignal | undefined;
+  let dumpDir: string | undefined;
   /** Why the run was stopped other than by a signal (a process died, memory): exits non-zero. */
   let failure: string | undefined;
   const stopAll = (except?: string): void => {
@@ -118,6 +127,10 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
     const mine = a.process ?? 'main';
     if (a.process && !names.includes(a.process)) throw new UserError(`--process ${a.process}: no xnode is placed in it; expected one of ${names.join(', ')}`);
     if (names.length > 1) claimIdentity(a);
+    // The top process of a multi-process launch merges its children's traces into one report.
+    dumpDir = !a.process && names.length > 1 ? mkdtempSync(join(tmpdir(), 'xauto-processes-')) : undefined;
+    const dumps = names.filter((n) => n !== 'main').map((n) => ({ name: n, file: join(dumpDir ?? '', `${n.replace(/\W/g, '_')}.json`) }));
+    let topRun: PlanRun | undefined;
     const onChildExit = (e: ChildExit): void => {
       if (e.code === 0) return;
       if (interrupted && (e.code === signalExitCode('SIGINT') || e.code === signalExitCode('SIGTERM'))) return;
@@ -128,13 +141,13 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
       log(`xauto: ${what}; stopping the run`);
       stopAll(e.name);
     };
-    children = a.process ? [] : names.filter((n) => n !== 'main').map((n) => startChild(n, childArgs(a, n), onChildExit));
+    children = a.process ? [] : dumps.map((d) => startChild(d.name, childArgs(a, d.name, d.file), onChildExit));
     for (const c of children) log(`xauto: started process '${c.name}' [pid ${c.proc.pid}]`);
     if (!a.process && desc.processes.length) processes = startProcesses(desc.processes, { log: (l: string) => process.stdout.write(l + '\n') });
     let summary: RunSummary | undefined;
     if (graph.stages.some((s) => s.process === mine)) {
       const local = names.length > 1 ? new Set(graph.stages.filter((s) => s.process === mine).map((s) => s.index)) : undefined;
-      summary = await runGraph(desc, graph, a, xpus, log, local, control);
+      summary = await runGraph(desc, graph, a, xpus, log, local, control, dumpDir ? (r) => (topRun = r) : undefined);
     } else if (processes) {
       started = true;
       await processes.done;
@@ -142,12 +155,25 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
     // The other processes finish their own runs; one that does not is stopped.
     const ends = await settleWithin(children.map((c) => c.exited), 30_000);
     for (const [i, e] of ends.entries()) if (!e) children[i]!.proc.kill('SIGTERM');
+    if (topRun) {
+      if (failure) {
+        // A process failed: this process's own report, then the failure.
+        writeOutputs(topRun, graph, a, xpus.map((x) => x.id), log, new Set(graph.stages.filter((s) => s.process === mine).map((s) => s.index)));
+      } else {
+        const merged = mergeProcessRuns(graph, topRun, xpus, dumps);
+        if (merged.missing.length) log(`xauto: no trace from process ${merged.missing.join(', ')}: the report covers the rest`);
+        log(`xauto: one report for processes ${names.join(', ')}`);
+        writeOutputs(merged.run, graph, a, merged.xpuNames, log);
+        summary = merged.run.summary;
+      }
+    }
     if (failure) throw new XautoError(failure);
     if (!summary && interrupted && graph.stages.some((s) => s.process === mine)) log(`xauto: ${interrupted}: stopped before the measured run; nothing to report`);
     return summary;
   } finally {
     stopWatchdog();
     offSignals();
+    if (dumpDir) rmSync(dumpDir, { recursive: true, force: true });
     await processes?.stop();
     for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGTERM');
   }
@@ -184,7 +210,7 @@ function claimIdentity(a: LaunchArgs, env: NodeJS.ProcessEnv = process.env): voi
 }
 
 /** The command line of one process of a multi-process launch: the same launch, restricted with --process. */
-function childArgs(a: LaunchArgs, name: string): string[] {
+function childArgs(a: LaunchArgs, name: string, traceDump: string): string[] {
   const args = ['launch', a.file, ...a.launchArgs, '--process', name, '--plan', a.plan];
   if (a.frames !== undefined) args.push('--frames', String(a.frames));
   if (a.duration !== undefined) args.push('--duration', String(a.duration));
@@ -194,6 +220,7 @@ function childArgs(a: LaunchArgs, name: string): string[] {
   if (a.maxRss !== undefined) args.push('--max-rss', String(a.maxRss));
   for (const x of a.xnodes) args.push('--xnodes', x);
   if (a.summaryJson) args.push('--summary-json', a.summaryJson.replace(/(\.json)?$/, `.${name}.json`));
+  args.push('--trace-dump', traceDump);
   return args;
 }
 
@@ -205,17 +232,25 @@ async function runGraph(
   log: (line: string) => void,
   local?: Set<number>,
   control: RunControl = { stopped: false },
+  /** Set for the top process of a multi-process launch: it reports once the children's traces are in. */
+  defer?: (run: PlanRun) => void,
 ): Promise<RunSummary | undefined> {
   const run: PlanRun | undefined = await runPlan(desc, graph, xpus, { ...a, spec: a.plan, local, processName: a.process, log, control });
   if (!run) return undefined;
+  if (defer) defer(run);
+  else writeOutputs(run, graph, a, xpus.map((x) => x.id), log, local);
+  return run.summary;
+}
+
+/** The run's table, and its --summary-json and --trace files. */
+function writeOutputs(run: PlanRun, graph: Graph, a: LaunchArgs, xpuNames: string[], log: (line: string) => void, local?: Set<number>): void {
   const { summary, tracer } = run;
   process.stdout.write(renderSummary(summary) + '\n');
   if (a.summaryJson) writeFileSync(a.summaryJson, JSON.stringify(summary, null, 2) + '\n');
   if (a.trace) {
-    writeFileSync(a.trace, JSON.stringify(chromeTrace(tracer, graph.stages.map((s) => s.name), xpus.map((x) => x.id))));
+    writeFileSync(a.trace, JSON.stringify(chromeTrace(tracer, graph.stages.map((s) => s.name), xpuNames, pathGraph(graph, local))));
     log(`xauto: trace written to ${a.trace} (open it in https://ui.perfetto.dev or chrome://tracing)`);
   }
-  return summary;
 }
 
 export const launchCommand: CommandModule<object, LaunchArgs> = {
@@ -231,14 +266,18 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('print', { type: 'boolean', default: false, describe: 'print the resolved description as JSON and start nothing' })
       .option('show-args', { alias: 's', type: 'boolean', default: false, describe: 'list the declared launch arguments (defaults, descriptions, choices) and start nothing' })
       .option('summary-json', { type: 'string', describe: 'write the run summary as JSON to this path' })
-      .option('trace', { type: 'string', describe: 'write a Chrome/Perfetto trace (one track per XPU) to this path' })
+      .option('trace', { type: 'string', describe: 'write a Chrome/Perfetto trace (a track per XPU lane, flow arrows per frame) to this path' })
       .option('plan', { type: 'string', default: 'xauto', describe: 'xauto | module | default | PLAN.json' })
       .option('workers', { type: 'number', describe: 'worker-pool size (default: cores - 1)' })
       .option('allow-command', { type: 'boolean', default: false, describe: 'allow $(command ...) substitutions' })
       .option('xnodes', { type: 'string', array: true, nargs: 1, default: [], describe: 'extra module exporting `xnodes` (repeat for more)' })
       .option('reprofile', { type: 'boolean', default: false, describe: 'measure profiles again instead of using the cache' })
       .option('max-rss', { type: 'number', describe: 'memory watchdog: stop the run in order when resident memory passes this many MB (default 90% of the memory limit)' })
-      .option('process', { type: 'string', describe: 'run only the xnodes placed in this process (one host of a multi-host launch)' }) as unknown as Argv<LaunchArgs>,
+      .option('process', { type: 'string', describe: 'run only the xnodes placed in this process (one host of a multi-host launch)' })
+      .option('record', { type: 'string', describe: 'record the topics into this MCAP file (ros2msg schemas, CDR; opens in Foxglove)' })
+      .option('topics', { type: 'string', array: true, describe: 'with --record: only these topics' })
+      .option('replay', { type: 'string', describe: 'feed the graph from this MCAP recording in place of its sources' })
+      .option('trace-dump', { type: 'string', hidden: true, describe: 'internal: where a child process leaves its trace for the top process' }) as unknown as Argv<LaunchArgs>,
   handler: async (a: ArgumentsCamelCase<LaunchArgs>) => {
     await runLaunch(a);
   },

@@ -9,6 +9,8 @@ import { hideBin } from 'yargs/helpers';
 import { describeError, launchCommand } from './launch.js';
 import { topicCommand } from './topic.js';
 import { planCommand } from './plan.js';
+import { playCommand } from './play.js';
+import { topCommand } from './top.js';
 import { profileCommand } from './profile.js';
 import { xpuCommand } from './xpu.js';
 
@@ -23,6 +25,8 @@ export async function main(argv: string[]): Promise<number> {
       .command(planCommand)
       .command(xpuCommand)
       .command(topicCommand)
+      .command(playCommand)
+      .command(topCommand)
       .demandCommand(1, 'Give a command, e.g. `xauto launch launch/hello.launch.yaml --frames 100`')
       .strict()
       .middleware((parsed) => checkNumbers(parsed, argv))

@@ -1,18 +1,21 @@
 // `xauto profile FILE`: runs a launch file as a latency profiling session (one plan, or the
 // module-level baseline and the xauto plan one after the other) and writes a folder with
-// report.html (plots + timeline), summary.json and trace.json (Perfetto / chrome://tracing).
+// report.html (plots + timeline), summary.json, trace.json (Perfetto / chrome://tracing) and
+// samples.json (the raw series `xauto profile diff` compares).
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { startProcesses } from '../exec/processes.js';
-import { chromeTrace } from '../trace/chrome.js';
+import { chromeTrace, type ChromeTrace } from '../trace/chrome.js';
+import { sessionSamples, type SessionSamples } from '../trace/diff.js';
 import { compareRuns, renderHtmlReport, type Comparison } from '../trace/html.js';
 import { reportRun, type ReportRun, type ReportXpu } from '../trace/report-data.js';
 import { renderSummary, type RunSummary } from '../trace/report.js';
 import { discoverXpus } from '../xpu/discover.js';
+import { diffCommand } from './diff.js';
 import { UserError } from './errors.js';
-import { runPlan, type RunControl } from './session.js';
+import { runPlan, stopOnSigint, type RunControl } from './session.js';
 import { graphOf, launchArguments, loadDescription } from './pipeline.js';
 
 export interface ProfileArgs {
@@ -30,6 +33,8 @@ export interface ProfileArgs {
   reprofile: boolean;
   /** Frames per source run before each measured run and not counted (JIT, caches, pools). */
   warmup: number;
+  /** Feed every run from this MCAP recording in place of the sources (the same input for each plan). */
+  replay?: string;
 }
 
 export interface ProfileResult {
@@ -93,16 +98,12 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
   const stageNames = graph.stages.map((s) => s.name);
   const processes = desc.processes.length ? startProcesses(desc.processes, { log: (l) => io.out(l) }) : undefined;
   const runs: ReportRun[] = [];
-  const traces: ReturnType<typeof chromeTrace>[] = [];
+  const traces: ChromeTrace[] = [];
+  const samples: Record<string, SessionSamples> = {};
   // Ctrl-C stops the executor running now (its frames in flight drain) and the plans after it;
   // the report is still written from what was measured.
   const control: RunControl = { stopped: false };
-  const onSigint = () => {
-    control.stopped = true;
-    control.stop?.();
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint); // the same orderly stop
+  const release = stopOnSigint(control);
   try {
     for (const spec of plans) {
       if (control.stopped) break;
@@ -110,12 +111,12 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
       if (!measured) break;
       const { summary, tracer } = measured;
       io.out(renderSummary(summary));
-      runs.push(reportRun(summary, tracer, stageNames, reportXpus, graph.sources));
-      traces.push(chromeTrace(tracer, stageNames, xpus.map((x) => x.id)));
+      runs.push(reportRun(summary, tracer, stageNames, reportXpus, graph.sources, { graph: measured.paths, cpu: measured.cpu, deadlineMs: measured.deadlineMs }));
+      traces.push(chromeTrace(tracer, stageNames, xpus.map((x) => x.id), measured.paths));
+      samples[summary.plan] = sessionSamples(tracer, stageNames, measured.paths);
     }
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    release();
     await processes?.stop();
   }
   if (runs.length === 0) throw new UserError('interrupted before a measured run: no report written');
@@ -131,8 +132,13 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
     file: desc.file,
     launchArgs: a.launchArgs,
     mode:
-      (a.frames !== undefined ? `${a.frames} frames per source${a.realtime ? ' at the sources\' rates' : ''}` : `${a.duration ?? 10} s at the sources' rates`) +
-      (a.warmup > 0 ? ` after ${a.warmup} warm-up frames; the first ${SETTLE} frames of each run are not measured` : ''),
+      (a.frames !== undefined
+        ? `${a.frames} frames per source${a.realtime ? ' at the sources\' rates' : ''}`
+        : a.replay && a.duration === undefined
+          ? 'every recorded frame, as fast as the pipeline takes them'
+          : `${a.duration ?? 10} s at the sources' rates`) +
+      (a.warmup > 0 ? ` after ${a.warmup} warm-up frames; the first ${SETTLE} frames of each run are not measured` : '') +
+      (a.replay ? `; sources replayed from ${a.replay}` : ''),
     edges,
     createdAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     host: hostname(),
@@ -143,6 +149,8 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
   const summaryJson = summaries.length === 1 ? summaries[0] : { plans: Object.fromEntries(summaries.map((s) => [s.plan, s])), comparison };
   writeFileSync(join(dir, 'summary.json'), JSON.stringify(summaryJson, null, 2) + '\n');
   writeFileSync(join(dir, 'trace.json'), JSON.stringify(mergeTraces(traces, summaries.map((s) => s.plan))));
+  // What `xauto profile diff` compares (the raw series: summaries alone give no interval).
+  writeFileSync(join(dir, 'samples.json'), JSON.stringify({ plans: samples }));
   if (comparison) {
     io.out(
       `xauto: end-to-end latency ${comparison.baseline}/${comparison.planned}: p50 ${comparison.p50.toFixed(2)}x, p99 ${comparison.p99.toFixed(2)}x` +
@@ -153,37 +161,54 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
   return { dir, report, summaries, comparison };
 }
 
-/** One Chrome trace holding every run: each run's processes renumbered and named after its plan. */
-export function mergeTraces(traces: ReturnType<typeof chromeTrace>[], plans: string[]): ReturnType<typeof chromeTrace> {
+/** One Chrome trace holding every run: each run's processes (and flow ids) renumbered, named after its plan. */
+export function mergeTraces(traces: ChromeTrace[], plans: string[]): ChromeTrace {
   if (traces.length === 1) return traces[0]!;
   const traceEvents = traces.flatMap((t, k) =>
     t.traceEvents.map((e) => {
-      const pid = e.pid + 2 * k;
+      const pid = e.pid + 1000 * k;
+      const id = e.id === undefined ? {} : { id: e.id + 10_000_000 * k };
       if (e.name === 'process_name' && e.args) return { ...e, pid, args: { name: `${plans[k]}: ${String(e.args.name)}` } };
-      return { ...e, pid };
+      if (e.name === 'process_sort_index' && e.args) return { ...e, pid, args: { sort_index: Number(e.args.sort_index) + 1000 * k } };
+      return { ...e, pid, ...id };
     }),
   );
   return { traceEvents, displayTimeUnit: 'ms' };
 }
 
-export const profileCommand: CommandModule<object, ProfileArgs> = {
-  command: 'profile <file> [launchArgs..]',
-  describe: 'Run a launch file as a latency profiling session; writes report.html, summary.json, trace.json',
+/** What every command running a launch file takes: the file, its arguments, frames, XPUs, modules. */
+export function withRunOptions(y: Argv): Argv {
+  return y
+    .positional('file', { type: 'string', demandOption: true, describe: 'launch file (.launch.yaml or .launch.xml)' })
+    .positional('launchArgs', { type: 'string', array: true, default: [], describe: 'launch arguments, name:=value' })
+    .option('frames', { type: 'number', describe: 'frames per source, as fast as the pipeline takes them' })
+    .option('workers', { type: 'number', describe: 'worker-pool size (default: cores - 1)' })
+    .option('allow-command', { type: 'boolean', default: false, describe: 'allow $(command ...) substitutions' })
+    .option('xnodes', { type: 'string', array: true, nargs: 1, default: [], describe: 'extra module exporting `xnodes` (repeat for more)' })
+    .option('reprofile', { type: 'boolean', default: false, describe: 'measure profiles again instead of using the cache' });
+}
+
+/** `xauto profile FILE ...` (the session itself). */
+const sessionCommand: CommandModule<object, ProfileArgs> = {
+  command: '$0 <file> [launchArgs..]',
+  describe: 'Run a launch file as a latency profiling session; writes report.html, summary.json, trace.json, samples.json',
   builder: (y: Argv) =>
-    y
-      .positional('file', { type: 'string', demandOption: true, describe: 'launch file (.launch.yaml or .launch.xml)' })
-      .positional('launchArgs', { type: 'string', array: true, default: [], describe: 'launch arguments, name:=value' })
-      .option('frames', { type: 'number', describe: 'frames per source, as fast as the pipeline takes them' })
+    withRunOptions(y)
       .option('duration', { type: 'number', describe: 'run for S seconds at the sources\' rates (default 10 without --frames)' })
       .option('plan', { type: 'string', default: 'xauto', describe: 'xauto | module | both (module baseline vs xauto, compared) | default | PLAN.json' })
       .option('out', { type: 'string', describe: 'output folder (default xauto-profile-<timestamp>)' })
       .option('realtime', { type: 'boolean', default: false, describe: 'with --frames: keep the sources\' rates' })
-      .option('workers', { type: 'number', describe: 'worker-pool size (default: cores - 1)' })
-      .option('allow-command', { type: 'boolean', default: false, describe: 'allow $(command ...) substitutions' })
-      .option('xnodes', { type: 'string', array: true, nargs: 1, default: [], describe: 'extra module exporting `xnodes` (repeat for more)' })
-      .option('reprofile', { type: 'boolean', default: false, describe: 'measure profiles again instead of using the cache' })
-      .option('warmup', { type: 'number', default: 20, describe: 'frames per source run (not measured) before each measured run; 0: none' }) as unknown as Argv<ProfileArgs>,
+      .option('warmup', { type: 'number', default: 20, describe: 'frames per source run (not measured) before each measured run; 0: none' })
+      .option('replay', { type: 'string', describe: 'feed each run from this MCAP recording (xauto launch --record) in place of the sources' }) as unknown as Argv<ProfileArgs>,
   handler: async (a: ArgumentsCamelCase<ProfileArgs>) => {
     await runProfile(a);
   },
+};
+
+/** `xauto profile FILE` runs a session; `xauto profile diff A B` compares two. */
+export const profileCommand: CommandModule<object, ProfileArgs> = {
+  command: 'profile',
+  describe: 'Run a launch file as a latency profiling session (report.html, summary.json, trace.json); `profile diff A B` compares two sessions',
+  builder: (y: Argv) => y.command(diffCommand).command(sessionCommand) as unknown as Argv<ProfileArgs>,
+  handler: () => {},
 };

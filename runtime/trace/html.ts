@@ -4,14 +4,16 @@
 import { relative } from 'node:path';
 import { latencyCdf, latencyHistogram, latencyOverTime, percentileBars, planComparisonBars, utilisationBars, type Figure, type Series } from './plots.js';
 import type { ReportInput, ReportRun } from './report-data.js';
-import type { RunSummary } from './report.js';
+import { modeLabel, type RunSummary } from './report.js';
 import { escapeXml as esc, timelineSvg } from './report-timeline.js';
+import { fig, fmt, table } from './html-parts.js';
+import { overTimeSection, pathsSection } from './html-sections.js';
+
+export { fmt };
 import type { Summary } from './stats.js';
 
-const STANDARD = new Set(['file', 'plan', 'wall_s', 'frames', 'drops', 'stages', 'e2e_ms', 'e2e_by_sink', 'xpus', 'counters']);
+const STANDARD = new Set(['file', 'plan', 'wall_s', 'frames', 'drops', 'stages', 'e2e_ms', 'e2e_by_sink', 'xpus', 'counters', 'mode', 'throughput_fps', 'paths', 'deadline_ms', 'deadline_misses']);
 
-/** Milliseconds as the terminal table prints them. */
-export const fmt = (v: number) => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)) : '–');
 const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
 const ratio = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '–');
 
@@ -34,18 +36,6 @@ export function compareRuns(runs: RunSummary[]): Comparison | undefined {
   const planned = runs.find((r) => r.plan === 'xauto' && r !== base) ?? runs.find((r) => r !== base)!;
   const q = (k: 'p50' | 'p90' | 'p99') => base.e2e_ms[k] / planned.e2e_ms[k];
   return { baseline: base.plan, planned: planned.plan, p50: q('p50'), p90: q('p90'), p99: q('p99') };
-}
-
-/** A chart with its caption (and the chart's own remark, e.g. a log axis). */
-function fig(caption: string, chart: string | Figure, cls = ''): string {
-  const { svg, note } = typeof chart === 'string' ? { svg: chart, note: undefined } : chart;
-  return `<figure${cls ? ` class="${cls}"` : ''}><figcaption>${esc(caption)}${note ? ` <span class="muted">(${esc(note)})</span>` : ''}</figcaption>${svg}</figure>`;
-}
-
-function table(head: string[], rows: Array<Array<string | number>>, numericFrom = 1): string {
-  const th = head.map((h, i) => `<th${i >= numericFrom ? ' class="n"' : ''}>${esc(h)}</th>`).join('');
-  const tr = rows.map((r) => '<tr>' + r.map((c, i) => `<td${i >= numericFrom ? ' class="n"' : ''}>${esc(String(c))}</td>`).join('') + '</tr>').join('\n');
-  return `<div class="tablewrap"><table><thead><tr>${th}</tr></thead><tbody>\n${tr}\n</tbody></table></div>`;
 }
 
 const show = (v: unknown): string =>
@@ -125,7 +115,9 @@ async function e2eSection(input: ReportInput): Promise<string> {
   });
   return `<section id="e2e">
 <h2>End-to-end latency</h2>
-<p class="muted">From a frame's capture at its source to the end of the sink stage that completes it.</p>
+<p class="muted">From a frame's capture at its source to the end of the sink stage that completes it; ${esc(
+    [...new Set(input.runs.map((r) => modeLabel(r.summary)).filter(Boolean))].join('; ') || 'mode not recorded',
+  )}.</p>
 ${
   hist && cdf && time
     ? `<div class="cols">${fig('Histogram', hist)}${fig('Cumulative distribution', cdf)}</div>\n${fig('Per frame, in completion order', time)}`
@@ -180,7 +172,7 @@ ${table(['stage', 'type', 'impl@xpu', 'runs', 'drops', 'errors', 'p50 ms', 'p90 
 </section>`;
 }
 
-const CSS = `
+export const CSS = `
 :root { color-scheme: light; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif; margin: 0; background: #fafafa; color: #222; font-size: 14px; line-height: 1.45; }
 main { max-width: 1060px; margin: 0 auto; padding: 20px 24px 40px; }
@@ -211,7 +203,7 @@ export async function renderHtmlReport(input: ReportInput): Promise<string> {
   const parts = [header(input)];
   if (c) parts.push(await comparisonSection(input, c));
   parts.push(await e2eSection(input));
-  for (const r of input.runs) parts.push(await runSection(r, multi));
+  for (const r of input.runs) parts.push(await pathsSection(r, multi), await runSection(r, multi), await overTimeSection(r, multi));
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -78,7 +78,7 @@ export function timelineSvg(run: ReportRun, window: TimelineWindow = run.timelin
       firstFrame === lastFrame
         ? `Frame ${firstFrame} alone, zoomed: ${fmtMs(spanMs)} ms from its source run to its last stage run`
         : `Frames ${firstFrame}–${lastFrame} in steady state: ${fmtMs(spanMs)} ms, one row per XPU, runs of other frames in flight included`
-    }; hover a bar for its frame and times</text>`,
+    }; ${window.flows?.length ? 'arrows: which run consumed which message; ' : ''}hover a bar for its frame and times</text>`,
   );
   // Grid and time axis.
   const step = niceStep(spanMs);
@@ -100,10 +100,12 @@ export function timelineSvg(run: ReportRun, window: TimelineWindow = run.timelin
     out.push(`<text x="${labelW - 8}" y="${ry + h / 2 + 4}" text-anchor="end" font-size="12">${escapeXml(label)}</text>`);
   }
   // Bars.
+  const pos: Array<{ x0: number; x1: number; y: number }> = [];
   events.forEach((e, i) => {
     const x0 = sx(e.start);
     const w = Math.max(1, sx(e.end) - x0);
     const by = rowY.get(e.xpu)! + lane[i]! * laneH;
+    pos[i] = { x0, x1: x0 + w, y: by + (laneH - 3) / 2 };
     const stage = run.stageNames[e.stage] ?? `stage ${e.stage}`;
     const what = e.kind === EventKind.Run ? '' : ` (${EventKind[e.kind]?.toLowerCase() ?? 'event'})`;
     const tip = `${stage}${what}, frame ${e.seq}: ${fmtMs(e.end - e.start)} ms (${fmtMs(e.start)}–${fmtMs(e.end)} ms)`;
@@ -114,6 +116,27 @@ export function timelineSvg(run: ReportRun, window: TimelineWindow = run.timelin
         '</g>',
     );
   });
+  // Message flow: each producer run to the run that consumed its message.
+  if (window.flows?.length) {
+    for (const f of window.flows) {
+      const a = pos[f.from];
+      const b = pos[f.to];
+      if (!a || !b) continue;
+      const from = events[f.from]!;
+      const to = events[f.to]!;
+      const tip = `frame ${to.seq}: ${run.stageNames[from.stage] ?? from.stage} (frame ${from.seq}) → ${run.stageNames[to.stage] ?? to.stage}`;
+      // The arrowhead drawn as a small triangle at the consumer's end (no marker: no url() references).
+      const ang = Math.atan2(b.y - a.y, b.x0 - a.x1);
+      const head = [0, 2.6, -2.6].map((o, k) => {
+        const r = k === 0 ? 0 : 5;
+        return `${(b.x0 - r * Math.cos(ang) - o * Math.sin(ang)).toFixed(1)},${(b.y - r * Math.sin(ang) + o * Math.cos(ang)).toFixed(1)}`;
+      });
+      out.push(
+        `<g class="flow" opacity="0.6"><title>${escapeXml(tip)}</title><line x1="${a.x1.toFixed(2)}" y1="${a.y.toFixed(1)}" x2="${b.x0.toFixed(2)}" y2="${b.y.toFixed(1)}" stroke="#333" stroke-width="1"/>` +
+          `<polygon points="${head.join(' ')}" fill="#333"/></g>`,
+      );
+    }
+  }
   // Legend: stage colours.
   for (const { stage: s, x, row: r } of legend) {
     const name = run.stageNames[s] ?? `stage ${s}`;

@@ -1,5 +1,6 @@
 // The run summary (what `--summary-json` writes) and its terminal table.
 import { relative } from 'node:path';
+import { PARTS, type PathAnalysis } from './paths.js';
 import type { Summary } from './stats.js';
 import { summarize } from './stats.js';
 import type { Tracer } from './tracer.js';
@@ -24,6 +25,16 @@ export interface RunSummary {
   e2e_by_sink: Record<string, Summary>;
   xpus: Array<{ id: string; real: boolean; utilisation: number }>;
   counters: Record<string, number>;
+  /**
+   * What the latency figures mean: 'rate' when sources ran at their rates, 'saturation' when
+   * frames were pushed as fast as the pipeline took them (latency includes queueing; the
+   * headline figure is then throughput).
+   */
+  mode?: 'rate' | 'saturation';
+  /** Frames per second per source (emitted / sources / wall time). */
+  throughput_fps?: number;
+  /** Per source->sink path: end-to-end time and its parts per hop. */
+  paths?: PathAnalysis;
   [section: string]: unknown;
 }
 
@@ -75,6 +86,7 @@ export function buildSummary(file: string, plan: string, facts: ExecFacts, trace
     e2e_by_sink: bySink,
     xpus: facts.xpus.map((x) => ({ id: x.id, real: x.real, utilisation: facts.wallMs > 0 ? x.busyMs / facts.wallMs : 0 })),
     counters,
+    throughput_fps: facts.wallMs > 0 && facts.sources.length ? facts.sources.reduce((n, s) => n + s.emitted, 0) / facts.sources.length / (facts.wallMs / 1000) : 0,
   };
   for (const [k, v] of Object.entries(facts.sections)) if (!(k in summary)) summary[k] = v;
   return summary;
@@ -90,7 +102,27 @@ export function table(rows: string[][], rightAlignFrom = 1): string {
   return [line(rows[0]!), sep, ...rows.slice(1).map(line)].join('\n');
 }
 
-const STANDARD = new Set(['file', 'plan', 'wall_s', 'frames', 'drops', 'stages', 'e2e_ms', 'e2e_by_sink', 'xpus', 'counters']);
+const STANDARD = new Set(['file', 'plan', 'wall_s', 'frames', 'drops', 'stages', 'e2e_ms', 'e2e_by_sink', 'xpus', 'counters', 'mode', 'throughput_fps', 'paths', 'deadline_ms', 'deadline_misses']);
+
+/** How the run's latency figures were produced, for every table that shows them. */
+export function modeLabel(s: RunSummary): string {
+  if (s.mode === 'saturation') return `latency under saturation (frames as fast as the pipeline takes them; throughput ${(s.throughput_fps ?? 0).toFixed(1)} frames/s per source)`;
+  if (s.mode === 'rate') return "latency at the sources' rates";
+  return '';
+}
+
+/** Per-path table: end-to-end percentiles and the mean parts (they sum to the mean). */
+export function renderPaths(p: PathAnalysis): string {
+  const rows = [['path', 'frames', 'p50 ms', 'p99 ms', 'max ms', 'mean ms', 'run', 'xpu wait', 'input wait', 'transfer']];
+  for (const x of p.paths) {
+    rows.push([x.name, String(x.frames), f(x.e2e_ms.p50), f(x.e2e_ms.p99), f(x.e2e_ms.max), f(x.e2e_ms.mean), ...PARTS.map((k) => f(x.mean_ms[k]))]);
+  }
+  const out = [table(rows, 1)];
+  if (p.truncated) out.push(`(more paths than ${p.paths.length}: only these were analysed)`);
+  const lost = p.paths.filter((x) => x.unmatched > 0);
+  if (lost.length) out.push(`not decomposed (runs not in the trace): ${lost.map((x) => `${x.name} ${x.unmatched}`).join(', ')}`);
+  return out.join('\n');
+}
 
 const show = (v: unknown): string => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : JSON.stringify(v));
 
@@ -117,6 +149,8 @@ export function renderSummary(s: RunSummary): string {
     `xauto: ${relative(process.cwd(), s.file) || s.file} — plan '${s.plan}', ${s.frames.emitted} frames emitted, ${s.frames.completed} completed, ${s.drops} dropped, ${s.wall_s.toFixed(2)} s`,
     table(rows, 2),
   ];
+  if (s.mode) out.splice(1, 0, modeLabel(s) + (typeof s.deadline_ms === 'number' ? `; ${String(s.deadline_misses)} frames over the ${f(s.deadline_ms)} ms deadline (the slowest source's period)` : ''));
+  if (s.paths && s.paths.paths.length > 1) out.push('per path (mean parts sum to the mean end-to-end time):\n' + renderPaths(s.paths));
   const sinks = Object.keys(s.e2e_by_sink);
   if (sinks.length > 1) out.push('end-to-end by sink: ' + sinks.map((k) => `${k} p50 ${f(s.e2e_by_sink[k]!.p50)} ms`).join(', '));
   out.push('xpus busy: ' + s.xpus.filter((x) => x.utilisation > 0).map((x) => `${x.id}${x.real ? '' : ' (simulated)'} ${(x.utilisation * 100).toFixed(0)}%`).join(', '));

@@ -1,0 +1,94 @@
+// What tracing, path accounting and MCAP recording cost a running pipeline: the hello chain
+// (counter -> scale -> check, 4096 floats a frame) run frame after frame with tracing off (a
+// tracer that records nothing), on (every event, then the per-path decomposition), and on
+// with every topic recorded to MCAP; rounds interleaved so load drift hits all three alike.
+// Also the cost of one trace event, timed in batches.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Executor } from '../runtime/exec/executor.js';
+import { defaultPlan } from '../runtime/exec/plan.js';
+import { graphOf, loadDescription } from '../runtime/cli/pipeline.js';
+import { pathGraph } from '../runtime/cli/session.js';
+import { Recorder } from '../runtime/record/recorder.js';
+import { analysePaths } from '../runtime/trace/paths.js';
+import { table } from '../runtime/trace/report.js';
+import { quantile } from '../runtime/trace/stats.js';
+import { EventKind, Tracer } from '../runtime/trace/tracer.js';
+import { discoverXpus } from '../runtime/xpu/discover.js';
+
+/** Records no event (end-to-end samples still kept: they are what is measured). */
+class SilentTracer extends Tracer {
+  override record(): void {}
+}
+
+type Mode = 'off' | 'on' | 'record';
+
+export default async function main(args: string[]): Promise<void> {
+  const frames = Number(args[0] ?? 1500);
+  const rounds = Number(args[1] ?? 5);
+  const root = new URL('..', import.meta.url).pathname;
+  const desc = loadDescription(join(root, 'launch/hello.launch.yaml'), ['work_us:=100']);
+  const graph = await graphOf(desc);
+  const xpus = await discoverXpus({ workers: 1 });
+  const plan = defaultPlan(graph, xpus);
+  const paths = pathGraph(graph);
+  const dir = mkdtempSync(join(tmpdir(), 'xauto-bench-trace-'));
+  const e2e: Record<Mode, number[]> = { off: [], on: [], record: [] };
+  let analysisMs = 0;
+  let analysed = 0;
+  let recordedBytes = 0;
+  const run = async (mode: Mode, round: number) => {
+    const tracer = mode === 'off' ? new SilentTracer(graph.stages.length) : new Tracer(graph.stages.length);
+    const rec = mode === 'record' ? new Recorder(join(dir, `r${round}.mcap`), [...graph.topics.values()].map((t) => ({ name: t.name, type: t.type })), { log: () => {} }) : undefined;
+    const ex = new Executor(graph, plan, { xpus, frames, tracer, settle: 50, tap: rec && ((topic, value, seq) => rec.record(topic, value, seq)), log: () => {} });
+    await ex.start();
+    await ex.run();
+    await ex.close();
+    if (rec) recordedBytes += (await rec.close()).bytes;
+    if (mode !== 'off') {
+      const t = performance.now();
+      const a = analysePaths(paths, tracer.events(), tracer.completions());
+      analysisMs += performance.now() - t;
+      analysed += a.paths[0]?.frames ?? 0;
+    }
+    if (round >= 0) for (const s of tracer.e2e.values()) e2e[mode].push(...s.values());
+  };
+  await run('off', -1); // warm-up: JIT, first allocations
+  for (let r = 0; r < rounds; r++) {
+    // Rotating order, so no mode always runs first or last.
+    const order: Mode[] = (['off', 'on', 'record'] as Mode[]).map((_, k, a) => a[(k + r) % 3]!);
+    for (const m of order) await run(m, r);
+  }
+  rmSync(dir, { recursive: true, force: true });
+
+  // One trace event, timed in batches of 1000 (the clock reading amortised).
+  const tr = new Tracer(8, 1 << 16);
+  const batches = new Float64Array(400);
+  for (let b = 0; b < batches.length; b++) {
+    const t = performance.now();
+    for (let i = 0; i < 1000; i++) tr.record(i & 7, 0, EventKind.Run, i, t, t + 1);
+    batches[b] = ((performance.now() - t) * 1e6) / 1000;
+  }
+  batches.sort();
+
+  const p = (m: Mode, q: number) => quantile(Float64Array.from(e2e[m]).sort(), q);
+  const f = (v: number) => v.toFixed(3);
+  console.log(
+    table([
+      ['tracing', 'frames', 'e2e p50 ms', 'e2e p90 ms', 'e2e p99 ms'],
+      ...(['off', 'on', 'record'] as Mode[]).map((m) => [m === 'off' ? 'off (no event recorded)' : m === 'on' ? 'on (+ path accounting after the run)' : 'on + MCAP of every topic', String(e2e[m].length), f(p(m, 0.5)), f(p(m, 0.9)), f(p(m, 0.99))]),
+    ]),
+  );
+  console.log(`path accounting: ${f((analysisMs / Math.max(1, analysed)) * 1000)} us per frame after the run; MCAP: ${(recordedBytes / 1e6 / rounds).toFixed(1)} MB per run of ${frames} frames; trace event: ${f(quantile(batches, 0.5))} ns p50`);
+  console.log(
+    JSON.stringify({
+      bench: 'trace',
+      overhead: +(p('on', 0.5) / p('off', 0.5) - 1).toFixed(4),
+      event_ns_p50: +quantile(batches, 0.5).toFixed(1),
+      record_overhead: +(p('record', 0.5) / p('on', 0.5) - 1).toFixed(4),
+      path_us_per_frame: +((analysisMs / Math.max(1, analysed)) * 1000).toFixed(2),
+    }),
+  );
+}
