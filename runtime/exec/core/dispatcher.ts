@@ -68,6 +68,8 @@ export class Dispatcher {
   private draining = false;
   private running = 0;
   private started = false;
+  /** When run() began: frame k of a source is due at origin + k * period. */
+  private origin = 0;
   private stopping = false;
   /** Topics from other processes that have not ended yet. */
   private remoteOpen = 0;
@@ -158,6 +160,7 @@ export class Dispatcher {
   /** Starts the sources; resolves once the run is over and the pipeline is empty. */
   run(durationMs?: number): Promise<void> {
     this.started = true;
+    this.origin = this.clock.now();
     const idle = new Promise<void>((resolve) => (this.idleResolve = resolve));
     // Messages from outside may have arrived while stages were being made.
     for (const st of this.stages) if (!st.source && st.spec.local) this.offer(st);
@@ -223,7 +226,7 @@ export class Dispatcher {
 
   /** The source clock (clock.ts): every source due when it fires ticks before anything runs. */
   private tickSources(): void {
-    const next = tickDueSources(this.timed, 0, this.clock.now(), (src, due, seq) => {
+    const next = tickDueSources(this.timed, this.origin, this.clock.now(), (src, due, seq) => {
       const st = this.stages[src.stage]!;
       // A frame is captured when it is due: a timer that fires late (a busy event loop) adds
       // to its latency instead of hiding it.
