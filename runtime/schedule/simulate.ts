@@ -25,6 +25,8 @@ export interface SimOptions {
   warmup?: number;
   /** Sees every dispatch decision (conformance with the executor, explanations). */
   onDispatch?: (job: Job, t: number) => void;
+  /** Sees every frame a sink finishes, warm-up included. */
+  onEndToEnd?: (sink: number, seq: number, ms: number) => void;
 }
 
 export interface SimResult {
@@ -116,6 +118,7 @@ export function simulate(m: CostModel, a: Assignment, opts: SimOptions = {}): Si
     run: (stage, _x, _seq, start, end) => void runMs[stage]!.push(end - start),
     wait: (stage, _x, _seq, from, to) => void waitMs[stage]!.push(to - from),
     endToEnd: (stage, seq, ms) => {
+      opts.onEndToEnd?.(stage, seq, ms);
       if (seq < warmup) return;
       let l = e2e.get(stage);
       if (!l) e2e.set(stage, (l = []));

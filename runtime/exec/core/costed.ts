@@ -95,8 +95,8 @@ export class CostedDriver implements Driver {
       this.vm.runSync(decode, true);
       if (job.xpu === this.loop) {
         this.vm.runSync(work, cores, contention);
-        // Real code still running (an async main-thread stage) completes in a later turn.
-        if (this.real && !result) this.vm.soon(finish);
+        // Real code that returned a promise on the event loop completes right after this turn.
+        if (this.real && !result) this.vm.microtask(finish);
         else finish();
       } else this.vm.runAsync(work, cores, finish, contention);
     } else this.vm.runAsync(decode + work, cores, finish, contention);

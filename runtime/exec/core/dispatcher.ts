@@ -352,18 +352,23 @@ export class Dispatcher {
         // With work in flight elsewhere, the event loop also takes in the completions that
         // arrived meanwhile before it runs the next stage (a chain of main-thread stages would
         // otherwise hold them back until its end).
-        if (!x.queue.length) return;
-        if (this.running === 0) this.markDirty(x);
-        else if (!x.yielding) {
-          x.yielding = true;
-          this.clock.soon(() => {
-            x.yielding = false;
-            this.markDirty(x);
-            this.drain();
-          });
-        }
+        // (One that returned a promise does this when it ends.)
+        if (!st.running) this.yieldLoop(x);
         return;
       }
+    }
+  }
+
+  private yieldLoop(x: XpuState): void {
+    if (!x.queue.length) return;
+    if (this.running === 0) this.markDirty(x);
+    else if (!x.yielding) {
+      x.yielding = true;
+      this.clock.soon(() => {
+        x.yielding = false;
+        this.markDirty(x);
+        this.drain();
+      });
     }
   }
 
@@ -404,6 +409,9 @@ export class Dispatcher {
       settled = true;
       if (error !== undefined) this.failed(st, x, lane, frame, start, error);
       else this.complete(st, x, lane, frame, start, out);
+      // An event-loop stage that returned a promise ends in a later microtask: as after a
+      // synchronous one, completions that arrived meanwhile are taken in before its next stage.
+      if (!sync && x.eventLoop) this.yieldLoop(x);
       if (!sync) this.drain();
     });
     sync = false;

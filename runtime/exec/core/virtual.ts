@@ -33,6 +33,7 @@ export class VirtualMachine implements Clock {
   private readonly jobs: Work[] = [];
   /** Real work (stage code of a virtually-timed executor) whose result a completion awaits. */
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly micro: Array<() => void> = [];
   readonly cores: number;
   /** Set while the event loop runs synchronous work. */
   mainBusy = false;
@@ -58,6 +59,23 @@ export class VirtualMachine implements Clock {
 
   soon(fn: () => void): void {
     this.at(this.t, fn);
+  }
+
+  /**
+   * Runs `fn` right after the current event, before any other (a promise continuation on the
+   * event loop: real code that returned a promise on the main thread).
+   */
+  microtask(fn: () => void): void {
+    this.micro.push(fn);
+  }
+
+  private async settle(): Promise<void> {
+    for (;;) {
+      while (this.pending.size) await Promise.all([...this.pending]);
+      const fn = this.micro.shift();
+      if (!fn) return;
+      fn();
+    }
   }
 
   /** Holds virtual time until `p` settles (real code running under virtual time). */
@@ -131,6 +149,7 @@ export class VirtualMachine implements Clock {
       if (this.pending.size) throw new Error('virtual machine: real work pending in a synchronous run');
       if (ev.t > this.t) this.t = ev.t;
       ev.run?.();
+      for (let fn = this.micro.shift(); fn; fn = this.micro.shift()) fn();
     }
   }
 
@@ -140,14 +159,14 @@ export class VirtualMachine implements Clock {
    */
   async runUntilIdle(): Promise<void> {
     for (;;) {
-      while (this.pending.size) await Promise.all([...this.pending]);
+      await this.settle();
       const next = this.events.peek();
       if (this.step(next ? next.t : Infinity)) continue;
       const ev = this.events.pop();
       if (!ev) {
         // Real work may resolve promises that schedule more: settle them, then look again.
         await new Promise<void>((r) => setImmediate(r));
-        if (this.pending.size || this.events.size()) continue;
+        if (this.pending.size || this.micro.length || this.events.size()) continue;
         return;
       }
       if (ev.t > this.t) this.t = ev.t;
