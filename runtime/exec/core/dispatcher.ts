@@ -171,7 +171,7 @@ export class Dispatcher {
     }
     this.tickSources();
     let cancel: (() => void) | undefined;
-    if (durationMs !== undefined) cancel = this.clock.timer(this.clock.now() + durationMs, () => this.stopSources());
+    if (durationMs !== undefined) cancel = this.clock.timer(this.origin + durationMs, () => this.stopSources());
     this.drain();
     return idle.then(() => cancel?.());
   }
