@@ -27,6 +27,11 @@ export interface ModelXpu {
   eventLoop: boolean;
   /** Worker pool: stateful stages are pinned to one worker (lane). */
   pinsStateful: boolean;
+  /**
+   * Shares memory bandwidth with the other such XPUs (a board's DRAM); this host's core-using
+   * XPUs always do. Stages with a `contention` slow down beside each other's work there.
+   */
+  sharedMemory?: boolean;
 }
 
 export interface ModelOption {

@@ -100,6 +100,7 @@ export function modelCosts(m: CostModel, a: Assignment, opts: { sample?: boolean
     encodeMs: (sub) => m.stages[sub.stage]!.inputs[sub.input]!.encodeMs,
     transferMs: (from, to, sub) => transferMs(m, from, to, m.stages[sub.stage]!.inputs[sub.input]!.bytes),
     usesCores: (x) => m.xpus[x]!.usesCores,
+    sharesMemory: (x) => m.xpus[x]!.usesCores || !!m.xpus[x]!.sharedMemory,
     contention: (stage) => m.stages[stage]!.options[a.option[stage]!]!.lat.contention ?? 0,
     pinnedWorker: (stage) => pinned[stage]!,
   };

@@ -18,8 +18,10 @@ export interface Costs {
   transferMs(fromXpu: number, toXpu: number, sub: CoreSub): number;
   /** Work on this XPU runs on the host's shared cores. */
   usesCores(xpu: number): boolean;
-  /** How much one run of `stage` slows per other core-using job beside it (0: none). */
+  /** How much one run of `stage` slows per other memory-sharing job beside it (0: none). */
   contention?(stage: number, xpu: number): number;
+  /** Work on this XPU uses the memory others share (default: when it uses the cores). */
+  sharesMemory?(xpu: number): boolean;
   /** Stateful stages on worker XPUs: the one worker holding them (-1: every worker). */
   pinnedWorker(stage: number): number;
 }
@@ -73,6 +75,7 @@ export class CostedDriver implements Driver {
     const work = this.costs.runMs(job.stage, job.xpu);
     const cores = this.costs.usesCores(job.xpu);
     const contention = this.costs.contention?.(job.stage, job.xpu) ?? 0;
+    const mem = this.costs.sharesMemory ? this.costs.sharesMemory(job.xpu) : cores;
     const w = job.worker >= 0 ? this.workerBusy[job.xpu]! : undefined;
     if (w) w[job.worker] = true;
     let result: { out: StageResult; error?: unknown } | undefined;
@@ -94,11 +97,11 @@ export class CostedDriver implements Driver {
       // Decoding happens on the event loop before the call, inside the stage's run time.
       this.vm.runSync(decode, true);
       if (job.xpu === this.loop) {
-        this.vm.runSync(work, cores, contention);
+        this.vm.runSync(work, cores, contention, mem);
         // Real code that returned a promise on the event loop completes right after this turn.
         if (this.real && !result) this.vm.microtask(finish);
         else finish();
-      } else this.vm.runAsync(work, cores, finish, contention);
-    } else this.vm.runAsync(decode + work, cores, finish, contention);
+      } else this.vm.runAsync(work, cores, finish, contention, mem);
+    } else this.vm.runAsync(decode + work, cores, finish, contention, mem);
   }
 }

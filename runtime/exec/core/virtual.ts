@@ -16,8 +16,10 @@ interface Ev {
 interface Work {
   remaining: number;
   cores: boolean;
-  /** Slowdown per other core-using job running beside it (memory bandwidth, caches). */
+  /** Slowdown per other memory-sharing job running beside it (memory bandwidth, caches). */
   contention: number;
+  /** Uses the memory the others share (this host's DRAM, a board's). */
+  mem: boolean;
   onDone: (() => void) | null;
 }
 
@@ -87,10 +89,12 @@ export class VirtualMachine implements Clock {
     this.pending.add(q);
   }
 
-  private rate(j: Work, n: number): number {
-    if (!j.cores) return 1;
-    const share = n > this.cores ? this.cores / n : 1;
-    return j.contention > 0 && n > 1 ? share / (1 + j.contention * (Math.min(n, this.cores) - 1)) : share;
+  /** Progress per ms of `j` with `n` core-using and `nm` memory-sharing jobs running. */
+  private rate(j: Work, n: number, nm: number): number {
+    const share = j.cores && n > this.cores ? this.cores / n : 1;
+    // Co-runners beyond the cores take turns: at most cores - 1 run beside it at once.
+    const others = j.mem ? Math.min(nm, this.cores) - 1 : 0;
+    return j.contention > 0 && others > 0 ? share / (1 + j.contention * others) : share;
   }
 
   /** Advances threads to the next job end no later than `limit`; false when none ends by then. */
@@ -100,12 +104,16 @@ export class VirtualMachine implements Clock {
       return false;
     }
     let n = 0;
-    for (const j of this.jobs) if (j.cores) n++;
+    let nm = 0;
+    for (const j of this.jobs) {
+      if (j.cores) n++;
+      if (j.mem) nm++;
+    }
     let dt = Infinity;
-    for (const j of this.jobs) dt = Math.min(dt, j.remaining / this.rate(j, n));
+    for (const j of this.jobs) dt = Math.min(dt, j.remaining / this.rate(j, n, nm));
     if (this.t + dt > limit) {
       const adv = limit - this.t;
-      if (adv > 0) for (const j of this.jobs) j.remaining -= adv * this.rate(j, n);
+      if (adv > 0) for (const j of this.jobs) j.remaining -= adv * this.rate(j, n, nm);
       this.t = Math.max(this.t, limit);
       return false;
     }
@@ -113,7 +121,7 @@ export class VirtualMachine implements Clock {
     const done: Work[] = [];
     for (let k = this.jobs.length - 1; k >= 0; k--) {
       const j = this.jobs[k]!;
-      j.remaining -= dt * this.rate(j, n);
+      j.remaining -= dt * this.rate(j, n, nm);
       if (j.remaining <= 1e-9) {
         done.push(j);
         this.jobs.splice(k, 1);
@@ -124,10 +132,10 @@ export class VirtualMachine implements Clock {
   }
 
   /** Runs `ms` of synchronous work on the event-loop thread; other threads progress meanwhile. */
-  runSync(ms: number, cores: boolean, contention = 0): void {
+  runSync(ms: number, cores: boolean, contention = 0, mem = cores): void {
     if (ms <= 0) return;
     let finished = false;
-    this.jobs.push({ remaining: ms, cores, contention, onDone: () => (finished = true) });
+    this.jobs.push({ remaining: ms, cores, contention, mem, onDone: () => (finished = true) });
     const was = this.mainBusy;
     this.mainBusy = true;
     while (!finished) this.step(Infinity);
@@ -135,8 +143,8 @@ export class VirtualMachine implements Clock {
   }
 
   /** Starts `ms` of work on another thread; `then` is queued on the event loop when it ends. */
-  runAsync(ms: number, cores: boolean, then: () => void, contention = 0): void {
-    this.jobs.push({ remaining: Math.max(ms, 1e-6), cores, contention, onDone: () => this.at(this.t, then) });
+  runAsync(ms: number, cores: boolean, then: () => void, contention = 0, mem = cores): void {
+    this.jobs.push({ remaining: Math.max(ms, 1e-6), cores, contention, mem, onDone: () => this.at(this.t, then) });
   }
 
   /** Runs events until none is left (no real work may be pending: see runUntilIdle). */
