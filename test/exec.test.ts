@@ -277,14 +277,15 @@ test.serial('after repeated failures the stage falls back to the next placement 
   t.is(r.stages[2]!.runs, 17);
 });
 
-test.serial('a message with one subscriber moves to a worker by transfer; with several it is copied for the worker', async (t) => {
+test.serial('a large message with one subscriber moves to a worker by transfer; with several, or small, it is copied for the worker', async (t) => {
   const sent: Tensor[] = [];
+  let floats = 32768; // 128 KB: above the shared-memory copy limit
   const src = defineXNode({
     type: 'xfer/src',
     outputs: { out: { type: 'xauto/Tensor' } },
     params: { rate: { type: 'float', default: 0 } },
     impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: () => (_i, f) => {
-      const t: Tensor = { dims: [256], data: new Float32Array(256).fill(f.seq) };
+      const t: Tensor = { dims: [floats], data: new Float32Array(floats).fill(f.seq) };
       sent.push(t);
       return { out: t };
     } }],
@@ -301,7 +302,13 @@ test.serial('a message with one subscriber moves to a worker by transfer; with s
   sent.length = 0;
   const two = await run(registry, [...base, { name: 'also', type: 'demo/check', inputs: { in: '/a' }, params: { a: 1, b: 0 } }], { frames: 5 });
   t.is(two.report().stages[3]!.runs, 5);
-  t.true(sent.every((s) => s.data.byteLength === 1024), 'a message other stages also read is not taken away from them');
+  t.true(sent.every((s) => s.data.byteLength === floats * 4), 'a message other stages also read is not taken away from them');
+  // A small message goes through the shared-memory slot: copied (cheaper than a transfer).
+  sent.length = 0;
+  floats = 256;
+  const small = await run(registry, base, { frames: 5 });
+  t.deepEqual(small.report().sections.check, { frames: 5, wrong: 0 });
+  t.true(sent.every((s) => s.data.byteLength === floats * 4), 'small buffers stay where they are');
 });
 
 test.serial('a join of two same-rate sources pairs frame k with frame k, even when one branch drops frames', async (t) => {

@@ -1,12 +1,14 @@
 // A pool of worker threads that run stage implementations: the `pool` XPU's workers, or the
 // session thread of an onnxruntime XPU. Each worker holds its own instances of the stages
-// placed on it; a call goes to an idle worker holding the stage.
+// placed on it; a call goes to an idle worker holding the stage, through shared memory
+// (channel.ts) when its message is small, else by postMessage with its buffers transferred.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../util/paths.js';
 import type { FrameInfo, PortValues, StageResult } from '../xnode/types.js';
 import type { FromWorker, ToWorker, WorkerStageContext } from './worker-protocol.js';
+import { bytesOf, channelMemory, COPY_LIMIT, MainEnd } from './channel.js';
 
 const fromSource = import.meta.url.endsWith('.ts');
 // The boot file is plain JS kept beside the sources; dist/ runs it from there too.
@@ -32,22 +34,25 @@ class PoolWorker {
   private readonly creating = new Map<number, Pending>();
   private nextCall = 0;
   private dead?: Error;
+  private readonly channel: MainEnd;
+  /** The call now in the shared-memory slot (-1: none); one at a time. */
+  private channelCall = -1;
 
   constructor(
     readonly index: number,
     name: string,
     events: PoolEvents,
+    private readonly shared: boolean,
   ) {
-    this.worker = new Worker(BOOT, { workerData: { fromSource, host: HOST }, name: `xauto-${name}-${index}` });
+    const mem = channelMemory();
+    this.channel = new MainEnd(mem);
+    this.worker = new Worker(BOOT, { workerData: { fromSource, host: HOST, channel: mem }, name: `xauto-${name}-${index}` });
+    this.channel.onResponse((m) => this.done(m));
     this.worker.on('message', (m: FromWorker) => {
       switch (m.op) {
-        case 'done': {
-          const p = this.pending.get(m.call)!;
-          this.pending.delete(m.call);
-          if (m.error !== undefined) p.reject(new Error(m.error));
-          else p.resolve(m.outputs);
+        case 'done':
+          this.done(m);
           return;
-        }
         case 'created':
           this.stages.add(m.id);
           this.creating.get(m.id)?.resolve(null);
@@ -71,7 +76,18 @@ class PoolWorker {
     this.worker.on('exit', (code) => this.fail(new Error(`${name} worker ${index} exited (code ${code})`)));
   }
 
+  private done(m: { call: number; outputs: StageResult; error?: string }): void {
+    if (m.call === this.channelCall) this.channelCall = -1;
+    const p = this.pending.get(m.call);
+    if (!p) return;
+    this.pending.delete(m.call);
+    if (m.error !== undefined) p.reject(new Error(m.error));
+    else p.resolve(m.outputs);
+  }
+
   private fail(e: Error): void {
+    this.channel.close();
+    this.channelCall = -1;
     this.dead ??= e;
     for (const p of [...this.pending.values(), ...this.creating.values()]) p.reject(e);
     this.pending.clear();
@@ -80,6 +96,11 @@ class PoolWorker {
 
   private send(m: ToWorker, transfer?: ArrayBuffer[]): void {
     if (this.dead) throw this.dead;
+    // Small runs go through shared memory (their few buffers copied); big ones move by transfer.
+    if (this.shared && m.op === 'run' && this.channelCall < 0 && bytesOf(transfer) <= COPY_LIMIT && this.channel.send(m)) {
+      this.channelCall = m.call;
+      return;
+    }
     this.worker.postMessage(m, transfer);
   }
 
@@ -88,6 +109,11 @@ class PoolWorker {
       this.creating.set(id, { resolve, reject });
       this.send({ op: 'create', id, module, ctx });
     }).then(() => undefined);
+  }
+
+  async terminate(): Promise<void> {
+    this.channel.close();
+    await this.worker.terminate();
   }
 
   call(m: { op: 'run'; id: number; inputs: PortValues; frame: FrameInfo } | { op: 'finish'; id: number }, transfer?: ArrayBuffer[]): Promise<StageResult> {
@@ -113,8 +139,10 @@ export class WorkerPool {
     events: PoolEvents,
     /** Names the threads (`xauto-<name>-<i>`), e.g. the XPU id. */
     name = 'pool',
+    /** Small calls through shared memory (default); false: every call by postMessage. */
+    sharedMemory = true,
   ) {
-    this.workers = Array.from({ length: size }, (_, i) => new PoolWorker(i, name, events));
+    this.workers = Array.from({ length: size }, (_, i) => new PoolWorker(i, name, events, sharedMemory));
   }
 
   /**
@@ -149,6 +177,6 @@ export class WorkerPool {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
