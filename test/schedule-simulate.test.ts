@@ -192,3 +192,15 @@ test('contention: a memory-bound stage slows down beside a busy neighbour sharin
   t.true(Math.abs(sinkE2e(slow, r, 'A').p50 - (1 + 4 + (10 - 4 / 1.5))) < 1e-6, String(sinkE2e(slow, r, 'A').p50));
   t.true(Math.abs(sinkE2e(slow, r, 'B').p50 - 5) < 1e-6, 'B declared no contention');
 });
+
+test('a join behind a transfer: frames in transit are not taken for lost', (t) => {
+  const m = model([{ id: 'x' }, { id: 'y', transferMs: 2 }], [
+    { name: 'src', cost: { x: 1 }, periodMs: 50 },
+    { name: 'A', cost: { y: 3 }, from: ['src'] },
+    { name: 'B', cost: { x: 1 }, from: ['src'] },
+    { name: 'J', cost: { x: 1 }, from: ['A', 'B'] },
+  ]);
+  const r = simulate(m, assign(m, { src: 'x', A: 'y', B: 'x', J: 'x' }), { frames: 10 });
+  t.is(r.stages[3]!.runs, 10);
+  t.is(r.stages[3]!.drops, 0);
+});

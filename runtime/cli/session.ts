@@ -97,6 +97,7 @@ export async function runPlan(desc: LaunchDescription, graph: Graph, xpus: XpuIn
     bridge,
     local: local && { stages: local, links: ddsLinks(ros!) },
     fallback: chosen.fallback,
+    timeout: chosen.timeout,
     settle: o.settle,
     log: (l) => progress.interrupt(() => log(l)),
   });

@@ -22,6 +22,8 @@ interface Placed {
 export class HostDriver implements Driver {
   readonly placed: Placed[] = [];
   readonly sections: Record<string, Record<string, unknown>> = {};
+  /** Called when a thread-owning XPU can take work again (a worker was replaced). */
+  onReady?: (xpu: number) => void;
   /** Per XPU: its threads (thread-owning XPUs), started on first use. */
   private readonly threads: Array<WorkerPool | undefined>;
 
@@ -65,6 +67,12 @@ export class HostDriver implements Driver {
     } else done(out);
   }
 
+  /** Past its deadline: a worker still running it is stuck and is replaced (its pool restarts it). */
+  abort(job: Job): void {
+    const p = this.placed[job.stage];
+    if (p && runsOnThread(p.impl) && job.worker >= 0) this.threads[p.xpu]?.kill(job.worker, new Error(`worker stuck in '${this.graph.stages[job.stage]!.name}'`));
+  }
+
   /** Buffers a worker may take: those of messages no other stage also received. */
   private movable(stage: number, inputs: PortValues): ArrayBuffer[] | undefined {
     let list: ArrayBuffer[] | undefined;
@@ -104,6 +112,7 @@ export class HostDriver implements Driver {
         log: (id, m) => this.log(`[${this.graph.stages[id]!.name}] ${m}`),
         count: (name, n) => counters.add(name, n),
         summary: (section, data) => this.addSection(section, data),
+        ready: () => this.onReady?.(xpu),
       },
       info.id,
     ));

@@ -11,7 +11,8 @@ import type { XpuInfo } from '../xpu/types.js';
 import { runsOn } from '../xpu/types.js';
 import { realClock } from './clock.js';
 import { CostedDriver, type Costs } from './core/costed.js';
-import { Dispatcher } from './core/dispatcher.js';
+import { DeadlineError, Dispatcher } from './core/dispatcher.js';
+import { checkOutputs } from './outputs.js';
 import type { Clock, CoreStage, Driver, Hooks, Job, Replacement, Topology } from './core/types.js';
 import type { VirtualMachine } from './core/virtual.js';
 import { HostDriver } from './drivers.js';
@@ -63,7 +64,17 @@ export interface ExecOptions {
   virtual?: { machine: VirtualMachine; costs: Costs };
   /** Sees every dispatch decision (stage, frame, XPU, lane) with its clock time. */
   onDispatch?: (job: Job, t: number) => void;
+  /**
+   * How long one run of a stage's placement may take (ms; default DEFAULT_DEADLINE_MS); past it
+   * the frame is dropped and counted, a worker running it is replaced, and it counts as failed.
+   */
+  timeout?: (stage: number, placement: StagePlacement) => number | undefined;
+  /** When every implementation of a stage has failed: stop the run, or go on without it (default). */
+  onStageFailed?: 'stop' | 'continue';
 }
+
+/** Deadline of one run when neither the plan nor the profile gives one. */
+export const DEFAULT_DEADLINE_MS = 30_000;
 
 export class Executor {
   readonly tracer: Tracer;
@@ -80,6 +91,8 @@ export class Executor {
   private readonly log: (line: string) => void;
   private started = 0;
   private finished = 0;
+  /** Stages every implementation of which failed (no fallback left). */
+  private readonly exhausted = new Set<number>();
 
   constructor(
     readonly graph: Graph,
@@ -98,6 +111,7 @@ export class Executor {
     const driver: Driver = opts.virtual ? new CostedDriver(opts.virtual.machine, this.topo, opts.virtual.costs, this.host) : this.host;
     const fast = opts.frames !== undefined && !opts.realtime && opts.durationS === undefined;
     this.core = new Dispatcher(this.topo, this.clock, driver, this.hooks(), { fast, frames: opts.frames ?? Infinity });
+    this.host.onReady = (xpu) => this.core.wake(xpu);
   }
 
   private isLocal(stage: number): boolean {
@@ -170,8 +184,10 @@ export class Executor {
       },
       overrun: () => counters.add('exec.source_overruns'),
       syncDrop: () => counters.add('exec.sync_drops'),
+      deadlineMs: (stage) => this.opts.timeout?.(stage, this.placements[stage]!) ?? DEFAULT_DEADLINE_MS,
+      validate: (stage, out) => checkOutputs(this.graph.stages[stage]!.def.outputs, out),
       failed: (stage, frame, e, failures) => {
-        counters.add('exec.stage_errors');
+        counters.add(e instanceof DeadlineError ? 'exec.stage_timeouts' : 'exec.stage_errors');
         const p = this.placements[stage]!;
         const msg = e instanceof Error ? e.message : String(e);
         if (failures === 1) this.log(`[${this.graph.stages[stage]!.name}] ${p.impl}@${p.xpu} failed on frame ${frame.seq}: ${msg}`);
@@ -182,16 +198,23 @@ export class Executor {
 
   /** Where a failing stage goes next, as the planner offers; re-created there meanwhile. */
   private fallBack(stage: number): Promise<Replacement | undefined> | undefined {
-    if (!this.opts.fallback) return undefined;
+    if (!this.opts.fallback || this.exhausted.has(stage)) return undefined;
     const s = this.graph.stages[stage]!;
     const failed = this.placements[stage]!;
     const next = this.opts.fallback(stage, failed);
     const xpu = next ? this.opts.xpus.findIndex((x) => x.id === next.xpu) : -1;
     const impl = next && s.impls.find((i) => i.name === next.impl);
-    if (!next || xpu < 0 || !impl) return undefined;
+    if (!next || xpu < 0 || !impl) {
+      // Said once; the stage is marked failed in the report (and the run stops if asked to).
+      this.exhausted.add(stage);
+      counters.add('exec.failed_stages');
+      this.log(`[${s.name}] no fallback left after ${failed.impl}@${failed.xpu} failed: the stage is marked failed${this.opts.onStageFailed === 'stop' ? '; stopping the run' : ''}`);
+      if (this.opts.onStageFailed === 'stop') this.core.stop();
+      return undefined;
+    }
     this.log(`[${s.name}] falling back from ${failed.impl}@${failed.xpu} to ${impl.name}@${next.xpu}`);
     counters.add('exec.fallbacks');
-    return (async () => {
+    const made = (async () => {
       try {
         await this.host.discard(stage);
         this.placements[stage] = next;
@@ -201,6 +224,9 @@ export class Executor {
       }
       return { xpu, priority: next.priority, group: next.group };
     })();
+    // On virtual time the clock waits while the new instance is made.
+    this.opts.virtual?.machine.hold(made);
+    return made;
   }
 
   /** Creates every stage instance on its XPU and wires topics. */
@@ -291,8 +317,16 @@ export class Executor {
     this.started = this.clock.now();
     const durationMs = this.opts.durationS !== undefined ? this.opts.durationS * 1000 : undefined;
     const done = this.core.run(durationMs);
-    if (this.opts.virtual) await Promise.all([done, this.opts.virtual.machine.runUntilIdle()]);
-    else await done;
+    if (this.opts.virtual) {
+      let over = false;
+      void done.then(() => (over = true));
+      // Virtual time runs until nothing is due; real work it was not told to wait for (e.g. a
+      // stage instance being made) may still add events: look again until the run is over.
+      while (!over) {
+        await this.opts.virtual.machine.runUntilIdle();
+        if (!over) await Promise.race([done, new Promise((r) => setTimeout(r, 5))]);
+      }
+    } else await done;
     this.finished = this.clock.now();
   }
 
@@ -319,9 +353,18 @@ export class Executor {
     await this.host.close();
   }
 
+  /** Names of the stages every implementation of which failed (a run with any should exit non-zero). */
+  failedStages(): string[] {
+    return [...this.exhausted].map((k) => this.graph.stages[k]!.name);
+  }
+
   /** Facts about the run for the report. */
   report(): ExecFacts {
     const local = this.core.stages.filter((st) => st.spec.local);
+    const faults = local.filter((st) => st.timeouts > 0 || this.exhausted.has(st.index));
+    if (faults.length) {
+      this.host.sections.faults = Object.fromEntries(faults.map((st) => [st.spec.name, { timeouts: st.timeouts, errors: st.errors, failed: this.exhausted.has(st.index) }]));
+    }
     return {
       wallMs: (this.finished || this.clock.now()) - this.started,
       completed: this.core.completed,

@@ -8,8 +8,8 @@ import type { VirtualMachine } from './virtual.js';
 
 /** What things cost, in ms of solo time. */
 export interface Costs {
-  /** One run of `stage` on XPU `xpu` (called once per job, in dispatch order). */
-  runMs(stage: number, xpu: number): number;
+  /** One run of `stage` on XPU `xpu` for frame `seq` (called once per job, in dispatch order). */
+  runMs(stage: number, xpu: number, seq: number): number;
   /** Decoding an encoded message on input `input` of `stage`. */
   decodeMs(stage: number, input: number): number;
   /** Encoding a message for subscriber `sub` (once per published message). */
@@ -45,6 +45,15 @@ export class CostedDriver implements Driver {
     this.tokens = topo.stages.map((s) => (s.outputs.length ? Object.fromEntries(s.outputs.map((o) => [o.port, true])) : null));
   }
 
+  private readonly aborted = new Set<Job>();
+
+  /** Past its deadline: its completion is ignored (its real code may never end), its worker is free. */
+  abort(job: Job): void {
+    this.aborted.add(job);
+    if (job.worker >= 0) this.workerBusy[job.xpu]![job.worker] = false;
+    this.real?.abort?.(job);
+  }
+
   slot(stage: number, xpu: number): number {
     const w = this.workerBusy[xpu]!;
     const pinned = this.costs.pinnedWorker(stage);
@@ -72,14 +81,22 @@ export class CostedDriver implements Driver {
   start(job: Job, done: Done): void {
     const decode = this.decodePending;
     this.decodePending = 0;
-    const work = this.costs.runMs(job.stage, job.xpu);
+    const work = this.costs.runMs(job.stage, job.xpu, job.frame.seq);
     const cores = this.costs.usesCores(job.xpu);
     const contention = this.costs.contention?.(job.stage, job.xpu) ?? 0;
     const mem = this.costs.sharesMemory ? this.costs.sharesMemory(job.xpu) : cores;
     const w = job.worker >= 0 ? this.workerBusy[job.xpu]! : undefined;
     if (w) w[job.worker] = true;
     let result: { out: StageResult; error?: unknown } | undefined;
+    let real: Promise<void> | undefined;
     const finish = () => {
+      if (this.aborted.delete(job)) return; // its frame was dropped at the deadline
+      if (this.real && !result) {
+        // Virtual time waits here for the real code, then completes before anything else.
+        this.vm.hold(real!);
+        void real!.then(() => this.vm.microtask(finish));
+        return;
+      }
       if (w) w[job.worker] = false;
       const r = result ?? { out: this.tokens[job.stage]! };
       done(r.out, r.error);
@@ -90,8 +107,7 @@ export class CostedDriver implements Driver {
         result = { out, error };
         settle?.();
       });
-      // The real code finishes before its virtual completion is handled (vm.hold).
-      if (!result) this.vm.hold(new Promise<void>((r) => (settle = r)));
+      if (!result) real = new Promise<void>((r) => (settle = r));
     }
     if (this.loop >= 0) {
       // Decoding happens on the event loop before the call, inside the stage's run time.

@@ -4,62 +4,16 @@
 // their XPU, highest priority first, within its lanes and exclusive groups; inputs are taken
 // when the stage actually starts (late binding: always the freshest data). The executor and
 // the simulator are shells over this one class (exec/executor.ts, schedule/simulate.ts).
+// (Above 400 lines: it is one state machine — readiness, dispatch, completion and failure
+// change the same queues and counters, and kept together their invariants read in one place.)
 import type { FrameInfo, PortValues, StageResult } from '../../xnode/types.js';
 import { tickDueSources } from '../clock.js';
-import { alignBySeq, InputPort } from './ports.js';
-import { decideSync } from './sync.js';
-import type { Clock, CoreOptions, CoreStage, Driver, Envelope, Hooks, Job, Topology } from './types.js';
+import { alignBySeq, type InputPort } from './ports.js';
+import { buildState, DeadlineError, FALLBACK_AFTER, type Source, type StageState, type XpuState } from './state.js';
+import type { Clock, CoreOptions, CoreStage, CoreSub, Driver, Envelope, Hooks, Job, Topology } from './types.js';
 
-interface Source {
-  stage: number;
-  period: number;
-  emitted: number;
-  limit: number;
-  done: boolean;
-  pending: boolean;
-  tickT0: number;
-  tickSeq: number;
-  overruns: number;
-  scheduled: boolean;
-}
-
-export interface StageState {
-  readonly spec: CoreStage;
-  readonly index: number;
-  xpu: number;
-  priority: number;
-  group: string | undefined;
-  readonly inputs: InputPort[];
-  readonly triggers: InputPort[];
-  /** Trigger inputs joined by source frame number (like message_filters' exact-time sync). */
-  syncBySeq: boolean;
-  running: boolean;
-  queued: boolean;
-  readySince: number;
-  failures: number;
-  runs: number;
-  errors: number;
-  source?: Source;
-}
-
-interface XpuState {
-  index: number;
-  lanes: number;
-  eventLoop: boolean;
-  workers: boolean;
-  busy: number;
-  /** Lanes in use (the lane a job gets is the lowest free one). */
-  laneBusy: boolean[];
-  queue: StageState[];
-  dirty: boolean;
-  busyMs: number;
-  /** The event loop yielded before its next stage (a soon() pending). */
-  yielding: boolean;
-}
-
-/** Failures in a row after which a stage falls back. */
-const FALLBACK_AFTER = 3;
-const SYNC_WINDOW = 8;
+export { DeadlineError };
+export type { StageState };
 
 export class Dispatcher {
   readonly stages: StageState[];
@@ -90,71 +44,9 @@ export class Dispatcher {
     readonly hooks: Hooks,
     readonly opts: CoreOptions,
   ) {
-    this.xpus = topo.xpus.map((x, index) => ({
-      index,
-      lanes: x.lanes,
-      eventLoop: x.eventLoop,
-      workers: x.workers,
-      busy: 0,
-      laneBusy: new Array<boolean>(x.lanes).fill(false),
-      queue: [],
-      dirty: false,
-      busyMs: 0,
-      yielding: false,
-    }));
-    this.stages = topo.stages.map((spec, index) => {
-      const inputs = spec.inputs.map((i) => new InputPort(i));
-      const st: StageState = {
-        spec,
-        index,
-        xpu: spec.xpu,
-        priority: spec.priority,
-        group: spec.group,
-        inputs,
-        triggers: inputs.filter((i) => i.trigger),
-        syncBySeq: false,
-        running: false,
-        queued: false,
-        readySince: 0,
-        failures: 0,
-        runs: 0,
-        errors: 0,
-      };
-      if (spec.inputs.length === 0) {
-        st.source = {
-          stage: index,
-          period: spec.periodMs > 0 ? spec.periodMs : 0,
-          emitted: 0,
-          limit: spec.local ? opts.frames : 0,
-          done: !spec.local,
-          pending: false,
-          tickT0: 0,
-          tickSeq: 0,
-          overruns: 0,
-          scheduled: false,
-        };
-      }
-      return st;
-    });
-    for (const st of this.stages) {
-      if (!st.spec.local) continue;
-      for (const o of st.spec.outputs) {
-        for (const sub of o.subs) {
-          const input = this.stages[sub.stage]!.inputs[sub.input]!;
-          input.producers.push(st.index);
-          input.done.push(-Infinity);
-          input.fanout = o.fanout;
-        }
-      }
-    }
-    const window = opts.syncWindow ?? SYNC_WINDOW;
-    for (const k of decideSync(topo, opts.fast)) {
-      const st = this.stages[k]!;
-      st.syncBySeq = true;
-      // Frames of one number reach a join at different times: keep a window of them to pair.
-      // (Fast mode needs none: backpressure keeps the branches in step without drops.)
-      if (!opts.fast) for (const i of st.triggers) i.depth = Math.max(i.depth, window);
-    }
+    const state = buildState(topo, opts);
+    this.stages = state.stages;
+    this.xpus = state.xpus;
   }
 
   /** Starts the sources; resolves once the run is over and the pipeline is empty. */
@@ -217,6 +109,12 @@ export class Dispatcher {
   /** Whether input from ROS2 is still taken in. */
   get takesRos2(): boolean {
     return !this.stopping && this.ros2Open > 0;
+  }
+
+  /** XPU `xpu` can take work again (its driver replaced a worker): serve what waits there. */
+  wake(xpu: number): void {
+    this.markDirty(this.xpus[xpu]!);
+    this.drain();
   }
 
   /** Takes in a message from outside the graph (another process, ROS2); call drain() after. */
@@ -404,10 +302,14 @@ export class Dispatcher {
     this.hooks.dispatch?.(job);
     let sync = true;
     let settled = false;
+    let cancelDeadline: (() => void) | undefined;
     this.driver.start(job, (out, error) => {
-      if (settled) return;
+      if (settled) return; // it ran past its deadline and was already counted
       settled = true;
-      if (error !== undefined) this.failed(st, x, lane, frame, start, error);
+      cancelDeadline?.();
+      // Outputs are checked against the declared ports: a bad one is the producer's failure.
+      const bad = error === undefined ? this.hooks.validate?.(st.index, out) : undefined;
+      if (error !== undefined || bad !== undefined) this.failed(st, x, lane, frame, start, error ?? new Error(bad), 'error');
       else this.complete(st, x, lane, frame, start, out);
       // An event-loop stage that returned a promise ends in a later microtask: as after a
       // synchronous one, completions that arrived meanwhile are taken in before its next stage.
@@ -415,6 +317,19 @@ export class Dispatcher {
       if (!sync) this.drain();
     });
     sync = false;
+    const deadline = settled ? Infinity : (this.hooks.deadlineMs?.(st.index) ?? Infinity);
+    if (deadline < Infinity) {
+      cancelDeadline = this.clock.timer(start + deadline, () => {
+        if (settled) return;
+        settled = true;
+        // The frame is dropped and counted; the driver frees what the job holds (a stuck
+        // worker is replaced); the implementation counts as failed (fallback after 3).
+        this.driver.abort?.(job);
+        this.failed(st, x, lane, frame, start, new DeadlineError(st.spec.name, deadline), 'timeout');
+        if (x.eventLoop) this.yieldLoop(x);
+        this.drain();
+      });
+    }
   }
 
   private offerLater(p: StageState): void {
@@ -442,16 +357,16 @@ export class Dispatcher {
    * Records that `st` finished `frame` at every input it feeds; a join whose partner frame
    * will now never come re-checks what it holds (and drops what cannot meet).
    */
-  private progressed(st: StageState, frame: FrameInfo): void {
-    for (const o of st.spec.outputs) {
-      for (const sub of o.subs) {
-        const target = this.stages[sub.stage]!;
-        const input = target.inputs[sub.input]!;
-        const p = input.producers.indexOf(st.index);
-        if (frame.seq > input.done[p]!) input.done[p] = frame.seq;
-        if (target.syncBySeq) this.offer(target);
-      }
-    }
+  private progressed(st: StageState, frame: FrameInfo, except?: Set<CoreSub>): void {
+    for (const o of st.spec.outputs) for (const sub of o.subs) if (!except?.has(sub)) this.progressedAt(st, sub, frame.seq);
+  }
+
+  private progressedAt(st: StageState, sub: CoreSub, seq: number): void {
+    const target = this.stages[sub.stage]!;
+    const input = target.inputs[sub.input]!;
+    const p = input.producers.indexOf(st.index);
+    if (seq > input.done[p]!) input.done[p] = seq;
+    if (target.syncBySeq) this.offer(target);
   }
 
   private complete(st: StageState, x: XpuState, lane: number, frame: FrameInfo, start: number, out: StageResult): void {
@@ -459,6 +374,7 @@ export class Dispatcher {
     st.failures = 0;
     st.runs++;
     this.hooks.run?.(st.index, x.index, frame.seq, start, end);
+    let delayed: Set<CoreSub> | undefined;
     if (out) {
       const outputs = st.spec.outputs;
       for (let k = 0; k < outputs.length; k++) {
@@ -477,12 +393,19 @@ export class Dispatcher {
           }
           const target = this.stages[sub.stage]!;
           const delay = this.driver.deliveryMs ? this.driver.deliveryMs(st.index, k, sub, x.index, target.xpu) : 0;
-          if (delay > 0) this.clock.at(end + delay, () => (this.deliver(target, sub.input, e), this.drain()));
-          else this.deliver(target, sub.input, e);
+          if (delay > 0) {
+            // In transit: the frame is not finished at that input until it arrives there.
+            (delayed ??= new Set()).add(sub);
+            this.clock.at(end + delay, () => {
+              this.deliver(target, sub.input, e);
+              this.progressedAt(st, sub, frame.seq);
+              this.drain();
+            });
+          } else this.deliver(target, sub.input, e);
         }
       }
     }
-    this.progressed(st, frame);
+    this.progressed(st, frame, delayed);
     if (st.spec.isSink) {
       this.completed++;
       this.hooks.endToEnd?.(st.index, frame.seq, this.clock.now() - frame.t0);
@@ -499,10 +422,12 @@ export class Dispatcher {
     this.offer(st);
   }
 
-  private failed(st: StageState, x: XpuState, lane: number, frame: FrameInfo, start: number, e: unknown): void {
+  /** A job that did not complete: counted once, as an error or a timeout. */
+  private failed(st: StageState, x: XpuState, lane: number, frame: FrameInfo, start: number, e: unknown, kind: 'error' | 'timeout'): void {
     this.release(st, x, lane, start);
     this.progressed(st, frame);
-    st.errors++;
+    if (kind === 'timeout') st.timeouts++;
+    else st.errors++;
     st.failures++;
     this.hooks.failed?.(st.index, frame, e, st.failures);
     const next = st.failures >= FALLBACK_AFTER ? this.hooks.fallback?.(st.index) : undefined;

@@ -107,6 +107,8 @@ export interface Driver {
   encode?(stage: number, output: number, sub: CoreSub, value: unknown): unknown;
   /** Extra delay (ms) before a message reaches a subscriber (transfers, encoding off-loop). */
   deliveryMs?(stage: number, output: number, sub: CoreSub, fromXpu: number, toXpu: number): number;
+  /** A job ran past its deadline: free what it holds (a stuck worker is replaced). */
+  abort?(job: Job): void;
 }
 
 /** Where a stage goes after its implementation failed (runtime fallback). */
@@ -127,6 +129,10 @@ export interface Hooks {
   endToEnd?(stage: number, seq: number, ms: number): void;
   /** A message was published on output `output` of `stage` (tap, ROS2, other processes). */
   publish?(stage: number, output: number, value: unknown, frame: FrameInfo): void;
+  /** How long a run of `stage` may take (ms) before its frame is dropped and it counts as failed. */
+  deadlineMs?(stage: number): number;
+  /** Checks a job's outputs against the stage's declared ports: what is wrong, or undefined. */
+  validate?(stage: number, out: StageResult): string | undefined;
   /** A job failed; `failures`: how many in a row, this one included. */
   failed?(stage: number, frame: FrameInfo, error: unknown, failures: number): void;
   /** After 3 failures in a row: where the stage goes now (the shell re-creates it), or none. */

@@ -80,13 +80,15 @@ export class VirtualMachine implements Clock {
     }
   }
 
-  /** Holds virtual time until `p` settles (real code running under virtual time). */
-  hold(p: Promise<unknown>): void {
-    const q: Promise<void> = p.then(
+  /** Holds virtual time until `p` settles (real code running under virtual time), or release(). */
+  hold(p: Promise<unknown>): () => void {
+    let release!: () => void;
+    const q: Promise<void> = Promise.race([p, new Promise<void>((r) => (release = r))]).then(
       () => void this.pending.delete(q),
       () => void this.pending.delete(q),
     );
     this.pending.add(q);
+    return release;
   }
 
   /** Progress per ms of `j` with `n` core-using and `nm` memory-sharing jobs running. */
