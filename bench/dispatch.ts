@@ -1,5 +1,6 @@
 // Per-hop dispatch overhead of the executor: a chain of 100 trivial XNODEs in one process,
-// against a plain chain of 100 function calls in the same run, and through the worker pool.
+// against a plain chain of 100 function calls in the same run, and through the worker pool;
+// and one pool call's round trip by postMessage against shared memory, interleaved.
 import { performance } from 'node:perf_hooks';
 import { buildGraph, describeXNodes } from '../runtime/graph/index.js';
 import { Executor } from '../runtime/exec/executor.js';
@@ -9,6 +10,8 @@ import { quantile } from '../runtime/trace/stats.js';
 import { discoverXpus } from '../runtime/xpu/discover.js';
 import { loadRegistry } from '../runtime/cli/xnodes.js';
 import type { PortValues, StageFn } from '../runtime/xnode/types.js';
+import { WorkerPool } from '../runtime/xpu/pool.js';
+import { pass } from '../xnodes/demo/index.js';
 
 /**
  * One frame in flight at a time (a frame leaves before the next is due), so the figure is the
@@ -53,11 +56,37 @@ function plainCalls(hops: number, frames: number): Float64Array {
   return out.slice(Math.floor(frames / 10)).sort();
 }
 
+/** Round trips (µs) of one small call to an idle worker: postMessage vs shared memory, in alternating rounds. */
+async function poolRoundTrips(calls: number, rounds: number): Promise<{ post: Float64Array; shared: Float64Array }> {
+  const impl = pass.impls.find((i) => i.backend === 'worker')! as { module: string };
+  const ctx = { name: 'p', type: 'demo/pass', impl: 'worker', xpu: 'pool', params: {}, priority: 0 };
+  const events = { log: () => {}, count: () => {}, summary: () => {} };
+  const pools = [new WorkerPool(1, events, 'post', false), new WorkerPool(1, events, 'shared', true)];
+  const out = [new Float64Array(calls * rounds), new Float64Array(calls * rounds)];
+  try {
+    for (const p of pools) await p.createStage(0, impl.module, ctx, false);
+    for (let r = 0; r < rounds; r++) {
+      for (let k = 0; k < 2; k++) {
+        for (let i = 0; i < calls; i++) {
+          const input = { in: { dims: [16], data: new Float32Array(16) } };
+          const t = performance.now();
+          await pools[k]!.run(0, 0, input, { seq: i, t0: t });
+          out[k]![r * calls + i] = (performance.now() - t) * 1000;
+        }
+      }
+    }
+  } finally {
+    await Promise.all(pools.map((p) => p.close()));
+  }
+  return { post: out[0]!.sort(), shared: out[1]!.sort() };
+}
+
 export default async function main(args: string[]): Promise<void> {
   const frames = Number(args[0] ?? 2000);
   const calls = plainCalls(100, frames);
   const hops = await chain(100, 'js', frames);
   const worker = await chain(10, 'worker', Math.min(frames, 400));
+  const trips = await poolRoundTrips(200, 10);
   const p50 = (a: Float64Array) => quantile(a, 0.5);
   const p99 = (a: Float64Array) => quantile(a, 0.99);
   const f = (v: number) => v.toFixed(3);
@@ -67,7 +96,9 @@ export default async function main(args: string[]): Promise<void> {
       ['plain function calls', '100', String(frames), f(p50(calls)), f(p99(calls))],
       ['xauto executor, main thread', '100', String(frames), f(p50(hops)), f(p99(hops))],
       ['xauto executor, worker pool', '10', String(Math.min(frames, 400)), f(p50(worker)), f(p99(worker))],
+      ['pool call round trip, postMessage', '1', '2000', f(p50(trips.post)), f(p99(trips.post))],
+      ['pool call round trip, shared memory', '1', '2000', f(p50(trips.shared)), f(p99(trips.shared))],
     ]),
   );
-  console.log(JSON.stringify({ bench: 'dispatch', hop_us_p50: +f(p50(hops)), ratio_vs_calls: +(p50(hops) / p50(calls)).toFixed(1), worker_hop_us_p50: +f(p50(worker)) }));
+  console.log(JSON.stringify({ bench: 'dispatch', hop_us_p50: +f(p50(hops)), ratio_vs_calls: +(p50(hops) / p50(calls)).toFixed(1), worker_hop_us_p50: +f(p50(worker)), pool_call_us_p50: +f(p50(trips.shared)), shared_over_post: +(p50(trips.shared) / p50(trips.post)).toFixed(2) }));
 }

@@ -7,7 +7,9 @@
 //     frames at the sources' rates — and compare the measured end-to-end p50s; the simulator's
 //     prediction for the xauto plan is checked against its measurement;
 //  2. on the declared embedded board (profiles/board.yaml): the same two ratios, simulated;
-//  3. planning time for random pipelines of 30 and 500 stages.
+//  3. planning time for random pipelines of 30 and 500 stages;
+//  4. the planner's fast estimate (evaluate.ts) against the dispatch core's simulation, on
+//     random pipelines and assignments.
 import { availableParallelism, loadavg, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { buildGraph, type Graph } from '../runtime/graph/index.js';
@@ -16,6 +18,9 @@ import { Executor } from '../runtime/exec/executor.js';
 import type { ExecPlan } from '../runtime/exec/plan.js';
 import { loadRegistry } from '../runtime/cli/xnodes.js';
 import { buildModel, compareOnModel, declaredProfile, measureProfile, ModuleCodec, planXauto, simulate, type PlanComparison } from '../runtime/schedule/index.js';
+import { estimate } from '../runtime/schedule/planner.js';
+import { priorities, prepare, upwardRank } from '../runtime/schedule/evaluate.js';
+import { mulberry32 } from '../runtime/util/random.js';
 import { pipelinePeriod } from '../runtime/schedule/model.js';
 import { randomPipeline } from '../runtime/schedule/synthetic.js';
 import { counters } from '../runtime/trace/counters.js';
@@ -97,6 +102,26 @@ function planTime(n: number): { median: number; cpu: number; method: string } {
   return { median: summarize(wall).p50, cpu: summarize(cpu).p50, method };
 }
 
+/**
+ * The fast estimate against the simulation it stands in for: mean e2e at the sources' rates
+ * for random assignments of random pipelines; the relative error's distribution.
+ */
+function estimateErrors(pipelines: number): number[] {
+  const errs: number[] = [];
+  const rand = mulberry32(77);
+  for (let k = 0; k < pipelines; k++) {
+    const m = randomPipeline(8 + (k % 9), 500 + k);
+    const option = m.stages.map((s) => Math.floor(rand() * s.options.length));
+    const sc = prepare(m);
+    const est = estimate(m, option, sc);
+    const sim = simulate(m, { option, priority: priorities(m, upwardRank(m, sc, option)) }, { frames: 40, warmup: 3 });
+    // Overloaded assignments carry the estimate's penalty: compare only those the XPUs keep up with.
+    if (sim.overruns > 0 || !(sim.e2e.mean > 0)) continue;
+    errs.push(Math.abs(est - sim.e2e.mean) / sim.e2e.mean);
+  }
+  return errs.sort((a, b) => a - b);
+}
+
 /** How far the heuristic (HEFT + local search) lands from exact search, on small graphs. */
 function optimalityGap(): { mean: number; worst: number } {
   let sum = 0;
@@ -140,12 +165,16 @@ export default async function main(args: string[]): Promise<void> {
   await runReal(graph, host.xauto.plan, xpus, 8); // warm-up of both plans' code paths
   await runReal(graph, host.module.plan, xpus, 8);
   const measured = { xauto: [] as number[], module: [] as number[] };
+  const perRound = { xauto: [] as number[], module: [] as number[], xautoP90: [] as number[] };
   const facts = { xauto: { drops: 0, overruns: 0 }, module: { drops: 0, overruns: 0 } };
   const stageRuns: number[][] = graph.stages.map(() => []);
   for (let r = 0; r < o.rounds; r++) {
     for (const name of r % 2 === 0 ? (['xauto', 'module'] as const) : (['module', 'xauto'] as const)) {
       const res = await runReal(graph, host[name].plan, xpus, o.frames);
       measured[name].push(...res.e2e);
+      const sum = summarize(res.e2e);
+      perRound[name].push(sum.p50);
+      if (name === 'xauto') perRound.xautoP90.push(sum.p90);
       if (name === 'xauto') res.runs.forEach((r, v) => stageRuns[v]!.push(...r));
       facts[name].drops += res.drops;
       facts[name].overruns += res.overruns;
@@ -158,6 +187,7 @@ export default async function main(args: string[]): Promise<void> {
   const period = pipelinePeriod(host.model);
   const simErr = Math.abs(host.xauto.sim.e2e.p50 - mx.p50) / mx.p50;
   const simErrModule = Math.abs(host.module.sim.e2e.p50 - mm.p50) / mm.p50;
+  const simErrP90 = Math.abs(host.xauto.sim.e2e.p90 - mx.p90) / mx.p90;
 
   // What separates xauto from the bound, measured in the model: the same plan with every stage
   // at exactly its p50 (no run-time variance) against the sampled distributions.
@@ -173,6 +203,8 @@ export default async function main(args: string[]): Promise<void> {
   const t30 = planTime(30);
   const t500 = planTime(500);
   const gap = optimalityGap();
+  const estErr = estimateErrors(60);
+  const q = (a: number[], p: number) => (a.length ? a[Math.min(a.length - 1, Math.floor(p * (a.length - 1)))]! : NaN);
 
   const m = host.model;
   const rows = [['stage', 'xauto (host)', 'module (host)', 'xauto (board)', 'module (board)']];
@@ -207,6 +239,16 @@ export default async function main(args: string[]): Promise<void> {
     stageRows.push([s.name, `${o.impl}@${m.xpus[o.xpu]!.id}`, f(o.lat.p50), f(simRun), f(real), f(real / simRun)]);
   });
   process.stdout.write(`run time per stage (ms)\n${table(stageRows, 2)}\n\n`);
+  // The spread over rounds: how much of a difference between runs is noise on this host.
+  const roundRows = [['round', 'xauto p50', 'module p50', 'module/xauto', 'xauto p90', 'sim error p50', 'sim error p90']];
+  perRound.xauto.forEach((x, r) => {
+    const mo = perRound.module[r]!;
+    const p90 = perRound.xautoP90[r]!;
+    roundRows.push([String(r + 1), f(x), f(mo), f(mo / x), f(p90), f(Math.abs(host.xauto.sim.e2e.p50 - x) / x), f(Math.abs(host.xauto.sim.e2e.p90 - p90) / p90)]);
+  });
+  const ratios = perRound.xauto.map((x, r) => perRound.module[r]! / x);
+  roundRows.push(['spread (min..max)', `${f(Math.min(...perRound.xauto))}..${f(Math.max(...perRound.xauto))}`, `${f(Math.min(...perRound.module))}..${f(Math.max(...perRound.module))}`, `${f(Math.min(...ratios))}..${f(Math.max(...ratios))}`, '', '', '']);
+  process.stdout.write(`rounds (measured on this host, interleaved)\n${table(roundRows, 1)}\n\n`);
   process.stdout.write(
     [
       `host: ${profile.host}; effective cores ${f(profile.cores)}; XPUs ${xpus.map((x) => `${x.id}(${x.lanes})`).join(', ')}; ` +
@@ -216,7 +258,9 @@ export default async function main(args: string[]): Promise<void> {
         `module ${f((100 * measured.module.filter((v) => v > period).length) / Math.max(1, measured.module.length), 1)}%`,
       `measured: xauto ${mx.count} e2e samples (p90 ${f(mx.p90)} ms, drops ${facts.xauto.drops}, overruns ${facts.xauto.overruns}); ` +
         `module ${mm.count} (p90 ${f(mm.p90)} ms, drops ${facts.module.drops}, overruns ${facts.module.overruns})`,
-      `simulator vs measured e2e p50: xauto ${f(simErr * 100, 1)}% off, module ${f(simErrModule * 100, 1)}% off`,
+      `simulator vs measured e2e p50: xauto ${f(simErr * 100, 1)}% off, module ${f(simErrModule * 100, 1)}% off; p90: xauto ${f(simErrP90 * 100, 1)}% off`,
+      `fast estimate vs the core's simulation (mean e2e, ${estErr.length} random pipelines the XPUs keep up with): ` +
+        `error p50 ${f(q(estErr, 0.5) * 100, 1)}%, p90 ${f(q(estErr, 0.9) * 100, 1)}%, max ${f(q(estErr, 1) * 100, 1)}%`,
       `xauto on this host without run-time variance (every stage at its p50, simulated): ${f(steady.e2e.p50)} ms = ${f(steady.e2e.p50 / bound)} x bound; ` +
         `with the measured distributions: ${f(host.xauto.sim.e2e.p50 / bound)} x bound`,
       `module/bound: host measured ${f(mm.p50 / bound)}, board ${f(sim.module.sim.e2e.p50 / sim.bound.p50)} (no plan can beat module by more than this)`,
@@ -230,6 +274,8 @@ export default async function main(args: string[]): Promise<void> {
     module_over_xauto: round(mm.p50 / mx.p50),
     xauto_over_bound: round(mx.p50 / bound),
     sim_error: round(simErr),
+    sim_error_p90: round(simErrP90),
+    estimate_error: round(q(estErr, 0.5)),
     sim_board_module_over_xauto: round(sim.module.sim.e2e.p50 / sim.xauto.sim.e2e.p50),
     sim_board_xauto_over_bound: round(sim.xauto.sim.e2e.p50 / sim.bound.p50),
     plan_ms_30: round(t30.median),

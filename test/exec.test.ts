@@ -7,7 +7,9 @@ import { XNodeRegistry, defineXNode, type Tensor } from '../runtime/xnode/index.
 import { discoverXpus } from '../runtime/xpu/discover.js';
 import { loadRegistry } from '../runtime/cli/xnodes.js';
 import { counters } from '../runtime/trace/counters.js';
-import { core } from '../runtime/util/native.js';
+import { VirtualMachine } from '../runtime/exec/core/virtual.js';
+import type { Costs } from '../runtime/exec/core/costed.js';
+import { EventKind, Tracer } from '../runtime/trace/tracer.js';
 
 /** Runs a pipeline written in code; returns the executor after close(). */
 async function run(registry: XNodeRegistry, xs: XNodeInCode[], opts: Partial<ExecOptions> = {}, place?: (s: number) => StagePlacement | undefined) {
@@ -20,6 +22,46 @@ async function run(registry: XNodeRegistry, xs: XNodeInCode[], opts: Partial<Exe
   await ex.run();
   await ex.close();
   return ex;
+}
+
+/**
+ * Runs a pipeline on virtual time: the stage code is real, each run takes `ms[name]` (default
+ * 0.1) of virtual time, so outcomes never depend on how busy this machine is.
+ */
+async function runVirtual(
+  registry: XNodeRegistry,
+  xs: XNodeInCode[],
+  ms: Record<string, number | ((seq: number) => number)>,
+  opts: Partial<ExecOptions> = {},
+  place?: (s: number) => StagePlacement | undefined,
+) {
+  const graph = buildGraph(describeXNodes(xs), registry);
+  const seqs = new Map<number, number>();
+  const costs: Costs = {
+    runMs: (stage) => {
+      const c = ms[graph.stages[stage]!.name] ?? 0.1;
+      return typeof c === 'number' ? c : c(seqs.get(stage) ?? 0);
+    },
+    decodeMs: () => 0,
+    encodeMs: () => 0,
+    transferMs: () => 0,
+    usesCores: () => false,
+    pinnedWorker: () => -1,
+  };
+  const runs: Array<{ stage: number; seq: number; start: number; end: number }> = [];
+  const tracer = new (class extends Tracer {
+    override record(stage: number, xpu: number, kind: EventKind, seq: number, start: number, end: number): void {
+      if (kind === EventKind.Run) runs.push({ stage, seq, start, end });
+      super.record(stage, xpu, kind, seq, start, end);
+    }
+  })(graph.stages.length);
+  const ex = await run(registry, xs, {
+    ...opts,
+    tracer,
+    virtual: { machine: new VirtualMachine(), costs },
+    onDispatch: (job) => seqs.set(job.stage, job.frame.seq),
+  }, place);
+  return { ex, runs, graph };
 }
 
 test.serial('frames flow in order through a chain and reach the sink checked', async (t) => {
@@ -100,17 +142,21 @@ test.serial('in one process the very same ArrayBuffer arrives (zero copy)', asyn
 
 test.serial('keep-last depth 1: a slow subscriber at a fast rate sees the freshest frames and drops are counted', async (t) => {
   const { seen, registry } = probes();
-  const ex = await run(
+  const { ex } = await runVirtual(
     registry,
     [
       { name: 'src', type: 'probe/src', outputs: { out: '/a' }, params: { rate: 500 } },
-      { name: 'slow', type: 'probe/slow', inputs: { in: '/a' }, outputs: { out: '/b' }, params: { ms: 10 } },
+      { name: 'slow', type: 'probe/slow', inputs: { in: '/a' }, outputs: { out: '/b' }, params: { ms: 0 } },
       { name: 'sink', type: 'probe/sink', inputs: { in: '/b' } },
     ],
+    { slow: 10 },
     { durationS: 0.5 },
   );
   const r = ex.report();
-  t.true(r.stages[1]!.drops > 0, 'messages replaced while the slow stage was busy are counted');
+  // 250 frames in 0.5 s at 500 Hz; the slow stage runs one in five (10 ms each at 2 ms apart), and the last.
+  t.is(r.stages[0]!.runs, 250);
+  t.is(r.stages[1]!.runs, 51);
+  t.is(r.stages[1]!.drops, 199, 'messages replaced while the slow stage was busy are counted');
   t.is(r.stages[1]!.runs + r.stages[1]!.drops, r.stages[0]!.runs, 'every frame is either run or counted as dropped');
   t.true(seen.seqs.every((s, i) => i === 0 || s > seen.seqs[i - 1]!), 'frames stay in order');
 });
@@ -143,8 +189,6 @@ test.serial('ready stages on one XPU run highest priority first', async (t) => {
 });
 
 test.serial('stages of one exclusive group never overlap, even on a multi-lane XPU', async (t) => {
-  let active = 0;
-  let maxActive = 0;
   const src = defineXNode({
     type: 'grp/src',
     outputs: { out: { type: 'xauto/Tensor' } },
@@ -154,12 +198,7 @@ test.serial('stages of one exclusive group never overlap, even on a multi-lane X
   const busy = defineXNode({
     type: 'grp/busy',
     inputs: { in: { type: 'xauto/Tensor' } },
-    impls: [{ name: 'native', xpu: 'cpu', backend: 'native', create: () => async () => {
-      maxActive = Math.max(maxActive, ++active);
-      await new Promise((r) => setTimeout(r, 3));
-      active--;
-      return null;
-    } }],
+    impls: [{ name: 'native', xpu: 'cpu', backend: 'native', create: () => async () => null }],
   });
   const registry = new XNodeRegistry().register(src, busy);
   const xs: XNodeInCode[] = [
@@ -167,11 +206,16 @@ test.serial('stages of one exclusive group never overlap, even on a multi-lane X
     { name: 'b1', type: 'grp/busy', inputs: { in: '/a' } },
     { name: 'b2', type: 'grp/busy', inputs: { in: '/a' } },
   ];
-  await run(registry, xs, { frames: 10 });
-  t.is(maxActive, 2, 'without a group the two lanes of the native XPU run both');
-  maxActive = 0;
-  await run(registry, xs, { frames: 10 }, (s) => (s > 0 ? { impl: 'native', xpu: 'native', priority: 0, group: 'm' } : undefined));
-  t.is(maxActive, 1);
+  const maxOverlap = (runs: Array<{ stage: number; start: number; end: number }>) => {
+    let most = 0;
+    for (const a of runs) most = Math.max(most, runs.filter((b) => b.stage > 0 && b.start <= a.start && a.start < b.end).length);
+    return most;
+  };
+  const apart = await runVirtual(registry, xs, { b1: 3, b2: 3 }, { frames: 10 });
+  t.is(maxOverlap(apart.runs), 2, 'without a group the two lanes of the native XPU run both');
+  const grouped = await runVirtual(registry, xs, { b1: 3, b2: 3 }, { frames: 10 }, (s) => (s > 0 ? { impl: 'native', xpu: 'native', priority: 0, group: 'm' } : undefined));
+  t.is(maxOverlap(grouped.runs), 1);
+  t.is(grouped.ex.report().stages[2]!.runs, 10);
 });
 
 test.serial('a failing implementation is counted, logged once, and the pipeline keeps going', async (t) => {
@@ -233,14 +277,15 @@ test.serial('after repeated failures the stage falls back to the next placement 
   t.is(r.stages[2]!.runs, 17);
 });
 
-test.serial('a message with one subscriber moves to a worker by transfer; with several it is copied for the worker', async (t) => {
+test.serial('a large message with one subscriber moves to a worker by transfer; with several, or small, it is copied for the worker', async (t) => {
   const sent: Tensor[] = [];
+  let floats = 32768; // 128 KB: above the shared-memory copy limit
   const src = defineXNode({
     type: 'xfer/src',
     outputs: { out: { type: 'xauto/Tensor' } },
     params: { rate: { type: 'float', default: 0 } },
     impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: () => (_i, f) => {
-      const t: Tensor = { dims: [256], data: new Float32Array(256).fill(f.seq) };
+      const t: Tensor = { dims: [floats], data: new Float32Array(floats).fill(f.seq) };
       sent.push(t);
       return { out: t };
     } }],
@@ -257,7 +302,13 @@ test.serial('a message with one subscriber moves to a worker by transfer; with s
   sent.length = 0;
   const two = await run(registry, [...base, { name: 'also', type: 'demo/check', inputs: { in: '/a' }, params: { a: 1, b: 0 } }], { frames: 5 });
   t.is(two.report().stages[3]!.runs, 5);
-  t.true(sent.every((s) => s.data.byteLength === 1024), 'a message other stages also read is not taken away from them');
+  t.true(sent.every((s) => s.data.byteLength === floats * 4), 'a message other stages also read is not taken away from them');
+  // A small message goes through the shared-memory slot: copied (cheaper than a transfer).
+  sent.length = 0;
+  floats = 256;
+  const small = await run(registry, base, { frames: 5 });
+  t.deepEqual(small.report().sections.check, { frames: 5, wrong: 0 });
+  t.true(sent.every((s) => s.data.byteLength === floats * 4), 'small buffers stay where they are');
 });
 
 test.serial('a join of two same-rate sources pairs frame k with frame k, even when one branch drops frames', async (t) => {
@@ -273,19 +324,22 @@ test.serial('a join of two same-rate sources pairs frame k with frame k, even wh
       } }],
     }),
   );
-  const ex = await run(
+  const { ex } = await runVirtual(
     registry,
     [
       { name: 'camera', type: 'probe/src', outputs: { out: '/a' }, params: { rate: 200 } },
       { name: 'lidar', type: 'probe/src', outputs: { out: '/b' }, params: { rate: 200 } },
-      { name: 'slow', type: 'probe/slow', inputs: { in: '/a' }, outputs: { out: '/a2' }, params: { ms: 12 } },
+      { name: 'slow', type: 'probe/slow', inputs: { in: '/a' }, outputs: { out: '/a2' }, params: { ms: 0 } },
       { name: 'join', type: 'probe/join', inputs: { a: '/a2', b: '/b' } },
     ],
+    { slow: 12 },
     { durationS: 0.6 },
   );
-  t.true(pairs.length >= 10, `${pairs.length} joins`);
+  const r = ex.report();
+  t.is(pairs.length, r.stages[2]!.runs, 'every frame the slow branch passes meets its lidar frame');
+  t.true(pairs.length >= 40, `${pairs.length} joins`);
   t.true(pairs.every(([a, b]) => a === b), `pairs: ${JSON.stringify(pairs.slice(0, 8))}`);
-  t.true(ex.report().stages[3]!.drops > 0, 'lidar frames whose camera frame was lost are dropped and counted');
+  t.is(r.stages[3]!.drops, r.stages[1]!.runs - pairs.length, 'lidar frames whose camera frame was lost are dropped and counted');
 });
 
 test.serial('a join of three branches that each lose different frames runs the frames all three carry, dropping the rest', async (t) => {
@@ -366,7 +420,6 @@ test.serial('sources due together tick before any of them runs, and work elsewhe
 test.serial('between two main-thread stages the event loop takes in completions that arrived meanwhile', async (t) => {
   const order: string[] = [];
   const tensor = (): Tensor => ({ dims: [1], data: new Float32Array(1) });
-  const c = core();
   const registry = new XNodeRegistry().register(
     defineXNode({
       type: 'yield/src',
@@ -378,29 +431,27 @@ test.serial('between two main-thread stages the event loop takes in completions 
       type: 'yield/step',
       inputs: { in: { type: 'xauto/Tensor' } },
       outputs: { out: { type: 'xauto/Tensor' } },
-      params: { us: { type: 'float', default: 0 } },
       impls: [
-        // On the event loop: busy for `us`.
-        { name: 'js', xpu: 'cpu', backend: 'main', create: (ctx) => () => (order.push(ctx.name), c.burn(ctx.params.us as number), { out: tensor() }) },
-        // On a libuv thread: done well within the main-thread stage's time.
-        { name: 'native', xpu: 'cpu', backend: 'native', create: (ctx) => async () => (order.push(ctx.name), await c.burnAsync(ctx.params.us as number), { out: tensor() }) },
+        { name: 'js', xpu: 'cpu', backend: 'main', create: (ctx) => () => (order.push(ctx.name), { out: tensor() }) },
+        { name: 'native', xpu: 'cpu', backend: 'native', create: (ctx) => async () => (order.push(ctx.name), { out: tensor() }) },
       ],
     }),
   );
-  // src feeds an async stage (fast) and a chain of two main-thread stages (slow, then next);
-  // the async stage's completion starts `after` before `next` runs.
-  await run(
+  // src feeds an async stage (fast: 0.5 ms on a native thread) and a chain of two main-thread
+  // stages (slow: 20 ms, then next); the async stage's completion starts `after` before `next`.
+  await runVirtual(
     registry,
     [
       { name: 'src', type: 'yield/src', outputs: { out: '/s' } },
-      { name: 'fast', type: 'yield/step', impls: ['native'], inputs: { in: '/s' }, outputs: { out: '/f' }, params: { us: 500 } },
+      { name: 'fast', type: 'yield/step', impls: ['native'], inputs: { in: '/s' }, outputs: { out: '/f' } },
       { name: 'after', type: 'yield/step', impls: ['native'], inputs: { in: '/f' }, outputs: { out: '/g' } },
-      { name: 'slow', type: 'yield/step', impls: ['js'], inputs: { in: '/s' }, outputs: { out: '/m' }, params: { us: 20000 } },
+      { name: 'slow', type: 'yield/step', impls: ['js'], inputs: { in: '/s' }, outputs: { out: '/m' } },
       { name: 'next', type: 'yield/step', impls: ['js'], inputs: { in: '/m' }, outputs: { out: '/n' } },
     ],
+    { fast: 0.5, slow: 20 },
     { frames: 1 },
   );
-  t.true(order.indexOf('after') >= 0 && order.indexOf('after') < order.indexOf('next'), order.join(' '));
+  t.deepEqual(order, ['fast', 'slow', 'after', 'next']);
 });
 
 test.serial('sources are stamped when their frames are due: a blocked event loop shows in end-to-end latency', async (t) => {
@@ -413,21 +464,27 @@ test.serial('sources are stamped when their frames are due: a blocked event loop
   const sink = defineXNode({
     type: 'due/sink',
     inputs: { in: { type: 'xauto/Tensor' } },
-    impls: [{ name: 'js', xpu: 'cpu', backend: 'native', create: () => async () => null }],
+    impls: [
+      { name: 'js', xpu: 'cpu', backend: 'main', create: () => () => null },
+      { name: 'native', xpu: 'cpu', backend: 'native', create: () => async () => null },
+    ],
   });
   const registry = new XNodeRegistry().register(src, sink);
-  const graph = buildGraph(describeXNodes([
-    { name: 'src', type: 'due/src', outputs: { out: '/a' } },
-    { name: 'sink', type: 'due/sink', inputs: { in: '/a' } },
-  ]), registry);
-  const xpus = await discoverXpus({ workers: 1 });
-  const ex = new Executor(graph, defaultPlan(graph, xpus), { xpus, frames: 3, realtime: true });
-  await ex.start();
-  const running = ex.run();
-  const until = performance.now() + 45; // block the event loop past the first two due times
-  while (performance.now() < until);
-  await running;
-  await ex.close();
-  const e2e = [...ex.tracer.e2e.values()][0]!.values();
-  t.true(e2e[0]! >= 40, `frame 0 waited behind the blocked loop: ${e2e[0]} ms`);
+  // Frame 0 of `block` holds the event loop for 45 ms: frame 1 (due at 20) ticks only at 45,
+  // frame 2 (due at 40) at the next timer, 1 ms later; their latencies count from when due.
+  const { ex, runs } = await runVirtual(
+    registry,
+    [
+      { name: 'src', type: 'due/src', outputs: { out: '/a' } },
+      { name: 'block', type: 'due/sink', impls: ['js'], inputs: { in: '/a' } },
+      { name: 'sink', type: 'due/sink', impls: ['native'], inputs: { in: '/a' } },
+    ],
+    { src: 0, block: (seq) => (seq === 0 ? 45 : 0), sink: 1 },
+    { frames: 4, realtime: true },
+  );
+  const e2e = [...ex.tracer.e2e.get(2)!.values()];
+  t.deepEqual(runs.filter((r) => r.stage === 0).map((r) => [r.seq, r.start]), [[0, 0], [1, 45], [2, 46], [3, 60]]);
+  // Frame 0's sink ends at 1 on its thread, but the blocked loop takes its completion in at 45.
+  t.deepEqual(e2e, [45, 45 - 20 + 1, 46 - 40 + 1, 1], 'frames 0, 1 and 2 waited behind the blocked loop');
+  t.is(ex.report().sources[0]!.overruns, 0, 'the source itself was never busy at a tick');
 });

@@ -39,6 +39,7 @@ test('the shipped board profile declares simulated XPUs with latencies', (t) => 
   t.true(b.xpus.every((x) => !x.real && x.backend === 'sim'));
   t.deepEqual(b.latency['detect/detector']!.npu, { p50: 10.5, p90: 11.5 });
   t.true(b.transfer.gpu!.latencyMs > 0 && b.transfer.gpu!.msPerMB > 0);
+  t.is(b.contention['camera/preprocess'], 0.12, 'memory-bound stages declare their slowdown on the shared DRAM');
 });
 
 test('board profile errors say where and what was expected', (t) => {
@@ -49,6 +50,7 @@ test('board profile errors say where and what was expected', (t) => {
     ['board: b\nxpus: []\nlatency: {}\n', /:2:7: xpus: expected a list/],
     ['board: b\nxpu: []\n', /:2:1: unknown key 'xpu'/],
     ['board: [\n', /:\d+:\d+: YAML: /],
+    ['board: b\nxpus:\n  - {id: cpu, kind: cpu}\nlatency: {}\ncontention:\n  demo/scale: -1\n', /:6:\d+: contention\.demo\/scale: expected a number >= 0/],
   ];
   for (const [text, re] of cases) {
     const f = write('bad.yaml', text);

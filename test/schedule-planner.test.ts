@@ -3,7 +3,7 @@ import { lowerBound, moduleBaseline } from '../runtime/schedule/baseline.js';
 import { estimate, nextBest, planXauto } from '../runtime/schedule/planner.js';
 import { prepare } from '../runtime/schedule/evaluate.js';
 import { model, on, placedOn, randomPipeline } from '../runtime/schedule/synthetic.js';
-import type { CostModel } from '../runtime/schedule/model.js';
+import type { Assignment, CostModel } from '../runtime/schedule/model.js';
 
 /** Every assignment's estimate, for checking the planner against exhaustive search. */
 function bruteForce(m: CostModel): number {
@@ -148,4 +148,31 @@ test('planning time stays bounded: 30 and 500 stages', (t) => {
     t.true(r.estimateMs >= lowerBound(m).mean - 1e-9);
     t.log(`${n} stages: ${r.method}, ${r.evaluations} evaluations, ${r.planMs.toFixed(1)} ms`);
   }
+});
+
+test('contention: two memory-bound stages are kept apart when running them side by side costs more', (t) => {
+  const build = (contention: number) => {
+    const m = model(
+      [{ id: 'c1', usesCores: true }, { id: 'c2', usesCores: true }, { id: 'acc' }],
+      [
+        { name: 'src', cost: { acc: 1 }, periodMs: 100 },
+        { name: 'A', cost: { c1: 10, acc: 12 }, from: ['src'] },
+        { name: 'B', cost: { c2: 10, acc: 12 }, from: ['src'] },
+        { name: 'join', cost: { acc: 1 }, from: ['A', 'B'] },
+      ],
+      2,
+    );
+    for (const s of [m.stages[1]!, m.stages[2]!]) for (const o of s.options) if (m.xpus[o.xpu]!.usesCores) o.lat.contention = contention;
+    return m;
+  };
+  const xpuOf = (m: CostModel, a: Assignment, name: string) => {
+    const v = m.stages.findIndex((s) => s.name === name);
+    return m.xpus[m.stages[v]!.options[a.option[v]!]!.xpu]!.id;
+  };
+  const alone = build(0);
+  const a = planXauto(alone).assignment;
+  t.deepEqual([xpuOf(alone, a, 'A'), xpuOf(alone, a, 'B')], ['c1', 'c2'], 'no contention: both on the cores');
+  const mem = build(0.8);
+  const b = planXauto(mem).assignment;
+  t.true([xpuOf(mem, b, 'A'), xpuOf(mem, b, 'B')].includes('acc'), 'with contention: one moves off the shared memory');
 });

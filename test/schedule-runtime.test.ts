@@ -53,6 +53,8 @@ test('profiling measures every implementation/XPU pair for real and caches by ho
     t.true(first.measured >= pairs.length + 2);
     // 2000 us of real spinning: no call can be faster.
     for (const p of pairs) t.true(first.stages[1]![p]!.p50 >= 1.9, p);
+    // Each pair is also timed beside the memory-streaming co-runner: its slowdown is kept.
+    for (const p of pairs) t.true(first.stages[1]![p]!.contention! >= 0, `${p} contention measured`);
     t.true(first.topics['/a']!.bytes >= 256 * 4);
     const again = await measureProfile(graph, xpus, opts);
     t.is(again.measured, 0);

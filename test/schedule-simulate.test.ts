@@ -168,3 +168,39 @@ test('sampling draws from the distribution, reproducibly per seed', (t) => {
   t.is(a.e2e.p50, b.e2e.p50);
   t.true(a.e2e.max > 1.5 && a.e2e.p50 > 0.8 && a.e2e.p50 < 1.2);
 });
+
+test('contention: a memory-bound stage slows down beside a busy neighbour sharing its memory', (t) => {
+  const build = (contention: number) => {
+    const m = model(
+      [{ id: 'c1', usesCores: true }, { id: 'c2', usesCores: true }, { id: 'io' }],
+      [
+        { name: 'src', cost: { io: 1 } },
+        { name: 'A', cost: { c1: 10 }, from: ['src'] },
+        { name: 'B', cost: { c2: 4 }, from: ['src'] },
+      ],
+      2,
+    );
+    m.stages[1]!.options[0]!.lat.contention = contention;
+    return m;
+  };
+  const where = { src: 'io', A: 'c1', B: 'c2' };
+  const free = build(0);
+  t.true(Math.abs(sinkE2e(free, simulate(free, assign(free, where), { frames: 2 }), 'A').p50 - 11) < 1e-6);
+  // A runs at 1/1.5 speed while B runs (1..5: 8/3 ms of A done), then alone for the rest.
+  const slow = build(0.5);
+  const r = simulate(slow, assign(slow, where), { frames: 2 });
+  t.true(Math.abs(sinkE2e(slow, r, 'A').p50 - (1 + 4 + (10 - 4 / 1.5))) < 1e-6, String(sinkE2e(slow, r, 'A').p50));
+  t.true(Math.abs(sinkE2e(slow, r, 'B').p50 - 5) < 1e-6, 'B declared no contention');
+});
+
+test('a join behind a transfer: frames in transit are not taken for lost', (t) => {
+  const m = model([{ id: 'x' }, { id: 'y', transferMs: 2 }], [
+    { name: 'src', cost: { x: 1 }, periodMs: 50 },
+    { name: 'A', cost: { y: 3 }, from: ['src'] },
+    { name: 'B', cost: { x: 1 }, from: ['src'] },
+    { name: 'J', cost: { x: 1 }, from: ['A', 'B'] },
+  ]);
+  const r = simulate(m, assign(m, { src: 'x', A: 'y', B: 'x', J: 'x' }), { frames: 10 });
+  t.is(r.stages[3]!.runs, 10);
+  t.is(r.stages[3]!.drops, 0);
+});

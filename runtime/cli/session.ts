@@ -227,6 +227,7 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
     bridge,
     local: local && { stages: local, links: ddsLinks(ros!) },
     fallback: chosen.fallback,
+    timeout: chosen.timeout,
     settle: o.settle,
     log: (l) => progress.interrupt(() => log(l)),
   });

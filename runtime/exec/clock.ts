@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 // The source clock the executor runs on and the simulator mirrors: all sources share one time
 // origin, so frame k of each is due at origin + k * period; every source due when the clock
 // fires ticks before any work starts.
@@ -33,3 +34,19 @@ export function tickDueSources<S extends ClockSource>(sources: Iterable<S>, orig
   }
   return next;
 }
+
+/** The real clock of the dispatch core: performance.now() and Node's timers. */
+export const realClock = {
+  now: (): number => performance.now(),
+  at(t: number, fn: () => void): () => void {
+    const h = setTimeout(fn, Math.max(0, t - performance.now()));
+    return () => clearTimeout(h);
+  },
+  timer(t: number, fn: () => void): () => void {
+    const h = setTimeout(fn, Math.max(0, t - performance.now()));
+    return () => clearTimeout(h);
+  },
+  soon(fn: () => void): void {
+    setImmediate(fn);
+  },
+};

@@ -27,6 +27,8 @@ export function buildModel(graph: Graph, xpus: XpuInfo[], profile: Profile, bopt
     usesCores: x.real && x.kind === 'cpu',
     eventLoop: x.real && x.backend === 'main',
     pinsStateful: x.backend === 'worker',
+    // A declared board's XPUs share its DRAM (stages declare how much they slow down there).
+    sharedMemory: !x.real,
   }));
   const ports = new Map<string, ModelPort[]>();
   const stages: ModelStage[] = graph.stages.map((s) => {
@@ -59,7 +61,7 @@ export function buildModel(graph: Graph, xpus: XpuInfo[], profile: Profile, bopt
         if (!placeable(impl, x)) continue;
         const lat = measured[placementKey({ impl: impl.name, xpu: x.id })];
         if (!lat) continue;
-        options.push({ impl: impl.name, xpu: xi, lat: { p50: lat.p50, q: lat.q } });
+        options.push({ impl: impl.name, xpu: xi, lat: { p50: lat.p50, q: lat.q, contention: lat.contention } });
       }
     });
     if (options.length === 0 && bopts.nominalMs !== undefined && !profile.simulated) {
@@ -113,7 +115,7 @@ export function declaredProfile(graph: Graph, xpus: XpuInfo[], boards: DeclaredB
       const p90 = lat.p90 ?? lat.p50;
       // A declared [p50, p90] becomes a sketch spreading evenly around them.
       const q = [lat.p50 * 0.9, lat.p50 * 0.95, lat.p50 * 0.98, lat.p50, lat.p50 + (p90 - lat.p50) * 0.5, p90, p90 * 1.1, p90 * 1.2];
-      out[placementKey({ impl: impl.name, xpu: x.id })] = { p50: lat.p50, q, samples: 0 };
+      out[placementKey({ impl: impl.name, xpu: x.id })] = { p50: lat.p50, q, samples: 0, contention: board.contention[s.def.type] };
     }
     return out;
   });

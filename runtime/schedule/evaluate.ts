@@ -1,6 +1,7 @@
 // The planner's fast estimate of a plan's end-to-end latency: a list schedule of a few
 // successive frames released one period apart, with XPU lanes, the host's shared cores,
-// transfers, the event loop (work on the main thread delays other completions) and a steep
+// transfers, the event loop (work on the main thread delays other completions), contention
+// (a memory-bound stage started beside busy neighbours takes longer), and a steep
 // penalty for any XPU loaded beyond its capacity at the sources' rates. It runs in
 // microseconds so the planner can try thousands of assignments; the simulator checks the
 // winner in full.
@@ -224,10 +225,14 @@ export function evaluate(m: CostModel, sc: EvalScratch, option: ArrayLike<number
   const X = m.xpus.length;
   const lanes = new Int32Array(X);
   const cpu = new Uint8Array(X);
+  const mem = new Uint8Array(X);
   for (let x = 0; x < X; x++) {
     lanes[x] = m.xpus[x]!.lanes;
     cpu[x] = m.xpus[x]!.usesCores ? 1 : 0;
+    mem[x] = m.xpus[x]!.usesCores || m.xpus[x]!.sharedMemory ? 1 : 0;
   }
+  const contention = new Float64Array(n);
+  for (let v = 0; v < n; v++) contention[v] = m.stages[v]!.options[option[v]!]!.lat.contention ?? 0;
 
   // Release period: the slowest source, or for as-fast-as-taken sources the bottleneck XPU.
   let P = sc.release;
@@ -260,6 +265,7 @@ export function evaluate(m: CostModel, sc: EvalScratch, option: ArrayLike<number
   running.clear();
   const busyLanes = new Int32Array(X);
   let busyCores = 0;
+  let busyMem = 0;
   const cores = m.cores;
   // Frame 0 of each source starts at once; later frames follow their release and the call before.
   for (const s of m.sources) arrivals.push(0, s);
@@ -311,6 +317,7 @@ export function evaluate(m: CostModel, sc: EvalScratch, option: ArrayLike<number
       }
       busyLanes[x]!--;
       if (cpu[x]) busyCores--;
+      if (mem[x]) busyMem--;
       done(id, end);
     }
     while (arrivals.length && arrivals.peekTime() <= now) {
@@ -333,11 +340,14 @@ export function evaluate(m: CostModel, sc: EvalScratch, option: ArrayLike<number
         const id = q[best]!;
         q[best] = q[--qlen[x]!]!;
         const start = x !== loop && mainBusyUntil > now ? mainBusyUntil : now;
-        const end = start + c[id % n]!;
+        // Slowed by the memory-sharing neighbours running as it starts (at most cores - 1).
+        const beside = mem[x] ? Math.min(busyMem, cores - 1) : 0;
+        const end = start + c[id % n]! * (1 + contention[id % n]! * Math.max(0, beside));
         if (x === loop) mainBusyUntil = end;
         endAt[id] = end;
         busyLanes[x]!++;
         if (cpu[x]) busyCores++;
+        if (mem[x]) busyMem++;
         running.push(end, id);
         started++;
       }

@@ -47,7 +47,7 @@ export async function resolvePlan(
   xpus: XpuInfo[],
   spec: 'xauto' | 'module' | 'default' | string,
   opts: ResolveOptions = {},
-): Promise<{ plan: ExecPlan; fallback?: Fallback; codec?: MessageCodec }> {
+): Promise<{ plan: ExecPlan; fallback?: Fallback; codec?: MessageCodec; timeout?: Deadline }> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const real = xpus.filter((x) => x.real);
   const simulated = xpus.filter((x) => !x.real);
@@ -73,7 +73,20 @@ export async function resolvePlan(
     a = moduleBaseline(model).assignment;
   }
   const plan = toExecPlan(model, a, spec);
-  return { plan, fallback: makeFallback(model, a, log), codec: plan.serializeBetweenModules ? new ModuleCodec(log) : undefined };
+  return { plan, fallback: makeFallback(model, a, log), codec: plan.serializeBetweenModules ? new ModuleCodec(log) : undefined, timeout: deadlines(model) };
+}
+
+/** How long one run of a placement may take: the executor's `timeout` option. */
+export type Deadline = (stage: number, placement: StagePlacement) => number | undefined;
+
+/** Deadlines from the profile: 50 times the slowest measured run, at least a second. */
+export function deadlines(model: CostModel): Deadline {
+  return (stage, p) => {
+    const o = model.stages[stage]?.options.find((x) => x.impl === p.impl && model.xpus[x.xpu]!.id === p.xpu);
+    if (!o) return undefined;
+    const slowest = o.lat.q ? o.lat.q[o.lat.q.length - 1]! : o.lat.p50;
+    return Math.max(1000, Math.ceil(50 * slowest));
+  };
 }
 
 /**
@@ -89,10 +102,8 @@ export function makeFallback(model: CostModel, a: Assignment, log: (l: string) =
     const badIdx = s.options.findIndex((o) => o.impl === bad.impl && model.xpus[o.xpu]!.id === bad.xpu);
     if (badIdx >= 0) failed[stage]!.add(badIdx);
     const next = nextBest(model, option, stage, failed[stage]!);
-    if (next < 0) {
-      log(`xauto: no fallback left for '${s.name}'`);
-      return undefined;
-    }
+    // None left: the executor says so once and marks the stage failed.
+    if (next < 0) return undefined;
     option[stage] = next;
     const o = s.options[next]!;
     const p: StagePlacement = { impl: o.impl, xpu: model.xpus[o.xpu]!.id, priority: bad.priority };

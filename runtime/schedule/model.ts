@@ -9,6 +9,11 @@ export interface Latency {
   p50: number;
   /** Quantiles [min, p10, p25, p50, p75, p90, p99, max] for sampling; absent: always p50. */
   q?: number[];
+  /**
+   * Slowdown per other busy core beside it (measured alone vs beside a co-runner; memory-bound
+   * stages slow down more): a run takes p50 * (1 + contention * others) on shared cores.
+   */
+  contention?: number;
 }
 
 export interface ModelXpu {
@@ -22,6 +27,11 @@ export interface ModelXpu {
   eventLoop: boolean;
   /** Worker pool: stateful stages are pinned to one worker (lane). */
   pinsStateful: boolean;
+  /**
+   * Shares memory bandwidth with the other such XPUs (a board's DRAM); this host's core-using
+   * XPUs always do. Stages with a `contention` slow down beside each other's work there.
+   */
+  sharedMemory?: boolean;
 }
 
 export interface ModelOption {

@@ -13,7 +13,6 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { availableParallelism, cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
 import cliProgress from 'cli-progress';
 import { Executor } from '../exec/executor.js';
 import { candidates, type ExecPlan, type StagePlacement } from '../exec/plan.js';
@@ -26,12 +25,15 @@ import { threadContext } from '../xpu/worker-protocol.js';
 import { runsOnThread, type FrameInfo, type ImplContext, type ImplSpec, type PortValues, type StageFn, type StageInstance } from '../xnode/types.js';
 import { ModuleCodec } from './codec.js';
 import { sketch } from './simulate.js';
+import { contentionOf, measureCores, startCoRunner } from './corunner.js';
 
 export interface StageLatency {
   p50: number;
   /** Quantile sketch [min, p10, p25, p50, p75, p90, p99, max]. */
   q: number[];
   samples: number;
+  /** Slowdown per busy neighbour core (corunner.ts); absent: not measured. */
+  contention?: number;
 }
 
 export interface TopicCost {
@@ -151,7 +153,7 @@ export async function measureProfile(graph: Graph, xpus: XpuInfo[], opts: Profil
       const key = entryKey(s, impl, x);
       const hit = cache.entries[key];
       if (hit) {
-        profile.stages[s.index]![placementKey(p)] = { p50: hit.p50, q: hit.q, samples: hit.samples };
+        profile.stages[s.index]![placementKey(p)] = { p50: hit.p50, q: hit.q, samples: hit.samples, contention: hit.contention };
         profile.cached++;
       } else todo.push({ s, p, impl, x, key });
     }
@@ -176,7 +178,7 @@ export async function measureProfile(graph: Graph, xpus: XpuInfo[], opts: Profil
   const bar = opts.progress
     ? new cliProgress.SingleBar({ stream: process.stderr, format: 'profiling [{bar}] {value}/{total} {what}', hideCursor: true }, cliProgress.Presets.shades_classic)
     : undefined;
-  bar?.start(todo.length * (passes + 1) + topicTodo.length, 0, { what: '' });
+  bar?.start(todo.length * (passes + 2) + topicTodo.length, 0, { what: '' });
   const pool = todo.some((t) => runsOnThread(t.impl)) ? newPool(log) : undefined;
   const fail = (t: (typeof todo)[number], e: unknown) => {
     const error = e instanceof Error ? e.message : String(e);
@@ -214,11 +216,15 @@ export async function measureProfile(graph: Graph, xpus: XpuInfo[], opts: Profil
         }
       }
     }
+    // Contention: each pair once more, beside the standard co-runner on the other cores.
+    const beside = await timeBeside(runners, perPass, bar);
     for (const { t, r, times } of runners) {
       await r.close().catch(() => {});
       if (r.failed || times.length === 0) continue;
       const q = sketch(times);
       const lat: StageLatency = { p50: q[3]!, q, samples: times.length };
+      const b = beside.get(r);
+      if (b) lat.contention = contentionOf(q[3]!, b.ms, b.others);
       profile.stages[t.s.index]![placementKey(t.p)] = lat;
       cache.entries[t.key] = { ...lat, stage: t.s.name, at: placementKey(t.p), when: new Date().toISOString() };
       profile.measured++;
@@ -242,59 +248,36 @@ export async function measureProfile(graph: Graph, xpus: XpuInfo[], opts: Profil
   return profile;
 }
 
+/** Median time of each runner's calls beside the co-runner (runners that fail here are skipped). */
+async function timeBeside(
+  runners: Array<{ t: { s: Stage; p: StagePlacement }; r: Runner; times: number[] }>,
+  calls: number,
+  bar?: cliProgress.SingleBar,
+): Promise<Map<Runner, { ms: number; others: number }>> {
+  const out = new Map<Runner, { ms: number; others: number }>();
+  if (!runners.length) return out;
+  const co = await startCoRunner();
+  try {
+    for (const run of runners) {
+      bar?.increment(1, { what: `beside a co-runner ${run.t.s.name} ${placementKey(run.t.p)}` });
+      if (run.r.failed) continue;
+      const times: number[] = [];
+      try {
+        for (let k = 0; k < calls; k++) times.push(await run.r.call());
+      } catch {
+        continue;
+      }
+      out.set(run.r, { ms: sketch(times)[3]!, others: co.threads });
+    }
+  } finally {
+    await co.stop();
+  }
+  return out;
+}
+
 function newPool(log: (l: string) => void): WorkerPool {
   // One thread measures every thread implementation (pool workers and onnxruntime sessions alike).
   return new WorkerPool(1, { log: (_id, m) => log(`[profile] ${m}`), count: () => {}, summary: () => {} }, 'profile');
-}
-
-/**
- * Effective parallelism of the cores: the same fixed amount of computation on one thread, then
- * on one thread per core at once (worker threads). Threads beyond it share cores, and the
- * simulator slows them down accordingly. Other load on the host shows up here as less
- * parallelism than there are cores.
- */
-export async function measureCores(): Promise<number> {
-  const n = availableParallelism();
-  const src = `
-    const { parentPort } = require('node:worker_threads');
-    parentPort.on('message', (iters) => {
-      const t = performance.now();
-      let y = 0;
-      let a = 1;
-      for (let i = 0; i < iters; i++) { a = (a * 1103515245 + 12345) >>> 0; y ^= a; }
-      parentPort.postMessage({ ms: performance.now() - t, y });
-    });`;
-  const workers = Array.from({ length: n }, () => new Worker(src, { eval: true }));
-  const run = (w: Worker, iters: number) =>
-    new Promise<number>((resolve) => {
-      w.once('message', (m: { ms: number }) => resolve(m.ms));
-      w.postMessage(iters);
-    });
-  try {
-    // Calibrate to about 25 ms of work, warm the JIT, then measure alone and together.
-    let iters = 2_000_000;
-    for (let k = 0; k < 3; k++) {
-      const ms = await run(workers[0]!, iters);
-      iters = Math.max(100_000, Math.round((iters * 25) / Math.max(ms, 0.5)));
-    }
-    await Promise.all(workers.map((w) => run(w, iters)));
-    // Each round times the work alone, then on every core at once, back to back. Other load
-    // on the host comes and goes and only ever lowers a round's figure: the upper quartile of
-    // the rounds is what the cores give this process.
-    const rounds: number[] = [];
-    for (let r = 0; r < 9; r++) {
-      const t = performance.now();
-      await run(workers[0]!, iters);
-      const alone = performance.now() - t;
-      const t2 = performance.now();
-      await Promise.all(workers.map((w) => run(w, iters)));
-      rounds.push((n * alone) / (performance.now() - t2));
-    }
-    rounds.sort((a, b) => a - b);
-    return Math.max(1, Math.min(n, rounds[6]!));
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
 }
 
 interface Sample {

@@ -25,6 +25,11 @@ export interface DeclaredBoard {
   latency: Record<string, Record<string, DeclaredLatency>>;
   /** XNODE type -> typical bytes of each output message. */
   bytes: Record<string, number>;
+  /**
+   * XNODE type -> slowdown per other busy XPU of the board (they share its DRAM): a run beside
+   * k busy neighbours takes p50 * (1 + contention * k). Absent: none.
+   */
+  contention: Record<string, number>;
 }
 
 export class DeclaredError extends Error {
@@ -70,7 +75,7 @@ export function loadDeclaredBoard(file: string): DeclaredBoard {
     if (typeof v !== 'string' || !v) throw new DeclaredError(pos(node ?? root), `${what}: expected a non-empty string`);
     return v;
   };
-  const allowed = new Set(['board', 'note', 'xpus', 'transfer', 'serialize', 'latency', 'bytes']);
+  const allowed = new Set(['board', 'note', 'xpus', 'transfer', 'serialize', 'latency', 'bytes', 'contention']);
   for (const item of root.items) {
     const k = String((item.key as { value?: unknown }).value);
     if (!allowed.has(k)) throw new DeclaredError(pos(item.key as YamlNode), `unknown key '${k}'; expected one of ${[...allowed].join(', ')}`);
@@ -150,7 +155,16 @@ export function loadDeclaredBoard(file: string): DeclaredBoard {
     if (!isMap(bt)) throw new DeclaredError(pos(bt), 'bytes: expected a mapping XNODE type -> bytes per output message');
     for (const item of bt.items) bytes[String((item.key as { value?: unknown }).value)] = num(item.value as YamlNode, `bytes.${String((item.key as { value?: unknown }).value)}`);
   }
-  return { name, file, note, xpus, transfer, serialize, latency, bytes };
+  const contention: Record<string, number> = {};
+  const ct = get('contention');
+  if (ct !== undefined) {
+    if (!isMap(ct)) throw new DeclaredError(pos(ct), 'contention: expected a mapping XNODE type -> slowdown per busy neighbour (a number >= 0)');
+    for (const item of ct.items) {
+      const type = String((item.key as { value?: unknown }).value);
+      contention[type] = num(item.value as YamlNode, `contention.${type}`);
+    }
+  }
+  return { name, file, note, xpus, transfer, serialize, latency, bytes, contention };
 }
 
 /**

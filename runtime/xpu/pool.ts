@@ -1,12 +1,14 @@
 // A pool of worker threads that run stage implementations: the `pool` XPU's workers, or the
 // session thread of an onnxruntime XPU. Each worker holds its own instances of the stages
-// placed on it; a call goes to an idle worker holding the stage.
+// placed on it; a call goes to an idle worker holding the stage, through shared memory
+// (channel.ts) when its message is small, else by postMessage with its buffers transferred.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../util/paths.js';
 import type { FrameInfo, PortValues, StageResult } from '../xnode/types.js';
 import type { FromWorker, ToWorker, WorkerStageContext } from './worker-protocol.js';
+import { bytesOf, channelMemory, COPY_LIMIT, MainEnd } from './channel.js';
 
 const fromSource = import.meta.url.endsWith('.ts');
 // The boot file is plain JS kept beside the sources; dist/ runs it from there too.
@@ -17,6 +19,8 @@ export interface PoolEvents {
   log(stageId: number, message: string): void;
   count(name: string, n: number): void;
   summary(section: string, data: Record<string, unknown>): void;
+  /** A replaced worker holds its stages again: work waiting for it can be dispatched. */
+  ready?(): void;
 }
 
 interface Pending {
@@ -33,21 +37,32 @@ class PoolWorker {
   private nextCall = 0;
   private dead?: Error;
 
+  /** Ended (crashed, exited, killed): calls to it fail until the pool replaces it. */
+  get gone(): boolean {
+    return this.dead !== undefined;
+  }
+  private readonly channel: MainEnd;
+  /** The call now in the shared-memory slot (-1: none); one at a time. */
+  private channelCall = -1;
+  /** Set by the pool: the thread ended without being asked to. */
+  onExit?: (why: Error) => void;
+  private closing = false;
+
   constructor(
     readonly index: number,
     name: string,
     events: PoolEvents,
+    private readonly shared: boolean,
   ) {
-    this.worker = new Worker(BOOT, { workerData: { fromSource, host: HOST }, name: `xauto-${name}-${index}` });
+    const mem = channelMemory();
+    this.channel = new MainEnd(mem);
+    this.worker = new Worker(BOOT, { workerData: { fromSource, host: HOST, channel: mem }, name: `xauto-${name}-${index}` });
+    this.channel.onResponse((m) => this.done(m));
     this.worker.on('message', (m: FromWorker) => {
       switch (m.op) {
-        case 'done': {
-          const p = this.pending.get(m.call)!;
-          this.pending.delete(m.call);
-          if (m.error !== undefined) p.reject(new Error(m.error));
-          else p.resolve(m.outputs);
+        case 'done':
+          this.done(m);
           return;
-        }
         case 'created':
           this.stages.add(m.id);
           this.creating.get(m.id)?.resolve(null);
@@ -68,10 +83,25 @@ class PoolWorker {
       }
     });
     this.worker.on('error', (e) => this.fail(e));
-    this.worker.on('exit', (code) => this.fail(new Error(`${name} worker ${index} exited (code ${code})`)));
+    this.worker.on('exit', (code) => {
+      const why = this.dead ?? new Error(`${name} worker ${index} exited (code ${code})`);
+      this.fail(why);
+      if (!this.closing) this.onExit?.(why);
+    });
+  }
+
+  private done(m: { call: number; outputs: StageResult; error?: string }): void {
+    if (m.call === this.channelCall) this.channelCall = -1;
+    const p = this.pending.get(m.call);
+    if (!p) return;
+    this.pending.delete(m.call);
+    if (m.error !== undefined) p.reject(new Error(m.error));
+    else p.resolve(m.outputs);
   }
 
   private fail(e: Error): void {
+    this.channel.close();
+    this.channelCall = -1;
     this.dead ??= e;
     for (const p of [...this.pending.values(), ...this.creating.values()]) p.reject(e);
     this.pending.clear();
@@ -80,6 +110,11 @@ class PoolWorker {
 
   private send(m: ToWorker, transfer?: ArrayBuffer[]): void {
     if (this.dead) throw this.dead;
+    // Small runs go through shared memory (their few buffers copied); big ones move by transfer.
+    if (this.shared && m.op === 'run' && this.channelCall < 0 && bytesOf(transfer) <= COPY_LIMIT && this.channel.send(m)) {
+      this.channelCall = m.call;
+      return;
+    }
     this.worker.postMessage(m, transfer);
   }
 
@@ -88,6 +123,19 @@ class PoolWorker {
       this.creating.set(id, { resolve, reject });
       this.send({ op: 'create', id, module, ctx });
     }).then(() => undefined);
+  }
+
+  async terminate(): Promise<void> {
+    this.closing = true;
+    this.channel.close();
+    await this.worker.terminate();
+  }
+
+  /** Ends a stuck thread: its calls fail, and the pool replaces it. */
+  kill(why: Error): void {
+    this.dead ??= why;
+    this.channel.close();
+    void this.worker.terminate();
   }
 
   call(m: { op: 'run'; id: number; inputs: PortValues; frame: FrameInfo } | { op: 'finish'; id: number }, transfer?: ArrayBuffer[]): Promise<StageResult> {
@@ -107,14 +155,51 @@ class PoolWorker {
 export class WorkerPool {
   private readonly workers: PoolWorker[];
   private rr = 0;
+  /** Every stage created, and where (a worker index, or all): a replaced worker gets them again. */
+  private readonly made: Array<{ id: number; module: string; ctx: WorkerStageContext; on: number }> = [];
+  private readonly restarts: number[];
+  private closed = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
     readonly size: number,
-    events: PoolEvents,
+    private readonly events: PoolEvents,
     /** Names the threads (`xauto-<name>-<i>`), e.g. the XPU id. */
-    name = 'pool',
+    private readonly name = 'pool',
+    /** Small calls through shared memory (default); false: every call by postMessage. */
+    private readonly sharedMemory = true,
   ) {
-    this.workers = Array.from({ length: size }, (_, i) => new PoolWorker(i, name, events));
+    this.workers = Array.from({ length: size }, (_, i) => this.spawn(i));
+    this.restarts = new Array<number>(size).fill(0);
+  }
+
+  private spawn(index: number): PoolWorker {
+    const w = new PoolWorker(index, this.name, this.events, this.sharedMemory);
+    w.onExit = (why) => this.replace(index, why);
+    return w;
+  }
+
+  /**
+   * A worker that crashed, exited or was killed comes back after a backoff (50 ms, doubling to
+   * 2 s) with every stage it held created again; restarts are counted.
+   */
+  private replace(index: number, why: Error): void {
+    if (this.closed) return;
+    const delay = Math.min(2000, 50 * 2 ** this.restarts[index]!++);
+    this.events.count('exec.worker_restarts', 1);
+    const first = this.made.find((m) => m.on < 0 || m.on === index);
+    if (first) this.events.log(first.id, `${why.message}; restarting ${this.name} worker ${index} in ${delay} ms`);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (this.closed) return;
+      const w = this.spawn(index);
+      this.workers[index] = w;
+      const again = this.made
+        .filter((m) => m.on < 0 || m.on === index)
+        .map((m) => w.create(m.id, m.module, m.ctx).catch((e: Error) => this.events.log(m.id, `re-creating it on ${this.name} worker ${index} failed: ${e.message}`)));
+      void Promise.all(again).then(() => this.events.ready?.());
+    }, delay);
+    this.timers.add(timer);
   }
 
   /**
@@ -122,13 +207,15 @@ export class WorkerPool {
    * their state stays in one place). Resolves when all instances exist.
    */
   async createStage(id: number, module: string, ctx: WorkerStageContext, pinned: boolean): Promise<void> {
-    const targets = pinned ? [this.workers[this.rr++ % this.size]!] : this.workers;
+    const on = pinned ? this.rr++ % this.size : -1;
+    this.made.push({ id, module, ctx, on });
+    const targets = on >= 0 ? [this.workers[on]!] : this.workers;
     await Promise.all(targets.map((w) => w.create(id, module, ctx)));
   }
 
   /** An idle worker that holds the stage, or -1. */
   idleWorkerFor(id: number): number {
-    for (const w of this.workers) if (!w.busy && w.stages.has(id)) return w.index;
+    for (const w of this.workers) if (!w.busy && !w.gone && w.stages.has(id)) return w.index;
     return -1;
   }
 
@@ -143,12 +230,19 @@ export class WorkerPool {
     }
   }
 
+  /** Ends worker `index` (stuck past a deadline); it is replaced as after a crash. */
+  kill(index: number, why: Error): void {
+    this.workers[index]?.kill(why);
+  }
+
   /** Calls finish() and close() of the stage on every worker holding it. */
   async finishStage(id: number): Promise<void> {
     await Promise.all(this.workers.filter((w) => w.stages.has(id)).map((w) => w.call({ op: 'finish', id })));
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

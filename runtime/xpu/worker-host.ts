@@ -1,19 +1,28 @@
 // Runs inside a pool worker: creates stage instances from implementation modules and runs
 // their calls, transferring output buffers back without copies.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { StageFn, StageInstance, WorkerModule } from '../xnode/types.js';
 import { transferables } from './transfer.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
+import { bytesOf, COPY_LIMIT, WorkerEnd, type ChannelMemory } from './channel.js';
 
 const port = parentPort!;
 const stages = new Map<number, StageInstance>();
 const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
+const channel = new WorkerEnd((workerData as { channel: ChannelMemory }).channel);
 
 port.on('message', (m: ToWorker) => {
-  void handle(m);
+  void handle(m, false);
 });
+channel.onRequest((m) => void handle({ op: 'run', ...m }, true));
 
-async function handle(m: ToWorker): Promise<void> {
+/** The result of a call: back the way it came when small, else posted with its buffers moved. */
+function done(m: Extract<FromWorker, { op: 'done' }>, viaChannel: boolean, transfer?: ArrayBuffer[]): void {
+  if (viaChannel && bytesOf(transfer) <= COPY_LIMIT && channel.reply({ call: m.call, outputs: m.outputs, error: m.error })) return;
+  post(m, transfer);
+}
+
+async function handle(m: ToWorker, viaChannel: boolean): Promise<void> {
   switch (m.op) {
     case 'create':
       try {
@@ -35,9 +44,9 @@ async function handle(m: ToWorker): Promise<void> {
       try {
         let out = stage.process(m.inputs, m.frame);
         if (out instanceof Promise) out = await out;
-        post({ op: 'done', call: m.call, outputs: out }, out ? transferables(out) : undefined);
+        done({ op: 'done', call: m.call, outputs: out }, viaChannel, out ? transferables(out) : undefined);
       } catch (e) {
-        post({ op: 'done', call: m.call, outputs: null, error: e instanceof Error ? e.message : String(e) });
+        done({ op: 'done', call: m.call, outputs: null, error: e instanceof Error ? e.message : String(e) }, viaChannel);
       }
       return;
     }
