@@ -3,6 +3,7 @@
 // and a stage whose memory grows without bound.
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { childEnv, ddsUnavailable, repoRoot } from '../fixtures/ros2/env.js';
 
@@ -59,10 +60,15 @@ function xauto(args: string[], domain: number, nodeArgs: string[] = []): Run {
   };
 }
 
+/** Running, not only not yet reaped: an orphan's zombie waits for init, which may be slow to reap it. */
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
