@@ -46,6 +46,8 @@ test('application corpus: zero false positives, false-negative rate <= 0.10, eve
   t.true(s.instances >= 600);
   t.is(s.falsePositives, 0, s.fpInstances.join('\n'));
   t.true(s.falseNegativeRate <= 0.1);
+  t.log(`proved by a rule beyond disjoint ranges: ${JSON.stringify(s.byRule)}`);
+  t.true(Object.keys(s.byRule).some((r) => r.startsWith('scalar condition')) && Object.keys(s.byRule).some((r) => r.startsWith('element-wise select')));
   const patterns = Object.keys(s.byPattern).join('\n');
   for (const p of [/relu in place/, /sgd/, /adam/, /residual add into the input/, /gemm beta=0/, /gemm beta=1/, /atomic/, /embedding lookup/, /im2col/, /col2im/, /softmax with workspace/, /batchnorm training/, /batchnorm eval/, /causal mask in place/, /heatmap seeds/])
     t.regex(patterns, p);

@@ -92,6 +92,8 @@ struct ValidateStats {
 
 class Validator {
  public:
+  // Buckets for every entry up front: no rehash (a pause of all entries) on the launch path.
+  Validator() { cache_.reserve(kMaxEntries); }
   // Resolves, bounds-checks, extracts access sets and decides. Returns "" or an error that
   // names the kernel, the argument and what was expected.
   std::string prepare(const MemoryTable& mem, int kernel, const double* packed, size_t n, Prepared* out);
