@@ -105,3 +105,37 @@ test('a workspace is written before it is read: idempotent on its own, not when 
   t.deepEqual(judge(d, 'softmax_rows', root, { rows, cols, x, ws, y: x }), { said: false, truth: false }, 'softmax in place');
   d.close();
 });
+
+test('application kernels compute what they say (values against plain formulas)', (t) => {
+  const d = new Device();
+  const f32 = (xs: number[]) => d.alloc(xs.length * 4).write(Float32Array.from(xs));
+  const near = (got: Float32Array, want: number[], tol: number, what: string) => want.forEach((w, i) => t.true(Math.abs(got[i]! - w) <= tol * Math.max(1, Math.abs(w)), `${what}[${i}]: ${got[i]} vs ${w}`));
+  const run = (k: string, args: CorpusInstance['args']) => d.runBlocks(k, args, 0, d.runBlocks(k, args, 0, 0));
+  // softmax with its workspace (max, sum per row)
+  const x = f32([0, 1, 2, 3, 3, 3]), ws = f32([0, 0, 0, 0]), y = f32([0, 0, 0, 0, 0, 0]);
+  run('softmax_rows', { rows: 2, cols: 3, x, ws, y });
+  const e = [1, Math.E, Math.E ** 2].map((v) => v / (1 + Math.E + Math.E ** 2));
+  near(y.readFloat32(), [...e, 1 / 3, 1 / 3, 1 / 3], 1e-6, 'softmax');
+  near(ws.readFloat32(), [2, 1 + Math.exp(-1) + Math.exp(-2), 3, 3], 1e-6, 'workspace');
+  // activations in place
+  const vs = [-30, -2, -0.5, 0, 0.5, 2, 30];
+  const sig = f32(vs), gelu = f32(vs);
+  run('act_inplace', { n: vs.length, act: 3, x: sig });
+  run('act_inplace', { n: vs.length, act: 2, x: gelu });
+  near(sig.readFloat32(), vs.map((v) => 1 / (1 + Math.exp(-v))), 1e-6, 'sigmoid');
+  near(gelu.readFloat32(), vs.map((v) => 0.5 * v * (1 + Math.tanh(0.7978845608 * (v + 0.044715 * v ** 3)))), 1e-6, 'gelu');
+  // index_add: rows 1, 0, 1 of src added into dst
+  const dst = f32([1, 1, 1, 1]), idx = d.alloc(12).write(Uint32Array.of(1, 0, 1));
+  run('index_add', { n: 3, dim: 2, nrows: 2, idx, src: f32([1, 2, 3, 4, 5, 6]), dst });
+  near(dst.readFloat32(), [4, 5, 7, 9], 0, 'index_add');
+  // col2im is the adjoint of im2col: <im2col(a), b> = <a, col2im(b)>
+  const cv = { C: 2, H: 5, W: 4, k: 3, stride: 2, pad: 1, OH: 3, OW: 2 };
+  const nImg = 2 * 5 * 4, nCol = 2 * 9 * 3 * 2;
+  const a = randomFloats(nImg, 7), b = randomFloats(nCol, 8);
+  const col = f32(new Array(nCol).fill(0)), img = f32(new Array(nImg).fill(0));
+  run('im2col', { ...cv, img: f32([...a]), col });
+  run('col2im', { ...cv, col: f32([...b]), img });
+  const dot = (p: Float32Array, q: Float32Array) => p.reduce((s, v, i) => s + v * q[i]!, 0);
+  t.true(Math.abs(dot(col.readFloat32(), b) - dot(a, img.readFloat32())) < 1e-3);
+  d.close();
+});

@@ -4,7 +4,7 @@
 //   mask filled in place and a residual add into the input, GEMM + bias + activation, batch
 //   norm with running statistics, softmax with a workspace, cross-entropy gradient, backward
 //   GEMMs with transposes, gradient accumulation over micro-batches with beta = 1, bias
-//   gradients, the embedding gradient with atomics, SGD (momentum, warm-up from lr = 0,
+//   gradients, the embedding gradient (index_add), SGD (momentum, warm-up from lr = 0,
 //   frozen layers) or Adam over flat parameter buffers, zeroed gradients, a loss metric with
 //   an atomic reduction);
 // - conv: a conv net training step (im2col + GEMM per sample, ReLU in place, weight gradient
@@ -124,7 +124,7 @@ function mlp(device: Device, r: Rng, step: number, record: boolean): Replay {
     rp.launch('col_sum', 'bias gradient', { rows: B, cols: H, x: dh, out: db1 });
     const dx = rp.tensor(B * D);
     rp.launch('gemm_ex', 'gemm beta=0', { M: B, N: D, K: H, ta: 0, tb: 1, alpha: 1, beta: 0, A: dh, B: W1, C: dx });
-    rp.launch('index_add', 'embedding gradient (atomics)', { n: B, dim: D, nrows: V, idx: tok, src: dx, dst: dEmb });
+    rp.launch('index_add', 'embedding gradient (index_add)', { n: B, dim: D, nrows: V, idx: tok, src: dx, dst: dEmb });
     for (const t of new Set([x, a1, da, dh, dx, tok, labels])) rp.pool.free(t);
   }
   // optimizer: one launch over the flat buffers, or one per parameter (frozen ones at lr = 0)

@@ -129,9 +129,9 @@ void add_app_kernels(std::vector<KernelDesc>& L) {
         B("img", out, "f32", 4, {P(0), P(1), P(2)})},
        kNoSideEffects, HOST(Col2im), REF(Col2im)});
   add({"fill", "x = v", {I("n"), F("v"), B("x", out, "f32", 4, {P(0)})}, kNoSideEffects, HOST(Fill), REF(Fill)});
-  add({"index_add", "dst[idx[i], :] += src[i, :] (atomic) for idx[i] < nrows (the embedding gradient)",
+  add({"index_add", "dst[k, :] += sum of src[i, :] over idx[i] == k < nrows, in order (the embedding gradient, deterministic)",
        {I("n"), I("dim"), I("nrows"), B("idx", in, "u32", 4, {P(0)}), B("src", in, "f32", 4, {P(0), P(1)}), B("dst", io, "f32", 4, {P(2), P(1)})},
-       kAtomics, HOST(IndexAdd), REF(IndexAdd)});
+       kNoSideEffects, HOST(IndexAdd), REF(IndexAdd)});
 }
 
 }  // namespace xdev

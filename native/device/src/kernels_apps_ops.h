@@ -1,6 +1,7 @@
 // Kernels that training and inference applications launch around their GEMMs (activations in
 // place, bias + activation, softmax with a workspace, cross-entropy gradient, column sums,
-// optimizer updates, batch norm with running statistics, im2col/col2im, fill, index_add), as
+// optimizer updates, batch norm with running statistics, im2col/col2im, fill, index_add,
+// selects), as
 // ops of the kernel library (see kernels_ops.h), written once for the host and CUDA backends.
 //
 // Two descriptor conditions these ops honour exactly (the validator relies on them):
@@ -18,11 +19,28 @@
 namespace xdev {
 namespace ops {
 
+// e^x from +, *, floor and an exact power-of-two scaling only, so the host and CUDA backends
+// (built without FMA contraction) produce the same bits (expf differs by an ulp or two).
+XDEV_HD float exp_same(float x) {
+  if (!(x > -87.0f)) return x != x ? x : 0.0f;  // NaN stays NaN; far below: 0
+  if (x > 88.0f) return INFINITY;
+  const float n = floorf(x * 1.44269504f + 0.5f);
+  const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;  // ln 2 split: exact n * hi
+  float p = 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  return ldexpf(p, int(n));
+}
+
 // Activation codes: 0 identity, 1 relu, 2 gelu (tanh form), 3 sigmoid.
 XDEV_HD float activate(float v, int64_t act) {
   if (act == 1) return v > 0.0f ? v : 0.0f;
-  if (act == 2) return 0.5f * v * (1.0f + tanhf(0.7978845608f * (v + 0.044715f * v * v * v)));
-  if (act == 3) return 1.0f / (1.0f + expf(-v));
+  if (act == 2) return v - v / (exp_same(1.5957691216f * (v + 0.044715f * v * v * v)) + 1.0f);  // 0.5 v (1 + tanh u)
+  if (act == 3) return 1.0f / (1.0f + exp_same(-v));
   return v;
 }
 
@@ -108,9 +126,9 @@ struct SoftmaxRows {
     for (int64_t c = 0; c < cols; ++c) m = fmaxf(m, x[c]);
     ws[0] = m;
     float s = 0.0f;
-    for (int64_t c = 0; c < cols; ++c) s += expf(x[c] - ws[0]);
+    for (int64_t c = 0; c < cols; ++c) s += exp_same(x[c] - ws[0]);
     ws[1] = s;
-    for (int64_t c = 0; c < cols; ++c) y[c] = expf(x[c] - ws[0]) / ws[1];
+    for (int64_t c = 0; c < cols; ++c) y[c] = exp_same(x[c] - ws[0]) / ws[1];
   }
 };
 
@@ -236,16 +254,20 @@ struct Fill : Elementwise {
   XDEV_HD static void item(const Args& a, int64_t i) { P<float>(a, 2)[i] = F(a, 1); }
 };
 
-// index_add(n, dim, nrows, idx, src, dst): dst[idx[i], :] += src[i, :] with atomics (the
-// embedding gradient); rows with idx >= nrows are skipped.
+// index_add(n, dim, nrows, idx, src, dst): dst[k, :] += sum of src[i, :] over i with
+// idx[i] == k (the embedding gradient). Deterministic: one item per destination element adds
+// its sources in order (no atomics), so every backend gives the same bits.
 struct IndexAdd {
   static constexpr bool serial = false;
-  XDEV_HD static int64_t items(const Args& a) { return I(a, 0) * I(a, 1); }
+  XDEV_HD static int64_t items(const Args& a) { return I(a, 2) * I(a, 1); }
   XDEV_HD static int64_t per(const Args&) { return 64; }
-  XDEV_HD static void item(const Args& a, int64_t i) {
-    const int64_t dim = I(a, 1), r = i / dim, d = i % dim;
-    const uint32_t k = P<uint32_t>(a, 3)[r];
-    if (k < uint64_t(I(a, 2))) atomic_add_f32(P<float>(a, 5) + int64_t(k) * dim + d, P<float>(a, 4)[i]);
+  XDEV_HD static void item(const Args& a, int64_t e) {
+    const int64_t n = I(a, 0), dim = I(a, 1), k = e / dim, d = e % dim;
+    const uint32_t* idx = P<uint32_t>(a, 3);
+    float s = P<float>(a, 5)[e];
+    for (int64_t i = 0; i < n; ++i)
+      if (int64_t(idx[i]) == k) s += P<float>(a, 4)[i * dim + d];
+    P<float>(a, 5)[e] = s;
   }
 };
 
