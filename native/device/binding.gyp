@@ -12,6 +12,7 @@
       "src/memory.cc",
       "src/kernels.cc",
       "src/kernels_perception.cc",
+      "src/kernels_apps.cc",
       "src/validate.cc",
       "src/scheduler.cc",
       "src/addon.cc",

@@ -4,6 +4,7 @@
 import type { Device, DeviceBuffer } from './device.js';
 import type { Kernel, KernelArgs, ParamDescriptor } from './kernels.js';
 import { mulberry32 } from '../util/random.js';
+import { appScalars } from './corpus-apps-scalars.js';
 
 export interface CorpusInstance {
   /** Short unique label, e.g. `gemm#3 pool(A@0,B@48,C@16)`. */
@@ -80,6 +81,7 @@ const scalars: Record<string, (r: Rng) => Record<string, number>> = {
     const s = { sw, sh, step: sw * 3 + pick(r, [0, 0, 5]), c0: pick(r, [0, 2]), dw: int(r, 1, 10), dh: int(r, 1, 8) };
     return { ...s, k0: 0.017, k1: 0.0175, k2: 0.0174, b0: -2.1, b1: -2.03, b2: -1.8 };
   },
+  ...appScalars,
 };
 
 // A scan over n elements: nb covers them (sometimes exactly, sometimes with spare blocks).

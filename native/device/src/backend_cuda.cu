@@ -30,6 +30,7 @@
 #include "backend.h"
 #include "kernels_ops.h"
 #include "kernels_perception_ops.h"
+#include "kernels_apps_ops.h"
 
 namespace xdev {
 namespace {
@@ -84,6 +85,7 @@ const Entry kTable[] = {
     OP("ransac_best", RansacBest), OP("ground_keep", GroundKeep), OP("cell_keys", CellKeys), OP("cc_pass", CcPass),
     OP("label_keys", LabelKeys), OP("cluster_stats", ClusterStats), OP("hm_init", HmInit), OP("hm_pass", HmPass),
     OP("hm_regions", HmRegions), OP("yolo_decode", YoloDecode), OP("preprocess", Preprocess),
+    XDEV_APPS_OPS,  // kernels_apps_ops.h
 };
 #undef OP
 

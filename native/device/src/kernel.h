@@ -7,7 +7,8 @@
 // where count is a product of terms (constants or integer scalar arguments) and stride a
 // term. Strided extents are the covering interval: a superset, so overlap checks stay
 // conservative (no false "idempotent"). An `inout` buffer may be read only when a scalar
-// is non-zero (GEMM reads C only when beta != 0).
+// is non-zero (GEMM reads C only when beta != 0), written only when a scalar is non-zero
+// (running statistics outside training), or touched at all only when a scalar is non-zero.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -46,6 +47,11 @@ struct ParamSpec {
   std::vector<Term> count;   // product
   Term stride = Term::c(1);  // in elements
   int read_if_nonzero = -1;  // inout read only when this scalar is non-zero
+  int write_if_nonzero = -1;   // inout written only when this scalar is non-zero (else only read)
+  int active_if_nonzero = -1;  // neither read nor written when this scalar is zero
+  // Element-wise select: element i written here is either element i of buffer param
+  // `select_of` as read (unchanged) or a value computed without reading either buffer.
+  int select_of = -1;
   std::string type;          // element type for documentation: f32, u8, u32, u64, xyz
 };
 

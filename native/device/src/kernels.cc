@@ -273,6 +273,7 @@ std::vector<KernelDesc> build() {
        {I("n"), F("thr"), B("x", kIn, "f32", 4, {P(0)}), B("flag", kOut, "u32", 4, {C(1)})}, kHostVisible,
        HOST(BelowSignal), signal_ref});
   add_perception_kernels(L);
+  add_app_kernels(L);
 
   for (auto& k : L) {
     k.slots = 0;

@@ -61,5 +61,7 @@ void items_in_order(const Args& a) {
 
 // Perception kernels (kernels_perception.cc), appended to the library.
 void add_perception_kernels(std::vector<KernelDesc>& L);
+// Application kernels (kernels_apps.cc): training and inference around the GEMMs.
+void add_app_kernels(std::vector<KernelDesc>& L);
 
 }  // namespace xdev

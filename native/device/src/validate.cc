@@ -156,7 +156,7 @@ std::string Validator::prepare(const MemoryTable& mem, int kernel, const double*
 
 std::string Validator::compute(const Prepared& p, const uint64_t* abs, const uint64_t* limit, const Resolved* res, Decision* d) {
   const KernelDesc& k = *p.args.k;
-  *d = Decision();
+  // *d is freshly value-initialised by the caller (make_shared): no second 1.3 KB reset here.
   for (size_t i = 0; i < k.params.size(); ++i) {
     const ParamSpec& ps = k.params[i];
     if (!ps.is_buffer) continue;
@@ -170,10 +170,13 @@ std::string Validator::compute(const Prepared& p, const uint64_t* abs, const uin
                                       fmt_u(res[i].bytes) + " bytes");
     }
     if (bytes == 0) continue;
+    // Scalar conditions known at launch (rules 2 and 3 in validate.h): untouched, or only read.
+    if (ps.active_if_nonzero >= 0 && p.args.s[ps.active_if_nonzero] == 0.0) continue;
     Range r{MemoryTable::root_handle(*res[i].root), res[i].root->index, res[i].root->gen, abs[i], abs[i] + uint64_t(bytes), int(i)};
     bool reads = (ps.access & kIn) && (ps.read_if_nonzero < 0 || p.args.s[ps.read_if_nonzero] != 0.0);
+    bool writes = (ps.access & kOut) && (ps.write_if_nonzero < 0 || p.args.s[ps.write_if_nonzero] != 0.0);
     if (reads) d->sets.reads[d->sets.nr++] = r;
-    if (ps.access & kOut) d->sets.writes[d->sets.nw++] = r;
+    if (writes) d->sets.writes[d->sets.nw++] = r;
   }
   if (k.side_effects != kNoSideEffects) {
     d->reason = kSideEffects;
@@ -183,6 +186,8 @@ std::string Validator::compute(const Prepared& p, const uint64_t* abs, const uin
     for (int r = 0; r < d->sets.nr; ++r) {
       const Range &a = d->sets.writes[w], &b = d->sets.reads[r];
       if (a.slot == b.slot && a.gen == b.gen && a.begin < b.end && b.begin < a.end) {
+        // Rule 5: an element-wise select over exactly the range it reads (same bytes).
+        if (k.params[size_t(a.param)].select_of == b.param && a.begin == b.begin && a.end == b.end) continue;
         d->reason = kOverlap;
         d->write_param = a.param;
         d->read_param = b.param;
