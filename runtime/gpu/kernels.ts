@@ -17,6 +17,11 @@ export type KernelArg = number | BufferLike | Ptr;
 export type KernelArgs = Readonly<Record<string, KernelArg>>;
 
 export type KernelDescriptor = NativeKernelDesc;
+/**
+ * A parameter as the addon describes it, including the scalars that gate a buffer's accesses
+ * (the validator's instance-level rules): `readIfNonzero`, `writeIfNonzero`, `activeIfNonzero`
+ * and `selectOf` (element-wise select of another buffer parameter).
+ */
 export type ParamDescriptor = NativeParamDesc;
 
 const isPtr = (v: unknown): v is Ptr => typeof v === 'object' && v !== null && 'offset' in v && 'handle' in v;

@@ -18,6 +18,12 @@ export interface NativeParamDesc {
   stride?: number | string;
   /** inout buffer read only when this scalar is non-zero (GEMM's beta). */
   readIfNonzero?: string;
+  /** inout buffer written only when this scalar is non-zero (else only read). */
+  writeIfNonzero?: string;
+  /** buffer neither read nor written when this scalar is zero. */
+  activeIfNonzero?: string;
+  /** element-wise select: each element written is that of this buffer parameter, unchanged, or computed without reading either. */
+  selectOf?: string;
 }
 
 export interface NativeKernelDesc {

@@ -481,6 +481,9 @@ Napi::Value KernelList(const Napi::CallbackInfo& info) {
         q.Set("count", c);
         q.Set("stride", term(k, p.stride));
         if (p.read_if_nonzero >= 0) q.Set("readIfNonzero", k.params[size_t(p.read_if_nonzero)].name);
+        if (p.write_if_nonzero >= 0) q.Set("writeIfNonzero", k.params[size_t(p.write_if_nonzero)].name);
+        if (p.active_if_nonzero >= 0) q.Set("activeIfNonzero", k.params[size_t(p.active_if_nonzero)].name);
+        if (p.select_of >= 0) q.Set("selectOf", k.params[size_t(p.select_of)].name);
       } else {
         q.Set("kind", "scalar");
         q.Set("type", p.is_int ? "int" : "float");
