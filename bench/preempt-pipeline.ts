@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { prng } from '../runtime/gpu/corpus.js';
-import { CRITICAL_PATH_BAND, setSharedDeviceOptions } from '../runtime/gpu/index.js';
+import { acquireDevice, CRITICAL_PATH_BAND, setSharedDeviceOptions } from '../runtime/gpu/index.js';
 import type { PortValues, StageInstance } from '../runtime/xnode/types.js';
 import { context, instantiate, sampleInputs, xnodeDef, type ContextLog } from '../xnodes/perception-common/fixtures.js';
 
@@ -18,6 +18,8 @@ export interface PipelineResult {
   hpRatio: number;
   lidarRatio: number;
   preemptions: Record<string, number>;
+  /** Device-wide, preempt rounds: kills done, and kills declined (victim at its kill cap, or its remaining run too short). */
+  kills: { done: number; avoidedCap: number; avoidedShort: number };
 }
 
 const median = (xs: number[]) => {
@@ -35,6 +37,7 @@ export async function pipelineBench(rounds: number, framesPerRound: number): Pro
   const rand = prng(17);
   const e2e = { preempt: { cam: [] as number[], lidar: [] as number[] }, wait: { cam: [] as number[], lidar: [] as number[] } };
   const preemptions: Record<string, number> = {};
+  const kills = { done: 0, avoidedCap: 0, avoidedShort: 0 };
   for (let r = 0; r < rounds * 2; r++) {
     const mode = (r + Math.floor(r / 2)) % 2 === 0 ? 'preempt' : 'wait';
     setSharedDeviceOptions({ preempt: mode === 'preempt' });
@@ -42,6 +45,8 @@ export async function pipelineBench(rounds: number, framesPerRound: number): Pro
     const hi = CRITICAL_PATH_BAND;
     const pre = await stage('camera/preprocess', hi + 3, log), dec = await stage('detect/decode', hi + 1, log);
     const vox = await stage('lidar/voxel', 3, log), gnd = await stage('lidar/ground', 2, log), clu = await stage('lidar/cluster', 1, log);
+    const lease = acquireDevice(); // the stages' shared device, for its kill counters
+    lease.device.resetStats();
     for (let f = 0; f < framesPerRound + 1; f++) {
       const inp = inputs[f % inputs.length]!;
       const fi = { seq: f, t0: 0 };
@@ -66,11 +71,16 @@ export async function pipelineBench(rounds: number, framesPerRound: number): Pro
     }
     for (const s of [pre, dec, vox, gnd, clu]) await s.finish?.();
     if (mode === 'preempt') {
+      const st = lease.device.stats();
+      kills.done += st.preemptions;
+      kills.avoidedCap += st.killsAvoidedCap;
+      kills.avoidedShort += st.killsAvoidedShort;
       for (const [name, st] of Object.entries((log.sections.device ?? {}) as Record<string, { preemptions: number }>)) {
         preemptions[name] = (preemptions[name] ?? 0) + st.preemptions;
       }
     }
     for (const s of [pre, dec, vox, gnd, clu]) await s.close?.();
+    lease.release();
   }
   setSharedDeviceOptions({});
   const f = (v: number) => v.toFixed(2);
@@ -84,5 +94,6 @@ export async function pipelineBench(rounds: number, framesPerRound: number): Pro
     hpRatio: median(e2e.preempt.cam) / median(e2e.wait.cam),
     lidarRatio: median(e2e.preempt.lidar) / median(e2e.wait.lidar),
     preemptions,
+    kills,
   };
 }

@@ -112,6 +112,9 @@ export default async function main(args: string[]): Promise<void> {
   console.log(table(pipe.rows, 2));
   console.log(`  preemptions per stage (preempt rounds): ${JSON.stringify(pipe.preemptions)}`);
   console.log(
+    `  kills (preempt rounds): ${pipe.kills.done} done; declined ${pipe.kills.avoidedCap} (victim at its kill cap) + ${pipe.kills.avoidedShort} (remaining run too short to pay)`,
+  );
+  console.log(
     JSON.stringify({
       bench: 'preempt',
       reduction: round(reduction),
@@ -120,6 +123,8 @@ export default async function main(args: string[]): Promise<void> {
       be_throughput_loss: round(loss),
       pipeline_hp_e2e_ratio: round(pipe.hpRatio),
       pipeline_lidar_e2e_ratio: round(pipe.lidarRatio),
+      pipeline_kills: pipe.kills.done,
+      pipeline_kills_avoided: pipe.kills.avoidedCap + pipe.kills.avoidedShort,
     }),
   );
 }

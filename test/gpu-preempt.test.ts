@@ -184,3 +184,66 @@ test.serial('two units: high-priority work takes the free unit without preemptin
   t.true(h.endUs < r.endUs);
   d.close();
 });
+
+test.serial('a launch killed the maximum number of times runs to completion: the preempted branch is not starved', async (t) => {
+  const d = new Device();
+  const { maxKills } = deviceAddon();
+  const M = 2400 * LONG, N = 160, K = 160;
+  const A = d.upload(randomFloats(M * K)), B = d.upload(randomFloats(K * N)), C = d.upload(randomFloats(M * N));
+  const args = (r: DeviceBuffer[]) => ({ M, N, K, alpha: 0.5, beta: 0, A: r[0]!, B: r[1]!, C: r[2]! });
+  const expected = uninterrupted(d, 'gemm', [A, B, C], args, 2);
+  const lo = d.stream({ priority: 0 }), hi = d.stream({ priority: 5 });
+  const x = d.upload(randomFloats(4096)), y = d.alloc(4096 * 4);
+  let capped = 0;
+  for (let trial = 0; trial < 4 && capped === 0; trial++) {
+    C.write(randomFloats(M * N));
+    const be = lo.launch('gemm', args([A, B, C]));
+    let finished = false;
+    const r = be.done.then((v) => ((finished = true), v));
+    // High-priority work keeps arriving for as long as the best-effort kernel runs.
+    const hp: Array<Promise<LaunchResult>> = [];
+    while (!finished) {
+      hp.push(hi.launch('scale', { n: 4096, s: 2, x, y }).done);
+      await sleep(1);
+    }
+    const res = await r;
+    await Promise.all(hp);
+    t.true(res.preemptions <= maxKills, `killed ${res.preemptions} times, at most ${maxKills}`);
+    t.true(same(bytes(C), expected), `trial ${trial}`);
+    if (res.preemptions === maxKills) capped++;
+  }
+  t.true(capped >= 1, `a launch reached ${maxKills} kills and then ran to completion`);
+  t.true(d.stats().killsAvoidedCap >= 1, 'a kill was declined because the victim was at its cap');
+  d.close();
+});
+
+test.serial('a short victim is not killed: the high-priority launch starts when it ends, before any later one', async (t) => {
+  const d = new Device();
+  const n = 1 << 16;
+  const lo = d.stream({ priority: 0 }), hi = d.stream({ priority: 5 });
+  const x = d.upload(randomFloats(n)), ys = Array.from({ length: 4 }, () => d.alloc(n * 4)), y = d.alloc(n * 4);
+  // The scheduler learns how long the kernel runs; the queue below lasts about 40 ms.
+  const warm = await lo.launch('scale', { n, s: 3, x, y: ys[0]! }).done;
+  const count = Math.min(4000, Math.ceil(40_000 / Math.max(1, warm.endUs - warm.firstStartUs)));
+  // A queue of short best-effort launches, each shorter than the kill bound.
+  let left = count;
+  const be = Array.from({ length: count }, (_, i) => lo.launch('scale', { n, s: 3, x, y: ys[i % ys.length]! }).done.then((r) => (left--, r)));
+  const hp: Array<Promise<LaunchResult>> = [];
+  while (left > 0 && hp.length < 20) {
+    await sleep(1);
+    hp.push(hi.launch('scale', { n, s: 2, x, y }).done);
+  }
+  const [b, h] = [await Promise.all(be), await Promise.all(hp)];
+  const kills = b.reduce((s, r) => s + r.preemptions, 0);
+  // (a unit thread descheduled by a busy machine can make one look long for a while)
+  t.true(kills * 4 <= hp.length, `${kills} short victims killed for ${hp.length} high-priority arrivals`);
+  for (const r of h) {
+    // waits at most for the victim running at its arrival: no best-effort launch starts in between
+    t.is(b.filter((v) => v.firstStartUs > r.enqueueUs && v.firstStartUs < r.firstStartUs).length, 0);
+  }
+  const s = d.stats();
+  t.true(s.killsAvoidedShort >= 1, 'kills were declined because the running victim was short');
+  const xs = x.read(new Float32Array(n));
+  t.true(ys[0]!.read(new Float32Array(n)).every((v, i) => v === xs[i]! * 3), 'short victims computed their results');
+  d.close();
+});

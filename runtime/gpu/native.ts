@@ -46,6 +46,10 @@ export interface NativeStats {
   blocksRun: number;
   blocksDiscarded: number;
   waitedUnpreemptible: number;
+  /** High-priority launches that waited for a killable launch already killed the maximum number of times. */
+  killsAvoidedCap: number;
+  /** High-priority launches that waited for a killable launch whose remaining run was too short to pay for a kill. */
+  killsAvoidedShort: number;
   validations: number;
   validateCacheHits: number;
   validateCacheSize: number;
@@ -85,6 +89,10 @@ export interface DeviceAddon {
   kernels(): NativeKernelDesc[];
   /** Length of the Float64Array `info` a launch fills. */
   infoSlots: number;
+  /** Kills per launch after which it runs to completion (scheduler.h). */
+  maxKills: number;
+  /** A victim whose estimated remaining run is at most this is not killed (scheduler.h). */
+  killWaitBoundUs: number;
   /** Doubles per completion record. */
   completionFields: number;
   /** The backend in use: `cuda` only when built with CUDA and a CUDA device was found. */

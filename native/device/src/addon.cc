@@ -412,6 +412,8 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
     set("blocksRun", double(s.blocks_run));
     set("blocksDiscarded", double(s.blocks_discarded));
     set("waitedUnpreemptible", double(s.waited_unpreemptible));
+    set("killsAvoidedCap", double(s.kills_avoided_cap));
+    set("killsAvoidedShort", double(s.kills_avoided_short));
     set("validations", double(v.count));
     set("validateCacheHits", double(v.cache_hits));
     set("validateCacheSize", double(core_->validator.cache_size()));
@@ -501,6 +503,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeDevice", DeviceWrap::Define(env));
   exports.Set("kernels", Napi::Function::New(env, KernelList));
   exports.Set("infoSlots", Napi::Number::New(env, kInfoSlots));
+  exports.Set("maxKills", Napi::Number::New(env, kMaxKills));
+  exports.Set("killWaitBoundUs", Napi::Number::New(env, double(kWaitBoundNs) / 1000.0));
   exports.Set("completionFields", Napi::Number::New(env, kCompletionFields));
   exports.Set("backend", default_backend().name());
   exports.Set("backendNote", backend_note());

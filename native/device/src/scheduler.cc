@@ -169,18 +169,33 @@ int Scheduler::pick_locked() {
   return best;
 }
 
+// Whether killing running launch `r` pays (see the rule in scheduler.h).
+int Scheduler::kill_worth_locked(const Launch& r, uint64_t now) const {
+  if (r.preemptions >= kMaxKills) return 1;
+  auto it = ns_per_block_.find(r.prep.args.k);
+  if (it == ns_per_block_.end()) return 0;
+  const double left = double(r.prep.grid) * it->second - double(now - r.t_last);
+  return left > double(kWaitBoundNs) ? 0 : 2;
+}
+
 void Scheduler::maybe_preempt_locked() {
   if (idle_ > 0 || running_.empty()) return;
   int best = pick_locked();
   if (best < 0) return;
   const int want = streams_[size_t(best)].priority;
+  const uint64_t now = now_ns();
   Launch* victim = nullptr;
   bool lower_running = false;
+  int declined = 0;  // why a killable victim was spared: 1 capped, 2 short
   for (auto& r : running_) {
     if (r->kill.load(std::memory_order_relaxed)) return;  // one kill in flight is enough
     if (r->priority >= want) continue;
     lower_running = true;
     if (!preempt_ || !(r->prep.d().idempotent || r->restorable)) continue;
+    if (int why = kill_worth_locked(*r, now)) {
+      declined = std::max(declined, why);
+      continue;
+    }
     if (!victim || r->priority < victim->priority || (r->priority == victim->priority && r->t_last > victim->t_last))
       victim = r.get();
   }
@@ -189,7 +204,12 @@ void Scheduler::maybe_preempt_locked() {
     ++stats_.kill_requests;
   } else if (lower_running) {
     Launch& w = *streams_[size_t(best)].q.front().launch;
-    if (!w.wait_counted) {
+    if (declined) {
+      if (!w.avoid_counted) {
+        w.avoid_counted = true;
+        ++(declined == 1 ? stats_.kills_avoided_cap : stats_.kills_avoided_short);
+      }
+    } else if (!w.wait_counted) {
       w.wait_counted = true;
       ++stats_.waited_unpreemptible;
     }
@@ -281,6 +301,13 @@ void Scheduler::worker() {
     lk.lock();
     l->blocks_run += b;
     stats_.blocks_run += b;
+    if (b > 0) {
+      // Learn the kernel's time per block (blocks of one kernel cost about the same). A sample
+      // counts at most twice the estimate: a unit thread descheduled by the OS is not the kernel.
+      const double npb = double(now_ns() - l->t_last) / double(b);
+      auto [it, fresh] = ns_per_block_.try_emplace(a.k, npb);
+      if (!fresh) it->second = 0.75 * it->second + 0.25 * std::min(npb, 2 * it->second);
+    }
     running_.erase(std::find(running_.begin(), running_.end(), l));
     // streams_ may have grown (and moved) while unlocked: index again.
     Stream& st = streams_[size_t(si)];
