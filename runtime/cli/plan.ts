@@ -88,9 +88,9 @@ export function renderPlan(file: string, c: PlanComparison): string {
   const pred = [
     ['prediction (simulated e2e)', 'p50 ms', 'p90 ms', 'vs bound'],
     ['xauto', f(c.xauto.sim.e2e.p50), f(c.xauto.sim.e2e.p90), f(c.xauto.sim.e2e.p50 / c.bound.p50) + 'x'],
-    ['module baseline (nodes in processes, serialized)', f(c.module.sim.e2e.p50), f(c.module.sim.e2e.p90), f(c.module.sim.e2e.p50 / c.bound.p50) + 'x'],
-    ['module-ipc (one container, intra-process, 1 thread)', f(c.moduleIpc.sim.e2e.p50), f(c.moduleIpc.sim.e2e.p90), f(c.moduleIpc.sim.e2e.p50 / c.bound.p50) + 'x'],
-    ['module-ipc-mt (one container, intra-process, pool)', f(c.moduleIpcMt.sim.e2e.p50), f(c.moduleIpcMt.sim.e2e.p90), f(c.moduleIpcMt.sim.e2e.p50 / c.bound.p50) + 'x'],
+    ['module baseline', f(c.module.sim.e2e.p50), f(c.module.sim.e2e.p90), f(c.module.sim.e2e.p50 / c.bound.p50) + 'x'],
+    ['module-ipc baseline (1 thread)', f(c.moduleIpc.sim.e2e.p50), f(c.moduleIpc.sim.e2e.p90), f(c.moduleIpc.sim.e2e.p50 / c.bound.p50) + 'x'],
+    ['module-ipc-mt baseline (pool)', f(c.moduleIpcMt.sim.e2e.p50), f(c.moduleIpcMt.sim.e2e.p90), f(c.moduleIpcMt.sim.e2e.p50 / c.bound.p50) + 'x'],
     ['lower bound (critical path)', f(c.bound.p50), '', '1.00x'],
   ];
   out.push('', table(pred, 1));
@@ -100,6 +100,8 @@ export function renderPlan(file: string, c: PlanComparison): string {
     `module / xauto: ${f(c.module.sim.e2e.p50 / c.xauto.sim.e2e.p50)}x; module-ipc / xauto: ${f(c.moduleIpc.sim.e2e.p50 / c.xauto.sim.e2e.p50)}x; ` +
       `module-ipc-mt / xauto: ${f(c.moduleIpcMt.sim.e2e.p50 / c.xauto.sim.e2e.p50)}x; xauto ${e(c.xauto.sim.e2e)}; ` +
       `planner: ${p.method}${p.method === 'exact' ? (p.complete ? ' (optimal for its estimate)' : ' (budget reached)') : ' (local search)'}${p.refined ? ', refined by simulation' : ''}, ${p.evaluations} evaluations, ${f(p.planMs)} ms`,
+    'baselines: module = each module a node in its own process, messages serialized; module-ipc(-mt) = the same placement as composable nodes ' +
+      'in one container, messages by reference, single-threaded (multi-threaded) executor',
     'modules: ' + c.module.baseline.modules.map((x) => `${x.name} on ${x.xpu} (heaviest: ${x.heaviest})`).join(', ') +
       (c.module.baseline.strays.length ? `; no option on their module's XPU: ${c.module.baseline.strays.join(', ')}` : ''),
   );
