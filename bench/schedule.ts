@@ -1,12 +1,16 @@
 // `npm run bench -- schedule [name:=value ...] [--frames N] [--rounds R] [--workers N] [--cached]`
 //
-// XAUTO planning against the module-level (ROS2-style) baseline and the lower bound, all in
+// XAUTO planning against the module-level (ROS2-style) baselines and the lower bound, all in
 // one run:
-//  1. on this host: profile the perception pipeline (fresh unless --cached), plan it both
-//     ways, then run both plans for real, side by side — interleaved rounds of the same
-//     frames at the sources' rates — and compare the measured end-to-end p50s; the simulator's
-//     prediction for the xauto plan is checked against its measurement;
-//  2. on the declared embedded board (profiles/board.yaml): the same two ratios, simulated;
+//  1. on this host: profile the perception pipeline (fresh unless --cached), plan it, then run
+//     xauto, module (nodes in processes, serialized), module-ipc / module-ipc-mt (composable
+//     nodes in one container, by reference, single-/multi-threaded executor) and
+//     xauto-order@module (the gain breakdown's middle step) for real, side by side —
+//     interleaved rounds of the same frames at the sources' rates — and compare the measured
+//     end-to-end p50s; the simulator's prediction for the xauto plan is checked against its
+//     measurement; where xauto's gain comes from is split into serialization, order and
+//     placement (runtime/schedule/breakdown.ts says how);
+//  2. on the declared embedded board (profiles/board.yaml): the same ratios, simulated;
 //  3. planning time for random pipelines of 30 and 500 stages;
 //  4. the planner's fast estimate (evaluate.ts) against the dispatch core's simulation, on
 //     random pipelines and assignments.
@@ -17,7 +21,22 @@ import { loadLaunchFile, parseLaunchArgs } from '../runtime/launch/index.js';
 import { Executor } from '../runtime/exec/executor.js';
 import type { ExecPlan } from '../runtime/exec/plan.js';
 import { loadRegistry } from '../runtime/cli/xnodes.js';
-import { buildModel, compareOnModel, declaredProfile, measureProfile, ModuleCodec, planXauto, simulate, type PlanComparison } from '../runtime/schedule/index.js';
+import {
+  attributeGain,
+  buildModel,
+  compareOnModel,
+  declaredProfile,
+  gainAssignments,
+  gainChain,
+  measureProfile,
+  ModuleCodec,
+  planXauto,
+  simulate,
+  toExecPlan,
+  type GainPlan,
+  type GainStep,
+  type PlanComparison,
+} from '../runtime/schedule/index.js';
 import { estimate } from '../runtime/schedule/planner.js';
 import { priorities, prepare, upwardRank } from '../runtime/schedule/evaluate.js';
 import { mulberry32 } from '../runtime/util/random.js';
@@ -160,17 +179,28 @@ export default async function main(args: string[]): Promise<void> {
   // 1. This host: profile, plan, predict, then measure both plans.
   const profile = await measureProfile(graph, xpus, { reprofile: !o.cached, log });
   const host: PlanComparison = compareOnModel(buildModel(graph, xpus, profile), profile, xpus, { frames: o.frames * o.rounds });
+  const hostChain = gainAssignments(host.model, host.xauto.planner.assignment);
+  const plans = {
+    xauto: host.xauto.plan,
+    module: host.module.plan,
+    'module-ipc': host.moduleIpc.plan,
+    'module-ipc-mt': host.moduleIpcMt.plan,
+    'xauto-order@module': toExecPlan(host.model, hostChain['xauto-order@module'], 'xauto-order@module'),
+  };
+  type Measured = keyof typeof plans;
+  const names = Object.keys(plans) as Measured[];
   const loadBefore = loadavg()[0]!;
-  log(`bench schedule: ${graph.stages.length} stages; running plans 'xauto' and 'module' for ${o.rounds} interleaved rounds of ${o.frames} frames per source`);
-  await runReal(graph, host.xauto.plan, xpus, 8); // warm-up of both plans' code paths
-  await runReal(graph, host.module.plan, xpus, 8);
-  const measured = { xauto: [] as number[], module: [] as number[] };
-  const perRound = { xauto: [] as number[], module: [] as number[], xautoP90: [] as number[] };
-  const facts = { xauto: { drops: 0, overruns: 0 }, module: { drops: 0, overruns: 0 } };
+  log(`bench schedule: ${graph.stages.length} stages; running plans ${names.map((n) => `'${n}'`).join(', ')} for ${o.rounds} interleaved rounds of ${o.frames} frames per source`);
+  for (const n of names) await runReal(graph, plans[n], xpus, 8); // warm-up of every plan's code paths
+  const measured = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Measured, number[]>;
+  const perRound = { ...(Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Measured, number[]>), xautoP90: [] as number[] };
+  const facts = Object.fromEntries(names.map((n) => [n, { drops: 0, overruns: 0 }])) as Record<Measured, { drops: number; overruns: number }>;
   const stageRuns: number[][] = graph.stages.map(() => []);
   for (let r = 0; r < o.rounds; r++) {
-    for (const name of r % 2 === 0 ? (['xauto', 'module'] as const) : (['module', 'xauto'] as const)) {
-      const res = await runReal(graph, host[name].plan, xpus, o.frames);
+    // Each round starts with a different plan, so no plan always runs first or last.
+    const order = names.map((_, k) => names[(k + r) % names.length]!);
+    for (const name of order) {
+      const res = await runReal(graph, plans[name], xpus, o.frames);
       measured[name].push(...res.e2e);
       const sum = summarize(res.e2e);
       perRound[name].push(sum.p50);
@@ -183,6 +213,8 @@ export default async function main(args: string[]): Promise<void> {
   const loadAfter = loadavg()[0]!;
   const mx = summarize(measured.xauto);
   const mm = summarize(measured.module);
+  const mi = summarize(measured['module-ipc']);
+  const mimt = summarize(measured['module-ipc-mt']);
   const bound = host.bound.p50;
   const period = pipelinePeriod(host.model);
   const simErr = Math.abs(host.xauto.sim.e2e.p50 - mx.p50) / mx.p50;
@@ -198,6 +230,20 @@ export default async function main(args: string[]): Promise<void> {
   const board = loadDeclaredBoard(boardFile);
   const bp = declaredProfile(graph, board.xpus, [board]);
   const sim = compareOnModel(buildModel(graph, board.xpus, bp), bp, board.xpus, { frames: 300 });
+
+  // Where the gain comes from: the chain's p50s, measured here and simulated here and on the board.
+  const simChain = (c: PlanComparison, frames: number): Record<GainPlan, number> => {
+    const ch = gainAssignments(c.model, c.xauto.planner.assignment);
+    const p = (a: (typeof ch)[GainPlan]) => simulate(c.model, a, { frames, sample: true, seed: 1, warmup: 5 }).e2e.p50;
+    return { module: c.module.sim.e2e.p50, 'module-ipc-mt': c.moduleIpcMt.sim.e2e.p50, 'xauto-order@module': p(ch['xauto-order@module']), xauto: c.xauto.sim.e2e.p50 };
+  };
+  const measuredChain: Record<GainPlan, number> = {
+    module: mm.p50,
+    'module-ipc-mt': mimt.p50,
+    'xauto-order@module': summarize(measured['xauto-order@module']).p50,
+    xauto: mx.p50,
+  };
+  const gains = { measured: attributeGain(measuredChain), hostSim: attributeGain(simChain(host, o.frames * o.rounds)), board: attributeGain(simChain(sim, 300)) };
 
   // 3. Planning time.
   const t30 = planTime(30);
@@ -216,6 +262,31 @@ export default async function main(args: string[]): Promise<void> {
     rows.push([s.name, at(host, 'xauto'), at(host, 'module'), at(sim, 'xauto'), at(sim, 'module')]);
   });
   process.stdout.write(`\nplacements (${graph.stages.length} stages of ${desc.file}; host XPUs real, board XPUs simulated)\n${table(rows, 99)}\n\n`);
+  const base = [
+    ['e2e p50 (ms)', 'xauto', 'module', 'module-ipc', 'module-ipc-mt', 'module/xauto', 'module-ipc/xauto', 'module-ipc-mt/xauto'],
+    ['host, measured', f(mx.p50), f(mm.p50), f(mi.p50), f(mimt.p50), f(mm.p50 / mx.p50), f(mi.p50 / mx.p50), f(mimt.p50 / mx.p50)],
+    ...([['host, simulated', host], ['board, simulated', sim]] as const).map(([label, c]) => [
+      label,
+      f(c.xauto.sim.e2e.p50),
+      f(c.module.sim.e2e.p50),
+      f(c.moduleIpc.sim.e2e.p50),
+      f(c.moduleIpcMt.sim.e2e.p50),
+      f(c.module.sim.e2e.p50 / c.xauto.sim.e2e.p50),
+      f(c.moduleIpc.sim.e2e.p50 / c.xauto.sim.e2e.p50),
+      f(c.moduleIpcMt.sim.e2e.p50 / c.xauto.sim.e2e.p50),
+    ]),
+  ];
+  process.stdout.write(`baselines: module = nodes in processes, serialized; module-ipc(-mt) = composable nodes in one container, by reference, single- (multi-)threaded executor\n${table(base, 1)}\n\n`);
+  const gainRows = [['gain step', 'from -> to', 'host measured', 'share', 'host simulated', 'share', 'board simulated', 'share']];
+  gains.measured.forEach((g: GainStep, k: number) => {
+    const h = gains.hostSim[k]!;
+    const b = gains.board[k]!;
+    gainRows.push([g.step, `${g.from} -> ${g.to}`, `${f(g.factor)}x`, pct(g.share), `${f(h.factor)}x`, pct(h.share), `${f(b.factor)}x`, pct(b.share)]);
+  });
+  gainRows.push(['total', 'module -> xauto', `${f(mm.p50 / mx.p50)}x`, '', `${f(host.module.sim.e2e.p50 / host.xauto.sim.e2e.p50)}x`, '', `${f(sim.module.sim.e2e.p50 / sim.xauto.sim.e2e.p50)}x`, '']);
+  process.stdout.write(
+    `where xauto's gain over module comes from (chain ${gainChain.join(' -> ')}; each step changes one thing; factor = ratio of consecutive e2e p50s, share = its log over the total's log)\n${table(gainRows, 2)}\n\n`,
+  );
   const res = [
     ['e2e p50 (ms)', 'xauto', 'module', 'lower bound', 'module/xauto', 'xauto/bound'],
     ['host, measured', f(mx.p50), f(mm.p50), f(bound), f(mm.p50 / mx.p50), f(mx.p50 / bound)],
@@ -240,14 +311,17 @@ export default async function main(args: string[]): Promise<void> {
   });
   process.stdout.write(`run time per stage (ms)\n${table(stageRows, 2)}\n\n`);
   // The spread over rounds: how much of a difference between runs is noise on this host.
-  const roundRows = [['round', 'xauto p50', 'module p50', 'module/xauto', 'xauto p90', 'sim error p50', 'sim error p90']];
+  const roundRows = [['round', 'xauto p50', 'module p50', 'module/xauto', 'module-ipc p50', 'module-ipc/xauto', 'module-ipc-mt p50', 'xauto p90', 'sim error p50', 'sim error p90']];
   perRound.xauto.forEach((x, r) => {
     const mo = perRound.module[r]!;
+    const ipc = perRound['module-ipc'][r]!;
     const p90 = perRound.xautoP90[r]!;
-    roundRows.push([String(r + 1), f(x), f(mo), f(mo / x), f(p90), f(Math.abs(host.xauto.sim.e2e.p50 - x) / x), f(Math.abs(host.xauto.sim.e2e.p90 - p90) / p90)]);
+    roundRows.push([String(r + 1), f(x), f(mo), f(mo / x), f(ipc), f(ipc / x), f(perRound['module-ipc-mt'][r]!), f(p90), f(Math.abs(host.xauto.sim.e2e.p50 - x) / x), f(Math.abs(host.xauto.sim.e2e.p90 - p90) / p90)]);
   });
+  const spread = (a: number[]) => `${f(Math.min(...a))}..${f(Math.max(...a))}`;
   const ratios = perRound.xauto.map((x, r) => perRound.module[r]! / x);
-  roundRows.push(['spread (min..max)', `${f(Math.min(...perRound.xauto))}..${f(Math.max(...perRound.xauto))}`, `${f(Math.min(...perRound.module))}..${f(Math.max(...perRound.module))}`, `${f(Math.min(...ratios))}..${f(Math.max(...ratios))}`, '', '', '']);
+  const ipcRatios = perRound.xauto.map((x, r) => perRound['module-ipc'][r]! / x);
+  roundRows.push(['spread (min..max)', spread(perRound.xauto), spread(perRound.module), spread(ratios), spread(perRound['module-ipc']), spread(ipcRatios), spread(perRound['module-ipc-mt']), '', '', '']);
   process.stdout.write(`rounds (measured on this host, interleaved)\n${table(roundRows, 1)}\n\n`);
   process.stdout.write(
     [
@@ -257,7 +331,9 @@ export default async function main(args: string[]): Promise<void> {
         `xauto ${f((100 * measured.xauto.filter((v) => v > period).length) / Math.max(1, measured.xauto.length), 1)}%, ` +
         `module ${f((100 * measured.module.filter((v) => v > period).length) / Math.max(1, measured.module.length), 1)}%`,
       `measured: xauto ${mx.count} e2e samples (p90 ${f(mx.p90)} ms, drops ${facts.xauto.drops}, overruns ${facts.xauto.overruns}); ` +
-        `module ${mm.count} (p90 ${f(mm.p90)} ms, drops ${facts.module.drops}, overruns ${facts.module.overruns})`,
+        `module ${mm.count} (p90 ${f(mm.p90)} ms, drops ${facts.module.drops}, overruns ${facts.module.overruns}); ` +
+        `module-ipc ${mi.count} (p90 ${f(mi.p90)} ms, drops ${facts['module-ipc'].drops}, overruns ${facts['module-ipc'].overruns}); ` +
+        `module-ipc-mt ${mimt.count} (p90 ${f(mimt.p90)} ms, drops ${facts['module-ipc-mt'].drops}, overruns ${facts['module-ipc-mt'].overruns})`,
       `simulator vs measured e2e p50: xauto ${f(simErr * 100, 1)}% off, module ${f(simErrModule * 100, 1)}% off; p90: xauto ${f(simErrP90 * 100, 1)}% off`,
       `fast estimate vs the core's simulation (mean e2e, ${estErr.length} random pipelines the XPUs keep up with): ` +
         `error p50 ${f(q(estErr, 0.5) * 100, 1)}%, p90 ${f(q(estErr, 0.9) * 100, 1)}%, max ${f(q(estErr, 1) * 100, 1)}%`,
@@ -277,6 +353,16 @@ export default async function main(args: string[]): Promise<void> {
     sim_error_p90: round(simErrP90),
     estimate_error: round(q(estErr, 0.5)),
     sim_board_module_over_xauto: round(sim.module.sim.e2e.p50 / sim.xauto.sim.e2e.p50),
+    module_ipc_over_xauto: round(mi.p50 / mx.p50),
+    module_ipc_mt_over_xauto: round(mimt.p50 / mx.p50),
+    sim_board_module_ipc_over_xauto: round(sim.moduleIpc.sim.e2e.p50 / sim.xauto.sim.e2e.p50),
+    sim_board_module_ipc_mt_over_xauto: round(sim.moduleIpcMt.sim.e2e.p50 / sim.xauto.sim.e2e.p50),
+    gain_serialization: round(gains.measured[0]!.factor),
+    gain_order: round(gains.measured[1]!.factor),
+    gain_placement: round(gains.measured[2]!.factor),
+    sim_board_gain_serialization: round(gains.board[0]!.factor),
+    sim_board_gain_order: round(gains.board[1]!.factor),
+    sim_board_gain_placement: round(gains.board[2]!.factor),
     sim_board_xauto_over_bound: round(sim.xauto.sim.e2e.p50 / sim.bound.p50),
     plan_ms_30: round(t30.median),
     plan_ms_500: round(t500.median),
@@ -285,3 +371,4 @@ export default async function main(args: string[]): Promise<void> {
 }
 
 const round = (v: number) => Math.round(v * 1000) / 1000;
+const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(0)}%` : '-');

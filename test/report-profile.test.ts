@@ -235,7 +235,7 @@ test.serial('user errors in arguments are one clear line, before anything runs',
   const dir = tmp();
   const cases: Array<[string[], RegExp]> = [
     [['--frames', '0'], /--frames 0: expected a positive whole number/],
-    [['--plan', 'fastest'], /--plan fastest: expected xauto, module, both, default or a PLAN\.json file/],
+    [['--plan', 'fastest'], /--plan fastest: expected xauto, module, module-ipc, module-ipc-mt, both, default or a PLAN\.json file/],
     [['--frames', '5', '--duration', '2'], /expected one of them, not both/],
     [['work_us=5'], /malformed launch argument 'work_us=5', expected format '<name>:=<value>'/],
     [['--warmup', '-1'], /--warmup -1: expected a whole number/],

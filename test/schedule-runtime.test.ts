@@ -191,7 +191,7 @@ test('plan files: `xauto plan --json` output runs as a plan; mistakes name the e
       write(v);
       t.throws(() => readPlanFile(file, graph, xpus), { instanceOf: PlanFileError, message: re });
     }
-    t.throws(() => readPlanFile(join(dir, 'missing.json'), graph, xpus), { instanceOf: PlanFileError, message: /missing\.json: no such file; expected 'xauto', 'module', 'default' or a plan JSON file/ });
+    t.throws(() => readPlanFile(join(dir, 'missing.json'), graph, xpus), { instanceOf: PlanFileError, message: /missing\.json: no such file; expected 'xauto', 'module', 'module-ipc', 'module-ipc-mt', 'default' or a plan JSON file/ });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,7 @@
 // `xauto plan FILE [name:=value ...] [--xpus profiles/X.yaml] [--json] [--reprofile] [--workers N]`:
-// plans the pipeline with XAUTO and with the module-level baseline, predicts both by
-// simulation, and prints them beside the lower bound. Without --xpus it plans for this
+// plans the pipeline with XAUTO and with the module-level baselines (nodes in processes,
+// serialized; composable nodes in one container, single- and multi-threaded), predicts them
+// by simulation, and prints them beside the lower bound. Without --xpus it plans for this
 // host's real XPUs (profiling them first, or from the cache); with it, for the declared
 // (simulated) board.
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
@@ -88,14 +89,19 @@ export function renderPlan(file: string, c: PlanComparison): string {
     ['prediction (simulated e2e)', 'p50 ms', 'p90 ms', 'vs bound'],
     ['xauto', f(c.xauto.sim.e2e.p50), f(c.xauto.sim.e2e.p90), f(c.xauto.sim.e2e.p50 / c.bound.p50) + 'x'],
     ['module baseline', f(c.module.sim.e2e.p50), f(c.module.sim.e2e.p90), f(c.module.sim.e2e.p50 / c.bound.p50) + 'x'],
+    ['module-ipc baseline (1 thread)', f(c.moduleIpc.sim.e2e.p50), f(c.moduleIpc.sim.e2e.p90), f(c.moduleIpc.sim.e2e.p50 / c.bound.p50) + 'x'],
+    ['module-ipc-mt baseline (pool)', f(c.moduleIpcMt.sim.e2e.p50), f(c.moduleIpcMt.sim.e2e.p90), f(c.moduleIpcMt.sim.e2e.p50 / c.bound.p50) + 'x'],
     ['lower bound (critical path)', f(c.bound.p50), '', '1.00x'],
   ];
   out.push('', table(pred, 1));
   const p = c.xauto.planner;
   out.push(
     '',
-    `module / xauto: ${f(c.module.sim.e2e.p50 / c.xauto.sim.e2e.p50)}x; xauto ${e(c.xauto.sim.e2e)}; ` +
+    `module / xauto: ${f(c.module.sim.e2e.p50 / c.xauto.sim.e2e.p50)}x; module-ipc / xauto: ${f(c.moduleIpc.sim.e2e.p50 / c.xauto.sim.e2e.p50)}x; ` +
+      `module-ipc-mt / xauto: ${f(c.moduleIpcMt.sim.e2e.p50 / c.xauto.sim.e2e.p50)}x; xauto ${e(c.xauto.sim.e2e)}; ` +
       `planner: ${p.method}${p.method === 'exact' ? (p.complete ? ' (optimal for its estimate)' : ' (budget reached)') : ' (local search)'}${p.refined ? ', refined by simulation' : ''}, ${p.evaluations} evaluations, ${f(p.planMs)} ms`,
+    'baselines: module = each module a node in its own process, messages serialized; module-ipc(-mt) = the same placement as composable nodes ' +
+      'in one container, messages by reference, single-threaded (multi-threaded) executor',
     'modules: ' + c.module.baseline.modules.map((x) => `${x.name} on ${x.xpu} (heaviest: ${x.heaviest})`).join(', ') +
       (c.module.baseline.strays.length ? `; no option on their module's XPU: ${c.module.baseline.strays.join(', ')}` : ''),
   );
@@ -127,15 +133,19 @@ export function planJson(file: string, c: PlanComparison): unknown {
       predicted_e2e_ms: sum(c.module.sim.e2e),
       modules: c.module.baseline.modules,
     },
+    module_ipc: { name: c.moduleIpc.plan.name, executor: 'single-threaded', placements: placements(c.moduleIpc.plan), serializeBetweenModules: false, predicted_e2e_ms: sum(c.moduleIpc.sim.e2e) },
+    module_ipc_mt: { name: c.moduleIpcMt.plan.name, executor: 'multi-threaded', placements: placements(c.moduleIpcMt.plan), serializeBetweenModules: false, predicted_e2e_ms: sum(c.moduleIpcMt.sim.e2e) },
     lower_bound_ms: { p50: c.bound.p50, mean: c.bound.mean },
     module_over_xauto: c.module.sim.e2e.p50 / c.xauto.sim.e2e.p50,
+    module_ipc_over_xauto: c.moduleIpc.sim.e2e.p50 / c.xauto.sim.e2e.p50,
+    module_ipc_mt_over_xauto: c.moduleIpcMt.sim.e2e.p50 / c.xauto.sim.e2e.p50,
     xauto_over_bound: c.xauto.sim.e2e.p50 / c.bound.p50,
   };
 }
 
 export const planCommand: CommandModule<object, PlanArgs> = {
   command: 'plan <file> [launchArgs..]',
-  describe: 'Plan a launch file with XAUTO and the module baseline; print both predictions and the lower bound',
+  describe: 'Plan a launch file with XAUTO and the module baselines (module, module-ipc, module-ipc-mt); print the predictions and the lower bound',
   builder: (y: Argv) =>
     y
       .positional('file', { type: 'string', demandOption: true, describe: 'launch file (.launch.yaml or .launch.xml)' })

@@ -12,6 +12,7 @@ import { sessionSamples, type SessionSamples } from '../trace/diff.js';
 import { compareRuns, renderHtmlReport, type Comparison } from '../trace/html.js';
 import { reportRun, type ReportRun, type ReportXpu } from '../trace/report-data.js';
 import { renderSummary, type RunSummary } from '../trace/report.js';
+import { isPlannedSpec } from '../schedule/index.js';
 import { discoverXpus } from '../xpu/discover.js';
 import { diffCommand } from './diff.js';
 import { UserError } from './errors.js';
@@ -69,8 +70,8 @@ export function checkProfileArgs(a: ProfileArgs): void {
   if (a.duration !== undefined && !(Number.isFinite(a.duration) && a.duration > 0)) throw new UserError(`--duration ${a.duration}: expected a positive number of seconds`);
   if (!(Number.isInteger(a.warmup) && a.warmup >= 0)) throw new UserError(`--warmup ${a.warmup}: expected a whole number of frames per source (0: none)`);
   if (a.frames !== undefined && a.duration !== undefined) throw new UserError('--frames and --duration: expected one of them, not both');
-  if (a.plan === 'both' || a.plan === 'xauto' || a.plan === 'module' || a.plan === 'default' || a.plan.endsWith('.json')) return;
-  throw new UserError(`--plan ${a.plan}: expected xauto, module, both, default or a PLAN.json file`);
+  if (a.plan === 'both' || isPlannedSpec(a.plan) || a.plan === 'default' || a.plan.endsWith('.json')) return;
+  throw new UserError(`--plan ${a.plan}: expected xauto, module, module-ipc, module-ipc-mt, both, default or a PLAN.json file`);
 }
 
 /** Runs the session and writes the report folder. */
@@ -195,7 +196,7 @@ const sessionCommand: CommandModule<object, ProfileArgs> = {
   builder: (y: Argv) =>
     withRunOptions(y)
       .option('duration', { type: 'number', describe: 'run for S seconds at the sources\' rates (default 10 without --frames)' })
-      .option('plan', { type: 'string', default: 'xauto', describe: 'xauto | module | both (module baseline vs xauto, compared) | default | PLAN.json' })
+      .option('plan', { type: 'string', default: 'xauto', describe: 'xauto | module | module-ipc | module-ipc-mt (composable-node baselines, single-/multi-threaded container) | both (module baseline vs xauto, compared) | default | PLAN.json' })
       .option('out', { type: 'string', describe: 'output folder (default xauto-profile-<timestamp>)' })
       .option('realtime', { type: 'boolean', default: false, describe: 'with --frames: keep the sources\' rates' })
       .option('warmup', { type: 'number', default: 20, describe: 'frames per source run (not measured) before each measured run; 0: none' })

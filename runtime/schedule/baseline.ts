@@ -5,6 +5,13 @@
 // fastest — its stages one at a time (one node, one single-threaded executor), modules
 // concurrently, and messages between modules are serialized as between ROS2 nodes.
 //
+// Composable-node baseline (`module-ipc`, how a ROS2 component container runs them): the same
+// placement, but every module is a composable node in one container with intra-process
+// transport, so messages pass by reference (no serialization). The container's executor is
+// either single-threaded (`module-ipc`: one callback at a time in the whole container, taken
+// in the order they became ready) or multi-threaded (`module-ipc-mt`: a pool, each node's
+// callbacks mutually exclusive, as its default callback group makes them).
+//
 // Lower bound: every stage on its fastest option, no contention, no transfers: the critical
 // path from the sources to each sink. No plan on this model can beat it.
 import { fastest, type Assignment, type CostModel } from './model.js';
@@ -58,6 +65,28 @@ export function moduleBaseline(m: CostModel): ModuleBaseline {
     },
     modules,
     strays,
+  };
+}
+
+export type ContainerExecutor = 'single' | 'multi';
+
+/** The plan names of the composable-node baseline, by container executor. */
+export const ipcPlanName: Record<ContainerExecutor, string> = { single: 'module-ipc', multi: 'module-ipc-mt' };
+
+export function moduleIpcBaseline(m: CostModel, executor: ContainerExecutor = 'single'): ModuleBaseline {
+  const base = moduleBaseline(m);
+  const a = base.assignment;
+  return {
+    ...base,
+    assignment: {
+      option: a.option,
+      // Single-threaded: one exclusive group spanning the container, every callback at one
+      // priority, so the dispatch core takes them FIFO by readiness. Multi-threaded: only the
+      // serialization differs from the module baseline (so comparing the two isolates it).
+      priority: executor === 'single' ? m.stages.map(() => 0) : a.priority,
+      group: executor === 'single' ? m.stages.map(() => 'container') : a.group,
+      serialize: false,
+    },
   };
 }
 

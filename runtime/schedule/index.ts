@@ -6,7 +6,7 @@ import { defaultPlan, type ExecPlan, type StagePlacement } from '../exec/plan.js
 import type { Graph } from '../graph/graph.js';
 import type { DeclaredBoard } from '../xpu/declared.js';
 import { runsOn, type XpuInfo } from '../xpu/types.js';
-import { moduleBaseline, lowerBound, type LowerBound, type ModuleBaseline } from './baseline.js';
+import { ipcPlanName, moduleBaseline, moduleIpcBaseline, lowerBound, type ContainerExecutor, type LowerBound, type ModuleBaseline } from './baseline.js';
 import { buildModel, declaredProfile, toExecPlan, unplaceable } from './build.js';
 import { ModuleCodec } from './codec.js';
 import type { Assignment, CostModel } from './model.js';
@@ -14,7 +14,8 @@ import { nextBest, planXauto, type PlannerResult } from './planner.js';
 import { measureProfile, type Profile } from './profile.js';
 import { simulate, type SimResult } from './simulate.js';
 
-export { moduleBaseline, lowerBound } from './baseline.js';
+export { moduleBaseline, moduleIpcBaseline, ipcPlanName, lowerBound, type ContainerExecutor } from './baseline.js';
+export { attributeGain, gainAssignments, gainChain, type GainPlan, type GainStep } from './breakdown.js';
 export { buildModel, declaredProfile, toExecPlan } from './build.js';
 export { ModuleCodec } from './codec.js';
 export type { Assignment, CostModel, ModelStage, ModelXpu, ModelPort } from './model.js';
@@ -39,13 +40,14 @@ export class PlanFileError extends Error {
 
 /**
  * The plan `xauto launch --plan SPEC` runs: `xauto` (planned), `module` (the ROS2-style
- * baseline), `default`, or a PLAN.json file; with the fallback the executor calls when a
- * stage keeps failing.
+ * baseline), `module-ipc` / `module-ipc-mt` (composable nodes in one container, single- or
+ * multi-threaded executor), `default`, or a PLAN.json file; with the fallback the executor
+ * calls when a stage keeps failing.
  */
 export async function resolvePlan(
   graph: Graph,
   xpus: XpuInfo[],
-  spec: 'xauto' | 'module' | 'default' | string,
+  spec: 'xauto' | 'module' | 'module-ipc' | 'module-ipc-mt' | 'default' | string,
   opts: ResolveOptions = {},
 ): Promise<{ plan: ExecPlan; fallback?: Fallback; codec?: MessageCodec; timeout?: Deadline }> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
@@ -53,7 +55,7 @@ export async function resolvePlan(
   const simulated = xpus.filter((x) => !x.real);
   if (simulated.length) log(`xauto: ignoring simulated XPUs ${simulated.map((x) => x.id).join(', ')} (a run uses real XPUs only)`);
   if (spec === 'default') return { plan: defaultPlan(graph, real) };
-  if (spec !== 'xauto' && spec !== 'module') {
+  if (!isPlannedSpec(spec)) {
     const plan = readPlanFile(spec, graph, real);
     return { plan, codec: plan.serializeBetweenModules ? new ModuleCodec(log) : undefined };
   }
@@ -69,11 +71,24 @@ export async function resolvePlan(
     const r = planXauto(model);
     a = r.assignment;
     log(`xauto: planned ${graph.stages.length} stages (${r.method}${r.method === 'exact' && !r.complete ? ', budget reached' : ''}${r.refined ? ', refined by simulation' : ''}) in ${r.planMs.toFixed(1)} ms`);
-  } else {
+  } else if (spec === 'module') {
     a = moduleBaseline(model).assignment;
+  } else {
+    a = moduleIpcBaseline(model, containerOf(spec)).assignment;
   }
   const plan = toExecPlan(model, a, spec);
   return { plan, fallback: makeFallback(model, a, log), codec: plan.serializeBetweenModules ? new ModuleCodec(log) : undefined, timeout: deadlines(model) };
+}
+
+/** Plan specs resolved by planning on a profile (the rest name a plan file or `default`). */
+export const plannedSpecs = ['xauto', 'module', 'module-ipc', 'module-ipc-mt'] as const;
+
+export function isPlannedSpec(spec: string): spec is (typeof plannedSpecs)[number] {
+  return (plannedSpecs as readonly string[]).includes(spec);
+}
+
+function containerOf(spec: string): ContainerExecutor {
+  return spec === ipcPlanName.multi ? 'multi' : 'single';
 }
 
 /** How long one run of a placement may take: the executor's `timeout` option. */
@@ -119,7 +134,7 @@ export function readPlanFile(file: string, graph: Graph, xpus: XpuInfo[]): ExecP
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
-    throw new PlanFileError(`${file}: ${why}; expected 'xauto', 'module', 'default' or a plan JSON file`);
+    throw new PlanFileError(`${file}: ${why}; expected 'xauto', 'module', 'module-ipc', 'module-ipc-mt', 'default' or a plan JSON file`);
   }
   const obj = raw as { name?: unknown; placements?: unknown; serializeBetweenModules?: unknown; plans?: unknown };
   // `xauto plan --json` output holds several plans: take the xauto one.
@@ -158,6 +173,10 @@ export interface PlanComparison {
   xpus: XpuInfo[];
   xauto: { planner: PlannerResult; plan: ExecPlan; sim: SimResult };
   module: { baseline: ModuleBaseline; plan: ExecPlan; sim: SimResult };
+  /** Composable nodes in one container: single-threaded executor. */
+  moduleIpc: { baseline: ModuleBaseline; plan: ExecPlan; sim: SimResult };
+  /** The same with a multi-threaded executor. */
+  moduleIpcMt: { baseline: ModuleBaseline; plan: ExecPlan; sim: SimResult };
   bound: LowerBound;
 }
 
@@ -169,7 +188,7 @@ export interface CompareOptions extends ResolveOptions {
   seed?: number;
 }
 
-/** Plans with XAUTO and with the module baseline, predicts both by simulation, and bounds them. */
+/** Plans with XAUTO and with the module baselines, predicts them by simulation, and bounds them. */
 export async function comparePlans(graph: Graph, xpus: XpuInfo[], opts: CompareOptions = {}): Promise<PlanComparison> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const declared = xpus.filter((x) => !x.real);
@@ -194,6 +213,8 @@ export async function comparePlans(graph: Graph, xpus: XpuInfo[], opts: CompareO
 export function compareOnModel(model: CostModel, profile: Profile, xpus: XpuInfo[], opts: { frames?: number; seed?: number } = {}): PlanComparison {
   const planner = planXauto(model);
   const base = moduleBaseline(model);
+  const ipc = moduleIpcBaseline(model, 'single');
+  const ipcMt = moduleIpcBaseline(model, 'multi');
   const sim = (a: Assignment) => simulate(model, a, { frames: opts.frames ?? 200, sample: true, seed: opts.seed ?? 1, warmup: 5 });
   return {
     model,
@@ -201,6 +222,8 @@ export function compareOnModel(model: CostModel, profile: Profile, xpus: XpuInfo
     xpus,
     xauto: { planner, plan: toExecPlan(model, planner.assignment, 'xauto'), sim: sim(planner.assignment) },
     module: { baseline: base, plan: toExecPlan(model, base.assignment, 'module'), sim: sim(base.assignment) },
+    moduleIpc: { baseline: ipc, plan: toExecPlan(model, ipc.assignment, ipcPlanName.single), sim: sim(ipc.assignment) },
+    moduleIpcMt: { baseline: ipcMt, plan: toExecPlan(model, ipcMt.assignment, ipcPlanName.multi), sim: sim(ipcMt.assignment) },
     bound: lowerBound(model),
   };
 }
