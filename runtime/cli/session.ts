@@ -57,6 +57,8 @@ export interface RunPlanOptions {
   settle?: number;
   /** Runs only these stages (one process of a multi-process launch). */
   local?: Set<number>;
+  /** When every implementation of a stage has failed: stop the run, or go on without it (default). */
+  onStageFailed?: 'stop' | 'continue';
   /** Name of this process (for the ROS2 node name). */
   processName?: string;
   log: (line: string) => void;
@@ -228,6 +230,7 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
     local: local && { stages: local, links: ddsLinks(ros!) },
     fallback: chosen.fallback,
     timeout: chosen.timeout,
+    onStageFailed: o.onStageFailed,
     settle: o.settle,
     log: (l) => progress.interrupt(() => log(l)),
   });

@@ -198,10 +198,11 @@ export class Executor {
 
   /** Where a failing stage goes next, as the planner offers; re-created there meanwhile. */
   private fallBack(stage: number): Promise<Replacement | undefined> | undefined {
-    if (!this.opts.fallback || this.exhausted.has(stage)) return undefined;
+    if (this.exhausted.has(stage)) return undefined;
     const s = this.graph.stages[stage]!;
     const failed = this.placements[stage]!;
-    const next = this.opts.fallback(stage, failed);
+    // Without a fallback (a fixed plan) the one implementation was all there was.
+    const next = this.opts.fallback?.(stage, failed);
     const xpu = next ? this.opts.xpus.findIndex((x) => x.id === next.xpu) : -1;
     const impl = next && s.impls.find((i) => i.name === next.impl);
     if (!next || xpu < 0 || !impl) {
@@ -385,6 +386,7 @@ export class Executor {
       sources: local.filter((st) => st.source).map((st) => ({ name: st.spec.name, emitted: st.source!.emitted, overruns: st.source!.overruns })),
       xpus: this.core.xpus.map((x) => ({ id: this.opts.xpus[x.index]!.id, real: this.opts.xpus[x.index]!.real, busyMs: x.busyMs })),
       sections: this.host.sections,
+      failedStages: this.failedStages(),
     };
   }
 }

@@ -80,9 +80,11 @@ export function mergeDumps(dumps: ProcessDump[], order: string[]): MergedRun {
     e2e_by_sink: bySink,
     xpus: dumps.flatMap((d) => d.summary.xpus.map((x) => ({ ...x, id: `${d.process}:${x.id}` }))),
     counters,
+    failed_stages: s.flatMap((x) => x.failed_stages ?? []),
     processes: Object.fromEntries(dumps.map((d) => [d.process, { stages: d.summary.stages.map((x) => x.name).join(' '), emitted: d.summary.frames.emitted, completed: d.summary.frames.completed }])),
   };
   delete summary.paths;
+  if (!summary.failed_stages!.length) delete summary.failed_stages;
   return { tracer, summary, xpuNames };
 }
 

@@ -35,6 +35,8 @@ export interface RunSummary {
   throughput_fps?: number;
   /** Per source->sink path: end-to-end time and its parts per hop. */
   paths?: PathAnalysis;
+  /** Stages every implementation of which failed: `xauto launch` then exits 3. */
+  failed_stages?: string[];
   [section: string]: unknown;
 }
 
@@ -112,6 +114,8 @@ export interface ExecFacts {
   sections: Record<string, Record<string, unknown>>;
   /** Frames still in the pipeline at the end (due at a stopped source, held at an input). */
   inFlight?: number;
+  /** Stages every implementation of which failed (no fallback left). */
+  failedStages?: string[];
 }
 
 export function buildSummary(file: string, plan: string, facts: ExecFacts, tracer: Tracer, counters: Record<string, number>): RunSummary {
@@ -153,6 +157,7 @@ export function buildSummary(file: string, plan: string, facts: ExecFacts, trace
     counters,
     throughput_fps: facts.wallMs > 0 && facts.sources.length ? facts.sources.reduce((n, s) => n + s.emitted, 0) / facts.sources.length / (facts.wallMs / 1000) : 0,
   };
+  if (facts.failedStages?.length) summary.failed_stages = facts.failedStages;
   for (const [k, v] of Object.entries(facts.sections)) if (!(k in summary)) summary[k] = v;
   return summary;
 }
@@ -167,7 +172,7 @@ export function table(rows: string[][], rightAlignFrom = 1): string {
   return [line(rows[0]!), sep, ...rows.slice(1).map(line)].join('\n');
 }
 
-const STANDARD = new Set(['file', 'plan', 'wall_s', 'frames', 'drops', 'stages', 'e2e_ms', 'e2e_by_sink', 'xpus', 'counters', 'mode', 'throughput_fps', 'paths', 'deadline_ms', 'deadline_misses']);
+const STANDARD = new Set(['file', 'plan', 'wall_s', 'frames', 'drops', 'stages', 'e2e_ms', 'e2e_by_sink', 'xpus', 'counters', 'mode', 'throughput_fps', 'paths', 'deadline_ms', 'deadline_misses', 'failed_stages']);
 
 /** How the run's latency figures were produced, for every table that shows them. */
 export function modeLabel(s: RunSummary): string {
@@ -206,7 +211,7 @@ export function renderSummary(s: RunSummary): string {
   const rows = [['stage', 'impl@xpu', 'runs', 'drops', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'wait p50']];
   for (const st of s.stages) {
     const l = st.latency_ms;
-    rows.push([st.name, `${st.impl}@${st.xpu}`, String(st.runs), String(st.drops), f(l.p50), f(l.p90), f(l.p99), f(l.max), f(st.wait_ms.p50)]);
+    rows.push([st.name, `${st.impl}@${st.xpu}${s.failed_stages?.includes(st.name) ? ' (failed)' : ''}`, String(st.runs), String(st.drops), f(l.p50), f(l.p90), f(l.p99), f(l.max), f(st.wait_ms.p50)]);
   }
   const e = s.e2e_ms;
   rows.push(['end-to-end', '', String(e.count), String(s.drops), f(e.p50), f(e.p90), f(e.p99), f(e.max), '']);
@@ -225,6 +230,7 @@ export function renderSummary(s: RunSummary): string {
     if (text) out.push(`${k}:`, ...text);
     else out.push(`${k}: ` + Object.entries(v as Record<string, unknown>).map(([name, x]) => `${name}=${show(x)}`).join(', '));
   }
+  if (s.failed_stages?.length) out.push(`failed stages (every implementation failed, no fallback left): ${s.failed_stages.join(', ')}`);
   const c = Object.entries(s.counters);
   if (c.length) out.push('counters: ' + c.map(([k, v]) => `${k}=${v}`).join(', '));
   return out.join('\n');
