@@ -2,7 +2,7 @@
 // optional warm-up, ROS2 bridge, executor with progress, Ctrl-C, summary.
 import { readFileSync } from 'node:fs';
 import { ros2Bridge } from '../exec/bridge.js';
-import { Executor } from '../exec/executor.js';
+import { Executor, launchTimeouts } from '../exec/executor.js';
 import type { ExecPlan } from '../exec/plan.js';
 import { ddsLinks } from '../exec/remote.js';
 import type { Graph } from '../graph/index.js';
@@ -229,7 +229,7 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
     bridge,
     local: local && { stages: local, links: ddsLinks(ros!) },
     fallback: chosen.fallback,
-    timeout: chosen.timeout,
+    timeout: launchTimeouts(graph, chosen.timeout),
     onStageFailed: o.onStageFailed,
     settle: o.settle,
     log: (l) => progress.interrupt(() => log(l)),

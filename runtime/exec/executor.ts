@@ -76,6 +76,14 @@ export interface ExecOptions {
 /** Deadline of one run when neither the plan nor the profile gives one. */
 export const DEFAULT_DEADLINE_MS = 30_000;
 
+/** Deadlines: an xnode's own `timeout` from the launch file first, else `derived` (e.g. from its profile). */
+export function launchTimeouts(graph: Graph, derived?: ExecOptions['timeout']): NonNullable<ExecOptions['timeout']> {
+  return (stage, p) => {
+    const s = graph.stages[stage]?.entity.timeoutS;
+    return s !== undefined ? s * 1000 : derived?.(stage, p);
+  };
+}
+
 export class Executor {
   readonly tracer: Tracer;
   private readonly topo: Topology;
