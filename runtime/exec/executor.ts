@@ -227,7 +227,7 @@ export class Executor {
       try {
         await this.host.discard(stage);
         this.placements[stage] = next;
-        await this.host.instantiate(stage, impl, xpu);
+        await this.host.instantiate(stage, impl, xpu, next.priority);
       } catch (e) {
         this.log(`[${s.name}] fallback failed: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -253,7 +253,10 @@ export class Executor {
     await Promise.all(
       this.graph.stages
         .filter((s) => this.isLocal(s.index))
-        .map((s) => this.host.instantiate(s.index, s.impls.find((i) => i.name === this.placements[s.index]!.impl)!, this.topo.stages[s.index]!.xpu)),
+        .map((s) => {
+          const p = this.placements[s.index]!;
+          return this.host.instantiate(s.index, s.impls.find((i) => i.name === p.impl)!, this.topo.stages[s.index]!.xpu, p.priority);
+        }),
     );
     await this.opts.local?.links.connected();
   }
