@@ -41,7 +41,7 @@ test('two processes merge into one run: one clock, process-named XPUs, paths acr
   const m = mergeDumps([mainDump, childDump], names);
   t.deepEqual(m.xpuNames, ['main:main', 'sensors:main']);
   t.deepEqual(m.summary.stages.map((s) => s.name), names);
-  t.deepEqual(m.summary.frames, { emitted: 4, completed: 4, source_overruns: 0 });
+  t.deepEqual(m.summary.frames, { emitted: 4, completed: 4, source_overruns: 0, lost: { dropped: 0, failed: 0, timed_out: 0, overrun: 0, filtered: 0, refused: 0, lost: 0, in_flight: 0 } });
   t.is(m.summary.counters['a.x'], 3);
   t.deepEqual(m.summary.xpus.map((x) => x.id), ['main:main', 'sensors:main']);
   const runs = [...m.tracer.events()].filter((e) => e.kind === EventKind.Run && e.stage === 0);

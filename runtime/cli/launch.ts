@@ -14,7 +14,7 @@ import { chromeTrace } from '../trace/chrome.js';
 import { renderSummary, type RunSummary } from '../trace/report.js';
 import { XautoError } from '../util/errors.js';
 import { discoverXpus } from '../xpu/discover.js';
-import { UserError } from './errors.js';
+import { STAGE_FAILED_EXIT, StageFailedError, UserError } from './errors.js';
 import { howEnded, onStopSignals, signalExitCode, startChild, stopWhileLoading, type ChildExit, type LaunchChild, type StopSignal } from './launch-children.js';
 import { mergeProcessRuns, pathGraph, runPlan, type PlanRun, type RunControl } from './session.js';
 import { graphOf, loadDescription, showArgs } from './pipeline.js';
@@ -46,6 +46,8 @@ export interface LaunchArgs {
   topics?: string[];
   /** Feed the graph from an MCAP recording instead of its sources. */
   replay?: string;
+  /** When every implementation of a stage has failed: stop the run or go on (default). */
+  onStageFailed?: 'stop' | 'continue';
   /** Internal: a child process writes its trace and summary here for the top process to merge. */
   traceDump?: string;
 }
@@ -132,7 +134,8 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
     const dumps = names.filter((n) => n !== 'main').map((n) => ({ name: n, file: join(dumpDir ?? '', `${n.replace(/\W/g, '_')}.json`) }));
     let topRun: PlanRun | undefined;
     const onChildExit = (e: ChildExit): void => {
-      if (e.code === 0) return;
+      // A child whose stages failed has reported them in its trace (merged here): not a crash.
+      if (e.code === 0 || e.code === STAGE_FAILED_EXIT) return;
       if (interrupted && (e.code === signalExitCode('SIGINT') || e.code === signalExitCode('SIGTERM'))) return;
       const what = `process '${e.name}' [pid ${e.pid}] ${howEnded(e)}`;
       failure ??= what;
@@ -168,6 +171,7 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
       }
     }
     if (failure) throw new XautoError(failure);
+    if (summary?.failed_stages?.length) throw new StageFailedError(summary.failed_stages);
     if (!summary && interrupted && graph.stages.some((s) => s.process === mine)) log(`xauto: ${interrupted}: stopped before the measured run; nothing to report`);
     return summary;
   } finally {
@@ -218,6 +222,7 @@ function childArgs(a: LaunchArgs, name: string, traceDump: string): string[] {
   if (a.workers !== undefined) args.push('--workers', String(a.workers));
   if (a.allowCommand) args.push('--allow-command');
   if (a.maxRss !== undefined) args.push('--max-rss', String(a.maxRss));
+  if (a.onStageFailed) args.push('--on-stage-failed', a.onStageFailed);
   for (const x of a.xnodes) args.push('--xnodes', x);
   if (a.summaryJson) args.push('--summary-json', a.summaryJson.replace(/(\.json)?$/, `.${name}.json`));
   args.push('--trace-dump', traceDump);
@@ -273,11 +278,20 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('xnodes', { type: 'string', array: true, nargs: 1, default: [], describe: 'extra module exporting `xnodes` (repeat for more)' })
       .option('reprofile', { type: 'boolean', default: false, describe: 'measure profiles again instead of using the cache' })
       .option('max-rss', { type: 'number', describe: 'memory watchdog: stop the run in order when resident memory passes this many MB (default 90% of the memory limit)' })
+      .option('on-stage-failed', {
+        choices: ['stop', 'continue'] as const,
+        default: 'continue' as const,
+        describe: `when every implementation of a stage has failed (no fallback left): stop the run, or go on without it; either way the stage is marked failed in the report and the launch exits ${STAGE_FAILED_EXIT}`,
+      })
       .option('process', { type: 'string', describe: 'run only the xnodes placed in this process (one host of a multi-host launch)' })
       .option('record', { type: 'string', describe: 'record the topics into this MCAP file (ros2msg schemas, CDR; opens in Foxglove)' })
       .option('topics', { type: 'string', array: true, describe: 'with --record: only these topics' })
       .option('replay', { type: 'string', describe: 'feed the graph from this MCAP recording in place of its sources' })
-      .option('trace-dump', { type: 'string', hidden: true, describe: 'internal: where a child process leaves its trace for the top process' }) as unknown as Argv<LaunchArgs>,
+      .option('trace-dump', { type: 'string', hidden: true, describe: 'internal: where a child process leaves its trace for the top process' })
+      .epilog(
+        `Exit codes: 0 the run completed; 1 it failed (a process died, the memory watchdog stopped it); 2 bad input (launch file, options, plan file); ` +
+          `${STAGE_FAILED_EXIT} the run ended with a stage every implementation of which failed (no fallback left; named in the report); 130/143 stopped by SIGINT/SIGTERM during start-up.`,
+      ) as unknown as Argv<LaunchArgs>,
   handler: async (a: ArgumentsCamelCase<LaunchArgs>) => {
     await runLaunch(a);
   },

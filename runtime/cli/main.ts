@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../util/paths.js';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { StageFailedError } from './errors.js';
 import { describeError, launchCommand } from './launch.js';
 import { topicCommand } from './topic.js';
 import { planCommand } from './plan.js';
@@ -43,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const { message, user } = describeError(e);
     process.stderr.write(`xauto: ${message}\n`);
-    code = user ? 2 : 1;
+    code = e instanceof StageFailedError ? e.exitCode : user ? 2 : 1;
   }
   return code;
 }

@@ -2,7 +2,7 @@
 // optional warm-up, ROS2 bridge, executor with progress, Ctrl-C, summary.
 import { readFileSync } from 'node:fs';
 import { ros2Bridge } from '../exec/bridge.js';
-import { Executor } from '../exec/executor.js';
+import { Executor, launchTimeouts } from '../exec/executor.js';
 import type { ExecPlan } from '../exec/plan.js';
 import { ddsLinks } from '../exec/remote.js';
 import type { Graph } from '../graph/index.js';
@@ -57,6 +57,8 @@ export interface RunPlanOptions {
   settle?: number;
   /** Runs only these stages (one process of a multi-process launch). */
   local?: Set<number>;
+  /** When every implementation of a stage has failed: stop the run, or go on without it (default). */
+  onStageFailed?: 'stop' | 'continue';
   /** Name of this process (for the ROS2 node name). */
   processName?: string;
   log: (line: string) => void;
@@ -227,7 +229,8 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
     bridge,
     local: local && { stages: local, links: ddsLinks(ros!) },
     fallback: chosen.fallback,
-    timeout: chosen.timeout,
+    timeout: launchTimeouts(graph, chosen.timeout),
+    onStageFailed: o.onStageFailed,
     settle: o.settle,
     log: (l) => progress.interrupt(() => log(l)),
   });

@@ -88,7 +88,8 @@ export class HostDriver implements Driver {
     return this.graph.topics.get(topic)?.subscribers.length ?? 1;
   }
 
-  private context(stage: number, impl: ImplSpec, xpu: XpuInfo): ImplContext {
+  /** `priority` is the plan's (critical-path priorities included), not the launch file's. */
+  private context(stage: number, impl: ImplSpec, xpu: XpuInfo, priority: number): ImplContext {
     const s = this.graph.stages[stage]!;
     return {
       name: s.name,
@@ -97,7 +98,7 @@ export class HostDriver implements Driver {
       xpu: xpu.id,
       executionProvider: xpu.executionProvider,
       params: s.params,
-      priority: s.priority,
+      priority,
       log: (m) => this.log(`[${s.name}] ${m}`),
       count: (name, n = 1) => counters.add(name, n),
       summary: (section, data) => this.addSection(section, data),
@@ -118,11 +119,11 @@ export class HostDriver implements Driver {
     ));
   }
 
-  /** Makes the instance of `stage` as `impl` on XPU `xpu` (replacing any before). */
-  async instantiate(stage: number, impl: ImplSpec, xpu: number): Promise<void> {
+  /** Makes the instance of `stage` as `impl` on XPU `xpu` at the plan's `priority` (replacing any before). */
+  async instantiate(stage: number, impl: ImplSpec, xpu: number, priority: number): Promise<void> {
     const p: Placed = { impl, xpu };
     this.placed[stage] = p;
-    const ctx = this.context(stage, impl, this.xpus[xpu]!);
+    const ctx = this.context(stage, impl, this.xpus[xpu]!, priority);
     if (runsOnThread(impl)) {
       await this.threadsOf(xpu).createStage(stage, impl.module, threadContext(ctx), !!this.graph.stages[stage]!.def.stateful);
       return;

@@ -76,6 +76,14 @@ export interface ExecOptions {
 /** Deadline of one run when neither the plan nor the profile gives one. */
 export const DEFAULT_DEADLINE_MS = 30_000;
 
+/** Deadlines: an xnode's own `timeout` from the launch file first, else `derived` (e.g. from its profile). */
+export function launchTimeouts(graph: Graph, derived?: ExecOptions['timeout']): NonNullable<ExecOptions['timeout']> {
+  return (stage, p) => {
+    const s = graph.stages[stage]?.entity.timeoutS;
+    return s !== undefined ? s * 1000 : derived?.(stage, p);
+  };
+}
+
 export class Executor {
   readonly tracer: Tracer;
   private readonly topo: Topology;
@@ -198,10 +206,11 @@ export class Executor {
 
   /** Where a failing stage goes next, as the planner offers; re-created there meanwhile. */
   private fallBack(stage: number): Promise<Replacement | undefined> | undefined {
-    if (!this.opts.fallback || this.exhausted.has(stage)) return undefined;
+    if (this.exhausted.has(stage)) return undefined;
     const s = this.graph.stages[stage]!;
     const failed = this.placements[stage]!;
-    const next = this.opts.fallback(stage, failed);
+    // Without a fallback (a fixed plan) the one implementation was all there was.
+    const next = this.opts.fallback?.(stage, failed);
     const xpu = next ? this.opts.xpus.findIndex((x) => x.id === next.xpu) : -1;
     const impl = next && s.impls.find((i) => i.name === next.impl);
     if (!next || xpu < 0 || !impl) {
@@ -218,7 +227,7 @@ export class Executor {
       try {
         await this.host.discard(stage);
         this.placements[stage] = next;
-        await this.host.instantiate(stage, impl, xpu);
+        await this.host.instantiate(stage, impl, xpu, next.priority);
       } catch (e) {
         this.log(`[${s.name}] fallback failed: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -244,7 +253,10 @@ export class Executor {
     await Promise.all(
       this.graph.stages
         .filter((s) => this.isLocal(s.index))
-        .map((s) => this.host.instantiate(s.index, s.impls.find((i) => i.name === this.placements[s.index]!.impl)!, this.topo.stages[s.index]!.xpu)),
+        .map((s) => {
+          const p = this.placements[s.index]!;
+          return this.host.instantiate(s.index, s.impls.find((i) => i.name === p.impl)!, this.topo.stages[s.index]!.xpu, p.priority);
+        }),
     );
     await this.opts.local?.links.connected();
   }
@@ -378,10 +390,14 @@ export class Executor {
         runs: st.runs,
         drops: st.inputs.reduce((n, i) => n + i.drops, 0),
         errors: st.errors,
+        timeouts: st.timeouts,
+        ended: st.ended,
       })),
+      inFlight: this.core.inFlight(),
       sources: local.filter((st) => st.source).map((st) => ({ name: st.spec.name, emitted: st.source!.emitted, overruns: st.source!.overruns })),
       xpus: this.core.xpus.map((x) => ({ id: this.opts.xpus[x.index]!.id, real: this.opts.xpus[x.index]!.real, busyMs: x.busyMs })),
       sections: this.host.sections,
+      failedStages: this.failedStages(),
     };
   }
 }

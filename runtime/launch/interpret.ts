@@ -29,6 +29,8 @@ export type { LoadOptions } from './scope.js';
 const QOS_PROFILES = ['default', 'sensor_data', 'services_default', 'parameters', 'system_default'];
 const OUTPUTS = ['screen', 'log', 'both'];
 const PORT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Longest per-xnode `timeout` (s): a day; longer is a typo, not a deadline. */
+const MAX_TIMEOUT_S = 86_400;
 
 /** Shows a path relative to the working directory when it is inside it. */
 export function displayPath(abs: string): string {
@@ -487,7 +489,7 @@ export class Interpreter {
   // ---- xauto extensions ----------------------------------------------------------------
 
   private xnode(e: Entity, s: Scope): void {
-    this.checkKeys(e, ['name', 'type', 'namespace', 'impl', 'priority', 'module', 'process', 'inputs', 'outputs', 'if', 'unless'], ['param', 'input', 'output', 'inputs', 'outputs', 'remap']);
+    this.checkKeys(e, ['name', 'type', 'namespace', 'impl', 'priority', 'timeout', 'module', 'process', 'inputs', 'outputs', 'if', 'unless'], ['param', 'input', 'output', 'inputs', 'outputs', 'remap']);
     const nameAttr = this.required(e, 'name');
     const name = this.text(nameAttr, s);
     if (!validNodeName(name)) throw new LaunchError(nameAttr.pos, `invalid xnode name '${name}'; expected letters, digits and '_' (not starting with a digit)`);
@@ -508,6 +510,7 @@ export class Interpreter {
       impls = parts.map((x) => x.trim()).filter((x) => x !== '');
     }
     const priority = this.intAttr(e, 'priority', s, 0, -1_000_000, 1_000_000);
+    const timeoutS = this.secondsAttr(e, 'timeout', s, MAX_TIMEOUT_S);
     const moduleName = this.optText(e, 'module', s);
     const processName = this.optText(e, 'process', s) ?? 'main';
     if (processName === '') throw new LaunchError(this.attrText(e, 'process')!.pos, "expected a non-empty 'process' name");
@@ -527,6 +530,7 @@ export class Interpreter {
       ownParams: [...new Set(sources.flatMap((src) => (src.kind === 'value' && !src.global ? [src.name] : [])))],
       impls,
       priority,
+      ...(timeoutS !== undefined ? { timeoutS } : {}),
       module: moduleName ?? (ns !== '/' ? ns : name),
       process: processName,
       ros2: [],
@@ -535,7 +539,7 @@ export class Interpreter {
     };
     // Positions for errors found later (graph): attributes, then params, then ports (ports win
     // a name clash); `param.NAME` is always the param.
-    for (const k of ['type', 'impl', 'priority', 'module', 'process', 'namespace']) {
+    for (const k of ['type', 'impl', 'priority', 'timeout', 'module', 'process', 'namespace']) {
       const a = e.attrs.get(k);
       if (a) x.portPos[k] = a.value.kind === 'text' ? a.value.v.pos : a.namePos;
     }
@@ -687,6 +691,17 @@ export class Interpreter {
     const b = parseBool(this.text(v, s));
     if (b === undefined) throw new LaunchError(v.pos, `invalid value '${this.text(v, s)}' for '${name}'; expected true or false`);
     return b;
+  }
+
+  /** A duration in seconds, > 0 and at most `max`; undefined when the attribute is absent. */
+  private secondsAttr(e: Entity, name: string, s: Scope, max: number): number | undefined {
+    const v = this.attrText(e, name);
+    if (!v) return undefined;
+    const t = this.text(v, s).trim();
+    const range = `a number of seconds greater than 0 and at most ${max}`;
+    const n = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t) ? Number(t) : NaN;
+    if (!(n > 0 && n <= max)) throw new LaunchError(v.pos, `invalid ${name} ${t.length > 30 ? `'${t.slice(0, 30)}...'` : `'${t}'`}; expected ${range}`);
+    return n;
   }
 
   private intAttr(e: Entity, name: string, s: Scope, def: number, min: number, max: number): number {

@@ -90,6 +90,8 @@ export interface XNodeEntity {
   impls: string[];
   /** Higher is more important; default 0. */
   priority: number;
+  /** Deadline of one run of this xnode (seconds, `timeout`); else derived from its profile. */
+  timeoutS?: number;
   /** Module for the module-level baseline: explicit `module`, else the namespace, else the name. */
   module: string;
   /** Process to place this xnode in; default `main`. */

@@ -6,7 +6,7 @@
 // renamed `process:xpu`. Stage indices are the launch graph's, the same in every process.
 import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import type { RunSummary } from './report.js';
+import type { FrameLosses, RunSummary } from './report.js';
 import { summarize } from './stats.js';
 import { EventKind, Tracer, type Completion } from './tracer.js';
 
@@ -72,6 +72,7 @@ export function mergeDumps(dumps: ProcessDump[], order: string[]): MergedRun {
       emitted: s.reduce((n, x) => n + x.frames.emitted, 0),
       completed: s.reduce((n, x) => n + x.frames.completed, 0),
       source_overruns: s.reduce((n, x) => n + x.frames.source_overruns, 0),
+      lost: mergeLosses(s.map((x) => x.frames.lost)),
     },
     drops: s.reduce((n, x) => n + x.drops, 0),
     stages: s.flatMap((x) => x.stages).sort((a, b) => rank(a.name) - rank(b.name)),
@@ -79,8 +80,19 @@ export function mergeDumps(dumps: ProcessDump[], order: string[]): MergedRun {
     e2e_by_sink: bySink,
     xpus: dumps.flatMap((d) => d.summary.xpus.map((x) => ({ ...x, id: `${d.process}:${x.id}` }))),
     counters,
+    failed_stages: s.flatMap((x) => x.failed_stages ?? []),
     processes: Object.fromEntries(dumps.map((d) => [d.process, { stages: d.summary.stages.map((x) => x.name).join(' '), emitted: d.summary.frames.emitted, completed: d.summary.frames.completed }])),
   };
   delete summary.paths;
+  if (!summary.failed_stages!.length) delete summary.failed_stages;
   return { tracer, summary, xpuNames };
+}
+
+/** Each process counts its own losses (its stages, its network input): they add up. */
+function mergeLosses(all: Array<FrameLosses | undefined>): FrameLosses | undefined {
+  const some = all.filter((l): l is FrameLosses => !!l);
+  if (!some.length) return undefined;
+  const out = { ...some[0]! };
+  for (const l of some.slice(1)) for (const k of Object.keys(out) as Array<keyof FrameLosses>) out[k] += l[k];
+  return out;
 }

@@ -16,7 +16,7 @@ export interface RunSummary {
   file: string;
   plan: string;
   wall_s: number;
-  frames: { emitted: number; completed: number; source_overruns: number };
+  frames: { emitted: number; completed: number; source_overruns: number; lost?: FrameLosses };
   drops: number;
   stages: StageSummary[];
   /** End-to-end latency (ms) from source capture to sink completion, all sinks together. */
@@ -35,8 +35,56 @@ export interface RunSummary {
   throughput_fps?: number;
   /** Per source->sink path: end-to-end time and its parts per hop. */
   paths?: PathAnalysis;
+  /** Stages every implementation of which failed: `xauto launch` then exits 3. */
+  failed_stages?: string[];
   [section: string]: unknown;
 }
+
+/**
+ * Where the frames that did not complete went, each counted in exactly one place. On a chain
+ * (one source, one sink) emitted = completed + the sum of these.
+ */
+export interface FrameLosses {
+  /** Pushed out of a keep-last input, or could no longer meet its frame at a join. */
+  dropped: number;
+  /** A stage threw, rejected, or returned outputs its ports do not take. */
+  failed: number;
+  /** A stage ran past its deadline. */
+  timed_out: number;
+  /** Due at a source that had not served its last frame. */
+  overrun: number;
+  /** A stage published nothing downstream for it. */
+  filtered: number;
+  /** Input refused from the network (`refused.*` counters). */
+  refused: number;
+  /** Input the network lost (`lost.*` counters). */
+  lost: number;
+  /** Still in the pipeline when the run stopped. */
+  in_flight: number;
+}
+
+export function totalLost(l: FrameLosses): number {
+  return l.dropped + l.failed + l.timed_out + l.overrun + l.filtered + l.refused + l.lost + l.in_flight;
+}
+
+const LOSS_WORDS: Array<[keyof FrameLosses, string]> = [
+  ['dropped', 'dropped'],
+  ['failed', 'failed'],
+  ['timed_out', 'timed out'],
+  ['overrun', 'source overruns'],
+  ['filtered', 'filtered'],
+  ['refused', 'refused'],
+  ['lost', 'lost by the network'],
+  ['in_flight', 'in flight at stop'],
+];
+
+/** The header's account of frames that did not complete: "0 lost", or "5 lost (3 dropped, 2 failed)". */
+export function lossText(l: FrameLosses): string {
+  const parts = LOSS_WORDS.filter(([k]) => l[k] > 0).map(([k, w]) => `${l[k]} ${w}`);
+  return `${totalLost(l)} lost` + (parts.length ? ` (${parts.join(', ')})` : '');
+}
+
+const sumPrefixed = (counters: Record<string, number>, prefix: string) => Object.entries(counters).reduce((n, [k, v]) => (k.startsWith(prefix) ? n + v : n), 0);
 
 /** What the executor reports about one stage. */
 export interface StageFacts {
@@ -50,6 +98,10 @@ export interface StageFacts {
   runs: number;
   drops: number;
   errors: number;
+  /** Runs past the deadline (not in `errors`). */
+  timeouts?: number;
+  /** Runs that published nothing downstream. */
+  ended?: number;
 }
 
 export interface ExecFacts {
@@ -60,6 +112,10 @@ export interface ExecFacts {
   sources: Array<{ name: string; emitted: number; overruns: number }>;
   xpus: Array<{ id: string; real: boolean; busyMs: number }>;
   sections: Record<string, Record<string, unknown>>;
+  /** Frames still in the pipeline at the end (due at a stopped source, held at an input). */
+  inFlight?: number;
+  /** Stages every implementation of which failed (no fallback left). */
+  failedStages?: string[];
 }
 
 export function buildSummary(file: string, plan: string, facts: ExecFacts, tracer: Tracer, counters: Record<string, number>): RunSummary {
@@ -71,6 +127,18 @@ export function buildSummary(file: string, plan: string, facts: ExecFacts, trace
     bySink[byIndex.get(sink) ?? String(sink)] = samples.summary();
     all.push(...samples.values());
   }
+  const drops = stages.reduce((n, s) => n + s.drops, 0);
+  const overruns = facts.sources.reduce((n, s) => n + s.overruns, 0);
+  const lost: FrameLosses = {
+    dropped: drops,
+    failed: stages.reduce((n, s) => n + s.errors, 0),
+    timed_out: stages.reduce((n, s) => n + (s.timeouts ?? 0), 0),
+    overrun: overruns,
+    filtered: stages.reduce((n, s) => n + (s.ended ?? 0), 0),
+    refused: sumPrefixed(counters, 'refused.'),
+    lost: sumPrefixed(counters, 'lost.'),
+    in_flight: facts.inFlight ?? 0,
+  };
   const summary: RunSummary = {
     file,
     plan,
@@ -78,9 +146,10 @@ export function buildSummary(file: string, plan: string, facts: ExecFacts, trace
     frames: {
       emitted: facts.sources.reduce((n, s) => n + s.emitted, 0),
       completed: facts.completed,
-      source_overruns: facts.sources.reduce((n, s) => n + s.overruns, 0),
+      source_overruns: overruns,
+      lost,
     },
-    drops: stages.reduce((n, s) => n + s.drops, 0),
+    drops,
     stages,
     e2e_ms: summarize(all),
     e2e_by_sink: bySink,
@@ -88,6 +157,7 @@ export function buildSummary(file: string, plan: string, facts: ExecFacts, trace
     counters,
     throughput_fps: facts.wallMs > 0 && facts.sources.length ? facts.sources.reduce((n, s) => n + s.emitted, 0) / facts.sources.length / (facts.wallMs / 1000) : 0,
   };
+  if (facts.failedStages?.length) summary.failed_stages = facts.failedStages;
   for (const [k, v] of Object.entries(facts.sections)) if (!(k in summary)) summary[k] = v;
   return summary;
 }
@@ -102,7 +172,7 @@ export function table(rows: string[][], rightAlignFrom = 1): string {
   return [line(rows[0]!), sep, ...rows.slice(1).map(line)].join('\n');
 }
 
-const STANDARD = new Set(['file', 'plan', 'wall_s', 'frames', 'drops', 'stages', 'e2e_ms', 'e2e_by_sink', 'xpus', 'counters', 'mode', 'throughput_fps', 'paths', 'deadline_ms', 'deadline_misses']);
+const STANDARD = new Set(['file', 'plan', 'wall_s', 'frames', 'drops', 'stages', 'e2e_ms', 'e2e_by_sink', 'xpus', 'counters', 'mode', 'throughput_fps', 'paths', 'deadline_ms', 'deadline_misses', 'failed_stages']);
 
 /** How the run's latency figures were produced, for every table that shows them. */
 export function modeLabel(s: RunSummary): string {
@@ -141,12 +211,12 @@ export function renderSummary(s: RunSummary): string {
   const rows = [['stage', 'impl@xpu', 'runs', 'drops', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'wait p50']];
   for (const st of s.stages) {
     const l = st.latency_ms;
-    rows.push([st.name, `${st.impl}@${st.xpu}`, String(st.runs), String(st.drops), f(l.p50), f(l.p90), f(l.p99), f(l.max), f(st.wait_ms.p50)]);
+    rows.push([st.name, `${st.impl}@${st.xpu}${s.failed_stages?.includes(st.name) ? ' (failed)' : ''}`, String(st.runs), String(st.drops), f(l.p50), f(l.p90), f(l.p99), f(l.max), f(st.wait_ms.p50)]);
   }
   const e = s.e2e_ms;
   rows.push(['end-to-end', '', String(e.count), String(s.drops), f(e.p50), f(e.p90), f(e.p99), f(e.max), '']);
   const out = [
-    `xauto: ${relative(process.cwd(), s.file) || s.file} — plan '${s.plan}', ${s.frames.emitted} frames emitted, ${s.frames.completed} completed, ${s.drops} dropped, ${s.wall_s.toFixed(2)} s`,
+    `xauto: ${relative(process.cwd(), s.file) || s.file} — plan '${s.plan}', ${s.frames.emitted} frames emitted, ${s.frames.completed} completed, ${s.frames.lost ? lossText(s.frames.lost) : `${s.drops} dropped`}, ${s.wall_s.toFixed(2)} s`,
     table(rows, 2),
   ];
   if (s.mode) out.splice(1, 0, modeLabel(s) + (typeof s.deadline_ms === 'number' ? `; ${String(s.deadline_misses)} frames over the ${f(s.deadline_ms)} ms deadline (the slowest source's period)` : ''));
@@ -160,6 +230,7 @@ export function renderSummary(s: RunSummary): string {
     if (text) out.push(`${k}:`, ...text);
     else out.push(`${k}: ` + Object.entries(v as Record<string, unknown>).map(([name, x]) => `${name}=${show(x)}`).join(', '));
   }
+  if (s.failed_stages?.length) out.push(`failed stages (every implementation failed, no fallback left): ${s.failed_stages.join(', ')}`);
   const c = Object.entries(s.counters);
   if (c.length) out.push('counters: ' + c.map(([k, v]) => `${k}=${v}`).join(', '));
   return out.join('\n');

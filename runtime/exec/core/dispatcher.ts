@@ -36,6 +36,8 @@ export class Dispatcher {
   /** Sink completions. */
   completed = 0;
   overruns = 0;
+  /** Source frames taken (due) but not yet run when the sources stopped. */
+  abandoned = 0;
 
   constructor(
     readonly topo: Topology,
@@ -81,6 +83,7 @@ export class Dispatcher {
     for (const st of this.stages) {
       if (!st.source) continue;
       st.source.done = true;
+      if (st.source.pending && !st.queued && !st.running) this.abandoned++; // a queued one still runs
       st.source.pending = false;
     }
     this.cancelTick?.();
@@ -375,6 +378,7 @@ export class Dispatcher {
     st.runs++;
     this.hooks.run?.(st.index, x.index, frame.seq, start, end);
     let delayed: Set<CoreSub> | undefined;
+    let delivered = false;
     if (out) {
       const outputs = st.spec.outputs;
       for (let k = 0; k < outputs.length; k++) {
@@ -383,6 +387,7 @@ export class Dispatcher {
         if (value === undefined) continue;
         this.hooks.publish?.(st.index, k, value, frame);
         if (o.subs.length === 0) continue;
+        delivered = true;
         const env: Envelope = { value, t0: frame.t0, seq: frame.seq };
         let encoded: Envelope | undefined;
         for (const sub of o.subs) {
@@ -406,6 +411,8 @@ export class Dispatcher {
       }
     }
     this.progressed(st, frame, delayed);
+    // A stage that publishes nothing downstream ends its frame here (a filter): counted.
+    if (!delivered && !st.spec.isSink && st.spec.outputs.some((o) => o.subs.length > 0)) st.ended++;
     if (st.spec.isSink) {
       this.completed++;
       this.hooks.endToEnd?.(st.index, frame.seq, this.clock.now() - frame.t0);
@@ -458,6 +465,13 @@ export class Dispatcher {
       this.resume(st);
       this.drain();
     }
+  }
+
+  /** Frames still in the pipeline: due at a stopped source, or held in a trigger input that will never run. */
+  inFlight(): number {
+    let n = this.abandoned;
+    for (const st of this.stages) for (const i of st.inputs) if (i.trigger) n += i.queue.length;
+    return n;
   }
 
   private checkIdle(): void {

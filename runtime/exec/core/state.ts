@@ -36,6 +36,8 @@ export interface StageState {
   errors: number;
   /** Jobs that ran past their deadline. */
   timeouts: number;
+  /** Runs that published nothing to a local subscriber: the frame ended here. */
+  ended: number;
   source?: Source;
 }
 
@@ -98,6 +100,7 @@ const stages: StageState[] = topo.stages.map((spec, index) => {
       runs: 0,
       errors: 0,
       timeouts: 0,
+      ended: 0,
     };
     if (spec.inputs.length === 0) {
       st.source = {
