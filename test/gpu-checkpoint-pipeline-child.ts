@@ -8,31 +8,14 @@ import { pathToFileURL } from 'node:url';
 import { crc32 } from 'node:zlib';
 import { CheckpointDriver } from '../runtime/gpu/checkpoint-driver.js';
 import { acquireDevice } from '../runtime/gpu/index.js';
-import { stateOf, type ImplContext, type InProcessImplSpec, type ParamValue, type StageInstance, type XNodeDef } from '../runtime/xnode/index.js';
+import { stateOf, type StageInstance } from '../runtime/xnode/index.js';
 import { occupancy } from '../xnodes/mapping/index.js';
 import { stampOf, type FusedObject, type Objects, type Points } from '../xnodes/perception-common/messages.js';
 import { Rng } from '../xnodes/perception-common/rng.js';
 import { track } from '../xnodes/tracking/index.js';
+import { instantiate } from './fixtures/instantiate.js';
 
 export const MAP = { nx: 128, ny: 128, nz: 8, voxel: 0.25, ox: -16, oy: -16, oz: -1.5 };
-
-export async function instantiate(def: XNodeDef, impl: string, params: Record<string, ParamValue> = {}): Promise<StageInstance> {
-  const spec = def.impls.find((i) => i.name === impl) as InProcessImplSpec;
-  const defaults = Object.fromEntries(Object.entries(def.params).map(([k, p]) => [k, p.default]));
-  const ctx: ImplContext = {
-    name: def.type,
-    type: def.type,
-    impl,
-    xpu: impl === 'device' ? 'device' : 'main',
-    params: { ...defaults, ...params },
-    priority: 0,
-    log: () => undefined,
-    count: () => undefined,
-    summary: () => undefined,
-  };
-  const made = await spec.create(ctx);
-  return typeof made === 'function' ? { process: made } : made;
-}
 
 /** Source frame k's objects and cloud: a function of k alone, as a synthetic sensor's are. */
 export function sources(k: number): { objects: Objects; points: Points } {

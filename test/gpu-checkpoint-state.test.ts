@@ -6,30 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Checkpointer } from '../runtime/gpu/checkpoint.js';
 import { acquireDevice } from '../runtime/gpu/index.js';
-import { counters } from '../runtime/trace/counters.js';
-import { decodeState, encodeState, stateOf, type ImplContext, type InProcessImplSpec, type ParamValue, type StageInstance, type XNodeDef } from '../runtime/xnode/index.js';
+import { decodeState, encodeState, stateOf, type StageInstance } from '../runtime/xnode/index.js';
 import { occupancy } from '../xnodes/mapping/index.js';
 import { stampOf, type FusedObject, type Objects, type Points } from '../xnodes/perception-common/messages.js';
 import { Rng } from '../xnodes/perception-common/rng.js';
 import { track } from '../xnodes/tracking/index.js';
-
-async function instantiate(def: XNodeDef, impl: string, params: Record<string, ParamValue> = {}): Promise<StageInstance> {
-  const spec = def.impls.find((i) => i.name === impl) as InProcessImplSpec;
-  const defaults = Object.fromEntries(Object.entries(def.params).map(([k, p]) => [k, p.default]));
-  const ctx: ImplContext = {
-    name: def.type,
-    type: def.type,
-    impl,
-    xpu: impl === 'device' ? 'device' : 'main',
-    params: { ...defaults, ...params },
-    priority: 0,
-    log: () => undefined,
-    count: (n, k) => counters.add(n, k),
-    summary: () => undefined,
-  };
-  const made = await spec.create(ctx);
-  return typeof made === 'function' ? { process: made } : made;
-}
+import { instantiate } from './fixtures/instantiate.js';
 
 const frame = (seq: number) => ({ seq, t0: 0 });
 /** JSON round trip, as the image stores it. */

@@ -4,34 +4,17 @@
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { counters } from '../runtime/trace/counters.js';
-import type { ImplContext, InProcessImplSpec, ParamValue, StageFn, StageInstance, Tensor, XNodeDef } from '../runtime/xnode/index.js';
+import type { Tensor } from '../runtime/xnode/index.js';
 import { brake, heavy, obstacles } from '../xnodes/gpudemo/index.js';
-
-async function instantiate(def: XNodeDef, impl: string, priority: number, params: Record<string, ParamValue> = {}): Promise<StageInstance> {
-  const spec = def.impls.find((i) => i.name === impl) as InProcessImplSpec;
-  const defaults = Object.fromEntries(Object.entries(def.params).map(([k, p]) => [k, p.default]));
-  const ctx: ImplContext = {
-    name: def.type,
-    type: def.type,
-    impl,
-    xpu: impl === 'device' ? 'device' : 'main',
-    params: { ...defaults, ...params },
-    priority,
-    log: () => undefined,
-    count: (n, k) => counters.add(n, k),
-    summary: () => undefined,
-  };
-  const made = await spec.create(ctx);
-  return typeof made === 'function' ? { process: made as StageFn } : made;
-}
+import { instantiate } from './fixtures/instantiate.js';
 
 const frame = (seq: number) => ({ seq, t0: 0 });
 const tensor = (seq: number, n = 4096): Tensor => ({ dims: [n], data: new Float32Array(n).fill(seq) });
 
 test.serial('heavy and brake: device and JS implementations give the same outputs', async (t) => {
   const params = { rows: 96, k: 32, n: 48 };
-  const dev = await instantiate(heavy, 'device', 0, params);
-  const js = await instantiate(heavy, 'js', 0, params);
+  const dev = await instantiate(heavy, 'device', params, 0);
+  const js = await instantiate(heavy, 'js', params, 0);
   for (let seq = 0; seq < 4; seq++) {
     const a = ((await dev.process({ in: tensor(seq) }, frame(seq))) as { out: Tensor }).out;
     const b = ((await js.process({ in: tensor(seq) }, frame(seq))) as { out: Tensor }).out;
@@ -39,9 +22,9 @@ test.serial('heavy and brake: device and JS implementations give the same output
     for (let i = 0; i < 48; i++) t.true(Math.abs(a.data[i]! - b.data[i]!) <= 1e-3 * Math.max(1, Math.abs(b.data[i]!)));
   }
   await dev.close?.();
-  const src = await instantiate(obstacles, 'js', 0);
-  const bd = await instantiate(brake, 'device', 10);
-  const bj = await instantiate(brake, 'js', 10);
+  const src = await instantiate(obstacles, 'js', {}, 0);
+  const bd = await instantiate(brake, 'device', {}, 10);
+  const bj = await instantiate(brake, 'js', {}, 10);
   for (let seq = 0; seq < 20; seq++) {
     const obs = ((await src.process({}, frame(seq))) as { out: Tensor }).out;
     const a = ((await bd.process({ obstacles: obs }, frame(seq))) as { cmd: Tensor }).cmd;
@@ -54,10 +37,10 @@ test.serial('heavy and brake: device and JS implementations give the same output
 test.serial('the high-priority brake stage preempts the best-effort heavy stage on the shared device', async (t) => {
   counters.reset();
   const params = { rows: 6000, k: 128, n: 128 };
-  const heavyDev = await instantiate(heavy, 'device', 0, params);
-  const heavyJs = await instantiate(heavy, 'js', 0, params);
-  const brakeDev = await instantiate(brake, 'device', 10);
-  const src = await instantiate(obstacles, 'js', 0);
+  const heavyDev = await instantiate(heavy, 'device', params, 0);
+  const heavyJs = await instantiate(heavy, 'js', params, 0);
+  const brakeDev = await instantiate(brake, 'device', {}, 10);
+  const src = await instantiate(obstacles, 'js', {}, 0);
   let heavyDone = false;
   const h = Promise.resolve(heavyDev.process({ in: tensor(3) }, frame(3))).then((r) => ((heavyDone = true), r));
   let during = 0;
@@ -80,7 +63,7 @@ test.serial('the high-priority brake stage preempts the best-effort heavy stage 
 
 test.serial('heavy with policy save: the non-idempotent running sum is saved before launch', async (t) => {
   counters.reset();
-  const dev = await instantiate(heavy, 'device', 0, { rows: 32, k: 16, n: 64, policy: 'save' });
+  const dev = await instantiate(heavy, 'device', { rows: 32, k: 16, n: 64, policy: 'save' }, 0);
   await dev.process({ in: tensor(1) }, frame(1));
   t.is(counters.get('gpu.saved_bytes'), 64 * 4);
   await dev.close?.();
