@@ -59,8 +59,10 @@ bool Scheduler::has_event(uint32_t e) const {
 uint64_t Scheduler::enqueue(int stream, Prepared&& prep) {
   auto l = std::make_shared<Launch>();
   l->prep = std::move(prep);
-  l->t_enqueue = now_ns();
   std::lock_guard<std::mutex> lk(m_);
+  // Stamped under the lock: the instant the scheduler can see the launch, so nothing it
+  // starts afterwards can appear to start before this launch was enqueued.
+  l->t_enqueue = now_ns();
   Stream& s = streams_[size_t(stream)];
   l->id = next_id_++;
   l->stream = stream;
