@@ -78,6 +78,49 @@ test('profiling measures every implementation/XPU pair for real and caches by ho
   }
 });
 
+test('profiling at the sources\' pace: each pair is also timed after an idle gap of the source period, and the planner gets those times at sensor rates', async (t) => {
+  const registry = await loadRegistry({ types: ['demo/counter'] });
+  const graph = (rate: number) =>
+    buildGraph(
+      describe([
+        { name: 'src', type: 'demo/counter', params: { rate, size: 256 }, outputs: { out: '/a' } },
+        { name: 'work', type: 'demo/scale', params: { work_us: 1500 }, inputs: { in: '/a' }, outputs: { out: '/b' } },
+        { name: 'sink', type: 'demo/check', inputs: { in: '/b' } },
+      ]),
+      registry,
+    );
+  const xpus = (await discoverXpus({ workers: 1 })).filter((x) => x.id === 'main' || x.id === 'native');
+  const cacheDir = mkdtempSync(join(tmpdir(), 'xauto-profile-'));
+  try {
+    const opts = { cacheDir, log: () => {}, repeats: 4, passes: 2, warmup: 1, pacedCalls: 3 };
+    const g = graph(40); // a 25 ms period: 25 ms of idle host before each paced call
+    const paced = await measureProfile(g, xpus, opts);
+    t.deepEqual(paced.pace, { gapMs: 25 });
+    for (const lat of Object.values(paced.stages[1]!)) {
+      t.is(lat.paced!.gapMs, 25);
+      t.is(lat.paced!.samples, 3);
+      t.true(lat.paced!.p50 >= 1.4, 'the paced calls did the work');
+      // The planned times are the paced ones; the back-to-back ones are kept beside them.
+      t.is(lat.p50, lat.paced!.p50);
+      t.true(lat.hot!.p50 >= 1.4);
+    }
+    // Saturated runs plan with back-to-back times, from the same cache entries.
+    const sat = await measureProfile(g, xpus, { ...opts, at: 'saturation' });
+    t.is(sat.pace, 'back-to-back');
+    t.is(sat.measured, 0);
+    for (const lat of Object.values(sat.stages[1]!)) {
+      t.is(lat.hot, undefined);
+      t.not(lat.paced, undefined);
+    }
+    // Another source rate is another pace: those pairs are measured again.
+    const other = await measureProfile(graph(20), xpus, opts);
+    t.deepEqual(other.pace, { gapMs: 50 });
+    t.true(other.measured > 0);
+  } finally {
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+});
+
 test('runtime fallback: a failing implementation is replaced by the next-best plan and frames keep flowing', async (t) => {
   const registry = await loadRegistry({ types: ['demo/counter'] });
   registry.register(flaky);

@@ -160,7 +160,9 @@ async function asUserError<T>(f: () => Promise<T>): Promise<T> {
 
 async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[], o: RunPlanOptions, recording?: Recording): Promise<PlanRun | undefined> {
   const { log, control, local } = o;
-  const resolved = await resolvePlan(planned, xpus, o.spec, { reprofile: o.reprofile, workers: o.workers, log, progress: true });
+  // Sources emitting as fast as taken keep every stage busy: back-to-back times; at the rates, paced ones.
+  const at = o.frames !== undefined && !o.realtime ? 'saturation' : 'rate';
+  const resolved = await resolvePlan(planned, xpus, o.spec, { reprofile: o.reprofile, workers: o.workers, log, progress: true, at });
   let graph = planned;
   let chosen = resolved;
   let frames = o.frames;

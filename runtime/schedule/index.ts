@@ -32,6 +32,8 @@ export interface ResolveOptions {
   log?: (line: string) => void;
   /** Progress bar while profiling. */
   progress?: boolean;
+  /** How the run will go: at the sources' rates (default) or saturated; the profile's times follow (ProfileOptions.at). */
+  at?: 'rate' | 'saturation';
 }
 
 export class PlanFileError extends Error {
@@ -60,7 +62,7 @@ export async function resolvePlan(
     return { plan, codec: plan.serializeBetweenModules ? new ModuleCodec(log) : undefined };
   }
 
-  const profile = await measureProfile(graph, real, { reprofile: opts.reprofile, log, progress: opts.progress });
+  const profile = await measureProfile(graph, real, { reprofile: opts.reprofile, log, progress: opts.progress, at: opts.at });
   const unmeasured: string[] = [];
   const model = buildModel(graph, real, profile, { nominalMs: 1, unmeasured });
   if (unmeasured.length) log(`xauto: could not profile ${unmeasured.join(', ')} (no sample input, e.g. fed from ROS2): planned at a nominal 1 ms`);
@@ -195,7 +197,7 @@ export async function comparePlans(graph: Graph, xpus: XpuInfo[], opts: CompareO
   const use = declared.length ? declared : xpus;
   const profile = declared.length
     ? declaredProfile(graph, use, opts.boards ?? [])
-    : await measureProfile(graph, use, { reprofile: opts.reprofile, log, progress: opts.progress });
+    : await measureProfile(graph, use, { reprofile: opts.reprofile, log, progress: opts.progress, at: opts.at });
   const unmeasured: string[] = [];
   const model = buildModel(graph, use, profile, { nominalMs: 1, unmeasured });
   if (unmeasured.length) log(`xauto: could not profile ${unmeasured.join(', ')} (no sample input, e.g. fed from ROS2): planned at a nominal 1 ms`);

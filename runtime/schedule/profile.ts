@@ -6,26 +6,24 @@
 // implementations directly, worker ones through a WorkerPool (so posting and transferring
 // is included) — after a warm-up, repeatedly, into a distribution. Serialization costs
 // (the module baseline's CDR between modules) and the cores' real parallelism are measured
-// too. Results are cached in .xauto/profiles/, keyed by host, implementation name and
+// too. At the sources' pace each pair is timed once more after the host idled a source period:
+// a stage of a pipeline at its sensors' rates finds its code, weights and state gone cold, and on
+// a shared host that can double its time; the planner plans with those times. Results are cached in .xauto/profiles/, keyed by host, implementation name and
 // version, stage parameters and XPU, so only what changed is measured again.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, hostname } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import cliProgress from 'cli-progress';
-import { Executor } from '../exec/executor.js';
-import { candidates, type ExecPlan, type StagePlacement } from '../exec/plan.js';
+import { candidates, type StagePlacement } from '../exec/plan.js';
 import type { Graph, Stage } from '../graph/graph.js';
 import { packageRoot } from '../util/paths.js';
-import { WorkerPool } from '../xpu/pool.js';
-import { transferables } from '../xpu/transfer.js';
 import type { XpuInfo } from '../xpu/types.js';
-import { threadContext } from '../xpu/worker-protocol.js';
-import { runsOnThread, type FrameInfo, type ImplContext, type ImplSpec, type PortValues, type StageFn, type StageInstance } from '../xnode/types.js';
+import { runsOnThread, type ImplSpec } from '../xnode/types.js';
 import { ModuleCodec } from './codec.js';
 import { sketch } from './simulate.js';
 import { contentionOf, measureCores, startCoRunner } from './corunner.js';
+import { captureSamples, makeRunner, newPool, stageInputs, timeCodec, type Runner, type Sample } from './profile-run.js';
 
 export interface StageLatency {
   p50: number;
@@ -34,6 +32,14 @@ export interface StageLatency {
   samples: number;
   /** Slowdown per busy neighbour core (corunner.ts); absent: not measured. */
   contention?: number;
+  /**
+   * Timed at the sources' pace: each call after the host idled for `gapMs`, as a stage of a
+   * pipeline at its sensors' rates runs (its own code, weights and state gone cold meanwhile;
+   * on a shared host a stage can take twice its back-to-back time). Absent: not measured.
+   */
+  paced?: { gapMs: number; p50: number; q: number[]; samples: number };
+  /** When p50/q above are the paced times: the back-to-back ones. */
+  hot?: { p50: number; q: number[] };
 }
 
 export interface TopicCost {
@@ -59,6 +65,8 @@ export interface Profile {
   cached: number;
   /** Pairs that failed when measured (stage, placement, error). */
   failures: Array<{ stage: string; at: string; error: string }>;
+  /** What the latencies stand for: runs at the sources' pace (idle gap, ms, before each) or back to back. */
+  pace?: { gapMs: number } | 'back-to-back';
 }
 
 export interface ProfileOptions {
@@ -74,6 +82,33 @@ export interface ProfileOptions {
   passes?: number;
   /** Untimed calls per pair first (default 12): enough for the JIT to optimise the stage's loops, as it has in a running pipeline. */
   warmup?: number;
+  /**
+   * 'rate' (default): the planner gets each pair's times at the sources' pace (each call after
+   * an idle gap of the slowest source's period, at most 100 ms), as the pipeline runs at its
+   * sensors' rates; 'saturation': back-to-back times, as when sources emit as fast as taken.
+   */
+  at?: 'rate' | 'saturation';
+  /** Paced calls per pair (default 6). */
+  pacedCalls?: number;
+}
+
+/** The idle gap before each paced call: the slowest timed source's period, capped (beyond ~100 ms caches are as cold as they get). */
+export function paceOf(graph: Graph): number {
+  let gap = 0;
+  for (const s of graph.stages) if (s.inputs.length === 0 && s.rateHz > 0) gap = Math.max(gap, 1000 / s.rateHz);
+  return Math.min(100, Math.round(gap));
+}
+
+/** A cached or measured entry as the planner sees it: paced times where the run is paced. */
+function asPlanned(e: StageLatency, gapMs: number): StageLatency {
+  const lat: StageLatency = { p50: e.p50, q: e.q, samples: e.samples, contention: e.contention };
+  if (e.paced) lat.paced = e.paced;
+  if (gapMs > 0 && e.paced) {
+    lat.hot = { p50: e.p50, q: e.q };
+    lat.p50 = e.paced.p50;
+    lat.q = e.paced.q;
+  }
+  return lat;
 }
 
 interface CacheFile {
@@ -133,6 +168,7 @@ export async function measureProfile(graph: Graph, xpus: XpuInfo[], opts: Profil
   const dir = opts.cacheDir ?? join(packageRoot(), '.xauto', 'profiles');
   const cache = opts.reprofile ? { version: 1 as const, host, entries: {}, topics: {} } : loadCache(dir, host);
   const real = xpus.filter((x) => x.real);
+  const gapMs = opts.at === 'saturation' ? 0 : paceOf(graph);
 
   const todo: Array<{ s: Stage; p: StagePlacement; impl: ImplSpec; x: XpuInfo; key: string }> = [];
   const profile: Profile = {
@@ -145,6 +181,7 @@ export async function measureProfile(graph: Graph, xpus: XpuInfo[], opts: Profil
     measured: 0,
     cached: 0,
     failures: [],
+    pace: gapMs > 0 ? { gapMs } : 'back-to-back',
   };
   for (const s of graph.stages) {
     for (const p of candidates(graph, s.index, real)) {
@@ -152,8 +189,8 @@ export async function measureProfile(graph: Graph, xpus: XpuInfo[], opts: Profil
       const x = real.find((r) => r.id === p.xpu)!;
       const key = entryKey(s, impl, x);
       const hit = cache.entries[key];
-      if (hit) {
-        profile.stages[s.index]![placementKey(p)] = { p50: hit.p50, q: hit.q, samples: hit.samples, contention: hit.contention };
+      if (hit && (gapMs === 0 || hit.paced?.gapMs === gapMs)) {
+        profile.stages[s.index]![placementKey(p)] = asPlanned(hit, gapMs);
         profile.cached++;
       } else todo.push({ s, p, impl, x, key });
     }
@@ -167,7 +204,8 @@ export async function measureProfile(graph: Graph, xpus: XpuInfo[], opts: Profil
   const needCores = cache.cores === undefined || todo.length > 0;
   if (todo.length === 0 && topicTodo.length === 0 && !needCores) return profile;
 
-  log(`xauto: profiling ${todo.length} implementation/XPU pair${todo.length === 1 ? '' : 's'} on ${host} (${profile.cached} cached)`);
+  const how = gapMs > 0 ? `, back to back and at the sources' pace (${gapMs} ms idle before each call)` : '';
+  log(`xauto: profiling ${todo.length} implementation/XPU pair${todo.length === 1 ? '' : 's'} on ${host}${how} (${profile.cached} cached)`);
   if (needCores) {
     cache.cores = await measureCores();
     profile.cores = cache.cores;
@@ -178,7 +216,8 @@ export async function measureProfile(graph: Graph, xpus: XpuInfo[], opts: Profil
   const bar = opts.progress
     ? new cliProgress.SingleBar({ stream: process.stderr, format: 'profiling [{bar}] {value}/{total} {what}', hideCursor: true }, cliProgress.Presets.shades_classic)
     : undefined;
-  bar?.start(todo.length * (passes + 2) + topicTodo.length, 0, { what: '' });
+  const pacedCalls = gapMs > 0 ? (opts.pacedCalls ?? 6) : 0;
+  bar?.start(todo.length * (passes + 2 + pacedCalls) + topicTodo.length, 0, { what: '' });
   const pool = todo.some((t) => runsOnThread(t.impl)) ? newPool(log) : undefined;
   const fail = (t: (typeof todo)[number], e: unknown) => {
     const error = e instanceof Error ? e.message : String(e);
@@ -218,6 +257,7 @@ export async function measureProfile(graph: Graph, xpus: XpuInfo[], opts: Profil
     }
     // Contention: each pair once more, beside the standard co-runner on the other cores.
     const beside = await timeBeside(runners, perPass, bar);
+    const paced = await timePaced(runners, pacedCalls, gapMs, bar);
     for (const { t, r, times } of runners) {
       await r.close().catch(() => {});
       if (r.failed || times.length === 0) continue;
@@ -225,7 +265,12 @@ export async function measureProfile(graph: Graph, xpus: XpuInfo[], opts: Profil
       const lat: StageLatency = { p50: q[3]!, q, samples: times.length };
       const b = beside.get(r);
       if (b) lat.contention = contentionOf(q[3]!, b.ms, b.others);
-      profile.stages[t.s.index]![placementKey(t.p)] = lat;
+      const pt = paced.get(r);
+      if (pt?.length) {
+        const pq = sketch(pt);
+        lat.paced = { gapMs, p50: pq[3]!, q: pq, samples: pt.length };
+      }
+      profile.stages[t.s.index]![placementKey(t.p)] = asPlanned(lat, gapMs);
       cache.entries[t.key] = { ...lat, stage: t.s.name, at: placementKey(t.p), when: new Date().toISOString() };
       profile.measured++;
     }
@@ -246,6 +291,37 @@ export async function measureProfile(graph: Graph, xpus: XpuInfo[], opts: Profil
   }
   saveCache(dir, cache);
   return profile;
+}
+
+/**
+ * Each runner's calls at the sources' pace: the host idles `gapMs` before every call (one pair
+ * at a time, so nothing else keeps the caches warm), its input freshly written just before, as
+ * an upstream stage would have left it.
+ */
+async function timePaced(
+  runners: Array<{ t: { s: Stage; p: StagePlacement }; r: Runner }>,
+  calls: number,
+  gapMs: number,
+  bar?: cliProgress.SingleBar,
+): Promise<Map<Runner, number[]>> {
+  const out = new Map<Runner, number[]>();
+  for (let k = 0; k < calls; k++) {
+    for (const run of runners) {
+      bar?.increment(1, { what: `at the sources' pace (${gapMs} ms idle) ${run.t.s.name} ${placementKey(run.t.p)}` });
+      if (run.r.failed) continue;
+      await new Promise((r) => setTimeout(r, gapMs));
+      try {
+        const ms = await run.r.call();
+        const times = out.get(run.r) ?? [];
+        times.push(ms);
+        out.set(run.r, times);
+      } catch {
+        out.delete(run.r);
+        run.r.failed = true;
+      }
+    }
+  }
+  return out;
 }
 
 /** Median time of each runner's calls beside the co-runner (runners that fail here are skipped). */
@@ -275,133 +351,3 @@ async function timeBeside(
   return out;
 }
 
-function newPool(log: (l: string) => void): WorkerPool {
-  // One thread measures every thread implementation (pool workers and onnxruntime sessions alike).
-  return new WorkerPool(1, { log: (_id, m) => log(`[profile] ${m}`), count: () => {}, summary: () => {} }, 'profile');
-}
-
-interface Sample {
-  value: unknown;
-  seq: number;
-}
-
-/** Runs the pipeline a few frames and keeps the last message of every topic. */
-async function captureSamples(graph: Graph, xpus: XpuInfo[], log: (l: string) => void): Promise<Map<string, Sample>> {
-  const placements = graph.stages.map((s) => {
-    const c = candidates(graph, s.index, xpus);
-    return c.find((p) => xpus.find((x) => x.id === p.xpu)!.backend === 'main') ?? c[0];
-  });
-  const missing = graph.stages.filter((_, i) => !placements[i]);
-  if (missing.length) throw new Error(`no XPU on this host runs '${missing.map((s) => s.name).join("', '")}'`);
-  const plan: ExecPlan = { name: 'profile-capture', placements: placements as StagePlacement[] };
-  const out = new Map<string, Sample>();
-  const ex = new Executor(graph, plan, {
-    xpus,
-    frames: 4,
-    log,
-    tap: (topic, value, seq) => out.set(topic, { value: structuredClone(value), seq }),
-  });
-  await ex.start();
-  try {
-    await ex.run();
-  } finally {
-    await ex.close();
-  }
-  return out;
-}
-
-/** A stage's inputs from the samples, and the frame they belong to (stages may check it). */
-function stageInputs(s: Stage, samples: Map<string, Sample>): { inputs: PortValues; seq: number } | undefined {
-  const inputs: PortValues = {};
-  let seq = s.inputs.length === 0 ? 1 : 0;
-  for (const i of s.inputs) {
-    const v = samples.get(i.topic);
-    if (v === undefined) {
-      if (i.spec.optional || i.spec.latched) continue;
-      return undefined;
-    }
-    inputs[i.port] = v.value;
-    if (!i.spec.latched) seq = Math.max(seq, v.seq);
-  }
-  return { inputs, seq };
-}
-
-function context(s: Stage, impl: ImplSpec, x: XpuInfo, log: (l: string) => void): ImplContext {
-  return {
-    name: s.name,
-    type: s.def.type,
-    impl: impl.name,
-    xpu: x.id,
-    executionProvider: x.executionProvider,
-    params: s.params,
-    priority: s.priority,
-    log: (m) => log(`[${s.name}] ${m}`),
-    count: () => {},
-    summary: () => {},
-  };
-}
-
-interface Runner {
-  /** One call with a fresh copy of the sample; resolves to its time (ms). */
-  call(): Promise<number>;
-  close(): Promise<void>;
-  failed?: boolean;
-}
-
-/** Creates one implementation on one XPU as the executor does, ready to be timed. */
-async function makeRunner(
-  s: Stage,
-  impl: ImplSpec,
-  x: XpuInfo,
-  sample: { inputs: PortValues; seq: number },
-  pool: WorkerPool | undefined,
-  poolId: number,
-  log: (l: string) => void,
-): Promise<Runner> {
-  let invoke: (inputs: PortValues, frame: FrameInfo) => unknown;
-  let close: () => Promise<void>;
-  if (runsOnThread(impl)) {
-    await pool!.createStage(poolId, impl.module, threadContext(context(s, impl, x, log)), !!s.def.stateful);
-    invoke = (inputs, frame) => pool!.run(0, poolId, inputs, frame, transferables(inputs));
-    close = () => pool!.finishStage(poolId);
-  } else {
-    const made: StageFn | StageInstance = await impl.create(context(s, impl, x, log));
-    invoke = typeof made === 'function' ? made : made.process.bind(made);
-    close = async () => {
-      if (typeof made !== 'function') await made.close?.();
-    };
-  }
-  let k = 0;
-  return {
-    async call() {
-      const inputs = structuredClone(sample.inputs); // outside the timed region: the executor hands over, never copies
-      // Sources produce successive frames; other stages see the frame their inputs came from.
-      const frame: FrameInfo = { seq: s.inputs.length === 0 ? sample.seq + k++ : sample.seq, t0: performance.now() };
-      const t = performance.now();
-      const r = invoke(inputs, frame);
-      if (r instanceof Promise) await r;
-      return performance.now() - t;
-    },
-    close,
-  };
-}
-
-function timeCodec(codec: ModuleCodec, type: string, value: unknown): TopicCost {
-  const enc: number[] = [];
-  const dec: number[] = [];
-  let bytes = 0;
-  for (let k = 0; k < 23; k++) {
-    let t = performance.now();
-    const b = codec.encode(type, value);
-    const e = performance.now() - t;
-    t = performance.now();
-    codec.decode(type, b);
-    const d = performance.now() - t;
-    bytes = b.byteLength;
-    if (k >= 3) {
-      enc.push(e);
-      dec.push(d);
-    }
-  }
-  return { bytes, encodeMs: sketch(enc)[3]!, decodeMs: sketch(dec)[3]! };
-}
