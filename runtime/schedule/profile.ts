@@ -8,8 +8,9 @@
 // (the module baseline's CDR between modules) and the cores' real parallelism are measured
 // too. At the sources' pace each pair is timed once more after the host idled a source period:
 // a stage of a pipeline at its sensors' rates finds its code, weights and state gone cold, and on
-// a shared host that can double its time; the planner plans with those times. Results are cached in .xauto/profiles/, keyed by host, implementation name and
-// version, stage parameters and XPU, so only what changed is measured again.
+// a shared host that can double its time; the planner plans with those times. Results are
+// cached in .xauto/profiles/, keyed by host, implementation name and version, stage parameters
+// and XPU, so only what changed is measured again.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, hostname } from 'node:os';
