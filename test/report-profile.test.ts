@@ -108,6 +108,22 @@ test.serial('the report has every section, the summary numbers, SVG plots and a 
   t.true(html.includes('>real</span> <b>main</b>'), 'XPUs marked real');
 });
 
+test.serial('--plan all runs xauto and every baseline; the report and the summary compare each baseline with xauto', async (t) => {
+  const dir = tmp();
+  await profile([HELLO, '--plan', 'all', '--frames', '20', '--warmup', '0', '--out', dir]);
+  const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Both & { comparisons: Both['comparison'][] };
+  t.deepEqual(Object.keys(s.plans), ['xauto', 'module', 'module-ipc', 'module-ipc-mt']);
+  t.deepEqual(s.comparisons.map((c) => [c.baseline, c.planned]), [['module', 'xauto'], ['module-ipc', 'xauto'], ['module-ipc-mt', 'xauto']]);
+  const html = readFileSync(join(dir, 'report.html'), 'utf8');
+  for (const c of s.comparisons) {
+    t.is(c.p50, s.plans[c.baseline]!.e2e_ms.p50 / s.plans.xauto!.e2e_ms.p50);
+    t.true(html.includes(`${c.baseline}/xauto: <b class="big">p50 ${c.p50.toFixed(2)}×`), c.baseline);
+    t.true(html.includes(`<th>${c.baseline}: impl@xpu</th>`), `${c.baseline} placements`);
+  }
+  // A comma list names the plans; a wrong name is refused before anything runs.
+  await t.throwsAsync(profile([HELLO, '--plan', 'xauto,modul', '--frames', '5', '--out', tmp()]), { message: /--plan xauto,modul: expected .*comma-separated list/ });
+});
+
 test.serial('the report is self-contained: nothing external is referenced', async (t) => {
   const html = readFileSync(join(await both(), 'report.html'), 'utf8');
   t.notRegex(html, /https?:/i);
@@ -235,7 +251,7 @@ test.serial('user errors in arguments are one clear line, before anything runs',
   const dir = tmp();
   const cases: Array<[string[], RegExp]> = [
     [['--frames', '0'], /--frames 0: expected a positive whole number/],
-    [['--plan', 'fastest'], /--plan fastest: expected xauto, module, module-ipc, module-ipc-mt, both, default or a PLAN\.json file/],
+    [['--plan', 'fastest'], /--plan fastest: expected xauto, module, module-ipc, module-ipc-mt, default, a PLAN\.json file, a comma-separated list of them, both or all/],
     [['--frames', '5', '--duration', '2'], /expected one of them, not both/],
     [['work_us=5'], /malformed launch argument 'work_us=5', expected format '<name>:=<value>'/],
     [['--warmup', '-1'], /--warmup -1: expected a whole number/],

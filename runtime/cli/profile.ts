@@ -9,10 +9,10 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { startProcesses } from '../exec/processes.js';
 import { chromeTrace, type ChromeTrace } from '../trace/chrome.js';
 import { sessionSamples, type SessionSamples } from '../trace/diff.js';
-import { compareRuns, renderHtmlReport, type Comparison } from '../trace/html.js';
+import { compareEach, compareRuns, renderHtmlReport, type Comparison } from '../trace/html.js';
 import { reportRun, type ReportRun, type ReportXpu } from '../trace/report-data.js';
 import { renderSummary, type RunSummary } from '../trace/report.js';
-import { isPlannedSpec } from '../schedule/index.js';
+import { isPlannedSpec, plannedSpecs } from '../schedule/index.js';
 import { discoverXpus } from '../xpu/discover.js';
 import { diffCommand } from './diff.js';
 import { UserError } from './errors.js';
@@ -70,8 +70,16 @@ export function checkProfileArgs(a: ProfileArgs): void {
   if (a.duration !== undefined && !(Number.isFinite(a.duration) && a.duration > 0)) throw new UserError(`--duration ${a.duration}: expected a positive number of seconds`);
   if (!(Number.isInteger(a.warmup) && a.warmup >= 0)) throw new UserError(`--warmup ${a.warmup}: expected a whole number of frames per source (0: none)`);
   if (a.frames !== undefined && a.duration !== undefined) throw new UserError('--frames and --duration: expected one of them, not both');
-  if (a.plan === 'both' || isPlannedSpec(a.plan) || a.plan === 'default' || a.plan.endsWith('.json')) return;
-  throw new UserError(`--plan ${a.plan}: expected xauto, module, module-ipc, module-ipc-mt, both, default or a PLAN.json file`);
+  const bad = sessionPlans(a.plan).filter((p) => !(isPlannedSpec(p) || p === 'default' || p.endsWith('.json')));
+  if (bad.length === 0) return;
+  throw new UserError(`--plan ${a.plan}: expected xauto, module, module-ipc, module-ipc-mt, default, a PLAN.json file, a comma-separated list of them, both or all`);
+}
+
+/** The plans a session runs, in order: `both` = xauto then module; `all` = xauto and every baseline; or a comma list. */
+export function sessionPlans(spec: string): string[] {
+  if (spec === 'both') return ['xauto', 'module'];
+  if (spec === 'all') return ['xauto', ...plannedSpecs.filter((p) => p !== 'xauto')];
+  return spec.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
 }
 
 /** Runs the session and writes the report folder. */
@@ -91,7 +99,7 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
   } catch (e) {
     throw new UserError(`--out ${a.out ?? dir}: cannot create the folder (${(e as Error).message})`);
   }
-  const plans = a.plan === 'both' ? ['xauto', 'module'] : [a.plan];
+  const plans = sessionPlans(a.plan);
   const reportXpus: ReportXpu[] = [
     ...xpus.map((x) => ({ id: x.id, kind: x.kind, backend: x.backend, real: x.real, note: x.note })),
     ...desc.xpus.map((x) => ({ id: x.id, kind: x.kind, backend: 'sim', real: false, note: 'declared in the launch file' })),
@@ -124,6 +132,7 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
   if (control.stopped && runs.length < plans.length) io.log(`xauto: interrupted: the report holds ${runs.map((r) => `'${r.summary.plan}'`).join(', ')} only`);
 
   const summaries = runs.map((r) => r.summary);
+  const comparisons = compareEach(summaries);
   const comparison = compareRuns(summaries);
   const edges = [...graph.topics.values()].flatMap((t) =>
     t.publishers.flatMap((p) => t.subscribers.map((s) => ({ from: stageNames[p.stage]!, to: stageNames[s.stage]!, topic: t.name }))),
@@ -147,15 +156,15 @@ export async function runProfile(a: ProfileArgs, io: ProfileIo = stdio): Promise
   });
   const report = join(dir, 'report.html');
   writeFileSync(report, html);
-  const summaryJson = summaries.length === 1 ? summaries[0] : { plans: Object.fromEntries(summaries.map((s) => [s.plan, s])), comparison };
+  const summaryJson = summaries.length === 1 ? summaries[0] : { plans: Object.fromEntries(summaries.map((s) => [s.plan, s])), comparison, comparisons };
   writeFileSync(join(dir, 'summary.json'), JSON.stringify(summaryJson, null, 2) + '\n');
   writeFileSync(join(dir, 'trace.json'), JSON.stringify(mergeTraces(traces, summaries.map((s) => s.plan))));
   // What `xauto profile diff` compares (the raw series: summaries alone give no interval).
   writeFileSync(join(dir, 'samples.json'), JSON.stringify({ plans: samples }));
-  if (comparison) {
+  for (const c of comparisons) {
     io.out(
-      `xauto: end-to-end latency ${comparison.baseline}/${comparison.planned}: p50 ${comparison.p50.toFixed(2)}x, p99 ${comparison.p99.toFixed(2)}x` +
-        ` (above 1x: ${comparison.planned} had the lower latency)`,
+      `xauto: end-to-end latency ${c.baseline}/${c.planned}: p50 ${c.p50.toFixed(2)}x, p99 ${c.p99.toFixed(2)}x` +
+        ` (above 1x: ${c.planned} had the lower latency)`,
     );
   }
   io.out(`xauto: report written to ${report} (summary.json, trace.json beside it; open trace.json in https://ui.perfetto.dev)`);
@@ -196,7 +205,7 @@ const sessionCommand: CommandModule<object, ProfileArgs> = {
   builder: (y: Argv) =>
     withRunOptions(y)
       .option('duration', { type: 'number', describe: 'run for S seconds at the sources\' rates (default 10 without --frames)' })
-      .option('plan', { type: 'string', default: 'xauto', describe: 'xauto | module | module-ipc | module-ipc-mt (composable-node baselines, single-/multi-threaded container) | both (module baseline vs xauto, compared) | default | PLAN.json' })
+      .option('plan', { type: 'string', default: 'xauto', describe: 'xauto | module | module-ipc | module-ipc-mt (composable-node baselines, single-/multi-threaded container) | both (module baseline vs xauto, compared) | all (xauto vs every baseline) | default | PLAN.json | a comma-separated list of these' })
       .option('out', { type: 'string', describe: 'output folder (default xauto-profile-<timestamp>)' })
       .option('realtime', { type: 'boolean', default: false, describe: 'with --frames: keep the sources\' rates' })
       .option('warmup', { type: 'number', default: 20, describe: 'frames per source run (not measured) before each measured run; 0: none' })

@@ -27,15 +27,24 @@ export interface Comparison {
 }
 
 /**
- * The headline of a two-plan session: module-level baseline over the xauto plan (or, for
- * other pairs, the second run over the first).
+ * The headline of a session of several plans: each baseline (module, module-ipc, ...) over the
+ * xauto plan (or, without one, over the first run), in the order they ran.
  */
+export function compareEach(runs: RunSummary[]): Comparison[] {
+  if (runs.length < 2) return [];
+  const planned = runs.find((r) => r.plan === 'xauto') ?? runs[0]!;
+  return runs
+    .filter((r) => r !== planned)
+    .map((base) => {
+      const q = (k: 'p50' | 'p90' | 'p99') => base.e2e_ms[k] / planned.e2e_ms[k];
+      return { baseline: base.plan, planned: planned.plan, p50: q('p50'), p90: q('p90'), p99: q('p99') };
+    });
+}
+
+/** The first comparison: the module-level baseline over xauto where both ran. */
 export function compareRuns(runs: RunSummary[]): Comparison | undefined {
-  if (runs.length < 2) return undefined;
-  const base = runs.find((r) => r.plan === 'module') ?? runs[1]!;
-  const planned = runs.find((r) => r.plan === 'xauto' && r !== base) ?? runs.find((r) => r !== base)!;
-  const q = (k: 'p50' | 'p90' | 'p99') => base.e2e_ms[k] / planned.e2e_ms[k];
-  return { baseline: base.plan, planned: planned.plan, p50: q('p50'), p90: q('p90'), p99: q('p99') };
+  const all = compareEach(runs);
+  return all.find((c) => c.baseline === 'module') ?? all[0];
 }
 
 const show = (v: unknown): string =>
@@ -74,26 +83,33 @@ function header(input: ReportInput): string {
 </header>`;
 }
 
-async function comparisonSection(input: ReportInput, c: Comparison): Promise<string> {
+async function comparisonSection(input: ReportInput, cs: Comparison[]): Promise<string> {
   const runs = input.runs.map((r) => r.summary);
-  const base = runs.find((r) => r.plan === c.baseline)!;
-  const planned = runs.find((r) => r.plan === c.planned)!;
-  const placements = planned.stages.map((s, i) => {
-    const b = base.stages[i];
-    return [s.name, b ? `${b.impl}@${b.xpu}` : '–', `${s.impl}@${s.xpu}`, b ? fmt(b.latency_ms.p50) : '–', fmt(s.latency_ms.p50)];
-  });
+  const planned = runs.find((r) => r.plan === cs[0]!.planned)!;
+  const bases = cs.map((c) => runs.find((r) => r.plan === c.baseline)!);
+  const placements = planned.stages.map((s, i) => [
+    s.name,
+    ...bases.map((b) => (b.stages[i] ? `${b.stages[i]!.impl}@${b.stages[i]!.xpu}` : '–')),
+    `${s.impl}@${s.xpu}`,
+    ...bases.map((b) => (b.stages[i] ? fmt(b.stages[i]!.latency_ms.p50) : '–')),
+    fmt(s.latency_ms.p50),
+  ]);
   const bars = await planComparisonBars(runs.map((r) => ({ name: r.plan, e2e: r.e2e_ms })));
+  const names = cs.map((c) => esc(c.baseline)).join(', ');
+  const headline = cs
+    .map((c) => `${esc(c.baseline)}/${esc(c.planned)}: <b class="big">p50 ${ratio(c.p50)}</b> · <b class="big">p99 ${ratio(c.p99)}</b> <span class="muted">(p90 ${ratio(c.p90)})</span>`)
+    .join('<br>');
   return `<section id="comparison">
-<h2>Comparison: ${esc(c.baseline)} vs ${esc(c.planned)}</h2>
-<p class="headline">End-to-end latency ratio ${esc(c.baseline)}/${esc(c.planned)}: <b class="big">p50 ${ratio(c.p50)}</b> · <b class="big">p99 ${ratio(c.p99)}</b>
-<span class="muted">(p90 ${ratio(c.p90)}; a ratio above 1× means ${esc(c.planned)} had the lower latency)</span></p>
+<h2>Comparison: ${names} vs ${esc(planned.plan)}</h2>
+<p class="headline">End-to-end latency ratio, baseline over ${esc(planned.plan)}:<br>${headline}
+<br><span class="muted">a ratio above 1× means ${esc(planned.plan)} had the lower latency</span></p>
 <div class="cols">
 ${fig('End-to-end latency by plan', bars)}
 <div><h3>End-to-end latency (ms)</h3>${table(SUMMARY_HEAD, runs.map((r) => summaryRow(r.plan, r.e2e_ms)))}
-<p class="muted">Both plans ran one after the other on the same pipeline and host, ${esc(runs[0]!.plan)} first.</p></div>
+<p class="muted">The plans ran one after the other on the same pipeline and host, in this order: ${runs.map((r) => esc(r.plan)).join(', ')}.</p></div>
 </div>
 <h3>Placements and stage run time</h3>
-${table(['stage', `${c.baseline}: impl@xpu`, `${c.planned}: impl@xpu`, `${c.baseline}: p50 ms`, `${c.planned}: p50 ms`], placements, 3)}
+${table(['stage', ...bases.map((b) => `${b.plan}: impl@xpu`), `${planned.plan}: impl@xpu`, ...bases.map((b) => `${b.plan}: p50 ms`), `${planned.plan}: p50 ms`], placements, 1 + bases.length + 1)}
 </section>`;
 }
 
@@ -199,9 +215,9 @@ footer { color: #888; font-size: 12px; text-align: center; }
 /** The whole report page. */
 export async function renderHtmlReport(input: ReportInput): Promise<string> {
   const multi = input.runs.length > 1;
-  const c = compareRuns(input.runs.map((r) => r.summary));
+  const cs = compareEach(input.runs.map((r) => r.summary));
   const parts = [header(input)];
-  if (c) parts.push(await comparisonSection(input, c));
+  if (cs.length) parts.push(await comparisonSection(input, cs));
   parts.push(await e2eSection(input));
   for (const r of input.runs) parts.push(await pathsSection(r, multi), await runSection(r, multi), await overTimeSection(r, multi));
   return `<!DOCTYPE html>
