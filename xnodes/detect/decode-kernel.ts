@@ -6,6 +6,7 @@
 //   per anchor at or above `score_threshold`.
 // NMS is a separate stage.
 import type { Detections2D, Header } from '../perception-common/messages.js';
+import type { PerceptionAddon } from '../perception-common/native.js';
 
 export interface DecodeParams {
   threshold: number;
@@ -38,6 +39,17 @@ export class Decoder {
   private n = 0;
 
   constructor(readonly p: DecodeParams) {}
+
+  /** The same decoding on the perception addon's threads (native/perception/src/decode.cc). */
+  static async native(addon: PerceptionAddon, p: DecodeParams, map: Int32Array, dims: number[], data: Float32Array, header: Header, imageWidth: number, imageHeight: number): Promise<Detections2D> {
+    const sx = imageWidth / p.input_width;
+    const sy = imageHeight / p.input_height;
+    const r =
+      dims.length === 4
+        ? await addon.decodeHeatmap(data, dims[1]!, dims[2]!, dims[3]!, p.threshold, p.min_cells, (p.input_width / dims[3]!) * sx, (p.input_height / dims[2]!) * sy)
+        : await addon.decodeYolo(data, dims[1]!, dims[2]!, p.score_threshold, map, sx, sy);
+    return { header, count: r.scores.length, ...r };
+  }
 
   decode(dims: number[], data: Float32Array, header: Header, imageWidth: number, imageHeight: number): Detections2D {
     this.n = 0;

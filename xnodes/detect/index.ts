@@ -39,6 +39,7 @@ export const decode = defineXNode({
   impls: [
     { name: 'js', xpu: 'cpu', backend: 'main', create: (ctx) => createDecode(ctx) },
     { name: 'worker', xpu: 'cpu', backend: 'worker', module: new URL('./decode.worker.js', import.meta.url).href },
+    { name: 'native', xpu: 'cpu', backend: 'native', create: (ctx) => createDecode(ctx, true) },
     { name: 'device', xpu: '*', backend: 'device', create: (ctx) => createDecodeDevice(ctx) },
   ],
 });

@@ -1,4 +1,4 @@
-// xauto_perception: the lidar kernels and the synthetic camera's renderer as Promise-returning
+// xauto_perception: the lidar kernels, the detector-output decoders and the synthetic camera's renderer as Promise-returning
 // functions whose work runs on libuv pool threads (Napi::AsyncWorker). Inputs are Float32Arrays of [x, y, z, intensity]; the
 // caller must not mutate them until the promise settles (stages never mutate inputs). Results
 // come back as new Float32Arrays.
@@ -10,6 +10,8 @@
 
 #include "camera.h"
 #include "lidar.h"
+
+void InitDecode(Napi::Env env, Napi::Object exports);  // addon_decode.cc
 
 namespace {
 
@@ -271,6 +273,7 @@ Napi::Value CameraRendererWrap::Render(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  InitDecode(env, exports);
   exports.Set("CameraRenderer", CameraRendererWrap::Define(env));
   exports.Set("voxelGrid", Napi::Function::New(env, VoxelGrid));
   exports.Set("removeGround", Napi::Function::New(env, RemoveGround));
