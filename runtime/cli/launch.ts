@@ -272,7 +272,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('show-args', { alias: 's', type: 'boolean', default: false, describe: 'list the declared launch arguments (defaults, descriptions, choices) and start nothing' })
       .option('summary-json', { type: 'string', describe: 'write the run summary as JSON to this path' })
       .option('trace', { type: 'string', describe: 'write a Chrome/Perfetto trace (a track per XPU lane, flow arrows per frame) to this path' })
-      .option('plan', { type: 'string', default: 'xauto', describe: 'xauto | module | default | PLAN.json' })
+      .option('plan', { type: 'string', default: 'xauto', describe: 'xauto | module | module-ipc | module-ipc-mt (composable-node baselines, single-/multi-threaded container) | default | PLAN.json' })
       .option('workers', { type: 'number', describe: 'worker-pool size (default: cores - 1)' })
       .option('allow-command', { type: 'boolean', default: false, describe: 'allow $(command ...) substitutions' })
       .option('xnodes', { type: 'string', array: true, nargs: 1, default: [], describe: 'extra module exporting `xnodes` (repeat for more)' })

@@ -182,7 +182,17 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
   if (o.warmup && !bridged.length && !local && !control.stopped) {
     // Same plan, same XPUs, results dropped: the measured run starts warm.
     log(`xauto: warming up plan '${chosen.plan.name}' (${o.warmup} frames per source, not measured)`);
-    const warm = new Executor(graph, chosen.plan, { xpus, frames: o.warmup, codec: chosen.codec, fallback: chosen.fallback, log });
+    // The run's own deadlines and failure policy: a stage that hangs or keeps failing during
+    // the warm-up is handled as it would be in the measured run.
+    const warm = new Executor(graph, chosen.plan, {
+      xpus,
+      frames: o.warmup,
+      codec: chosen.codec,
+      fallback: chosen.fallback,
+      timeout: launchTimeouts(graph, chosen.timeout),
+      onStageFailed: o.onStageFailed,
+      log,
+    });
     await warm.start();
     control.stop = () => warm.stop();
     try {
