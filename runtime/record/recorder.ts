@@ -1,15 +1,18 @@
 // Records published messages into an MCAP file (@mcap/core's writer: chunked, indexed, no
 // compression). Each message is serialized on the main thread when it is published (its
-// buffers may move to a worker right after) and the bytes are moved to the writer thread
-// (writer-thread.ts) in batches (64 messages or 10 ms); chunking, CRCs and file writes stay
-// off the pipeline's event loop. Log time: when the message was published (ns since the
-// epoch); publish time: when its frame was captured; sequence: the frame number.
+// buffers may move to a worker right after), straight into a ring of shared memory the writer
+// thread (writer-thread.ts) reads: no allocation per message, and one hand-over per batch (64
+// messages or 10 ms) that carries where each message lies. A message that finds the ring full
+// (the disk behind) goes in a buffer of its own, moved with the batch: never dropped. Chunking,
+// CRCs and file writes stay off the pipeline's event loop. Log time: when the message was
+// published (ns since the epoch); publish time: when its frame was captured; sequence: the
+// frame number.
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../util/paths.js';
-import { CDR, encode, encodingOf, ros2msgSchema, V8, type Encoding } from './schema.js';
+import { BULK, CDR, encode, encodingOf, ros2msgSchema, type Encoding } from './schema.js';
 import type { FromWriter, ToWriter } from './writer-thread.js';
 
 const fromSource = import.meta.url.endsWith('.ts');
@@ -43,13 +46,53 @@ interface ChannelState {
 /** ns since the epoch now, from the monotonic clock (as the trace uses). */
 export const epochNs = (perfMs = performance.now()): bigint => BigInt(Math.round((performance.timeOrigin + perfMs) * 1e6));
 
-/** Messages gathered during one event-loop turn. */
+const BATCH = 64;
+/** Shared bytes between the recorder and its writer (per recording). */
+const RING_BYTES = 32 << 20;
+
+/** Messages gathered until the next hand-over; preallocated, reused. */
 class Batch {
-  keys: number[] = [];
-  seqs: number[] = [];
-  logTimes: bigint[] = [];
-  publishTimes: bigint[] = [];
-  data: Uint8Array[] = [];
+  n = 0;
+  readonly keys = new Uint32Array(BATCH);
+  readonly seqs = new Uint32Array(BATCH);
+  /** performance.now() ms (the writer turns them into ns since the epoch). */
+  readonly logMs = new Float64Array(BATCH);
+  readonly publishMs = new Float64Array(BATCH);
+  /** Where each message lies in the ring and the ring bytes it frees once written; offset -1: in `own`, at index `frees`. */
+  readonly offsets = new Int32Array(BATCH);
+  readonly lengths = new Uint32Array(BATCH);
+  readonly frees = new Uint32Array(BATCH);
+  own: Uint8Array[] = [];
+}
+
+/** A ring of shared bytes written here in order and freed by the writer in the same order. */
+class Ring {
+  readonly bytes: Uint8Array;
+  /** [0]: bytes in use (reserved here, freed by the writer). */
+  readonly used: Int32Array;
+  #pos = 0;
+  /** Bytes the last reservation takes from the ring: its span plus any gap skipped at the end. */
+  taken = 0;
+  offset = -1;
+
+  constructor(size: number) {
+    this.bytes = new Uint8Array(new SharedArrayBuffer(size));
+    this.used = new Int32Array(new SharedArrayBuffer(4));
+  }
+
+  /** A span of `n` bytes, or undefined when the ring lacks room (the writer is behind). */
+  reserve(n: number): Uint8Array | undefined {
+    const size = this.bytes.byteLength;
+    const span = (n + 7) & ~7;
+    const gap = this.#pos + span > size ? size - this.#pos : 0;
+    if (span > size || Atomics.load(this.used, 0) + gap + span > size) return undefined;
+    const at = gap ? 0 : this.#pos;
+    Atomics.add(this.used, 0, gap + span);
+    this.#pos = at + span === size ? 0 : at + span;
+    this.taken = gap + span;
+    this.offset = at;
+    return this.bytes.subarray(at, at + n);
+  }
 }
 
 export class Recorder {
@@ -58,6 +101,9 @@ export class Recorder {
   readonly #channels = new Map<string, ChannelState>();
   #keys = 0;
   #batch = new Batch();
+  readonly #ring: Ring;
+  /** Messages that found the ring full (each in a buffer of its own). */
+  #overflowed = 0;
   #flushing = false;
   #timer?: NodeJS.Timeout;
   #stats: RecordStats;
@@ -66,8 +112,9 @@ export class Recorder {
   #log: (line: string) => void;
 
   /** Records `topics` (all of them unless `only` names some). */
-  constructor(file: string, topics: RecordTopic[], opts: { only?: string[]; metadata?: Record<string, string>; log?: (line: string) => void } = {}) {
+  constructor(file: string, topics: RecordTopic[], opts: { only?: string[]; metadata?: Record<string, string>; log?: (line: string) => void; ringBytes?: number } = {}) {
     this.file = file;
+    this.#ring = new Ring(opts.ringBytes ?? RING_BYTES);
     this.#log = opts.log ?? ((l) => process.stderr.write(l + '\n'));
     const wanted = opts.only?.length ? new Set(opts.only) : undefined;
     if (wanted) {
@@ -79,7 +126,7 @@ export class Recorder {
     this.#stats = { file, messages: 0, bytes: 0, topics: this.#channels.size, failed: 0 };
     this.#worker = new Worker(BOOT, { workerData: { fromSource, host: THREAD }, name: 'xauto-mcap-writer' });
     this.#worker.on('error', (e) => (this.#error ??= e));
-    this.#post({ op: 'start', file, metadata: opts.metadata });
+    this.#post({ op: 'start', file, metadata: opts.metadata, ring: this.#ring.bytes.buffer as SharedArrayBuffer, used: this.#ring.used.buffer as SharedArrayBuffer, timeOrigin: performance.timeOrigin });
   }
 
   /** The topics recorded. */
@@ -95,32 +142,50 @@ export class Recorder {
   record(topic: string, value: unknown, seq: number, t0?: number): void {
     const ch = this.#channels.get(topic);
     if (!ch || this.#closed) return;
+    const ring = this.#ring;
+    let inRing = false;
+    // Into the ring when it has room; a buffer of its own otherwise.
+    const alloc = (n: number) => {
+      const span = ring.reserve(n);
+      inRing = span !== undefined;
+      return span ?? Buffer.allocUnsafeSlow(n); // a buffer of its own: it is moved to the writer
+    };
     let data: Uint8Array;
     try {
-      data = encode(ch.encoding, ch.topic.type, value);
+      data = encode(ch.encoding, ch.topic.type, value, alloc);
     } catch (e) {
       if (ch.encoding !== CDR || ch.key !== undefined) {
         if (this.#stats.failed++ === 0) this.#log(`xauto record: ${topic}: message not recorded (${(e as Error).message})`);
         return;
       }
-      // A stage emitting a ROS2 type in a looser shape: the topic is kept as v8 values.
-      this.#log(`xauto record: ${topic} (${ch.topic.type}) values do not fit its CDR layout (${(e as Error).message}); recording them as ${V8}`);
-      ch.encoding = V8;
-      data = encode(ch.encoding, ch.topic.type, value);
+      // A stage emitting a ROS2 type in a looser shape: the topic is kept as xauto-bulk values.
+      this.#log(`xauto record: ${topic} (${ch.topic.type}) values do not fit its CDR layout (${(e as Error).message}); recording them as ${BULK}`);
+      ch.encoding = BULK;
+      data = encode(ch.encoding, ch.topic.type, value, alloc);
     }
     if (ch.key === undefined) this.#announce(ch);
-    const now = epochNs();
+    const now = performance.now();
     ch.count++;
     this.#stats.messages++;
     this.#stats.bytes += data.byteLength;
     const b = this.#batch;
-    b.keys.push(ch.key!);
-    b.seqs.push(seq >>> 0);
-    b.logTimes.push(now);
-    b.publishTimes.push(t0 !== undefined && Number.isFinite(t0) ? epochNs(t0) : now);
-    b.data.push(data);
+    const i = b.n++;
+    b.keys[i] = ch.key!;
+    b.seqs[i] = seq >>> 0;
+    b.logMs[i] = now;
+    b.publishMs[i] = t0 !== undefined && Number.isFinite(t0) ? t0 : now;
+    b.lengths[i] = data.byteLength;
+    if (inRing) {
+      b.offsets[i] = ring.offset;
+      b.frees[i] = ring.taken;
+    } else {
+      b.offsets[i] = -1;
+      b.frees[i] = b.own.length;
+      b.own.push(data);
+      this.#overflowed++;
+    }
     // Handing over costs a message between threads: once per 64 messages or 10 ms, not per frame.
-    if (b.data.length >= 64) this.#flush();
+    if (b.n >= BATCH) this.#flush();
     else if (!this.#flushing) {
       this.#flushing = true;
       this.#timer = setTimeout(() => this.#flush(), 10);
@@ -142,13 +207,24 @@ export class Recorder {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     const b = this.#batch;
-    if (!b.data.length) return;
-    this.#batch = new Batch();
-    // Bytes that own their whole buffer move to the writer; others (views into a pool) are copied.
-    const data = b.data.map((d) => (d.byteOffset === 0 && d.buffer.byteLength === d.byteLength && d.buffer instanceof ArrayBuffer ? d : d.slice()));
+    if (!b.n) return;
+    const n = b.n;
+    const own = b.own;
+    b.n = 0;
+    b.own = [];
     this.#post(
-      { op: 'messages', keys: Uint32Array.from(b.keys), seqs: Uint32Array.from(b.seqs), logTimes: BigUint64Array.from(b.logTimes), publishTimes: BigUint64Array.from(b.publishTimes), data },
-      data.map((d) => d.buffer as ArrayBuffer),
+      {
+        op: 'messages',
+        keys: b.keys.slice(0, n),
+        seqs: b.seqs.slice(0, n),
+        logMs: b.logMs.slice(0, n),
+        publishMs: b.publishMs.slice(0, n),
+        offsets: b.offsets.slice(0, n),
+        lengths: b.lengths.slice(0, n),
+        frees: b.frees.slice(0, n),
+        own,
+      },
+      own.map((d) => d.buffer as ArrayBuffer),
     );
   }
 
@@ -170,6 +246,7 @@ export class Recorder {
       r = { op: 'error', message: (e as Error).message };
     }
     await this.#worker.terminate();
+    if (this.#overflowed) this.#log(`xauto record: ${this.#overflowed} messages found the recording's shared ring full (the disk was behind) and were handed over in buffers of their own`);
     if (r.op === 'error' || this.#error) throw new RecordError(`${this.file}: recording failed (${r.op === 'error' ? r.message : this.#error!.message})`);
     return { ...this.#stats };
   }

@@ -1,16 +1,20 @@
 // How a topic's messages are stored in MCAP. ROS2 message types: `cdr` payloads (with their
 // encapsulation header, as on the wire) and a `ros2msg` schema, the pair Foxglove and
 // rosbag2's MCAP plugin read. `xauto/*` types have no .msg definition: they are stored as
-// v8-serialized values (`xauto-v8`, no schema), which keeps typed arrays bit for bit; viewers
-// list those channels but cannot decode them.
+// `xauto-bulk` (bulk.ts: a v8-serialized skeleton, typed arrays raw beside it; no schema), which
+// keeps typed arrays bit for bit; viewers list those channels but cannot decode them. Older
+// recordings' `xauto-v8` (the whole value v8-serialized) is still read.
 import { stringify } from '@foxglove/rosmsg';
-import { deserialize, serialize } from 'node:v8';
+import { deserialize } from 'node:v8';
+import { decodeBulk, encodeBulk, type Alloc } from './bulk.js';
 import { messageRegistry } from '../ros2/messages.js';
 
 export const CDR = 'cdr';
+export const BULK = 'xauto-bulk';
+/** Read only: what recordings before `xauto-bulk` hold. */
 export const V8 = 'xauto-v8';
 
-export type Encoding = typeof CDR | typeof V8;
+export type Encoding = typeof CDR | typeof BULK;
 
 /** The `ros2msg` schema text: the root definition, then each nested one under `MSG: pkg/Type`. */
 export function ros2msgSchema(type: string): string {
@@ -29,13 +33,20 @@ export function ros2msgSchema(type: string): string {
 
 /** The encoding a topic of `type` is recorded in. */
 export function encodingOf(type: string): Encoding {
-  return type.startsWith('xauto/') || !messageRegistry().has(type) ? V8 : CDR;
+  return type.startsWith('xauto/') || !messageRegistry().has(type) ? BULK : CDR;
 }
 
-/** Serializes one message (a copy: the value's buffers may move to a worker right after). */
-export function encode(encoding: Encoding, type: string, value: unknown): Uint8Array {
-  if (encoding === CDR) return messageRegistry().serialize(type, value);
-  return serialize(value);
+/**
+ * Serializes one message (a copy: the value's buffers may move to a worker right after), into
+ * the room `alloc` gives (a fresh buffer by default).
+ */
+export function encode(encoding: Encoding, type: string, value: unknown, alloc?: Alloc): Uint8Array {
+  if (encoding === BULK) return encodeBulk(value, alloc);
+  const cdr = messageRegistry().serialize(type, value);
+  if (!alloc) return cdr;
+  const out = alloc(cdr.byteLength);
+  out.set(cdr);
+  return out;
 }
 
 /**
@@ -56,6 +67,7 @@ function canonical(v: unknown): unknown {
 
 export function decode(encoding: string, type: string, bytes: Uint8Array): unknown {
   if (encoding === CDR) return messageRegistry().deserialize(type, bytes);
+  if (encoding === BULK) return decodeBulk(bytes);
   if (encoding === V8) return canonical(deserialize(bytes));
-  throw new Error(`${type}: message encoding '${encoding}' is not one xauto replays (expected ${CDR} or ${V8})`);
+  throw new Error(`${type}: message encoding '${encoding}' is not one xauto replays (expected ${CDR}, ${BULK} or ${V8})`);
 }

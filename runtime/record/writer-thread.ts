@@ -1,14 +1,28 @@
 // The MCAP writer on a thread of its own: the recorder (main thread) serializes each message
-// when it is published and hands the bytes over (moved, not copied); chunking, CRCs, indexes
-// and file writes happen here, off the pipeline's event loop.
+// when it is published into a shared ring and hands over where it lies (or, ring full, the
+// bytes themselves, moved); chunking, CRCs, indexes and file writes happen here, off the
+// pipeline's event loop. Ring bytes are freed once @mcap/core has copied them into its chunk.
 import { McapWriter, type IWritable } from '@mcap/core';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 
 export type ToWriter =
-  | { op: 'start'; file: string; metadata?: Record<string, string> }
+  | { op: 'start'; file: string; metadata?: Record<string, string>; ring: SharedArrayBuffer; used: SharedArrayBuffer; timeOrigin: number }
   | { op: 'channel'; key: number; topic: string; messageEncoding: string; schema?: { name: string; data: Uint8Array }; metadata: Record<string, string> }
-  | { op: 'messages'; keys: Uint32Array; seqs: Uint32Array; logTimes: BigUint64Array; publishTimes: BigUint64Array; data: Uint8Array[] }
+  | {
+      op: 'messages';
+      keys: Uint32Array;
+      seqs: Uint32Array;
+      /** performance.now() ms on the recorder's thread. */
+      logMs: Float64Array;
+      publishMs: Float64Array;
+      /** Ring offset of each message; -1: the message is own[frees[i]]. */
+      offsets: Int32Array;
+      lengths: Uint32Array;
+      /** Ring bytes each message frees once written. */
+      frees: Uint32Array;
+      own: Uint8Array[];
+    }
   | { op: 'end' };
 
 export type FromWriter = { op: 'closed' } | { op: 'error'; message: string };
@@ -32,11 +46,19 @@ let writer: McapWriter | undefined;
 const channels = new Map<number, number>();
 const schemas = new Map<string, number>();
 let chain: Promise<unknown> = Promise.resolve();
+let ring: Uint8Array = new Uint8Array(0);
+let used: Int32Array = new Int32Array(1);
+let originNs = 0n;
+/** ns since the epoch of a performance.now() reading on the recorder's thread. */
+const ns = (ms: number) => originNs + BigInt(Math.round(ms * 1e6));
 let failed: Error | undefined;
 
 async function handle(m: ToWriter): Promise<void> {
   switch (m.op) {
     case 'start':
+      ring = new Uint8Array(m.ring);
+      used = new Int32Array(m.used);
+      originNs = BigInt(Math.round(m.timeOrigin * 1e6));
       fd = openSync(m.file, 'w');
       writer = new McapWriter({ writable: new FileWritable(fd), chunkSize: 1 << 20 });
       await writer.start({ profile: 'ros2', library: 'xauto' });
@@ -52,8 +74,11 @@ async function handle(m: ToWriter): Promise<void> {
       return;
     }
     case 'messages':
-      for (let i = 0; i < m.data.length; i++) {
-        await writer!.addMessage({ channelId: channels.get(m.keys[i]!)!, sequence: m.seqs[i]!, logTime: m.logTimes[i]!, publishTime: m.publishTimes[i]!, data: m.data[i]! });
+      for (let i = 0; i < m.keys.length; i++) {
+        const at = m.offsets[i]!;
+        const data = at < 0 ? m.own[m.frees[i]!]! : ring.subarray(at, at + m.lengths[i]!);
+        await writer!.addMessage({ channelId: channels.get(m.keys[i]!)!, sequence: m.seqs[i]!, logTime: ns(m.logMs[i]!), publishTime: ns(m.publishMs[i]!), data });
+        if (at >= 0) Atomics.sub(used, 0, m.frees[i]!);
       }
       return;
     case 'end':
