@@ -9,7 +9,8 @@ import { Executor } from '../runtime/exec/executor.js';
 import { defaultPlan } from '../runtime/exec/plan.js';
 import { VirtualMachine } from '../runtime/exec/core/virtual.js';
 import { buildGraph, describeXNodes } from '../runtime/graph/index.js';
-import { acquireDevice, attachDevice, deviceTensorOf, TensorRing, type DeviceTensor } from '../runtime/gpu/index.js';
+import { FanoutLedger } from '../runtime/gpu/fanout.js';
+import { acquireDevice, attachDevice, Device, deviceTensorOf, TensorRing, type DeviceTensor } from '../runtime/gpu/index.js';
 import { XNodeRegistry, defineXNode } from '../runtime/xnode/index.js';
 import { discoverXpus } from '../runtime/xpu/discover.js';
 
@@ -109,6 +110,37 @@ function registry(seen: Seen, opts: { failEvery?: number; producerFailEvery?: nu
     }),
     consumer('fast'),
     consumer('slow'),
+    // Passes even frames only: a join behind it cannot pair the odd ones (sync drops).
+    defineXNode({
+      type: 'f/even',
+      inputs: { in: T },
+      outputs: { out: T },
+      impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: () => (inputs, f) => (f.seq % 2 === 0 ? { out: inputs.in as { dims: number[]; data: Float32Array } } : null) }],
+    }),
+    defineXNode({
+      type: 'f/join',
+      inputs: { in: { ...T, depth: 4 }, even: { ...T, depth: 4 } },
+      impls: [
+        {
+          name: 'device',
+          xpu: '*',
+          backend: 'device',
+          create: (ctx) => {
+            const lease = acquireDevice();
+            return {
+              process(inputs) {
+                const t = deviceTensorOf(inputs.in, lease.device)!;
+                const seq = (inputs.in as { seq: number }).seq;
+                check(ctx.name, seq, t.buffer.readFloat32(N));
+                if (seq % 2 !== 0) seen.wrong.push(`join paired odd frame ${seq}`);
+                return null;
+              },
+              close: () => lease.release(),
+            };
+          },
+        },
+      ],
+    }),
     defineXNode({
       type: 'f/host',
       inputs: { in: { ...T, depth: 2 } },
@@ -128,17 +160,17 @@ function registry(seen: Seen, opts: { failEvery?: number; producerFailEvery?: nu
   );
 }
 
-async function run(seen: Seen, costs: Record<string, number>, frames: number, opts: Parameters<typeof registry>[1] = {}) {
-  const graph = buildGraph(
-    describeXNodes([
-      { name: 'src', type: 'f/src', outputs: { out: '/tick' }, impls: [] },
-      { name: 'produce', type: 'f/produce', inputs: { in: '/tick' }, outputs: { out: '/tensor' }, impls: [] },
-      { name: 'fast', type: 'f/fast', inputs: { in: '/tensor' }, impls: [] },
-      { name: 'slow', type: 'f/slow', inputs: { in: '/tensor' }, impls: [] },
-      { name: 'host', type: 'f/host', inputs: { in: '/tensor' }, impls: [] },
-    ]),
-    registry(seen, opts),
-  );
+type Stages = Parameters<typeof describeXNodes>[0];
+const FANOUT: Stages = [
+  { name: 'src', type: 'f/src', outputs: { out: '/tick' }, impls: [] },
+  { name: 'produce', type: 'f/produce', inputs: { in: '/tick' }, outputs: { out: '/tensor' }, impls: [] },
+  { name: 'fast', type: 'f/fast', inputs: { in: '/tensor' }, impls: [] },
+  { name: 'slow', type: 'f/slow', inputs: { in: '/tensor' }, impls: [] },
+  { name: 'host', type: 'f/host', inputs: { in: '/tensor' }, impls: [] },
+];
+
+async function run(seen: Seen, costs: Record<string, number>, frames: number, opts: Parameters<typeof registry>[1] = {}, stages: Stages = FANOUT) {
+  const graph = buildGraph(describeXNodes(stages), registry(seen, opts));
   const xpus = await discoverXpus({ workers: 1 });
   const plan = defaultPlan(graph, xpus);
   const name = graph.stages.map((s) => s.name);
@@ -153,7 +185,7 @@ async function run(seen: Seen, costs: Record<string, number>, frames: number, op
   const readers = seen.emitted.filter((t) => t.fresh).map((t) => t.readers);
   await ex.close();
   const r = ex.report();
-  return { r, readers, stats: r.sections.device_tensors as { pinned: number; taken: number; dropped: number; stale: number; outstanding?: number } };
+  return { r, readers, stats: r.sections.device_tensors as { pinned: number; taken: number; dropped: number; stale: number; left_at_stop: number } };
 }
 
 deviceTest('fanout: a device tensor read by a fast and a slow device stage and a host stage is released after its last consumer; contents always its own frame', async (t) => {
@@ -173,6 +205,7 @@ deviceTest('fanout: a device tensor read by a fast and a slow device stage and a
   t.deepEqual(readers.filter((n) => n !== 0), [], 'no pin left on any slot');
   t.is(stats.pinned, 3 * 40, 'one pin per subscriber per frame');
   t.is(stats.taken + stats.dropped, stats.pinned, 'every pin released by a take or a drop');
+  t.is(stats.left_at_stop, 0);
   t.is(stats.dropped, slow.drops, 'a pin released per dropped message');
 });
 
@@ -185,5 +218,61 @@ deviceTest('failures: a consumer that throws after reading, and a producer that 
   t.true(r.stages.filter((s) => s.name === 'fast' || s.name === 'slow').every((s) => s.errors > 0), 'both device consumers failed some runs');
   t.deepEqual(readers.filter((n) => n !== 0), [], 'no pin left on any slot');
   t.is(stats.taken + stats.dropped, stats.pinned, 'failed runs released what they took');
+  t.is(stats.left_at_stop, 0);
   t.is(stats.pinned, 3 * seen.emitted.length, 'a failed producer run emitted nothing and pinned nothing');
+});
+
+deviceTest('ledger: a pin stays while its message is in transit or waiting, and goes once it was there and left, or a later one on that input was seen', (t) => {
+  const d = new Device();
+  const ring = new TensorRing(d, 'producer', 2);
+  const waiting = new Map<string, unknown[]>(); // input key -> values waiting there
+  const at = (s: number, i: number) => waiting.get(`${s}:${i}`) ?? waiting.set(`${s}:${i}`, []).get(`${s}:${i}`)!;
+  const ledger = new FanoutLedger((s, i, v) => at(s, i).includes(v));
+  const a = ring.take(16, [4], 'f32'), ma = { a: 1 };
+  const b = ring.take(16, [4], 'f32'), mb = { b: 1 };
+  ledger.delivered(1, 0, ma, a); // in transit to input (1, 0)
+  ledger.reconcile();
+  t.is(a.readers, 1, 'in transit: still pinned');
+  at(1, 0).push(ma);
+  ledger.reconcile();
+  at(1, 0).length = 0; // dropped from the queue
+  ledger.reconcile();
+  t.is(a.readers, 0, 'seen waiting, then gone: released');
+  t.is(ledger.stats.dropped, 1);
+  // Never seen (delivered and dropped between two looks), passed by a later one that was seen.
+  const c = ring.take(16, [4], 'f32'), mc = { c: 1 };
+  ledger.delivered(1, 0, mb, b);
+  ledger.delivered(1, 0, mc, c);
+  at(1, 0).push(mc);
+  ledger.reconcile();
+  t.is(b.readers, 0, 'passed by a later message that was seen: released');
+  t.is(c.readers, 1);
+  ledger.took(1, 0, mc);
+  at(1, 0).length = 0;
+  ledger.reconcile();
+  t.is(c.readers, 0, 'taken: released (the run holds it itself)');
+  t.deepEqual({ ...ledger.stats }, { pinned: 3, taken: 1, dropped: 2, stale: 0 });
+  t.is(ledger.outstanding, 0);
+  ring.close();
+  d.close();
+});
+
+deviceTest('join drops: device tensors a join cannot pair (the other branch skipped their frame) are released; the paired ones read right', async (t) => {
+  const seen: Seen = { ok: {}, wrong: [], emitted: [] };
+  const stages: Stages = [
+    ...FANOUT.slice(0, 3),
+    { name: 'even', type: 'f/even', inputs: { in: '/tick' }, outputs: { out: '/even' }, impls: [] },
+    { name: 'join', type: 'f/join', inputs: { in: '/tensor', even: '/even' }, impls: [] },
+  ];
+  const { r, readers, stats } = await run(seen, { src: 0.01, produce: 0.2, fast: 0.3, even: 0.05, join: 0.3 }, 30, {}, stages);
+  t.deepEqual(seen.wrong, []);
+  t.is(seen.ok.join, 15, 'the join ran the 15 even frames, each with its own contents');
+  t.is(seen.ok.fast, 30);
+  // On virtual time the last drop comes after the last job: the driver releases it at stop.
+  t.true(readers.every((n) => n <= 1));
+  t.is(stats.left_at_stop, 0, 'no pin left when the run stopped');
+  t.is(stats.pinned, 2 * 30);
+  t.is(stats.dropped, 15, 'the 15 odd frames the join dropped released their pins');
+  t.is(stats.taken + stats.dropped, stats.pinned);
+  t.is(r.stages.find((s) => s.name === 'join')!.runs, 15);
 });

@@ -127,6 +127,11 @@ export class DeviceTensors {
     this.ledger?.reconcile();
   }
 
+  /** The run is over: releases the pins of every message not still waiting at an input. */
+  settle(): void {
+    this.ledger?.reconcile(true);
+  }
+
   close(): void {
     for (let s = 0; s < this.held.length; s++) this.release(s);
     this.ledger?.releaseAll();

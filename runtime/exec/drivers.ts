@@ -182,8 +182,10 @@ export class HostDriver implements Driver {
   }
 
   async close(): Promise<void> {
+    // What left its inputs after the last job (virtual time delivers and drops after it) goes first.
+    this.tensors.settle();
     const st = this.tensors.stats;
-    if (st && st.pinned > 0) this.addSection('device_tensors', { ...st });
+    if (st && st.pinned > 0) this.addSection('device_tensors', { ...st, left_at_stop: this.tensors.outstanding });
     this.tensors.close();
     await Promise.all(this.threads.map((t) => t?.close()));
   }

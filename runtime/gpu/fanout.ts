@@ -75,8 +75,11 @@ export class FanoutLedger {
     }
   }
 
-  /** Releases the pins of messages that have left their inputs (taken or dropped). */
-  reconcile(): void {
+  /**
+   * Releases the pins of messages that have left their inputs (taken or dropped). `final`: the
+   * run is over and nothing is in transit, so whatever is not waiting anywhere has left.
+   */
+  reconcile(final = false): void {
     const p = this.pending;
     let w = 0;
     // Pass 1: what still waits where it was delivered.
@@ -89,7 +92,7 @@ export class FanoutLedger {
     // Pass 2: release what was there (or was passed by a later message) and is gone now.
     for (let r = 0; r < p.length; r++) {
       const e = p[r]!;
-      const gone = !this.queued(e.stage, e.input, e.value) && (e.seen || (this.newestSeen.get(e.key) ?? -1) > e.order);
+      const gone = !this.queued(e.stage, e.input, e.value) && (final || e.seen || (this.newestSeen.get(e.key) ?? -1) > e.order);
       if (!gone) {
         p[w++] = e;
         continue;
