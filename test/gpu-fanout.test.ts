@@ -12,6 +12,7 @@ import { buildGraph, describeXNodes } from '../runtime/graph/index.js';
 import { FanoutLedger } from '../runtime/gpu/fanout.js';
 import { acquireDevice, attachDevice, Device, deviceTensorOf, TensorRing, type DeviceTensor } from '../runtime/gpu/index.js';
 import { XNodeRegistry, defineXNode } from '../runtime/xnode/index.js';
+import type { ImplContext, PortSpec, StageFn, XNodeDef } from '../runtime/xnode/types.js';
 import { discoverXpus } from '../runtime/xpu/discover.js';
 
 const addon = new URL('../native/device/build/Release/xauto_device.node', import.meta.url);
@@ -32,6 +33,33 @@ interface Seen {
   ring?: TensorRing;
 }
 
+/** An XNODE with one device implementation; `make` gets the shared device (its lease goes at close). */
+function deviceXNode(type: string, inputs: Record<string, PortSpec>, outputs: Record<string, PortSpec>, make: (ctx: ImplContext, device: Device) => { process: StageFn; close?(): void }): XNodeDef {
+  return defineXNode({
+    type,
+    inputs,
+    outputs,
+    impls: [
+      {
+        name: 'device',
+        xpu: '*',
+        backend: 'device',
+        create: (ctx) => {
+          const lease = acquireDevice();
+          const made = make(ctx, lease.device);
+          return {
+            process: made.process,
+            close() {
+              made.close?.();
+              lease.release();
+            },
+          };
+        },
+      },
+    ],
+  });
+}
+
 /** Producer: frame k's tensor is N floats equal to k, in a ring of 2 slots (reuse comes fast). */
 function registry(seen: Seen, opts: { failEvery?: number; producerFailEvery?: number } = {}) {
   const check = (name: string, seq: number, values: Float32Array) => {
@@ -39,36 +67,23 @@ function registry(seen: Seen, opts: { failEvery?: number; producerFailEvery?: nu
     else seen.wrong.push(`${name} frame ${seq}: read ${values[0]} (${values.length} values)`);
   };
   const consumer = (name: string) =>
-    defineXNode({
-      type: `f/${name}`,
-      inputs: { in: { ...T, depth: 2 } },
-      impls: [
-        {
-          name: 'device',
-          xpu: '*',
-          backend: 'device',
-          create: (ctx) => {
-            const lease = acquireDevice();
-            let runs = 0;
-            return {
-              async process(inputs, f) {
-                runs++;
-                // A stage that reads its input only after an await (the driver pins it for the run).
-                await Promise.resolve();
-                const t = deviceTensorOf(inputs.in, lease.device)!;
-                const seq = (inputs.in as { seq: number }).seq;
-                // The slot's contents as they are, before the ring's own staleness check.
-                check(ctx.name, seq, t.buffer.readFloat32(N));
-                if (!t.fresh) seen.wrong.push(`${ctx.name} frame ${seq}: its slot was rewritten`);
-                if (seq !== f.seq) seen.wrong.push(`${ctx.name}: message of frame ${seq} in frame ${f.seq}`);
-                if (opts.failEvery && runs % opts.failEvery === 0) throw new Error(`${ctx.name} fails on purpose`);
-                return null;
-              },
-              close: () => lease.release(),
-            };
-          },
+    deviceXNode(`f/${name}`, { in: { ...T, depth: 2 } }, {}, (ctx, device) => {
+      let runs = 0;
+      return {
+        async process(inputs, f) {
+          runs++;
+          // A stage that reads its input only after an await (the driver pins it for the run).
+          await Promise.resolve();
+          const t = deviceTensorOf(inputs.in, device)!;
+          const seq = (inputs.in as { seq: number }).seq;
+          // The slot's contents as they are, before the ring's own staleness check.
+          check(ctx.name, seq, t.buffer.readFloat32(N));
+          if (!t.fresh) seen.wrong.push(`${ctx.name} frame ${seq}: its slot was rewritten`);
+          if (seq !== f.seq) seen.wrong.push(`${ctx.name}: message of frame ${seq} in frame ${f.seq}`);
+          if (opts.failEvery && runs % opts.failEvery === 0) throw new Error(`${ctx.name} fails on purpose`);
+          return null;
         },
-      ],
+      };
     });
   return new XNodeRegistry().register(
     defineXNode({
@@ -77,36 +92,20 @@ function registry(seen: Seen, opts: { failEvery?: number; producerFailEvery?: nu
       params: { rate: { type: 'float', default: 1000 } },
       impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: () => (_i, f) => ({ out: { dims: [1], data: new Float32Array([f.seq]) } }) }],
     }),
-    defineXNode({
-      type: 'f/produce',
-      inputs: { in: T },
-      outputs: { out: T },
-      impls: [
-        {
-          name: 'device',
-          xpu: '*',
-          backend: 'device',
-          create: (ctx) => {
-            const lease = acquireDevice();
-            const ring = (seen.ring = new TensorRing(lease.device, ctx.name, 2));
-            const values = new Float32Array(N);
-            let runs = 0;
-            return {
-              process(_inputs, f) {
-                if (opts.producerFailEvery && ++runs % opts.producerFailEvery === 0) throw new Error('producer fails on purpose');
-                const t = ring.take(N * 4, [N], 'f32');
-                t.buffer.write(values.fill(f.seq));
-                seen.emitted.push(t);
-                return { out: attachDevice({ dims: [N], seq: f.seq } as unknown as { dims: number[]; data: Float32Array }, 'data', t) };
-              },
-              close() {
-                ring.close();
-                lease.release();
-              },
-            };
-          },
+    deviceXNode('f/produce', { in: T }, { out: T }, (ctx, device) => {
+      const ring = (seen.ring = new TensorRing(device, ctx.name, 2));
+      const values = new Float32Array(N);
+      let runs = 0;
+      return {
+        process(_inputs, f) {
+          if (opts.producerFailEvery && ++runs % opts.producerFailEvery === 0) throw new Error('producer fails on purpose');
+          const t = ring.take(N * 4, [N], 'f32');
+          t.buffer.write(values.fill(f.seq));
+          seen.emitted.push(t);
+          return { out: attachDevice({ dims: [N], seq: f.seq } as unknown as { dims: number[]; data: Float32Array }, 'data', t) };
         },
-      ],
+        close: () => ring.close(),
+      };
     }),
     consumer('fast'),
     consumer('slow'),
@@ -117,30 +116,15 @@ function registry(seen: Seen, opts: { failEvery?: number; producerFailEvery?: nu
       outputs: { out: T },
       impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: () => (inputs, f) => (f.seq % 2 === 0 ? { out: inputs.in as { dims: number[]; data: Float32Array } } : null) }],
     }),
-    defineXNode({
-      type: 'f/join',
-      inputs: { in: { ...T, depth: 4 }, even: { ...T, depth: 4 } },
-      impls: [
-        {
-          name: 'device',
-          xpu: '*',
-          backend: 'device',
-          create: (ctx) => {
-            const lease = acquireDevice();
-            return {
-              process(inputs) {
-                const t = deviceTensorOf(inputs.in, lease.device)!;
-                const seq = (inputs.in as { seq: number }).seq;
-                check(ctx.name, seq, t.buffer.readFloat32(N));
-                if (seq % 2 !== 0) seen.wrong.push(`join paired odd frame ${seq}`);
-                return null;
-              },
-              close: () => lease.release(),
-            };
-          },
-        },
-      ],
-    }),
+    deviceXNode('f/join', { in: { ...T, depth: 4 }, even: { ...T, depth: 4 } }, {}, (ctx, device) => ({
+      process(inputs) {
+        const t = deviceTensorOf(inputs.in, device)!;
+        const seq = (inputs.in as { seq: number }).seq;
+        check(ctx.name, seq, t.buffer.readFloat32(N));
+        if (seq % 2 !== 0) seen.wrong.push(`join paired odd frame ${seq}`);
+        return null;
+      },
+    })),
     defineXNode({
       type: 'f/host',
       inputs: { in: { ...T, depth: 2 } },
