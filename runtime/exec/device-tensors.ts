@@ -70,9 +70,12 @@ export class DeviceTensors {
     });
   }
 
-  /** Whether start() needs to look at the job at all. */
+  /** Device implementations placed (none: no message can carry a device tensor). */
+  deviceStages = 0;
+
+  /** Whether start() needs to look at the job at all (not in a plan without device stages). */
   get active(): boolean {
-    return this.ledger !== undefined || this.record !== undefined;
+    return this.deviceStages > 0 && (this.ledger !== undefined || this.record !== undefined);
   }
 
   /** Pins stats (the run summary's `device.fanout` section). */

@@ -151,6 +151,7 @@ export class HostDriver implements Driver {
   /** Makes the instance of `stage` as `impl` on XPU `xpu` at the plan's `priority` (replacing any before). */
   async instantiate(stage: number, impl: ImplSpec, xpu: number, priority: number): Promise<void> {
     const p: Placed = { impl, xpu };
+    if (impl.backend === 'device') this.tensors.deviceStages++;
     this.placed[stage] = p;
     const ctx = this.context(stage, impl, this.xpus[xpu]!, priority);
     if (runsOnThread(impl)) {
