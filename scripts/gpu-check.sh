@@ -2,8 +2,10 @@
 # The first thing to run on a machine with an NVIDIA GPU: builds native/device with its CUDA
 # backend, checks that the CUDA backend is chosen, runs the GPU tests on it (kernel corpus
 # against references, idempotency brute force, preemption, device tensors, perception
-# equivalence, CUDA-specific tests, onnxruntime's CUDA EP) and the device benchmarks, then
-# prints a summary. Exit status: 0 when everything passed.
+# equivalence, fanout release of device tensors, CUDA-specific tests, onnxruntime's CUDA EP) and
+# the device benchmarks (stages, preempt, preempt-pipeline: the perception launch beside a
+# background device job, preemption on vs off), then prints a summary. Exit status: 0 when
+# everything passed.
 #   bash scripts/gpu-check.sh            (XAUTO_CUDA_ARCH='compute_90,code=sm_90' to pick targets)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +32,7 @@ tests=$([ "${PIPESTATUS[0]}" -eq 0 ] && echo ok || echo FAILED)
 step "device benchmarks"
 npm run -s bench -- stages 2>&1 | tee "$out/stages.log"
 npm run -s bench -- preempt 2>&1 | tee "$out/preempt.log"
+npm run -s bench -- preempt-pipeline 2>&1 | tee "$out/preempt-pipeline.log"
 
 step "summary"
 echo "build:     $build"
@@ -37,5 +40,6 @@ echo "backend:   $backend"
 echo "tests:     $tests ($(grep -Eo '[0-9]+ tests? passed' "$out/tests.log" | tail -1), $(grep -Eo '[0-9]+ tests? failed' "$out/tests.log" | tail -1 || true))"
 echo "stages:    $(tail -n 1 "$out/stages.log")"
 echo "preempt:   $(tail -n 1 "$out/preempt.log")"
+echo "pipeline:  $(tail -n 1 "$out/preempt-pipeline.log")"
 echo "logs:      $out"
 exit "$status"

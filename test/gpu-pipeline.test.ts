@@ -9,6 +9,8 @@ import { Executor } from '../runtime/exec/executor.js';
 import { defaultPlan } from '../runtime/exec/plan.js';
 import { loadRegistry } from '../runtime/cli/xnodes.js';
 import { counters } from '../runtime/trace/counters.js';
+import { chromeTrace } from '../runtime/trace/chrome.js';
+import { EventKind } from '../runtime/trace/tracer.js';
 import { discoverXpus } from '../runtime/xpu/discover.js';
 import { packageRoot } from '../runtime/util/paths.js';
 
@@ -21,11 +23,26 @@ test.serial('perception with preprocess, decode, voxel, ground and cluster on th
   const graph = buildGraph(desc, registry);
   const xpus = await discoverXpus({ workers: 1 });
   counters.reset();
-  const ex = new Executor(graph, defaultPlan(graph, xpus), { xpus, frames: FRAMES, log: () => {} });
+  const plan = defaultPlan(graph, xpus);
+  const ex = new Executor(graph, plan, { xpus, frames: FRAMES, log: () => {} });
   await ex.start();
   await ex.run();
   // While running (closing keeps host copies of the last messages, a download of its own).
   const c = counters.snapshot();
+  // Every host<->device copy is a trace slice of the stage that made it, with bytes and frame.
+  const transfers = [...ex.tracer.events()].filter((e) => e.kind === EventKind.Transfer);
+  const names = graph.stages.map((s) => s.name);
+  for (const name of ['preprocess', 'decode', 'voxel', 'ground', 'cluster', 'detector']) {
+    const mine = transfers.filter((e) => names[e.stage] === name);
+    const bytes = mine.reduce((n, e) => n + (e.bytes ?? 0), 0);
+    t.is(bytes, (c[`device.upload_bytes.${name}`] ?? 0) + (c[`device.download_bytes.${name}`] ?? 0), `${name}: traced bytes = counted bytes`);
+    t.deepEqual([...new Set(mine.map((e) => e.seq))].sort((a, b) => a - b), Array.from({ length: FRAMES }, (_, i) => i), `${name}: transfers in every frame`);
+    const xpu = xpus.findIndex((x) => x.id === plan.placements[names.indexOf(name)]!.xpu);
+    t.true(mine.every((e) => e.end >= e.start && e.xpu === xpu), `${name}: on its XPU`);
+  }
+  const chrome = chromeTrace(ex.tracer, names, xpus.map((x) => x.id)).traceEvents.filter((e) => e.cat === 'transfer');
+  t.is(chrome.length, transfers.length, 'the Chrome trace shows every transfer');
+  t.true(chrome.every((e) => typeof e.args?.bytes === 'number' && typeof e.args.frame === 'number'), 'with its bytes and frame');
   await ex.close();
   const r = ex.report();
   t.deepEqual(r.stages.filter((s) => s.errors > 0).map((s) => s.name), [], 'no stage fails');

@@ -1,7 +1,9 @@
 // The XPU drivers of the real executor: a stage runs as a call on the event loop (main), a
 // promise from native addon threads or the device, or a call to the thread that holds its
 // instance (the worker pool, an onnxruntime EP's session thread). Instances are made here,
-// once per placement, and remade on runtime fallback.
+// once per placement, and remade on runtime fallback. Device-resident tensors are looked after
+// here (device-tensors.ts): pinned per subscriber until each took or dropped them, downloaded at
+// the device's edge for host consumers, and every host<->device copy traced.
 import type { Graph } from '../graph/graph.js';
 import { counters } from '../trace/counters.js';
 import { WorkerPool } from '../xpu/pool.js';
@@ -10,6 +12,7 @@ import { transferables } from '../xpu/transfer.js';
 import type { XpuInfo } from '../xpu/types.js';
 import { runsOnThread, type ImplContext, type ImplSpec, type PortValues, type StageFn, type StageInstance, type StageResult } from '../xnode/types.js';
 import type { CoreSub, Done, Driver, Envelope, Job, Topology } from './core/types.js';
+import { DeviceTensors, type InputView, type RecordTransfer } from './device-tensors.js';
 import type { MessageCodec } from './executor.js';
 
 interface Placed {
@@ -26,6 +29,8 @@ export class HostDriver implements Driver {
   onReady?: (xpu: number) => void;
   /** Per XPU: its threads (thread-owning XPUs), started on first use. */
   private readonly threads: Array<WorkerPool | undefined>;
+  /** Device tensors in messages: pins, edge downloads, transfer trace. */
+  readonly tensors: DeviceTensors;
 
   constructor(
     private readonly graph: Graph,
@@ -35,6 +40,20 @@ export class HostDriver implements Driver {
     private readonly codec?: MessageCodec,
   ) {
     this.threads = xpus.map(() => undefined);
+    this.tensors = new DeviceTensors(graph, topo);
+  }
+
+  /**
+   * Keeps each device tensor's ring slot until every subscriber took or dropped its message;
+   * `inputs` shows the dispatch core's input queues (the executor passes them).
+   */
+  trackDeviceTensors(inputs: (stage: number, input: number) => InputView): void {
+    this.tensors.track(inputs);
+  }
+
+  /** Traces every host<->device copy a stage makes, with its bytes and frame (real time only). */
+  traceTransfers(record: RecordTransfer): void {
+    this.tensors.trace(record);
   }
 
   slot(stage: number, xpu: number): number {
@@ -51,6 +70,15 @@ export class HostDriver implements Driver {
 
   start(job: Job, done: Done): void {
     const p = this.placed[job.stage]!;
+    if (this.tensors.active) {
+      this.tensors.starting(job, p.impl, p.xpu);
+      const inner = done;
+      done = (o, e) => {
+        if (o && e === undefined) this.tensors.produced(job.stage, o);
+        inner(o, e);
+        this.tensors.ended(job);
+      };
+    }
     let out: StageResult | Promise<StageResult>;
     try {
       if (runsOnThread(p.impl)) out = this.threads[p.xpu]!.run(job.worker, job.stage, job.inputs, job.frame, this.movable(job.stage, job.inputs));
@@ -69,6 +97,7 @@ export class HostDriver implements Driver {
 
   /** Past its deadline: a worker still running it is stuck and is replaced (its pool restarts it). */
   abort(job: Job): void {
+    this.tensors.ended(job);
     const p = this.placed[job.stage];
     if (p && runsOnThread(p.impl) && job.worker >= 0) this.threads[p.xpu]?.kill(job.worker, new Error(`worker stuck in '${this.graph.stages[job.stage]!.name}'`));
   }
@@ -122,6 +151,7 @@ export class HostDriver implements Driver {
   /** Makes the instance of `stage` as `impl` on XPU `xpu` at the plan's `priority` (replacing any before). */
   async instantiate(stage: number, impl: ImplSpec, xpu: number, priority: number): Promise<void> {
     const p: Placed = { impl, xpu };
+    if (impl.backend === 'device') this.tensors.deviceStages++;
     this.placed[stage] = p;
     const ctx = this.context(stage, impl, this.xpus[xpu]!, priority);
     if (runsOnThread(impl)) {
@@ -153,6 +183,11 @@ export class HostDriver implements Driver {
   }
 
   async close(): Promise<void> {
+    // What left its inputs after the last job (virtual time delivers and drops after it) goes first.
+    this.tensors.settle();
+    const st = this.tensors.stats;
+    if (st && st.pinned > 0) this.addSection('device_tensors', { ...st, left_at_stop: this.tensors.outstanding });
+    this.tensors.close();
     await Promise.all(this.threads.map((t) => t?.close()));
   }
 

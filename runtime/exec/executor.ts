@@ -120,6 +120,8 @@ export class Executor {
     const fast = opts.frames !== undefined && !opts.realtime && opts.durationS === undefined;
     this.core = new Dispatcher(this.topo, this.clock, driver, this.hooks(), { fast, frames: opts.frames ?? Infinity });
     this.host.onReady = (xpu) => this.core.wake(xpu);
+    this.host.trackDeviceTensors((stage, input) => this.core.stages[stage]!.inputs[input]!);
+    if (!opts.virtual) this.host.traceTransfers((stage, xpu, seq, start, end, bytes) => this.traced(seq) && this.tracer.record(stage, xpu, EventKind.Transfer, seq, start, end, bytes));
   }
 
   private isLocal(stage: number): boolean {

@@ -8,7 +8,7 @@ import type { KernelArgs } from './kernels.js';
 import type { LaunchResult } from './launch.js';
 import { acquireDevice, type DeviceLease } from './shared.js';
 import { streamPriority } from './priority.js';
-import { countTransfer } from './tensor.js';
+import { countTransfer, transferStart } from './tensor.js';
 
 const SCAN = 256; // elements per scan block (kernels_perception_ops.h: kScan)
 
@@ -58,16 +58,18 @@ export class StageDevice {
   /** Copies `src` into scratch buffer `name` (a transfer at the device's edge). */
   upload(name: string, src: ArrayBufferView): DeviceBuffer {
     const b = this.buf(name, src.byteLength);
+    const t0 = transferStart();
     if (src.byteLength > 0) b.write(src);
-    countTransfer('upload', src.byteLength, this.stage);
+    countTransfer('upload', src.byteLength, this.stage, t0);
     this.stats.upload_bytes += src.byteLength;
     return b;
   }
 
   /** Reads `dst.length` elements of `b` to the host (a transfer). */
   download<T extends Float32Array | Uint32Array | Float64Array>(b: DeviceBuffer, dst: T): T {
+    const t0 = transferStart();
     if (dst.byteLength > 0) b.read(dst);
-    countTransfer('download', dst.byteLength, this.stage);
+    countTransfer('download', dst.byteLength, this.stage, t0);
     this.stats.download_bytes += dst.byteLength;
     return dst;
   }

@@ -10,6 +10,7 @@
 // queue, unheld, while the producer went round the whole ring is stale: its slot carries a
 // newer generation, `hold()` throws StaleTensorError and the consumer drops the frame
 // (counted) instead of reading another frame's data.
+import { performance } from 'node:perf_hooks';
 import { counters } from '../trace/counters.js';
 import type { Device, DeviceBuffer } from './device.js';
 
@@ -21,11 +22,34 @@ export const DEVICE_TENSOR: unique symbol = Symbol.for('xauto.deviceTensor');
 
 export class StaleTensorError extends Error {}
 
-/** Counts a host<->device transfer (run counters `device.uploads`, `device.upload_bytes`, ...). */
-export function countTransfer(dir: 'upload' | 'download', bytes: number, stage?: string): void {
+/** Sees every host<->device copy as it ends: who made it, how many bytes, when (performance.now ms). */
+export type TransferListener = (dir: 'upload' | 'download', bytes: number, stage: string | undefined, startMs: number, endMs: number) => void;
+let listener: TransferListener | undefined;
+
+/**
+ * Installs the one transfer listener (the executor's device driver traces copies through it);
+ * undefined removes it. Returns the one it replaced.
+ */
+export function setTransferListener(l: TransferListener | undefined): TransferListener | undefined {
+  const before = listener;
+  listener = l;
+  return before;
+}
+
+/** Now, for timing a copy: performance.now() while a listener is installed, else 0 (no clock read). */
+export function transferStart(): number {
+  return listener ? performance.now() : 0;
+}
+
+/**
+ * Counts a host<->device transfer (run counters `device.uploads`, `device.upload_bytes`, ...)
+ * and tells the listener, if any, when the copy began (`startMs`, from transferStart()).
+ */
+export function countTransfer(dir: 'upload' | 'download', bytes: number, stage?: string, startMs?: number): void {
   counters.add(`device.${dir}s`);
   counters.add(`device.${dir}_bytes`, bytes);
   if (stage) counters.add(`device.${dir}_bytes.${stage}`, bytes);
+  if (listener && startMs !== undefined && startMs > 0) listener(dir, bytes, stage, startMs, performance.now());
 }
 
 export class RingSlot {
@@ -86,6 +110,31 @@ export class DeviceTensor {
     if (this.slot.readers > 0) this.slot.readers--;
   }
 
+  /**
+   * Keeps the slot for a consumer that has not taken the message yet (the executor's device
+   * driver pins once per subscriber on delivery). Unlike hold() it does not mark the tensor
+   * taken, so a ring closing meanwhile still keeps its host copy. False if already stale.
+   */
+  pin(): boolean {
+    if (!this.fresh) return false;
+    this.slot.readers++;
+    return true;
+  }
+
+  unpin(): void {
+    this.release();
+  }
+
+  /** Consumers holding or pinned to the slot (tests: no pin left behind). */
+  get readers(): number {
+    return this.slot.readers;
+  }
+
+  /** The host copy exists already (a further read is no transfer). */
+  get onHost(): boolean {
+    return this.host !== undefined;
+  }
+
   /** The host copy (made once, at the device's edge). */
   toHost(consumer?: string): Float32Array | Uint32Array {
     if (this.host) return this.host;
@@ -93,8 +142,9 @@ export class DeviceTensor {
     try {
       const n = this.count;
       const out = this.dtype === 'u32' ? new Uint32Array(n) : new Float32Array(n);
+      const t0 = transferStart();
       if (n > 0) this.buffer.read(out);
-      countTransfer('download', out.byteLength, consumer ?? this.producer);
+      countTransfer('download', out.byteLength, consumer ?? this.producer, t0);
       this.host = out;
       return out;
     } finally {

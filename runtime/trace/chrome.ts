@@ -63,7 +63,7 @@ export function chromeTrace(tracer: Tracer, stageNames: string[], xpuNames: stri
       if (e.kind === EventKind.Run) {
         events.push({ name: stage, cat: 'run', ph: 'X', ts, dur, pid, tid, args: { frame: e.seq } });
         placed.set(`${e.stage}@${e.start}`, [pid, tid]);
-      } else events.push({ name: `${stage} ${EventKind[e.kind].toLowerCase()}`, cat: EventKind[e.kind].toLowerCase(), ph: 'X', ts, dur, pid, tid, args: { frame: e.seq } });
+      } else events.push({ name: `${stage} ${EventKind[e.kind].toLowerCase()}`, cat: EventKind[e.kind].toLowerCase(), ph: 'X', ts, dur, pid, tid, args: e.bytes ? { frame: e.seq, bytes: e.bytes } : { frame: e.seq } });
     });
   });
 

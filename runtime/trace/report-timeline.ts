@@ -108,7 +108,7 @@ export function timelineSvg(run: ReportRun, window: TimelineWindow = run.timelin
     pos[i] = { x0, x1: x0 + w, y: by + (laneH - 3) / 2 };
     const stage = run.stageNames[e.stage] ?? `stage ${e.stage}`;
     const what = e.kind === EventKind.Run ? '' : ` (${EventKind[e.kind]?.toLowerCase() ?? 'event'})`;
-    const tip = `${stage}${what}, frame ${e.seq}: ${fmtMs(e.end - e.start)} ms (${fmtMs(e.start)}–${fmtMs(e.end)} ms)`;
+    const tip = `${stage}${what}, frame ${e.seq}: ${fmtMs(e.end - e.start)} ms (${fmtMs(e.start)}–${fmtMs(e.end)} ms)${e.bytes ? `, ${e.bytes} bytes` : ''}`;
     const stroke = e.kind === EventKind.Preempt ? ' stroke="#d62728" stroke-width="2"' : e.kind === EventKind.Transfer ? ' stroke="#333" stroke-dasharray="2 2"' : '';
     out.push(
       `<g class="run"><title>${escapeXml(tip)}</title><rect x="${x0.toFixed(2)}" y="${by}" width="${w.toFixed(2)}" height="${laneH - 3}" rx="2" fill="${colours[e.stage] ?? '#999'}"${stroke}/>` +

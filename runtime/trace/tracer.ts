@@ -24,6 +24,8 @@ export interface TraceEvent {
   seq: number;
   start: number;
   end: number;
+  /** Transfer events: bytes moved (host<->device copies). */
+  bytes?: number;
 }
 
 /** A sink completion: frame `seq` finished at sink `sink` at `end` (ms), `latency` ms after its capture. */
@@ -48,6 +50,8 @@ export class Tracer {
   private readonly seq: Int32Array;
   private readonly start: Float64Array;
   private readonly end: Float64Array;
+  /** Bytes of Transfer events (0 for the others). */
+  private readonly bytes: Float64Array;
   private n = 0;
   readonly stageRun: Samples[];
   readonly stageWait: Samples[];
@@ -71,13 +75,15 @@ export class Tracer {
     this.seq = new Int32Array(this.capacity);
     this.start = new Float64Array(this.capacity);
     this.end = new Float64Array(this.capacity);
+    this.bytes = new Float64Array(this.capacity);
     this.lastSeq = new Int32Array(stages).fill(-1);
     this.stageRun = Array.from({ length: stages }, () => new Samples(256));
     this.stageWait = Array.from({ length: stages }, () => new Samples(256));
   }
 
-  record(stage: number, xpu: number, kind: EventKind, seq: number, start: number, end: number): void {
+  record(stage: number, xpu: number, kind: EventKind, seq: number, start: number, end: number, bytes = 0): void {
     const i = this.n++ % this.capacity;
+    this.bytes[i] = bytes;
     this.stage[i] = stage;
     this.xpu[i] = xpu;
     this.kind[i] = kind;
@@ -122,15 +128,20 @@ export class Tracer {
     const first = this.n - count;
     for (let k = first; k < this.n; k++) {
       const i = k % this.capacity;
-      yield { stage: this.stage[i]!, xpu: this.xpu[i]!, kind: this.kind[i] as EventKind, seq: this.seq[i]!, start: this.start[i]!, end: this.end[i]! };
+      yield this.event(i);
     }
+  }
+
+  private event(i: number): TraceEvent {
+    const e: TraceEvent = { stage: this.stage[i]!, xpu: this.xpu[i]!, kind: this.kind[i] as EventKind, seq: this.seq[i]!, start: this.start[i]!, end: this.end[i]! };
+    if (this.bytes[i]! > 0) e.bytes = this.bytes[i]!;
+    return e;
   }
 
   /** Events recorded since the `from`-th (those still in the ring), oldest first: for live views. */
   *eventsSince(from: number): IterableIterator<TraceEvent> {
     for (let k = Math.max(from, this.n - Math.min(this.n, this.capacity)); k < this.n; k++) {
-      const i = k % this.capacity;
-      yield { stage: this.stage[i]!, xpu: this.xpu[i]!, kind: this.kind[i] as EventKind, seq: this.seq[i]!, start: this.start[i]!, end: this.end[i]! };
+      yield this.event(k % this.capacity);
     }
   }
 
