@@ -34,7 +34,8 @@ export interface DdsAddon {
     onData: (cdr: Uint8Array) => void,
     onEvent: (e: NativeStatusEvent) => void,
   ): number;
-  write(writer: number, cdr: Uint8Array): void;
+  /** Sends the first `length` bytes of `cdr` (copied once into a pooled DDS sample). */
+  write(writer: number, cdr: Uint8Array, length: number): void;
   matched(endpoint: number): number;
   acked(writer: number): boolean;
   malformed(reader: number): number;

@@ -54,7 +54,7 @@ export class DdsTransport implements Transport {
     const w = dds.createWriter(this.#participant, this.#topic(topic, type), qos, (e) => onEvent(toEvent(e)));
     this.#endpoints.add(w);
     return {
-      write: (cdr) => dds.write(w, cdr),
+      write: (cdr, length) => dds.write(w, cdr, length ?? cdr.byteLength),
       matched: () => dds.matched(w),
       acked: () => dds.acked(w),
       close: () => {
