@@ -54,6 +54,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("malformed", Napi::Function::New(env, Malformed));
   exports.Set("timing", Napi::Function::New(env, Timing));
   exports.Set("overwritten", Napi::Function::New(env, Overwritten));
+  exports.Set("relay", Napi::Function::New(env, Relay));
   exports.Set("deleteEndpoint", Napi::Function::New(env, DeleteEndpoint));
   exports.Set("deleteEntity", Napi::Function::New(env, DeleteEntity));
   exports.Set("endpoints", Napi::Function::New(env, Endpoints));

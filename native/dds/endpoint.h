@@ -67,15 +67,23 @@ struct Endpoint {
   std::atomic<uint64_t> arrived{0};
   uint64_t taken = 0;
   uint64_t overwritten = 0;
-  // Where a sample's time goes on arrival (for `npm run bench -- dds`): the last kTimings
-  // delays from the listener thread's wake-up call to the JS thread taking the samples, and
-  // the time each JS data callback took (decode, rxjs, the application). Written on the JS
-  // thread only; preallocated, so measuring allocates nothing.
+  // A relaying reader (relay()): its listener takes each sample and writes it to this writer on
+  // Cyclone's receive thread, without JavaScript. relay_type is set before relay_to.
+  std::atomic<dds_entity_t> relay_to{0};
+  RawSertype *relay_type = nullptr;
+  std::atomic<uint64_t> relayed{0};
+  // Where a sample's time goes (for `npm run bench -- dds`), the last kTimings of each: readers,
+  // the delay from the listener thread's wake-up call to the JS thread taking the samples
+  // (wake), from there to the JS data callback (take: dds_takecdr, the ArrayBuffer), and each
+  // callback (deliver: decode, rxjs, the application); writers, dds_writecdr (Cyclone's send
+  // on the calling thread). Written on the JS thread only; preallocated, so measuring
+  // allocates nothing.
   static constexpr uint32_t kTimings = 4096;
   std::atomic<uint64_t> posted_ns{0};
-  float wake_us[kTimings];
+  float wake_us[kTimings];  // a writer's: its dds_writecdr times
+  float take_us[kTimings];
   float deliver_us[kTimings];
-  uint32_t wake_n = 0, deliver_n = 0;
+  uint32_t wake_n = 0, take_n = 0, deliver_n = 0;
 };
 
 inline uint64_t NowNs() {
@@ -106,8 +114,9 @@ void SetListeners(dds_listener_t *l, bool reader);
 void Post(Endpoint *ep, StatusEvent *ev);
 void CallQuiet(Napi::Env env, Napi::FunctionReference &fn, napi_value arg);
 void CallJs(Napi::Env env, Napi::Function, std::nullptr_t *, Job *job);
-// reader.cc: drains a reader on the JS thread.
+// reader.cc: drains a reader on the JS thread; or relays it (any thread).
 void TakeAll(Napi::Env env, Endpoint *ep);
+void RelayAll(Endpoint *ep);
 
 // The exported functions, by file.
 Napi::Value CreateParticipant(const Napi::CallbackInfo &info);  // entities.cc
@@ -123,6 +132,7 @@ Napi::Value Acked(const Napi::CallbackInfo &info);
 Napi::Value Malformed(const Napi::CallbackInfo &info);  // reader.cc
 Napi::Value Timing(const Napi::CallbackInfo &info);
 Napi::Value Overwritten(const Napi::CallbackInfo &info);
+Napi::Value Relay(const Napi::CallbackInfo &info);
 Napi::Value Endpoints(const Napi::CallbackInfo &info);  // discovery.cc
 
 }  // namespace xauto_dds

@@ -68,6 +68,7 @@ namespace {
 void OnDataAvailable(dds_entity_t, void *arg) {
   Endpoint *ep = static_cast<Endpoint *>(arg);
   ep->arrived.fetch_add(1, std::memory_order_relaxed);
+  if (ep->relay_to.load(std::memory_order_acquire) != 0) return RelayAll(ep);
   // One queued wake-up per burst: the JS side clears the flag before it drains the reader.
   if (!ep->pending.exchange(true)) {
     ep->posted_ns.store(NowNs(), std::memory_order_relaxed);

@@ -10,7 +10,7 @@ namespace xauto_dds {
 Napi::Value Write(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!info[0].IsNumber() || !info[1].IsTypedArray()) return Fail(env, "write(writer, bytes: Uint8Array)");
-  Endpoint *ep = FindEndpoint(info[0].As<Napi::Number>().Int32Value());
+  Endpoint *ep = EndpointArg(info);
   if (!ep || ep->is_reader) return Fail(env, "write: not a writer handle");
   Napi::TypedArray ta = info[1].As<Napi::TypedArray>();
   const uint8_t *src = static_cast<const uint8_t *>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
@@ -26,7 +26,9 @@ Napi::Value Write(const Napi::CallbackInfo &info) {
   memcpy(sd->bytes(), src, len);
   init_raw_serdata(sd, &ep->type->c);
   sd->c.timestamp.v = dds_time();
+  const uint64_t t0 = NowNs();
   dds_return_t rc = dds_writecdr(ep->entity, &sd->c);
+  ep->wake_us[ep->wake_n++ % Endpoint::kTimings] = float(NowNs() - t0) / 1000.0f;  // writers: send times
   if (rc < 0) return Fail(env, "write failed", rc);
   return env.Undefined();
 }

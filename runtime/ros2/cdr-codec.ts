@@ -52,11 +52,11 @@ const rt = {
   str(u8: Uint8Array, o: number, len: number): string {
     if (len <= 1) return '';
     const n = len - 1;
-    if (n <= 32) {
-      // Short ASCII strings (frame ids, encodings) without a call into the decoder.
+    if (n <= 16) {
+      // Short ASCII strings (frame ids, encodings) without the decoder's call overhead.
       let s = '';
-      for (let i = 0; i < n; i++) {
-        const c = u8[o + i]!;
+      for (let i = o; i < o + n; i++) {
+        const c = u8[i]!;
         if (c >= 0x80) return textDecoder.decode(u8.subarray(o, o + n));
         s += String.fromCharCode(c);
       }
