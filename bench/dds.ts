@@ -1,16 +1,29 @@
-// `npm run bench -- dds`: ROS2-over-DDS cost on loopback, side by side with Cyclone's ddsperf.
-//   rtt: a 64-byte std_msgs/String payload xauto -> C peer (idlc-built) -> xauto, vs ddsperf ping/pong
-//   (and vs the C peer pinging through the same relay, which isolates xauto's own share)
-//   throughput: 1 MiB sensor_msgs/PointCloud2 from xauto to another xauto process (decoding
-//   every message), vs ddsperf pub/sub of 1 MiB samples; also xauto -> C peer for reference.
-//   breakdown: where an xauto round trip goes (publish call, wake-up of the JS thread by the
-//   listener thread, the JS data callback; serialize and decode from the raw-mode difference)
+// `npm run bench -- dds`: ROS2-over-DDS cost on loopback, side by side with Cyclone's own tools.
+// What each figure measures:
+//   rtt p50 (the headline, "full"): a 64-byte std_msgs/String round trip as an application makes
+//     it: publish() a message (compiled CDR encode, native write) -> C peer (idlc-built, relays
+//     from its listener) -> xauto subscribe() (listener thread -> JS thread, decode, rxjs) -> the
+//     awaiting JS code. Timed on the JS thread from before publish() to the resumed await.
+//   raw mode: the same round trip with publishRaw()/subscribeRaw() (no encode, no decode).
+//   ddsperf ping/pong: Cyclone's own C tool, both ends C, replies from the listener (64 B).
+//   C peer -> same C relay -> C peer: the same relay as xauto's round trip, pinged from C.
+//   C peer -> xauto echo -> C peer: xauto in the relay's place, echoing in JS (subscribeRaw ->
+//     publishRaw, what an application does) or in the native layer (relay(): the listener
+//     writes each sample on Cyclone's receive thread, no JS), which isolates the JS hop.
+//   throughput: 1 MiB sensor_msgs/PointCloud2 from xauto publish() to another xauto process
+//     decoding every message (subscribeRaw + deserialize), vs ddsperf pub -> sub of 1 MiB; also
+//     xauto -> the C peer (idlc-generated deserializer) for reference.
+//   breakdown: one round trip split into publish call (serialize, native write + Cyclone send),
+//     the wire + C relay + Cyclone receive, the listener -> JS wake-up, the data callback
+//     (decode, rxjs); and the compiled CDR codec against the reference (@foxglove) it replaces,
+//     both timed hot in this process on the bench's messages (fastest of 7 interleaved batches).
 // Five alternating rounds; figures are medians with their range over the rounds.
 // Last line: {"bench":"dds","rtt_us_p50":..,"ddsperf_rtt_us_p50":..,"rtt_ratio_vs_ddsperf":..,"throughput_ratio_1mb":..}
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
+import { decodeCdr, messageRegistry } from '../runtime/ros2/messages.js';
 import { join } from 'node:path';
-import { openRos2, type DdsTransport } from '../runtime/ros2/index.js';
+import { openRos2, resolveQos, type DdsTransport } from '../runtime/ros2/index.js';
 import { table } from '../runtime/trace/report.js';
 import { buildPeer, childEnv, ddsUnavailable, repoRoot, spawnChild, type Child } from '../test/fixtures/ros2/env.js';
 
@@ -38,6 +51,12 @@ interface RttRun {
   hotSendUs: number[];
   /** Listener thread signalling -> JS thread taking the sample (us), sorted. */
   wakeUs: number[];
+  /** JS thread: dds_takecdr and the sample's ArrayBuffer, up to the data callback (us), sorted. */
+  takeUs: number[];
+  /** dds_writecdr inside the publish call: Cyclone's send on the JS thread (us), sorted. */
+  writeUs: number[];
+  /** dds_writecdr, back to back (us), sorted. */
+  hotWriteUs: number[];
   /** The JS data callback per sample: decode (full mode), rxjs, the application (us), sorted. */
   deliverUs: number[];
 }
@@ -74,7 +93,10 @@ async function xautoRtt(peer: string, domain: number, rounds: number, mode: 'ful
     const rtts: number[] = [];
     const sendUs: number[] = [];
     for (let i = 0; i < rounds + 200; i++) {
-      if (i === 200) transport.arrivalTimings('/pong'); // warm-up timings dropped
+      if (i === 200) {
+        transport.arrivalTimings('/pong'); // warm-up timings dropped
+        transport.sendTimings('/ping');
+      }
       const got = nextPong();
       const t0 = process.hrtime.bigint();
       send();
@@ -85,7 +107,8 @@ async function xautoRtt(peer: string, domain: number, rounds: number, mode: 'ful
         sendUs.push(Number(t1 - t0) / 1000);
       }
     }
-    const { wakeUs, deliverUs } = transport.arrivalTimings('/pong');
+    const { wakeUs, takeUs, deliverUs } = transport.arrivalTimings('/pong');
+    const writeUs = transport.sendTimings('/ping');
     // The same publish call back to back, the JS thread never sleeping in between.
     const hotUs: number[] = [];
     for (let i = 0; i < 2000; i++) {
@@ -93,9 +116,13 @@ async function xautoRtt(peer: string, domain: number, rounds: number, mode: 'ful
       send();
       hotUs.push(Number(process.hrtime.bigint() - t0) / 1000);
     }
+    const hotWriteUs = transport.sendTimings('/ping');
     sub.unsubscribe();
     const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
-    return { rtts: sorted(rtts), sendUs: sorted(sendUs), hotSendUs: sorted(hotUs), wakeUs: sorted(wakeUs), deliverUs: sorted(deliverUs) };
+    return {
+      rtts: sorted(rtts), sendUs: sorted(sendUs), hotSendUs: sorted(hotUs), wakeUs: sorted(wakeUs), takeUs: sorted(takeUs),
+      deliverUs: sorted(deliverUs), writeUs: sorted(writeUs), hotWriteUs: sorted(hotWriteUs),
+    };
   } finally {
     ctx.close();
     await stop(relay);
@@ -113,6 +140,35 @@ async function cPeerRtt(peer: string, domain: number, rounds: number): Promise<n
     return Number(/p50=([\d.]+)/.exec(line)![1]);
   } finally {
     await stop(relay);
+  }
+}
+
+/**
+ * The C peer pinging through an echo in this process: `js`, the path an application takes
+ * (subscribeRaw -> publishRaw on the JS thread), or `native`, the transport's relay (the
+ * listener writes each sample on Cyclone's receive thread, no JavaScript), as the C relay does.
+ */
+async function cPingThroughXauto(peer: string, domain: number, rounds: number, kind: 'js' | 'native'): Promise<number> {
+  const ctx = await openRos2({ domainId: domain, transport: 'dds' });
+  const type = 'std_msgs/msg/String';
+  const qos = 'reliable,keep_last:1';
+  let closeEcho: () => void;
+  if (kind === 'js') {
+    const pub = ctx.publisher('/pong', type, qos);
+    const sub = ctx.subscribeRaw('/ping', type, qos).subscribe((cdr) => pub.publishRaw(cdr));
+    closeEcho = () => sub.unsubscribe();
+  } else {
+    const relay = (ctx.transport as DdsTransport).relay('/ping', '/pong', type, resolveQos(qos));
+    closeEcho = () => relay.close();
+  }
+  try {
+    const ping = spawnChild(peer, ['ping-string', '/ping', '/pong', String(rounds)], childEnv(domain));
+    const line = await ping.waitLine(/^rtt_us /, 60000);
+    await ping.exited;
+    return Number(/p50=([\d.]+)/.exec(line)![1]);
+  } finally {
+    closeEcho();
+    ctx.close();
   }
 }
 
@@ -144,8 +200,21 @@ async function ddsperfThroughput(domain: number, seconds: number): Promise<numbe
   return median(rates.length > 2 ? rates.slice(1, -1) : rates);
 }
 
-/** xauto publishes `count` 1 MiB PointCloud2 messages as fast as flow control lets it into `sinkArgs`. */
-async function xautoThroughput(domain: number, sink: Child, count: number): Promise<number> {
+function cloudMessage(i: number, data: Uint8Array) {
+  return {
+    header: { stamp: { sec: i, nanosec: 0 }, frame_id: 'lidar' }, height: 1, width: MIB / 16,
+    fields: [{ name: 'x', offset: 0, datatype: 7, count: 1 }], is_bigendian: false, point_step: 16, row_step: MIB, data, is_dense: true,
+  };
+}
+
+interface Rate {
+  bytesPerS: number;
+  /** Share of the receiving process's measured interval spent in V8 garbage collection (xauto sinks). */
+  gcShare?: number;
+}
+
+/** xauto publishes `count` 1 MiB PointCloud2 messages as fast as flow control lets it into `sink`. */
+async function xautoThroughput(domain: number, sink: Child, count: number): Promise<Rate> {
   const ctx = await openRos2({ domainId: domain, transport: 'dds' });
   try {
     await sink.waitLine(/^ready$/);
@@ -154,10 +223,7 @@ async function xautoThroughput(domain: number, sink: Child, count: number): Prom
     await new Promise((r) => setTimeout(r, 200));
     const data = new Uint8Array(MIB);
     for (let i = 0; i < data.length; i++) data[i] = i & 255;
-    const msg = {
-      header: { stamp: { sec: 0, nanosec: 0 }, frame_id: 'lidar' }, height: 1, width: MIB / 16,
-      fields: [{ name: 'x', offset: 0, datatype: 7, count: 1 }], is_bigendian: false, point_step: 16, row_step: MIB, data, is_dense: true,
-    };
+    const msg = cloudMessage(0, data);
     for (let i = 0; i < count; i++) {
       msg.header.stamp.sec = i;
       pub.publish(msg); // a full writer history blocks here: that is the flow control
@@ -165,11 +231,53 @@ async function xautoThroughput(domain: number, sink: Child, count: number): Prom
     }
     const line = await sink.waitLine(/^throughput /, 60000);
     await pub.flush(5000);
-    return Number(/bytes_per_s=([\d.]+)/.exec(line)![1]);
+    const gc = /gc_ms=([\d.]+)/.exec(line);
+    const secs = Number(/seconds=([\d.]+)/.exec(line)![1]);
+    return { bytesPerS: Number(/bytes_per_s=([\d.]+)/.exec(line)![1]), ...(gc ? { gcShare: Number(gc[1]) / 1000 / secs } : {}) };
   } finally {
     ctx.close();
     await stop(sink);
   }
+}
+
+/** ns per call of each of `fs`, hot: batches interleaved so all see the same load, the fastest batch of 7. */
+function nsPerCall(fs: Array<() => unknown>, n: number): number[] {
+  for (const f of fs) for (let i = 0; i < n; i++) f();
+  const best = fs.map(() => Infinity);
+  for (let b = 0; b < 7; b++) {
+    fs.forEach((f, k) => {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) f();
+      best[k] = Math.min(best[k]!, Number(process.hrtime.bigint() - t0) / n);
+    });
+  }
+  return best;
+}
+
+/** The compiled codec and the reference (@foxglove/rosmsg2-serialization) on the bench's two messages. */
+function codecCosts(): Record<string, { encode: number; decode: number; refEncode: number; refDecode: number }> {
+  const reg = messageRegistry();
+  const out: Record<string, { encode: number; decode: number; refEncode: number; refDecode: number }> = {};
+  const cases: Array<[string, string, unknown, number]> = [
+    ['64 B String', 'std_msgs/msg/String', { data: 'x'.repeat(59) }, 20000],
+    ['1 MiB PointCloud2', 'sensor_msgs/msg/PointCloud2', cloudMessage(1, new Uint8Array(MIB).fill(7)), 200],
+  ];
+  for (const [label, type, msg, n] of cases) {
+    const c = reg.compile(type);
+    const codec = c.codec!;
+    const buf = new Uint8Array(codec.maxSize(msg));
+    const refBuf = new ArrayBuffer(buf.byteLength);
+    const bytes = c.writer.writeMessage(msg);
+    const [encode, refEncode, decode, refDecode] = nsPerCall([
+      // As publish() does: the size bound (to check the kept buffer), then the encoding.
+      () => codec.maxSize(msg) <= buf.byteLength && codec.encodeInto(msg, buf),
+      () => c.writer.writeMessage(msg, refBuf as unknown as Uint8Array),
+      () => codec.decode(bytes),
+      () => decodeCdr(c.reader, bytes),
+    ], n);
+    out[label] = { encode: encode!, decode: decode!, refEncode: refEncode!, refDecode: refDecode! };
+  }
+  return out;
 }
 
 const spread = (xs: number[], digits = 1): string => {
@@ -195,12 +303,18 @@ export default async function main(args: string[]): Promise<void> {
   const xautoP50s: number[] = [];
   const rawP50s: number[] = [];
   const cPeerP50s: number[] = [];
+  const jsEchoP50s: number[] = [];
+  const nativeRelayP50s: number[] = [];
   const ratios: number[] = [];
   const ddsperfRates: number[] = [];
   const xautoRates: number[] = [];
   const toCRates: number[] = [];
+  const sinkGcShares: number[] = [];
   const tputRatios: number[] = [];
-  const steps = { send: [] as number[], sendRaw: [] as number[], hotRaw: [] as number[], wake: [] as number[], deliver: [] as number[], deliverRaw: [] as number[] };
+  const steps = {
+    send: [] as number[], sendRaw: [] as number[], hotRaw: [] as number[], write: [] as number[], writeRaw: [] as number[], hotWrite: [] as number[],
+    wake: [] as number[], take: [] as number[], deliver: [] as number[], deliverRaw: [] as number[],
+  };
   let last: RttRun | undefined;
   for (let round = 0; round < repeats; round++) {
     const d = base + round * 3;
@@ -216,18 +330,25 @@ export default async function main(args: string[]): Promise<void> {
     steps.sendRaw.push(quantile(raw.sendUs, 0.5));
     steps.hotRaw.push(quantile(raw.hotSendUs, 0.5));
     steps.wake.push(quantile(full.wakeUs, 0.5));
+    steps.take.push(quantile(full.takeUs, 0.5));
+    steps.write.push(quantile(full.writeUs, 0.5));
+    steps.writeRaw.push(quantile(raw.writeUs, 0.5));
+    steps.hotWrite.push(quantile(raw.hotWriteUs, 0.5));
     steps.deliver.push(quantile(full.deliverUs, 0.5));
     steps.deliverRaw.push(quantile(raw.deliverUs, 0.5));
     cPeerP50s.push(await cPeerRtt(peer, d + 1, rounds * 3));
+    jsEchoP50s.push(await cPingThroughXauto(peer, d + 1, rounds, 'js'));
+    nativeRelayP50s.push(await cPingThroughXauto(peer, d + 1, rounds * 3, 'native'));
     const dRate = await ddsperfThroughput(d + 2, seconds);
     ddsperfRates.push(dRate);
     const sinkX = spawnChild(process.execPath, ['--import=tsx', join(repoRoot, 'test/fixtures/ros2/sink.ts'), '/cloud', 'sensor_msgs/msg/PointCloud2', String(count)], childEnv(d + 2));
-    const xRate = await xautoThroughput(d + 2, sinkX, count + 1);
+    const { bytesPerS: xRate, gcShare } = await xautoThroughput(d + 2, sinkX, count + 1);
     xautoRates.push(xRate);
+    if (gcShare !== undefined) sinkGcShares.push(gcShare);
     tputRatios.push(xRate / dRate);
     if (!quick || round === 0) {
       const sinkC = spawnChild(peer, ['sub-pc2', '/cloud', String(count)], childEnv(d + 2));
-      toCRates.push(await xautoThroughput(d + 2, sinkC, count));
+      toCRates.push((await xautoThroughput(d + 2, sinkC, count)).bytesPerS);
     }
     process.stderr.write(`dds: round ${round + 1}/${repeats}: rtt ratio ${ratios[round]!.toFixed(2)}, throughput ratio ${tputRatios[round]!.toFixed(2)}\n`);
   }
@@ -246,7 +367,10 @@ export default async function main(args: string[]): Promise<void> {
     ['rtt ratio xauto / ddsperf', spread(ratios, 2)],
     ['rtt p50, C peer -> same C relay -> C peer (64 B)', `${spread(cPeerP50s)} us`],
     ['rtt ratio xauto / C peer through the same relay', (p50 / cPeerP50).toFixed(2)],
+    ['rtt p50, C peer -> xauto echo in JS (subscribeRaw -> publishRaw) -> C peer', `${spread(jsEchoP50s)} us`],
+    ['rtt p50, C peer -> xauto native relay (no JS) -> C peer', `${spread(nativeRelayP50s)} us`],
     ['throughput 1 MiB, xauto -> xauto (decoded)', `${spread(xautoRates.map((b) => b / MIB))} MiB/s`],
+    ['  receiving xauto process: time in V8 GC', sinkGcShares.length ? `${spread(sinkGcShares.map((x) => x * 100))} %` : 'not reported'],
     ['throughput 1 MiB, xauto -> C peer', `${spread(toCRates.map((b) => b / MIB))} MiB/s`],
     ['throughput 1 MiB, ddsperf pub -> sub', `${spread(ddsperfRates.map((b) => b / MIB))} MiB/s`],
     ['throughput ratio xauto / ddsperf', spread(tputRatios, 2)],
@@ -263,22 +387,35 @@ export default async function main(args: string[]): Promise<void> {
   const wake = m(steps.wake);
   const deliver = m(steps.deliver);
   const decode = Math.max(0, deliver - m(steps.deliverRaw));
-  const rest = p50 - send - wake - deliver;
-  const hot = Math.min(m(steps.hotRaw), send - serialize);
+  const take = m(steps.take);
+  const write = m(steps.write);
+  const crossing = Math.max(0, m(steps.sendRaw) - m(steps.writeRaw));
+  // The rest is what the other rows leave of the p50, so the rows add up to it.
+  const rest = p50 - serialize - crossing - write - wake - take - deliver;
   const breakdown: Array<[string, number]> = [
-    ['publish call (JS thread): serialize', serialize],
-    ['publish call: copy + Cyclone send, as back to back', hot],
-    ['publish call: the same, first after a wait (cold)', send - serialize - hot],
-    ['wire, C relay, Cyclone receive (rest)', rest],
+    ['publish call (JS thread): serialize (full - raw mode)', serialize],
+    // Measured in raw mode, where the publish call is only this and dds_writecdr.
+    ['publish call: JS -> native call, copy into a DDS sample (raw mode)', crossing],
+    ['publish call: dds_writecdr (Cyclone send; the kernel delivers to the relay)', write],
+    ['wire, C relay, Cyclone receive, resume after the callback (rest)', rest],
     ['listener thread -> JS thread wake-up', wake],
-    ['JS data callback: decode', decode],
+    ['JS thread: dds_takecdr + the sample\'s ArrayBuffer', take],
+    ['JS data callback: decode (full - raw mode)', decode],
     ['JS data callback: rxjs + application', deliver - decode],
   ];
   console.log(`\nper-step breakdown of the xauto round trip (p50 ${p50.toFixed(1)} us; raw mode p50 ${m(rawP50s).toFixed(1)} us)`);
   console.log(table([['step', 'us', 'share'], ...breakdown.map(([k, v]) => [k, v.toFixed(1), `${((v / p50) * 100).toFixed(0)}%`])]));
   console.log(`  for reference: the C peer through the same relay ${cPeerP50.toFixed(1)} us, ddsperf ping/pong ${ddsperfP50.toFixed(1)} us`);
-  console.log('  (the C peer and ddsperf send the next ping from Cyclone\'s receive thread; xauto sends from the JS thread after it');
-  console.log('   was woken: the "cold" row is what that first send costs beyond the same call made back to back)');
+  console.log(`  dds_writecdr back to back (nobody to wake, caches warm): ${m(steps.hotWrite).toFixed(1)} us; the whole raw publish call back to back: ${m(steps.hotRaw).toFixed(1)} us`);
+  console.log('  (the C peer and ddsperf send the next ping from Cyclone\'s receive thread: two thread wake-ups per round trip;');
+  console.log('   xauto adds a third, Cyclone\'s receive thread -> the JS thread, and sends from there)');
+  const codec = codecCosts();
+  console.log('\nCDR per message, hot in this process (ns): compiled per-type codec vs the reference (@foxglove/rosmsg2-serialization)');
+  console.log(table([
+    ['message', 'encode', 'reference encode', 'decode', 'reference decode'],
+    ...Object.entries(codec).map(([k, c]) => [k, c.encode.toFixed(0), c.refEncode.toFixed(0), c.decode.toFixed(0), c.refDecode.toFixed(0)]),
+  ]));
+  const small = codec['64 B String']!;
   console.log(JSON.stringify({
     bench: 'dds',
     rtt_us_p50: Number(p50.toFixed(2)),
@@ -293,11 +430,21 @@ export default async function main(args: string[]): Promise<void> {
     wake_us_p50: Number(wake.toFixed(2)),
     deliver_us_p50: Number(deliver.toFixed(2)),
     send_us_p50: Number(send.toFixed(2)),
-    send_hot_us_p50: Number(hot.toFixed(2)),
+    send_hot_us_p50: Number(m(steps.hotRaw).toFixed(2)),
+    writecdr_us_p50: Number(write.toFixed(2)),
+    take_us_p50: Number(take.toFixed(2)),
     c_peer_rtt_us_p50: Number(cPeerP50.toFixed(2)),
     rtt_ratio_vs_c_peer: Number((p50 / cPeerP50).toFixed(3)),
     throughput_mib_s_1mb: Number((xautoBps / MIB).toFixed(1)),
     ddsperf_throughput_mib_s_1mb: Number((ddsperfBps / MIB).toFixed(1)),
     throughput_to_c_peer_ratio_1mb: Number((xautoToCBps / ddsperfBps).toFixed(3)),
+    js_echo_rtt_us_p50: Number(median(jsEchoP50s).toFixed(2)),
+    native_relay_rtt_us_p50: Number(median(nativeRelayP50s).toFixed(2)),
+    native_relay_ratio_vs_c_relay: Number((median(nativeRelayP50s) / cPeerP50).toFixed(3)),
+    sink_gc_share: sinkGcShares.length ? Number(median(sinkGcShares).toFixed(3)) : null,
+    encode_ns_64b: Math.round(small.encode),
+    reference_encode_ns_64b: Math.round(small.refEncode),
+    decode_ns_64b: Math.round(small.decode),
+    reference_decode_ns_64b: Math.round(small.refDecode),
   }));
 }

@@ -3,7 +3,8 @@
 import { join } from 'node:path';
 import test from 'ava';
 import { firstValueFrom, take, toArray } from 'rxjs';
-import { openRos2, type Ros2Context, type Ros2Event } from '../runtime/ros2/index.js';
+import { openRos2, type DdsTransport, type Ros2Context, type Ros2Event } from '../runtime/ros2/index.js';
+import { resolveQos } from '../runtime/ros2/qos.js';
 import { childEnv, ddsUnavailable, repoRoot, sampleMessage, shippedTypes, spawnChild } from './fixtures/ros2/env.js';
 
 const missing = ddsUnavailable();
@@ -194,5 +195,29 @@ ddsTest('a worker thread with its own DDS participant exiting leaves this thread
     while (Date.now() < deadline && got.length === 0) await new Promise((r) => setTimeout(r, 20));
     sub.unsubscribe();
     t.deepEqual(got, ['after worker']);
+  });
+});
+
+ddsTest('a native relay forwards every sample between topics unchanged, without JavaScript touching them', async (t) => {
+  if (!requireDds(t)) return;
+  await withContexts(70, 3, async ([src, mid, dst]) => {
+    const type = 'std_msgs/msg/String';
+    const qos = resolveQos('reliable,keep_all');
+    const relay = (mid!.transport as DdsTransport).relay('/relay_in', '/relay_out', type, qos);
+    try {
+      const got = firstValueFrom(dst!.subscribe<{ data: string }>('/relay_out', type, qos).pipe(take(20), toArray()));
+      const pub = src!.publisher<{ data: string }>('/relay_in', type, qos);
+      t.true(await pub.waitForSubscribers(1, 10000));
+      // Volatile samples reach only matched readers: the relay's writer must see the destination first.
+      for (let i = 0; i < 1000 && relay.matched() === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      t.is(relay.matched(), 1);
+      for (let i = 0; i < 20; i++) pub.publish({ data: `n${i} ${'é'.repeat(i)}` });
+      const msgs = await got;
+      t.deepEqual(msgs.map((m) => m.data), Array.from({ length: 20 }, (_, i) => `n${i} ${'é'.repeat(i)}`));
+      t.is(relay.relayed(), 20);
+      t.is(mid!.stats().received, 0, 'nothing reached JavaScript in the relaying process');
+    } finally {
+      relay.close();
+    }
   });
 });

@@ -309,6 +309,15 @@ RawSerdata *alloc_raw_serdata(uint32_t size) {
   return sd;
 }
 
+RawSerdata *copy_raw_serdata(const RawSerdata *src, const ddsi_sertype *type) {
+  RawSerdata *sd = alloc_raw_serdata(src->size);
+  if (!sd) return nullptr;
+  memcpy(sd->bytes(), src->bytes(), src->size);
+  ddsi_serdata_init(&sd->c, type, SDK_DATA);
+  sd->c.hash = type->serdata_basehash;
+  return sd;
+}
+
 void init_raw_serdata(RawSerdata *sd, const ddsi_sertype *type) {
   // XCDR: the low two bits of the options field say how many padding bytes end the sample,
   // so the payload on the wire can be a multiple of 4 while readers know the real length.

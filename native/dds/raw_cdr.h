@@ -37,6 +37,8 @@ RawSertype *new_raw_sertype(const std::string &type_name);
 RawSerdata *alloc_raw_serdata(uint32_t size);
 /// Attaches `sd` to `type` as a DATA sample; sets the XCDR padding bits for the final bytes.
 void init_raw_serdata(RawSerdata *sd, const ddsi_sertype *type);
+/// A DATA sample of `type` holding `src`'s bytes as they are (size and padding bits included).
+RawSerdata *copy_raw_serdata(const RawSerdata *src, const ddsi_sertype *type);
 /// True when the first two bytes name a CDR encapsulation this runtime can read.
 bool valid_encapsulation(const uint8_t *hdr, size_t size);
 

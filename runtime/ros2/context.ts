@@ -1,7 +1,7 @@
 // Ros2Context: typed publishers and rxjs subscriptions over a transport, with the message
 // registry doing CDR, and counters for what was sent, received, refused and mismatched.
 import { Observable, Subject } from 'rxjs';
-import { decodeCdr, MessageDecodeError, messageRegistry, type MessageRegistry } from './messages.js';
+import { decodeSample, MessageDecodeError, messageRegistry, type MessageRegistry } from './messages.js';
 import { canonicalType, normalizeTopic } from './names.js';
 import { resolveQos, type QosProfile } from './qos.js';
 import type { TopicEndpointInfo, Transport, TransportEvent } from './transport.js';
@@ -102,8 +102,10 @@ export class Ros2Context {
     const raw = this.transport.createWriter(name, t, profile, (e) => this.#onEvent(name, t, 'publisher', e));
     const stats = this.#stats;
     const writer = compiled.writer;
+    const codec = compiled.codec;
     let closed = false;
     let scratch = new ArrayBuffer(256);
+    let scratchU8 = new Uint8Array(scratch);
     const close = (): void => {
       if (closed) return;
       closed = true;
@@ -116,11 +118,27 @@ export class Ros2Context {
       stats.sent++;
       stats.bytes_sent += cdr.byteLength;
     };
+    // The compiled codec writes into the publisher's buffer (grown to the message's size bound,
+    // then kept), and the transport takes its first `length` bytes: no allocation per message.
+    const publishCompiled = (msg: T): void => {
+      let length: number;
+      try {
+        const bound = codec!.maxSize(msg);
+        if (bound > scratchU8.byteLength) scratchU8 = new Uint8Array(Math.max(bound, scratchU8.byteLength * 2));
+        length = codec!.encodeInto(msg, scratchU8);
+      } catch (err) {
+        throw new Error(`${name} (${t}): message does not serialize: ${(err as Error).message}`);
+      }
+      raw.write(scratchU8, length);
+      stats.sent++;
+      stats.bytes_sent += length;
+    };
     return {
       topic: name,
       type: t,
       publish: (msg: T) => {
         if (closed) throw new Error(`xauto ros2: publisher on ${name} is closed`);
+        if (codec) return publishCompiled(msg);
         let cdr: Uint8Array;
         try {
           // Serialize into a buffer kept by the publisher: no allocation per message, and one
@@ -150,14 +168,13 @@ export class Ros2Context {
   subscribe<T = unknown>(topic: string, type: string, qos?: string | Partial<QosProfile>, opts: SubscribeOptions = {}): Observable<T> {
     const t = canonicalType(type);
     const compiled = this.registry.compile(t);
-    const reader = compiled.reader;
     const stats = this.#stats;
     return new Observable<T>((sub) => {
       const name = normalizeTopic(topic);
       const closeRaw = this.#openReader(name, t, qos, (cdr) => {
         let msg: T;
         try {
-          msg = decodeCdr<T>(reader, cdr);
+          msg = decodeSample<T>(compiled, cdr);
         } catch (err) {
           stats.dropped_malformed++;
           opts.onMalformed?.(new MessageDecodeError(`${name} (${t}): CDR payload of ${cdr.byteLength} bytes does not decode (${(err as Error).message})`), cdr);

@@ -31,17 +31,24 @@ export interface DdsAddon {
     participant: number,
     topic: number,
     qos: QosProfile,
-    onData: (cdr: Uint8Array) => void,
+    /** Absent for a relaying reader (relay()). */
+    onData: ((cdr: Uint8Array) => void) | undefined,
     onEvent: (e: NativeStatusEvent) => void,
   ): number;
-  write(writer: number, cdr: Uint8Array): void;
+  /** Sends the first `length` bytes of `cdr` (copied once into a pooled DDS sample). */
+  write(writer: number, cdr: Uint8Array, length: number): void;
   matched(endpoint: number): number;
   acked(writer: number): boolean;
   malformed(reader: number): number;
   /** Samples the reader's keep_last history pushed out before they were taken. */
   overwritten(reader: number): number;
-  /** Recent arrival timings of a reader (then cleared): listener wake-up to JS take, and each data callback (us). */
-  timing(reader: number): { wakeUs: Float32Array; deliverUs: Float32Array };
+  /**
+   * Recent timings (us, then cleared): a reader's listener wake-up to JS take, take to its data
+   * callback, and each data callback; a writer's dds_writecdr calls.
+   */
+  timing(endpoint: number): { wakeUs?: Float32Array; takeUs?: Float32Array; deliverUs?: Float32Array; sendUs?: Float32Array };
+  /** Relays every sample `reader` gets to `writer` on Cyclone's receive thread; with the reader alone, the count relayed. */
+  relay(reader: number, writer?: number): number;
   deleteEndpoint(endpoint: number): void;
   deleteEntity(entity: number): void;
   endpoints(participant: number): NativeEndpoint[];

@@ -27,6 +27,7 @@ export class DdsTransport implements Transport {
   #topics = new Map<string, number>();
   #endpoints = new Set<number>();
   #readers = new Map<number, string>();
+  #writers = new Map<number, string>();
   #closed = false;
 
   constructor(domainId: number) {
@@ -53,11 +54,13 @@ export class DdsTransport implements Transport {
     const dds = this.#dds;
     const w = dds.createWriter(this.#participant, this.#topic(topic, type), qos, (e) => onEvent(toEvent(e)));
     this.#endpoints.add(w);
+    this.#writers.set(w, topic);
     return {
-      write: (cdr) => dds.write(w, cdr),
+      write: (cdr, length) => dds.write(w, cdr, length ?? cdr.byteLength),
       matched: () => dds.matched(w),
       acked: () => dds.acked(w),
       close: () => {
+        this.#writers.delete(w);
         if (this.#endpoints.delete(w)) dds.deleteEndpoint(w);
       },
     };
@@ -88,17 +91,49 @@ export class DdsTransport implements Transport {
 
   /**
    * Where arriving samples of `topic` spent their time since the last call (for benchmarks):
-   * from Cyclone's listener thread signalling to the JS thread taking them (`wakeUs`), and in
+   * from Cyclone's listener thread signalling to the JS thread taking them (`wakeUs`), from
+   * there to the JS data callback (`takeUs`: dds_takecdr and the sample's ArrayBuffer), and in
    * each JS data callback: decode, rxjs and the application (`deliverUs`).
    */
-  arrivalTimings(topic: string): { wakeUs: number[]; deliverUs: number[] } {
-    const out = { wakeUs: [] as number[], deliverUs: [] as number[] };
+  arrivalTimings(topic: string): { wakeUs: number[]; takeUs: number[]; deliverUs: number[] } {
+    const out = { wakeUs: [] as number[], takeUs: [] as number[], deliverUs: [] as number[] };
     for (const [r, t] of this.#readers) {
       if (t !== topic) continue;
-      const { wakeUs, deliverUs } = this.#dds.timing(r);
+      const { wakeUs = [], takeUs = [], deliverUs = [] } = this.#dds.timing(r);
       out.wakeUs.push(...wakeUs);
+      out.takeUs.push(...takeUs);
       out.deliverUs.push(...deliverUs);
     }
+    return out;
+  }
+
+  /**
+   * A topic relay inside the native layer: every sample on `from` is written to `to` from
+   * Cyclone's receive thread, bytes unchanged, without a JavaScript round trip (as the C relay
+   * the tests use does). For forwarding where nothing in JavaScript looks at the samples.
+   */
+  relay(from: string, to: string, type: string, qos: QosProfile): { relayed(): number; matched(): number; close(): void } {
+    this.#check();
+    const dds = this.#dds;
+    const w = dds.createWriter(this.#participant, this.#topic(to, type), qos, () => {});
+    this.#endpoints.add(w);
+    const r = dds.createReader(this.#participant, this.#topic(from, type), qos, undefined, () => {});
+    this.#endpoints.add(r);
+    dds.relay(r, w);
+    return {
+      relayed: () => (this.#endpoints.has(r) ? dds.relay(r) : 0),
+      /** Subscribers of `to` matched by the relay's writer. */
+      matched: () => (this.#endpoints.has(w) ? dds.matched(w) : 0),
+      close: () => {
+        for (const e of [r, w]) if (this.#endpoints.delete(e)) dds.deleteEndpoint(e);
+      },
+    };
+  }
+
+  /** Each dds_writecdr call of `topic`'s writers since the last call (us): Cyclone's send on the calling thread. */
+  sendTimings(topic: string): number[] {
+    const out: number[] = [];
+    for (const [w, t] of this.#writers) if (t === topic) out.push(...(this.#dds.timing(w).sendUs ?? []));
     return out;
   }
 

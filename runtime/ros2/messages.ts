@@ -14,6 +14,7 @@ import { parse as parseMsg } from '@foxglove/rosmsg';
 import * as common from '@foxglove/rosmsg-msgs-common';
 import { MessageReader, MessageWriter } from '@foxglove/rosmsg2-serialization';
 import { packageRoot } from '../util/paths.js';
+import { compileCodec, type CdrCodec } from './cdr-codec.js';
 import { canonicalType, parseTypeName } from './names.js';
 
 export type { MessageDefinition, MessageDefinitionField };
@@ -52,6 +53,8 @@ export interface CompiledType {
   definitions: MessageDefinition[];
   reader: MessageReader;
   writer: MessageWriter;
+  /** Generated CDR_LE decode/encode for the type (null where a field kind is not covered: the readers above serve). */
+  codec: CdrCodec | null;
   /** Where the root definition was found. */
   source: string;
 }
@@ -131,14 +134,17 @@ export class MessageRegistry {
   }
 
   serialize(type: string, msg: unknown): Uint8Array {
-    return this.compile(type).writer.writeMessage(msg);
+    const c = this.compile(type);
+    if (!c.codec) return c.writer.writeMessage(msg);
+    const out = new Uint8Array(c.codec.maxSize(msg));
+    return out.subarray(0, c.codec.encodeInto(msg, out));
   }
 
   /** Decodes CDR bytes; throws MessageDecodeError naming the type when they do not fit it. */
   deserialize<T = unknown>(type: string, bytes: ArrayBufferView): T {
     const c = this.compile(type);
     try {
-      return decodeCdr<T>(c.reader, bytes);
+      return decodeSample<T>(c, bytes);
     } catch (err) {
       throw new MessageDecodeError(`${c.type}: CDR payload of ${bytes.byteLength} bytes does not decode (${(err as Error).message})`);
     }
@@ -174,6 +180,7 @@ export class MessageRegistry {
       definitions,
       reader: new MessageReader(definitions),
       writer: new MessageWriter(definitions),
+      codec: tryCodec(definitions),
       source: root.source,
     };
     this.#compiled.set(key, compiled);
@@ -267,6 +274,27 @@ export function decodeCdr<T>(reader: MessageReader, bytes: ArrayBufferView): T {
     throw new RangeError(`sample of ${view.byteLength} bytes claims ${reader.lastReadByteLength()}`);
   }
   return msg;
+}
+
+/**
+ * Decodes one sample with the type's compiled codec when it is CDR little-endian (what ROS2
+ * sends), else with the reference reader; throws when the sample claims more bytes than it has.
+ */
+export function decodeSample<T>(c: CompiledType, bytes: ArrayBufferView): T {
+  const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (c.codec && u8.byteLength >= 4 && u8[0] === 0 && u8[1] === 1) {
+    const pad = u8[3]! & 3; // as withoutPadding
+    return c.codec.decode<T>(u8, pad === 0 || u8.byteLength < 4 + pad ? u8.byteLength : u8.byteLength - pad);
+  }
+  return decodeCdr<T>(c.reader, u8);
+}
+
+function tryCodec(definitions: MessageDefinition[]): CdrCodec | null {
+  try {
+    return compileCodec(definitions);
+  } catch {
+    return null;
+  }
 }
 
 let shipped: string | undefined;

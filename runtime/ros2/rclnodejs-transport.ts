@@ -81,7 +81,7 @@ export class RclnodejsTransport implements Transport {
     this.#closers.add(close);
     return {
       // A Buffer is published as an already serialized message.
-      write: (cdr) => pub.publish(Buffer.from(cdr.buffer, cdr.byteOffset, cdr.byteLength)),
+      write: (cdr, length = cdr.byteLength) => pub.publish(Buffer.from(cdr.buffer, cdr.byteOffset, length)),
       matched: () => this.#node.countSubscribers(topic),
       // rcl offers no acknowledgement query; callers keep a short grace period instead.
       acked: () => true,

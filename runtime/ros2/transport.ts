@@ -23,8 +23,11 @@ export type TransportEvent =
   | { kind: 'matched'; current: number };
 
 export interface RawWriter {
-  /** Sends one CDR-encoded sample (encapsulation header included); the bytes may be reused after. */
-  write(cdr: Uint8Array): void;
+  /**
+   * Sends one CDR-encoded sample (encapsulation header included): `cdr`'s first `length` bytes
+   * (default: all); the bytes may be reused after.
+   */
+  write(cdr: Uint8Array, length?: number): void;
   /** Subscribers currently matched. */
   matched(): number;
   /** True once matched reliable subscribers acknowledged everything written. */
