@@ -1,8 +1,12 @@
 // Drafts made before verification, for the whole rollout: a draft stage on another XPU drafts
 // frame f + 1 while the verifier works on frame f, and hands over, per rollout, a draft of
 // every step (and, for sampled rollouts, the distributions it drew them from). The verifier
-// reads them from a board like the draft worker's, so the same decoding loop serves both; a
-// draft that verification contradicts is stale, as ever, and the cheap inline drafters go on.
+// reads them from a board like the draft worker's, so the same decoding loop serves both.
+// After every round the rest of each draft is offered again from the committed length, also
+// where verification contradicted an earlier token of it: draft token i was drawn from the
+// drafter's distribution given its own earlier tokens, independently of the verifier's draws,
+// and no decision so far has looked at it, so it remains a valid proposal with that
+// distribution (exact for sampled verification; any draft is for greedy).
 import { createBoard, writeDraft, type Board, type DraftSource } from './board.js';
 
 /** A drafter's drafts of one job, made ahead of verification. */
@@ -28,6 +32,8 @@ export class PredraftSource implements DraftSource {
   #drafts: Predrafts | undefined;
   #map: Int32Array = new Int32Array(0);
   #prompt = 0;
+  #steps = 0;
+  #rows = 0;
 
   /** name: the drafter's; ahead: at least the job's steps - 1 (the last token is always the target's). */
   constructor(
@@ -58,16 +64,24 @@ export class PredraftSource implements DraftSource {
     b.want.fill(0);
     b.meta.fill(0);
     this.#prompt = job.prompt;
-    const d = this.#drafts;
-    if (!d) return;
-    const n = Math.min(d.ahead, job.steps - 1);
-    for (let row = 0; row < job.rows; row++) {
-      const r = this.#map[row] ?? -1;
-      if (r >= 0 && n > 0) writeDraft(b, row, 0, job.prompt, d.tokens, r * d.ahead, n);
-    }
+    this.#steps = job.steps;
+    this.#rows = job.rows;
+    this.notify();
   }
 
-  notify(): void {}
+  /** Offers each draft's tokens from the committed length on (after every round). */
+  notify(): void {
+    const d = this.#drafts;
+    if (!d) return;
+    const b = this.board;
+    const n = Math.min(d.ahead, this.#steps - 1);
+    for (let row = 0; row < this.#rows; row++) {
+      const r = this.#map[row] ?? -1;
+      const done = b.lens[row]! - this.#prompt;
+      if (r < 0 || done >= n || b.meta[row * 3 + 1] === b.lens[row]) continue;
+      writeDraft(b, row, 0, b.lens[row]!, d.tokens, r * d.ahead + done, n - done);
+    }
+  }
   end(): void {}
 
   q(row: number, _d: number, pos: number, out: Float64Array): boolean {

@@ -3,7 +3,7 @@
 // same rule) and drafts every step of every rollout with the smaller model, so the rollout
 // stage (another XPU) verifies frame f while this one drafts frame f + 1. A draft is only a
 // proposal: the rollout stage checks each against its own prompt and verifies it exactly, so
-// its output never depends on this stage.
+// its greedy rollouts never depend on this stage, nor do its sampled rollouts' distributions.
 import type { Predrafts } from '../../runtime/speculate/predraft.js';
 import type { ImplContext, StageInstance } from '../../runtime/xnode/types.js';
 import { dropper } from '../perception-common/check.js';
