@@ -2,15 +2,21 @@
 // verify, one drafter); speculation per drafter (the model drafting ahead on a worker thread,
 // the cheap drafters inline) and the dynamic best-of-N over them, at batch 1, 16, 64 and 256
 // agents, T = 30. Table: tokens/s, target calls and acceptance per drafter over rollout progress.
+// The draft stage (planning/draft: whole rollouts drafted ahead on another XPU), greedy and
+// sampled (temperature 0.7, top-k 20, the stage's defaults): verification with the draft
+// model's distributions against the same drafts as one-hot and against plain sampling;
+// tokens/s of the verifier alone (drafting runs on another XPU) and with drafting in series.
 // Last line: ratios measured side by side in this run (greedy_identical over every run).
 //   npm run bench -- speculative [--reps N]   (tokens/s: median over N repetitions, 3N at batch <= 16)
 import { decodeCoupled, decodePlain } from '../runtime/speculate/engine.js';
 import { DraftWorker, decodeDecoupled } from '../runtime/speculate/decoupled.js';
 import { PHASES, type RunStats } from '../runtime/speculate/stats.js';
 import { createDrafters, DRAFTERS } from '../xnodes/planning/drafters.js';
-import { DisplacementMeter, jobOf, rolloutPositions, type History } from '../xnodes/planning/jobs.js';
-import { openTarget } from '../xnodes/planning/model.js';
-import { CONTEXT, H, T, WINDOW } from '../xnodes/planning/motion.js';
+import { DisplacementMeter, GREEDY, jobOf, rolloutPositions, type History } from '../xnodes/planning/jobs.js';
+import { ensureRolloutModels, OrtWindowModel, openTarget } from '../xnodes/planning/model.js';
+import { CONTEXT, DRAFT_WINDOW, H, T, WINDOW } from '../xnodes/planning/motion.js';
+import { PredraftSource } from '../runtime/speculate/predraft.js';
+import { WholeDrafter } from '../xnodes/planning/predraft.js';
 import { HELDOUT_SEEDS, trajectories } from '../models/rollout.gen.mjs';
 
 export default async function main(args: string[]): Promise<void> {
@@ -26,6 +32,11 @@ export default async function main(args: string[]): Promise<void> {
   let worstWhat = '';
   let naiveWorst = Infinity;
   const ratios: Record<number, { plain: number; naive: number; dynamic: number; gap: number }> = {};
+  const drafter = new WholeDrafter(await OrtWindowModel.open((await ensureRolloutModels()).draft, DRAFT_WINDOW));
+  const source = new PredraftSource('model', 256, WINDOW, CONTEXT, T);
+  const allRows = Int32Array.from({ length: 256 }, (_, i) => i);
+  const SAMPLED = { temperature: 0.7, topK: 20 };
+  const sampledAt: Record<number, { plain: number; spec: number; serial: number; acc: number; oneHotAcc: number; rows: number }> = {};
 
   // Quality of the greedy rollouts on held-out scenes (ground truth of the simulator).
   const q = new DisplacementMeter();
@@ -48,6 +59,19 @@ export default async function main(args: string[]): Promise<void> {
   for (const rows of [1, 16, 64, 256]) {
     const runs = new Map<string, RunStats[]>();
     const add = (k: string, s: RunStats) => runs.set(k, [...(runs.get(k) ?? []), s]);
+    // The draft stage's runs (drafting time apart: it is spent on another XPU).
+    const staged = new Map<string, Array<{ s: RunStats; draftMs: number }>>();
+    const stage = async (k: string, hs: History[], sampling: typeof SAMPLED, seed: number, oneHot = false) => {
+      const j = jobOf(hs, 1, sampling, seed);
+      const t0 = performance.now();
+      const d = await drafter.draft(j.job, seed + 7);
+      const draftMs = performance.now() - t0;
+      if (oneHot) delete d.q;
+      source.load(d, allRows.subarray(0, rows));
+      const s = await decodeDecoupled(j.job, target, source, { inline: await createDrafters(['kinematic', 'ngram'], { rows }) });
+      staged.set(k, [...(staged.get(k) ?? []), { s, draftMs }]);
+      return j;
+    };
     // Small batches take milliseconds: more repetitions there.
     const n = rows <= 16 ? 3 * reps : reps;
     for (let rep = 0; rep < n; rep++) {
@@ -73,6 +97,12 @@ export default async function main(args: string[]): Promise<void> {
       const j = jobOf(hs);
       add('dynamic', await decodeDecoupled(j.job, target, worker, { use: ['model'], inline: await createDrafters(['kinematic', 'ngram'], { rows }) }));
       identical &&= same(j);
+      identical &&= same(await stage('draft-stage', hs, GREEDY, 0));
+      const ps = jobOf(hs, 1, SAMPLED, rep + 1);
+      const s = await decodePlain(ps.job, target);
+      staged.set('sampled plain', [...(staged.get('sampled plain') ?? []), { s, draftMs: 0 }]);
+      await stage('sampled draft-stage', hs, SAMPLED, rep + 1);
+      await stage('sampled one-hot', hs, SAMPLED, rep + 1, true);
     }
     // Median over repetitions (one stall of a loaded machine must not decide a figure).
     const tps = (k: string) => {
@@ -114,13 +144,52 @@ export default async function main(args: string[]): Promise<void> {
         oracle += Math.max(...singles.map((n) => T / runs.get(`speculative:${n}`)![rep]!.rowCalls[r]!));
       }
     }
+    const median = (v: number[]) => {
+      v.sort((a, b) => a - b);
+      return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+    };
+    const stps = (k: string, serial: boolean) => median(staged.get(k)!.map((x) => (x.s.tokens * 1000) / (x.s.ms + (serial ? x.draftMs : 0))));
+    const modelAcc = (k: string) => {
+      let a = 0;
+      let p = 0;
+      for (const x of staged.get(k)!) for (let ph = 0; ph < PHASES; ph++) {
+        a += x.s.drafters.model!.accepted[ph]!;
+        p += x.s.drafters.model!.proposed[ph]!;
+      }
+      return p > 0 ? a / p : 0;
+    };
+    for (const k of staged.keys()) {
+      const calls = staged.get(k)!.reduce((a, x) => a + x.s.calls, 0) / staged.get(k)!.length;
+      const acc = k.endsWith('plain') ? '' : `model: ${modelAcc(k).toFixed(3)}`;
+      console.log(`${String(rows).padStart(5)}  ${k.padEnd(20)} ${stps(k, false).toFixed(0).padStart(9)}  ${calls.toFixed(1).padStart(5)}  ${acc}${k.endsWith('plain') ? '' : `  (with drafting in series: ${stps(k, true).toFixed(0)} tokens/s)`}`);
+    }
+    // Target rows computed (a timing-free figure: calls times the rows in them).
+    const callRows = (k: string) => median(staged.get(k)!.map((x) => x.s.callRows));
+    sampledAt[rows] = { plain: stps('sampled plain', false), spec: stps('sampled draft-stage', false), serial: stps('sampled draft-stage', true), acc: modelAcc('sampled draft-stage'), oneHotAcc: modelAcc('sampled one-hot'), rows: callRows('sampled plain') / callRows('sampled draft-stage') };
     ratios[rows] = { plain: tps('plain'), naive: tps('coupled:model'), dynamic: tps('dynamic'), gap: 1 - dyn / oracle };
     console.log(`${String(rows).padStart(5)}  dynamic/plain ${(tps('dynamic') / tps('plain')).toFixed(2)}  dynamic/naive ${(tps('dynamic') / tps('coupled:model')).toFixed(2)}  oracle gap ${ratios[rows]!.gap.toFixed(3)}`);
   }
   await worker.close();
+  await drafter.model.close();
   await target.close();
   console.log(`worst case: ${worstWhat} ${worst.toFixed(3)} (speculative or dynamic tokens/s over plain, every drafter and batch); naive coupled speculation's worst: ${naiveWorst.toFixed(3)}`);
   const r64 = ratios[64]!;
   const round = (v: number) => Math.round(v * 1000) / 1000;
-  console.log(JSON.stringify({ bench: 'speculative', speedup_vs_plain: round(r64.dynamic / r64.plain), speedup_vs_naive: round(r64.dynamic / r64.naive), oracle_gap: round(r64.gap), worst_case_ratio: round(worst), greedy_identical: identical }));
+  const s64 = sampledAt[64]!;
+  console.log(`sampled at batch 64 (temperature ${SAMPLED.temperature}, top-k ${SAMPLED.topK}): draft model acceptance ${s64.acc.toFixed(3)} with its distributions, ${s64.oneHotAcc.toFixed(3)} as one-hot; verifier ${(s64.spec / s64.plain).toFixed(2)}x plain sampling, ${(s64.serial / s64.plain).toFixed(2)}x with drafting in series; plain sampling computes ${s64.rows.toFixed(2)}x the target rows`);
+  console.log(
+    JSON.stringify({
+      bench: 'speculative',
+      speedup_vs_plain: round(r64.dynamic / r64.plain),
+      speedup_vs_naive: round(r64.dynamic / r64.naive),
+      oracle_gap: round(r64.gap),
+      worst_case_ratio: round(worst),
+      greedy_identical: identical,
+      sampled_acceptance: round(s64.acc),
+      sampled_acceptance_onehot: round(s64.oneHotAcc),
+      sampled_speedup_vs_plain: round(s64.spec / s64.plain),
+      sampled_speedup_serial: round(s64.serial / s64.plain),
+      sampled_target_rows_ratio: round(s64.rows),
+    }),
+  );
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { buildGraph } from '../runtime/graph/index.js';
 import { loadLaunchFile } from '../runtime/launch/index.js';
 import { Executor } from '../runtime/exec/executor.js';
-import { defaultPlan } from '../runtime/exec/plan.js';
+import { candidates, defaultPlan } from '../runtime/exec/plan.js';
 import { loadRegistry } from '../runtime/cli/xnodes.js';
 import { discoverXpus } from '../runtime/xpu/discover.js';
 import { packageRoot } from '../runtime/util/paths.js';
@@ -14,8 +14,8 @@ import { messageRegistry } from '../runtime/ros2/messages.js';
 const yamlFile = join(packageRoot(), 'launch', 'perception.launch.yaml');
 const xmlFile = join(packageRoot(), 'launch', 'perception.launch.xml');
 
-test.serial('rollout:=true: the pipeline ends in K rollouts per track, with ADE/FDE against ground truth in the summary', async (t) => {
-  const desc = loadLaunchFile(yamlFile, { args: { rollout: 'true', publish_tracks: 'false', rollout_k: '2' } });
+test.serial('rollout:=true: the pipeline ends in K rollouts per track, with ADE/FDE against ground truth in the summary; the drafter is a stage of its own on another XPU', async (t) => {
+  const desc = loadLaunchFile(yamlFile, { args: { rollout: 'true', publish_tracks: 'false', rollout_k: '2', rollout_draft_impl: 'model-worker' } });
   const registry = await loadRegistry({ types: desc.xnodes.map((x) => x.type) });
   const graph = buildGraph(desc, registry);
   const xpus = await discoverXpus({ workers: 1 });
@@ -29,13 +29,37 @@ test.serial('rollout:=true: the pipeline ends in K rollouts per track, with ADE/
   t.truthy(stage, 'the rollout stage ran');
   t.is(stage!.errors, 0);
   t.is(stage!.runs, frames);
-  const q = r.sections.rollout as Record<string, number | string>;
+  const draft = r.stages.find((s) => s.name === 'rollout_draft');
+  t.truthy(draft, 'the draft stage ran');
+  t.is(draft!.errors, 0);
+  t.is(draft!.runs, frames);
+  t.is(draft!.impl, 'model-worker');
+  t.not(draft!.xpu, stage!.xpu, 'drafting and verification on different XPUs');
+  const q = r.sections.rollout as Record<string, number | string | Record<string, number>>;
   t.log(q);
   t.is(q.decoding, 'speculative');
   t.true((q.frames_rolled_out as number) > 0);
   t.true((q.scored as number) > 0, 'rollouts scored against later ground truth');
   t.true(Number.isFinite(q.ade_m) && Number.isFinite(q.fde_m) && (q.fde_m as number) >= 0);
   t.true((q.target_calls as number) <= (q.plain_calls as number), 'never more target calls than plain decoding');
+  t.true((q.rows_drafted as number) > 0, "the draft stage's drafts reached the verifier");
+  t.true((q.acceptance as Record<string, number>).model! > 0, "the draft stage's drafts were accepted");
+});
+
+test('rollout:=true: the draft stage is a planner choice like any stage: both implementations, on different XPUs', async (t) => {
+  const desc = loadLaunchFile(yamlFile, { args: { rollout: 'true', publish_tracks: 'false' } });
+  const graph = buildGraph(desc, await loadRegistry({ types: desc.xnodes.map((x) => x.type) }));
+  const xpus = await discoverXpus({ workers: 1 });
+  const k = graph.stages.findIndex((s) => s.name === 'rollout_draft');
+  t.true(k >= 0);
+  const options = candidates(graph, k, xpus);
+  t.deepEqual([...new Set(options.map((o) => o.impl))].sort(), ['model', 'model-worker']);
+  t.true(new Set(options.map((o) => o.xpu)).size >= 2, `placements: ${options.map((o) => `${o.impl}@${o.xpu}`).join(', ')}`);
+  // It feeds the rollout stage, which joins its drafts with the tracks of the same frame.
+  const rollout = graph.stages.find((s) => s.name === 'rollout')!;
+  const drafts = graph.stages[k]!.outputs.find((o) => o.port === 'drafts')!;
+  t.is(rollout.inputs.find((i) => i.port === 'drafts')?.topic, drafts.topic);
+  t.falsy(rollout.inputs.find((i) => i.port === 'drafts')!.spec.optional, 'a trigger input: joined by frame');
 });
 
 test('without rollout:=true the perception pipeline is unchanged; the XML twin agrees with it', (t) => {

@@ -88,3 +88,30 @@ export function readDraft(b: Board, row: number, d: number, c: number, max: numb
 
 /** Atomics.waitAsync (Node 20 has it; the TypeScript lib this project targets does not declare it). */
 export const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, ms: number): { value: Promise<unknown> | string } }).waitAsync;
+
+/**
+ * Where the verifier's worker-side drafts come from: a draft worker drafting while it verifies
+ * (live), or drafts made beforehand for the whole rollout (a draft stage on another XPU).
+ */
+export interface DraftSource {
+  readonly drafters: string[];
+  readonly ahead: number;
+  readonly board: Board;
+  /** Per drafter name: acceptance over the jobs served so far (new rollouts start from it). */
+  readonly priors: Map<string, number>;
+  /** Per drafter set: whether speculation paid in its last job (Payoff). */
+  readonly paid: Map<string, { paid: boolean; skipped: number }>;
+  /** Target call time (ms), smoothed over jobs. */
+  callMs: number;
+  /** True when drafts keep arriving while the verifier works (worth a short wait). */
+  readonly live: boolean;
+  /** Loads the job's prompts onto the board. */
+  begin(job: { rows: number; prompt: number; steps: number; tokens: Int32Array; context: Float32Array }, contextDim: number): Promise<void>;
+  notify(): void;
+  end(): void;
+  /**
+   * The distribution drafter d drew its token at position pos of row from, into out (every
+   * entry written); false when it has none (the draft counts as one-hot).
+   */
+  q?(row: number, d: number, pos: number, out: Float64Array): boolean;
+}

@@ -4,7 +4,7 @@
 // and discarded; the worker redrafts), picks the drafter by measured acceptance (Selector),
 // optionally verifies a second candidate as an extra row when rows are cheap (greedy only:
 // choosing after verification would bias sampling), commits, and tells the worker.
-import { readDraft, STALE, waitAsync, type Board } from './board.js';
+import { readDraft, STALE, waitAsync, type Board, type DraftSource } from './board.js';
 import { DraftWorker } from './draft-worker.js';
 import { CostModel, Payoff } from './payoff.js';
 import { CallBuffers, jobEnd, phaseOf, Verifier } from './engine.js';
@@ -86,7 +86,14 @@ async function plainRest(job: RolloutJob, target: Target, v: Verifier, call: Cal
   }
 }
 
-export async function decodeDecoupled(job: RolloutJob, target: Target, worker: DraftWorker, o: DecoupledOptions = {}): Promise<RunStats> {
+/**
+ * Decodes a job with drafts from `worker` (a draft worker running ahead, or drafts made before)
+ * and the inline drafters. Greedy: choices follow measured costs and timing (the output is the
+ * target's argmax whatever the drafts). Sampled: every choice is a function of committed tokens
+ * only (no costs, no waits on a static source, no switching off by time), so a seed and the
+ * same drafts give the same rollouts.
+ */
+export async function decodeDecoupled(job: RolloutJob, target: Target, worker: DraftSource, o: DecoupledOptions = {}): Promise<RunStats> {
   const sel = { ...SELECTOR_DEFAULTS, ...o.selector, maxAhead: worker.ahead };
   const Dw = worker.drafters.length;
   const inline = o.inline ?? [];
@@ -98,11 +105,14 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
   const stats = newStats(names.length > 1 ? 'dynamic' : `speculative:${names[0]}`, job.rows, all);
   const dstats = all.map((n) => stats.drafters[n]!);
   const greedy = job.sampling.temperature <= 0;
+  const timed = greedy;
   await worker.begin(job, target.contextDim);
   const b = worker.board;
   // Rows are filled from the committed tokens on the board, which this thread owns.
   const live: RolloutJob = { ...job, tokens: b.committed };
-  const selector = new Selector(job.rows, D, sel, Float64Array.from(all, (n) => worker.priors.get(n) ?? 0.5));
+  // Acceptance carried over from earlier jobs only for greedy ones: a sampled job's rollouts are a
+  // function of the job, its drafts and its seed alone.
+  const selector = new Selector(job.rows, D, sel, Float64Array.from(all, (n) => (timed ? worker.priors.get(n) : undefined) ?? 0.5));
   for (let d = 0; d < D; d++) if (!use[d]) selector.disable(d);
   // Measured drafting cost per token (the worker accumulates it over the jobs it served).
   const perToken = new Float64Array(D);
@@ -125,7 +135,8 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
   const chosen = new Int32Array(job.rows * 2);
   const results = new Int32Array(job.rows * (ahead + 1));
   const committedN = new Int32Array(job.rows);
-  const wantOf = (row: number, d: number, round: number) => (use[d] ? selector.want(row, d, round, perToken) : 0);
+  const costs = timed ? perToken : undefined;
+  const wantOf = (row: number, d: number, round: number) => (use[d] ? selector.want(row, d, round, costs) : 0);
   for (let row = 0; row < job.rows; row++) for (let d = 0; d < Dw; d++) b.want[row * Dw + d] = wantOf(row, d, 0);
   worker.notify();
   const drafting = use.slice(0, Dw).some((u) => u);
@@ -154,8 +165,18 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
       usable[row * D + d] = ib.ks[j]!;
     }
   };
+  // The drafter's distributions of the verified draft (sampled verification), one closure per job.
+  const qv = { row: 0, d: 0, c: 0 };
+  const qOf = (i: number, out: Float64Array) => {
+    if (!worker.q!(qv.row, qv.d, qv.c + i, out)) {
+      // One-hot: the drafted token itself.
+      out.fill(0);
+      out[call.drafts[qi * ahead + i]!] = 1;
+    }
+  };
+  let qi = 0;
   const key = `${names.join('+')} ${greedy ? 'greedy' : 'sampled'}`;
-  const pays = new Payoff(worker.paid.get(key));
+  const pays = new Payoff(timed ? worker.paid.get(key) : undefined, timed);
   const t0 = performance.now();
   try {
     for (let round = 0; ; round++) {
@@ -168,7 +189,7 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
       // Drafting overlaps verification; only when a rollout that is drafted for has nothing to
       // verify, wait for the worker, at most about one call's time.
       for (let i = 0; i < inline.length; i++) await draftInline(i, round);
-      if (drafting && missing(b, live, Dw, D, use, usable, end) > 0) await waitAsync(b.control, 2, Atomics.load(b.control, 2), worker.callMs).value;
+      if (drafting && worker.live && missing(b, live, Dw, D, use, usable, end) > 0) await waitAsync(b.control, 2, Atomics.load(b.control, 2), worker.callMs).value;
       call.count = 0;
       let active = 0;
       for (let row = 0; row < job.rows; row++) {
@@ -181,7 +202,7 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
           if (n === STALE) dstats[d]!.stale++;
           u[d] = Math.max(0, n);
         }
-        const d = selector.pick(row, u, round, perToken);
+        const d = selector.pick(row, u, round, costs);
         const off = selector.off(row, round);
         if (off) stats.offRounds++;
         first[row] = off ? -1 : d;
@@ -226,7 +247,11 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
       for (let i = 0; i < call.count; i++) {
         const row = call.rowOf[i]!;
         const c = b.lens[row]!;
-        const { committed } = v.verify(call, i, c, r);
+        qv.row = row;
+        qi = i;
+        qv.d = chosen[i]!;
+        qv.c = c;
+        const { committed } = v.verify(call, i, c, r, qv.d >= 0 && qv.d < Dw && worker.q ? qOf : null);
         if (committed > committedN[row]!) {
           committedN[row] = committed;
           results.set(call.out.subarray(0, committed), row * (ahead + 1));
@@ -262,8 +287,8 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
     }
   } finally {
     stats.ms = performance.now() - t0;
-    worker.paid.set(key, pays.record());
-    all.forEach((n, d) => use[d] && worker.priors.set(n, selector.prior[d]!));
+    if (timed) worker.paid.set(key, pays.record());
+    if (timed) all.forEach((n, d) => use[d] && worker.priors.set(n, selector.prior[d]!));
     worker.end();
   }
   job.tokens.set(b.committed.subarray(0, job.tokens.length));

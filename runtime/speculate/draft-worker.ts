@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../util/paths.js';
-import { createBoard, type Board } from './board.js';
+import { createBoard, type Board, type DraftSource } from './board.js';
 import { SELECTOR_DEFAULTS } from './selector.js';
 import type { RolloutJob } from './types.js';
 
@@ -12,8 +12,9 @@ const BOOT = pathToFileURL(join(packageRoot(), 'runtime', 'xpu', 'worker-boot.mj
 const WORKER = new URL(`./draft.worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href;
 
 /** The draft worker: started once (drafter models load there), then serves job after job. */
-export class DraftWorker {
+export class DraftWorker implements DraftSource {
   readonly board: Board;
+  readonly live = true;
   readonly #worker: Worker;
   readonly #exited: Promise<void>;
   #started: Promise<void>;

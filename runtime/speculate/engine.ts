@@ -63,7 +63,8 @@ export class Verifier {
     return this.job.sampling.temperature <= 0;
   }
 
-  verify(call: CallBuffers, i: number, c: number, r: { argmax: BigInt64Array; logits?: Float32Array }): { committed: number; accepted: number } {
+  /** q: the drafter's distribution of draft token j into out (null: one-hot drafts). */
+  verify(call: CallBuffers, i: number, c: number, r: { argmax: BigInt64Array; logits?: Float32Array }, q: ((j: number, out: Float64Array) => void) | null = null): { committed: number; accepted: number } {
     const W = this.target.window;
     const V = this.target.vocab;
     const k = call.k[i]!;
@@ -73,7 +74,7 @@ export class Verifier {
       call.out[0] = sampleNext(r.logits!, i * W * V, V, c - 1, this.job.sampling, rand, this.#scratch);
       return { committed: 1, accepted: 0 };
     }
-    return verifySampled(r.logits!, i * W * V, V, c, call.drafts, i * call.ahead, k, this.job.sampling, rand, null, this.#scratch, call.out);
+    return verifySampled(r.logits!, i * W * V, V, c, call.drafts, i * call.ahead, k, this.job.sampling, rand, q, this.#scratch, call.out);
   }
 }
 

@@ -38,13 +38,17 @@ export class Payoff {
   #rounds = 0;
   #history: { paid: boolean; skipped: number };
 
-  constructor(last?: { paid: boolean; skipped: number }) {
+  /** timed false: decisions must not depend on timing (sampled decoding), so it never switches off. */
+  constructor(
+    last?: { paid: boolean; skipped: number },
+    private readonly timed = true,
+  ) {
     this.#history = last ?? { paid: true, skipped: 0 };
     if (!this.#history.paid && this.#history.skipped < 3) this.off = true;
   }
 
   round(tokens: number, rows: number, callMs: number, roundMs: number): void {
-    if (this.off) return;
+    if (this.off || !this.timed) return;
     this.#spec += tokens / Math.max(roundMs, 1e-6);
     this.#plain += rows / Math.max(callMs, 1e-6);
     this.#rounds++;

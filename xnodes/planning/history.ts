@@ -1,8 +1,9 @@
 // Per-track position histories kept from successive track messages (the tracker publishes
 // positions only), and the scoring of greedy rollouts against later ground truth.
 import { DT, H, T } from './motion.js';
-import type { GtObject } from '../perception-common/messages.js';
-import { DisplacementMeter } from './jobs.js';
+import { CLASS_NAMES, type GtObject } from '../perception-common/messages.js';
+import type { Detection3DArray } from '../tracking/ros.js';
+import { DisplacementMeter, type History } from './jobs.js';
 
 interface Track {
   xs: Float64Array;
@@ -38,6 +39,26 @@ export class Histories {
   prune(ms: number): void {
     for (const [id, t] of this.#tracks) if (ms - t.lastMs > 1000) this.#tracks.delete(id);
   }
+}
+
+export interface Agent {
+  id: string;
+  cls: string;
+  h: History;
+}
+
+/** Adds this frame's track positions; returns the tracks with a full history (at most `max`), in message order. */
+export function agentsOf(tr: Detection3DArray, histories: Histories, ms: number, max: number): Agent[] {
+  const agents: Agent[] = [];
+  for (const d of tr.detections) {
+    const c = d.bbox?.center?.position;
+    if (!c || !Number.isFinite(c.x) || !Number.isFinite(c.y)) continue;
+    const h = histories.add(String(d.id), ms, c.x, c.y);
+    const cls = d.results?.[0]?.hypothesis?.class_id ?? '';
+    if (h && agents.length < max) agents.push({ id: String(d.id), cls, h: { cls: Math.max(0, CLASS_NAMES.indexOf(cls as (typeof CLASS_NAMES)[number])), xs: h.xs, ys: h.ys } });
+  }
+  histories.prune(ms);
+  return agents;
 }
 
 interface Pending {

@@ -2,22 +2,48 @@
 // with exact speculative decoding (runtime/speculate).
 import { defineXNode } from '../../runtime/xnode/index.js';
 
+// Parameters the draft stage needs equal to the rollout stage's, so its jobs are the same.
+const shared = {
+  k: { type: 'int', default: 3, min: 1, max: 16, description: 'rollouts per agent (the first greedy, the others sampled)' },
+  temperature: { type: 'float', default: 0.7, min: 0.01, description: 'sampled rollouts: softmax temperature' },
+  top_k: { type: 'int', default: 20, min: 0, description: 'sampled rollouts: keep the k most likely tokens (0 = all)' },
+  max_agents: { type: 'int', default: 128, min: 1, max: 4096 },
+} as const;
+
+export const draft = defineXNode({
+  type: 'planning/draft',
+  description: 'Whole-rollout drafts of every tracked agent from the smaller fitted motion model: argmax for the greedy rollout, draws from its own distribution (handed over with them) for the sampled ones.',
+  inputs: {
+    tracks: { type: 'vision_msgs/msg/Detection3DArray', description: 'the tracks planning/rollout rolls out (the stage keeps the same histories)' },
+  },
+  outputs: {
+    drafts: { type: 'xauto/RolloutDrafts', description: 'per agent: prompt, and a draft of every step of each of its k rollouts' },
+  },
+  params: {
+    ...shared,
+    seed: { type: 'int', default: 1, description: "the drafter's own draws (verification stays exact whatever it is)" },
+  },
+  stateful: true,
+  impls: [
+    { name: 'model', xpu: '*', backend: 'onnx', module: new URL('./draft.ort.js', import.meta.url).href },
+    { name: 'model-worker', xpu: 'cpu', backend: 'worker', module: new URL('./draft.worker.js', import.meta.url).href },
+  ],
+});
+
 export const rollout = defineXNode({
   type: 'planning/rollout',
-  description: 'K rollouts of T steps per tracked agent from a fitted causal motion transformer (ONNX); speculative decoding with drafters on a worker thread, output identical to plain decoding.',
+  description: 'K rollouts of T steps per tracked agent from a fitted causal motion transformer (ONNX); speculative decoding of the draft stage’s drafts and inline drafters, greedy output identical to plain decoding, sampled output of exactly the target’s distribution.',
   inputs: {
     tracks: { type: 'vision_msgs/msg/Detection3DArray', description: 'tracks (id = track id); the stage keeps each track’s history itself' },
+    drafts: { type: 'xauto/RolloutDrafts', description: 'whole-rollout drafts of the same frame from planning/draft (proposals only: each is checked against this stage’s prompt and verified exactly; plain decoding ignores them)' },
     ground_truth: { type: 'xauto/GroundTruth', optional: true, description: 'scene truth: ADE/FDE of the greedy rollouts in the summary' },
   },
   outputs: {
     rollouts: { type: 'xauto_msgs/msg/TrajectoryRolloutArray', description: 'k rollouts of T points per agent with enough history' },
   },
   params: {
-    k: { type: 'int', default: 3, min: 1, max: 16, description: 'rollouts per agent (the first greedy, the others sampled)' },
-    temperature: { type: 'float', default: 0.7, min: 0.01, description: 'sampled rollouts: softmax temperature' },
-    top_k: { type: 'int', default: 20, min: 0, description: 'sampled rollouts: keep the k most likely tokens (0 = all)' },
-    max_agents: { type: 'int', default: 128, min: 1, max: 4096 },
-    drafters: { type: 'string[]', default: ['model', 'kinematic', 'ngram'], description: "drafters run on the worker: 'model', 'kinematic', 'ngram', 'random'" },
+    ...shared,
+    drafters: { type: 'string[]', default: ['model', 'kinematic', 'ngram'], description: "'model' (the draft stage's drafts), inline: 'kinematic', 'ngram', 'random'" },
     seed: { type: 'int', default: 1 },
   },
   stateful: true,
@@ -27,4 +53,4 @@ export const rollout = defineXNode({
   ],
 });
 
-export const xnodes = [rollout];
+export const xnodes = [draft, rollout];

@@ -1,19 +1,20 @@
 // The rollout stage: per frame, tracks -> histories -> a job of k rollouts per agent ->
-// decoding (speculative or plain) -> xauto_msgs/msg/TrajectoryRolloutArray.
+// decoding (speculative, with the draft stage's whole-rollout drafts and the cheap drafters
+// inline; or plain) -> xauto_msgs/msg/TrajectoryRolloutArray.
 import { CONTEXT, DT, H, T, WINDOW } from './motion.js';
 import { decodePlain } from '../../runtime/speculate/engine.js';
-import { decodeDecoupled, DraftWorker } from '../../runtime/speculate/decoupled.js';
+import { decodeDecoupled } from '../../runtime/speculate/decoupled.js';
+import { PredraftSource } from '../../runtime/speculate/predraft.js';
 import type { RunStats } from '../../runtime/speculate/stats.js';
 import type { ImplContext, StageInstance } from '../../runtime/xnode/types.js';
 import { dropper } from '../perception-common/check.js';
-import { CLASS_NAMES, stampKey, type GroundTruth } from '../perception-common/messages.js';
+import { stampKey, type GroundTruth } from '../perception-common/messages.js';
 import type { Detection3DArray } from '../tracking/ros.js';
-import { Histories, RolloutScorer } from './history.js';
-import { GREEDY, jobOf, rolloutPositions, type History } from './jobs.js';
+import { agentsOf, Histories, RolloutScorer } from './history.js';
+import { GREEDY, jobOf, rolloutPositions } from './jobs.js';
+import { draftRows, type RolloutDrafts } from './draft-stage.js';
 import { createDrafters } from './drafters.js';
 import { openTarget } from './model.js';
-
-const FACTORY = new URL(`./drafters.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href;
 
 export async function createRollout(ctx: ImplContext, speculative: boolean): Promise<StageInstance> {
   const p = ctx.params;
@@ -22,19 +23,26 @@ export async function createRollout(ctx: ImplContext, speculative: boolean): Pro
   const sampling = { temperature: p.temperature as number, topK: p.top_k as number };
   const target = await openTarget(ctx.executionProvider, ctx.log);
   const names = p.drafters as string[];
-  // The model drafts ahead on a worker thread; the cheap drafters run inline (microseconds a rollout).
-  const onWorker = names.filter((n) => n === 'model');
+  // The model's drafts come from the draft stage (another XPU); the cheap drafters run inline (microseconds a rollout).
+  const useModel = names.includes('model');
   const inlineNames = names.filter((n) => n !== 'model');
-  const worker = speculative ? new DraftWorker(onWorker, maxAgents * Math.max(1, k - 1), FACTORY, { seed: p.seed }, T, WINDOW, CONTEXT) : undefined;
+  const capacity = maxAgents * Math.max(1, k - 1);
+  const source = speculative ? new PredraftSource('model', capacity, WINDOW, CONTEXT, T) : undefined;
+  const map = new Int32Array(capacity);
   const histories = new Histories();
   const scorer = new RolloutScorer();
   const drop = dropper(ctx);
-  const totals = { frames: 0, tokens: 0, ms: 0, calls: 0, plainCalls: 0, accepted: new Map<string, [number, number]>() };
+  const totals = { frames: 0, tokens: 0, ms: 0, calls: 0, plainCalls: 0, accepted: new Map<string, [number, number]>(), drafted: 0, undrafted: 0, draftMs: 0 };
   const pos = new Float64Array(2 * T);
   let frame = 0;
 
-  const decode = async (job: ReturnType<typeof jobOf>['job']): Promise<RunStats> => {
-    const s = worker ? await decodeDecoupled(job, target, worker, { inline: await createDrafters(inlineNames, { rows: job.rows, seed: p.seed }) }) : await decodePlain(job, target);
+  const decode = async (job: ReturnType<typeof jobOf>['job'], drafts: RolloutDrafts | undefined, ids: string[], sampled: boolean): Promise<RunStats> => {
+    if (source) {
+      const rows = draftRows(useModel ? drafts : undefined, ids, job, job.rows / ids.length, sampled, map.subarray(0, job.rows));
+      for (let r = 0; r < job.rows; r++) rows[r]! >= 0 ? totals.drafted++ : totals.undrafted++;
+      source.load(sampled ? drafts?.sampled : drafts?.greedy, rows);
+    }
+    const s = source ? await decodeDecoupled(job, target, source, { use: useModel ? ['model'] : [], inline: await createDrafters(inlineNames, { rows: job.rows, seed: p.seed }) }) : await decodePlain(job, target);
     totals.tokens += s.tokens;
     totals.ms += s.ms;
     totals.calls += s.calls;
@@ -53,24 +61,19 @@ export async function createRollout(ctx: ImplContext, speculative: boolean): Pro
       const gt = inputs.ground_truth as GroundTruth | undefined;
       if (gt && Array.isArray(gt.objects) && gt.header?.stamp) scorer.addTruth(stampKey(gt.header.stamp) / 1e6, gt.objects);
       const tr = inputs.tracks as Detection3DArray | undefined;
+      const drafts = inputs.drafts as RolloutDrafts | undefined;
+      if (drafts) totals.draftMs += drafts.ms;
       if (!tr) return null;
       if (!Array.isArray(tr.detections) || !tr.header?.stamp) return drop('on tracks', 'expected vision_msgs/msg/Detection3DArray {header, detections: []}');
       const ms = stampKey(tr.header.stamp) / 1e6;
-      const agents: Array<{ id: string; cls: string; h: History }> = [];
-      for (const d of tr.detections) {
-        const c = d.bbox?.center?.position;
-        if (!c || !Number.isFinite(c.x) || !Number.isFinite(c.y)) continue;
-        const h = histories.add(String(d.id), ms, c.x, c.y);
-        const cls = d.results?.[0]?.hypothesis?.class_id ?? '';
-        if (h && agents.length < maxAgents) agents.push({ id: String(d.id), cls, h: { cls: Math.max(0, CLASS_NAMES.indexOf(cls as (typeof CLASS_NAMES)[number])), xs: h.xs, ys: h.ys } });
-      }
-      histories.prune(ms);
+      const agents = agentsOf(tr, histories, ms, maxAgents);
       frame++;
       const rollouts = agents.map((a) => ({ id: a.id, class_id: a.cls, dt: DT, steps: T, k, points: [] as Array<{ x: number; y: number; z: number }> }));
       if (agents.length > 0) {
         totals.frames++;
         const greedy = jobOf(agents.map((a) => a.h), 1, GREEDY);
-        await decode(greedy.job);
+        const ids = agents.map((a) => a.id);
+        await decode(greedy.job, drafts, ids, false);
         agents.forEach((a, i) => {
           rolloutPositions(greedy.job, greedy.refs, greedy.origins, i, pos);
           for (let s = 0; s < T; s++) rollouts[i]!.points.push({ x: pos[2 * s]!, y: pos[2 * s + 1]!, z: 0 });
@@ -80,7 +83,7 @@ export async function createRollout(ctx: ImplContext, speculative: boolean): Pro
         });
         if (k > 1) {
           const sampled = jobOf(agents.map((a) => a.h), k - 1, sampling, (p.seed as number) * 7919 + frame);
-          await decode(sampled.job);
+          await decode(sampled.job, drafts, ids, true);
           agents.forEach((_, i) => {
             for (let j = 0; j < k - 1; j++) {
               rolloutPositions(sampled.job, sampled.refs, sampled.origins, i * (k - 1) + j, pos);
@@ -103,14 +106,14 @@ export async function createRollout(ctx: ImplContext, speculative: boolean): Pro
         tokens_per_s: Math.round((totals.tokens * 1000) / Math.max(totals.ms, 1e-9)),
         target_calls: totals.calls,
         plain_calls: totals.plainCalls,
-        ...(speculative ? { acceptance: acc } : {}),
+        ...(speculative ? { acceptance: acc, rows_drafted: totals.drafted, rows_undrafted: totals.undrafted } : {}),
+        draft_stage_ms: Math.round(totals.draftMs),
         ...q,
         unmatched: scorer.unmatched,
         lost_truth: scorer.lost,
       });
     },
     async close() {
-      await worker?.close();
       await target.close();
     },
   };
