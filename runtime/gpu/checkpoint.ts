@@ -165,7 +165,7 @@ export class Checkpointer {
     return { ...s, committed };
   }
 
-  private finish(r: NativeEpochResult, opts: BeginOptions & { xnodes?: Record<string, unknown> }): CommittedEpoch {
+  private async finish(r: NativeEpochResult, opts: BeginOptions & { xnodes?: Record<string, unknown> }): Promise<CommittedEpoch> {
     if (r.error) {
       abandonEpoch(this.dir, r.epoch);
       throw new Error(r.error);
@@ -213,10 +213,10 @@ export class Checkpointer {
       xnodes: opts.xnodes ?? {},
       meta: opts.meta ?? {},
     };
-    commitEpoch(this.dir, manifest);
+    await commitEpoch(this.dir, manifest);
     this.native.commit(r.epoch);
     this.last = manifest;
-    prune(this.dir, manifest);
+    await prune(this.dir, manifest);
     return { manifest, result: r, bytesWritten };
   }
 
