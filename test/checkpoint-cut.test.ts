@@ -35,7 +35,7 @@ function setup() {
   let now = 0;
   const commits: CutCommit[] = [];
   const make = (stages: Array<{ stage: number; name: string; state: XNodeState }>) =>
-    new FrameCut(stages, new Checkpointer(d, { dir, chunkBytes: 4096 }), { everyMs: 100, meta: {}, now: () => now, onCommit: (c) => commits.push(c), onError: (e) => { throw e; } });
+    new FrameCut(stages, new Checkpointer(d, { dir, chunkBytes: 4096 }), { everyMs: 100, meta: () => ({}), now: () => now, onCommit: (c) => commits.push(c), onError: (e) => { throw e; } });
   return { dir, d, s, commits, make, at: (t: number) => (now = t), done: () => (d.close(), rmSync(dir, { recursive: true, force: true })) };
 }
 

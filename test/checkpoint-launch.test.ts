@@ -67,6 +67,7 @@ test('kill -9 mid-run, then --restore: the tracks and the map from the next fram
     const resumed = await xauto([...LAUNCH, '--restore', ck, '--record', join(dir, 'resumed.mcap'), ...TOPICS, '--summary-json', join(dir, 'resumed.json')], env);
     t.is(resumed.code, 0, resumed.stderr);
     t.regex(resumed.stderr, /restored epoch \d+ of .*: state of map, tracker as of frame \d+/);
+    t.regex(resumed.stderr, /running under the image's plan 'default' \(no profiling or planning\)/);
     const s = JSON.parse(readFileSync(join(dir, 'resumed.json'), 'utf8'));
     const frame = s.restored.frame as number;
     // The newest committed image: the last one reported, or one committed just before the kill.

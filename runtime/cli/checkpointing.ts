@@ -13,6 +13,7 @@ import { kernelLibraryHash } from '../gpu/checkpoint.js';
 import { acquireDevice, type DeviceLease } from '../gpu/index.js';
 import type { Graph } from '../graph/index.js';
 import { stateOf } from '../xnode/state.js';
+import { runsOnThread } from '../xnode/types.js';
 import { UserError } from './errors.js';
 
 /** The scene clock of the synthetic sensors (perception-common/messages.ts): kept in the image. */
@@ -51,7 +52,7 @@ export function checkCheckpointArgs(a: CheckpointArgs & { process?: string }, mu
  * file with these arguments; the synthetic sensors' scene clock is set to the image's, so the
  * stamps go on where they were.
  */
-export function prepareRestore(dir: string, file: string, launchArgs: string[]): void {
+export function prepareRestore(dir: string, file: string, launchArgs: string[]): { plan?: Record<string, unknown> } {
   let meta: Record<string, unknown>;
   try {
     meta = findImage(dir, kernelLibraryHash()).manifest.meta;
@@ -66,6 +67,7 @@ export function prepareRestore(dir: string, file: string, launchArgs: string[]):
     );
   }
   if (typeof meta.rosEpochNs === 'string') process.env[ROS_EPOCH_ENV] = meta.rosEpochNs;
+  return { plan: meta.plan && typeof meta.plan === 'object' ? (meta.plan as Record<string, unknown>) : undefined };
 }
 
 function asUserError(e: unknown, dir: string): Error {
@@ -117,17 +119,21 @@ export class RunCheckpoints {
       const inst = ex.instance(s.index);
       const state = stateOf(inst);
       if (state) stateful.push({ stage: s.index, name: s.name, state });
-      else if (s.def.stateful && !inst) unreachable.push(`${s.name} (${ex.placement(s.index).impl}@${ex.placement(s.index).xpu})`);
+      else {
+        const p = ex.placement(s.index);
+        const impl = s.impls.find((i) => i.name === p.impl);
+        if (s.def.stateful && impl && runsOnThread(impl)) unreachable.push(`${s.name} (${p.impl}@${p.xpu})`);
+      }
     }
     if (this.resumed) this.putBack(stateful);
     if (this.a.checkpointEvery === undefined) return;
-    if (unreachable.length) this.log(`xauto: checkpoints hold no state of ${unreachable.join(', ')}: their instances run on worker threads, out of reach of the state API`);
+    if (unreachable.length) this.log(`xauto: checkpoints hold no state of ${unreachable.join(', ')}: their instances run on worker threads, where the cut does not reach their state (if they declare one)`);
     this.lease ??= acquireDevice();
     const dir = this.a.restore ?? this.a.checkpointDir!;
     const checkpointer = this.resumed?.driver.checkpointer ?? new Checkpointer(this.lease.device, { dir });
     this.cut = new FrameCut(stateful, checkpointer, {
       everyMs: this.a.checkpointEvery * 1000,
-      meta: { launch: this.identity, rosEpochNs: process.env[ROS_EPOCH_ENV] ?? null },
+      meta: () => ({ launch: this.identity, rosEpochNs: process.env[ROS_EPOCH_ENV] ?? null, plan: planOf(ex, graph) }),
       onCommit: (c) => this.log(`xauto: ${describeCommit(c)}`),
       onError: (e) => this.log(`xauto: checkpoint failed (the previous image stays the one to restore): ${e.message}`),
     });
@@ -192,13 +198,14 @@ export class RunCheckpoints {
           failed: c.failed,
           ...(l ? { last_epoch: l.epoch, last_frame: l.frame, device_bytes: l.deviceBytes, written_bytes: l.written, host_bytes: l.hostBytes, pause_us: round(l.pauseUs) } : {}),
           max_pause_us: round(c.maxPauseUs),
+          first_output_ms: firstOutputMs(ex) ?? 'none',
         });
       }
       const r = this.resumed;
       if (r) {
         let bytes = 0;
         for (const b of r.image.manifest.buffers) if (!b.view) bytes += b.bytes;
-        ex.addSection('restored', { dir: this.a.restore!, epoch: r.image.manifest.epoch, frame: r.frame, stages: this.restoredStages.join(' ') || 'none', device_bytes: bytes, metadata_us: round(r.image.metadataUs) });
+        ex.addSection('restored', { dir: this.a.restore!, epoch: r.image.manifest.epoch, frame: r.frame, stages: this.restoredStages.join(' ') || 'none', device_bytes: bytes, metadata_us: round(r.image.metadataUs), first_output_ms: firstOutputMs(ex) ?? 'none' });
       }
     }
   }
@@ -210,6 +217,22 @@ export class RunCheckpoints {
 }
 
 const round = (v: number) => Math.round(v * 10) / 10;
+
+/** The plan the run goes on under now (fallbacks included), as a plan file holds it (schedule/readPlanFile). */
+function planOf(ex: Executor, graph: Graph): Record<string, unknown> {
+  return {
+    name: ex.plan.name,
+    serializeBetweenModules: !!ex.plan.serializeBetweenModules,
+    placements: graph.stages.map((s) => ({ stage: s.name, ...ex.placement(s.index) })),
+  };
+}
+
+/** Milliseconds from the process start to the first frame a sink finished (undefined: none). */
+function firstOutputMs(ex: Executor): number | undefined {
+  let first = Infinity;
+  for (const c of ex.tracer.completions()) first = Math.min(first, c.end);
+  return first === Infinity ? undefined : round(first);
+}
 
 export function describeCommit(c: CutCommit): string {
   return `checkpoint epoch ${c.epoch} committed: frame ${c.frame}, ${mib(c.deviceBytes)} device state (${mib(c.written)} written), ${c.hostBytes} B host state, pause ${c.pauseUs.toFixed(0)} us`;

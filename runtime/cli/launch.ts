@@ -87,6 +87,7 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
   let processes: ProcessGroup | undefined;
   let interrupted: StopSignal | undefined;
   let dumpDir: string | undefined;
+  let planDir: string | undefined;
   /** Why the run was stopped other than by a signal (a process died, memory): exits non-zero. */
   let failure: string | undefined;
   const stopAll = (except?: string): void => {
@@ -124,8 +125,17 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
   });
   try {
     checkCheckpointArgs(a, false);
-    // Before the xnodes load: the image must be of this launch; its scene clock is taken over.
-    if (a.restore) prepareRestore(a.restore, a.file, a.launchArgs);
+    // Before the xnodes load: the image must be of this launch; its scene clock is taken over,
+    // and its plan (the states belong to its implementations): no profiling, no planning.
+    if (a.restore) {
+      const { plan } = prepareRestore(a.restore, a.file, a.launchArgs);
+      if (plan) {
+        planDir = mkdtempSync(join(tmpdir(), 'xauto-restore-'));
+        a.plan = join(planDir, 'plan.json');
+        writeFileSync(a.plan, JSON.stringify(plan));
+        log(`xauto: --restore: running under the image's plan '${String(plan.name)}' (no profiling or planning)`);
+      }
+    }
     const graph = await graphOf(desc, a.xnodes);
     const xpus = await discoverXpus({ workers: a.workers });
     const simulated = desc.xpus.map((x) => x.id);
@@ -187,6 +197,7 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
     stopWatchdog();
     offSignals();
     if (dumpDir) rmSync(dumpDir, { recursive: true, force: true });
+    if (planDir) rmSync(planDir, { recursive: true, force: true });
     await processes?.stop();
     for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGTERM');
   }

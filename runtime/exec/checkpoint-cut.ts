@@ -35,8 +35,8 @@ export interface CutCommit {
 
 export interface CutOptions {
   everyMs: number;
-  /** Kept in each image (launch file and arguments, so a restore can check them). */
-  meta: Record<string, unknown>;
+  /** Kept in each image, as of its cut (launch file and arguments, so a restore can check them; the plan). */
+  meta: () => Record<string, unknown>;
   onCommit?(c: CutCommit): void;
   onError?(e: Error): void;
   now?(): number;
@@ -154,7 +154,7 @@ export class FrameCut {
 
   private beginDevice(p: Pending): void {
     try {
-      p.epoch = this.checkpointer.begin({ xnodes: p.xnodes, meta: { ...this.o.meta, frame: p.frame } });
+      p.epoch = this.checkpointer.begin({ xnodes: p.xnodes, meta: { ...this.o.meta(), frame: p.frame } });
     } catch (err) {
       this.failed++;
       this.o.onError?.(err as Error);
