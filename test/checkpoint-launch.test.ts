@@ -12,7 +12,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { Recording } from '../runtime/record/reader.js';
 
 const root = new URL('..', import.meta.url).pathname;
-const FRAMES = 140;
+const FRAMES = 100;
 // Saturation (--frames) is lossless: every frame reaches the tracker, in every run alike.
 const LAUNCH = ['launch', 'launch/perception.launch.yaml', 'publish_tracks:=false', 'map:=true', 'map_impl:=device', 'map_cells:=128', '--plan', 'default', '--frames', String(FRAMES)];
 const TOPICS = ['--topics', '/perception/tracks', '/perception/map'];
@@ -59,10 +59,10 @@ test('kill -9 mid-run, then --restore: the tracks and the map from the next fram
     const whole = await xauto([...LAUNCH, '--record', join(dir, 'whole.mcap'), ...TOPICS, '--summary-json', join(dir, 'whole.json')], started);
     t.is(whole.code, 0, whole.stderr);
 
-    const killed = await xauto([...LAUNCH, '--checkpoint-every', '0.2', '--checkpoint-dir', ck], started, 3);
+    const killed = await xauto([...LAUNCH, '--checkpoint-every', '0.2', '--checkpoint-dir', ck], started, 2);
     t.is(killed.signal, 'SIGKILL', `the checkpointing run was killed mid-run: ${killed.stderr}`);
     const seen = [...killed.stderr.matchAll(/checkpoint epoch \d+ committed: frame (\d+)/g)].map((m) => Number(m[1]));
-    t.true(seen.length >= 3);
+    t.true(seen.length >= 2);
 
     const resumed = await xauto([...LAUNCH, '--restore', ck, '--record', join(dir, 'resumed.mcap'), ...TOPICS, '--summary-json', join(dir, 'resumed.json')], env);
     t.is(resumed.code, 0, resumed.stderr);
@@ -94,7 +94,7 @@ test('--restore refuses, exit 2 with the reason, an image of other launch argume
   const dir = mkdtempSync(join(tmpdir(), 'xauto-recover-'));
   const env = process.env;
   try {
-    const hello = ['launch', 'launch/hello.launch.yaml', '--plan', 'default', '--frames', '400'];
+    const hello = ['launch', 'launch/hello.launch.yaml', '--plan', 'default', '--frames', '200'];
     const taken = await xauto([...hello, '--checkpoint-every', '0.01', '--checkpoint-dir', dir], env);
     t.is(taken.code, 0, taken.stderr);
     t.regex(taken.stdout, /checkpoint: every_s=0\.01.*committed=[1-9]/);
