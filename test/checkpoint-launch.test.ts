@@ -12,7 +12,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { Recording } from '../runtime/record/reader.js';
 
 const root = new URL('..', import.meta.url).pathname;
-const FRAMES = 100;
+const FRAMES = 60;
 // Saturation (--frames) is lossless: every frame reaches the tracker, in every run alike.
 const LAUNCH = ['launch', 'launch/perception.launch.yaml', 'publish_tracks:=false', 'map:=true', 'map_impl:=device', 'map_cells:=128', '--plan', 'default', '--frames', String(FRAMES)];
 const TOPICS = ['--topics', '/perception/tracks', '/perception/map'];
@@ -48,7 +48,8 @@ async function messages(file: string, topic: string): Promise<Map<number, unknow
   return out;
 }
 
-test('kill -9 mid-run, then --restore: the tracks and the map from the next frame on equal the uninterrupted run\'s', async (t) => {
+// Serial: each test runs several launches one after the other; side by side they would starve each other.
+test.serial('kill -9 mid-run, then --restore: the tracks and the map from the next frame on equal the uninterrupted run\'s', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'xauto-recover-'));
   const ck = join(dir, 'ckpt');
   // Stamps are ROS time from the run's start: both first runs start the scene at the same
@@ -90,7 +91,7 @@ test('kill -9 mid-run, then --restore: the tracks and the map from the next fram
   }
 });
 
-test('--restore refuses, exit 2 with the reason, an image of other launch arguments, a missing image and bad options', async (t) => {
+test.serial('--restore refuses, exit 2 with the reason, an image of other launch arguments, a missing image and bad options', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'xauto-recover-'));
   const env = process.env;
   try {
