@@ -9,6 +9,8 @@
 //    since the last epoch wrote (union of their write sets).
 //  - first output: restore into a fresh device and run one frame; all chunks loaded first vs
 //    metadata first with on-demand loads.
+//  - slowdown: the perception launch with its device map, e2e p50 with a checkpoint every
+//    second vs without (checkpoint-pipeline.ts; `--map-cells N`, `--pipeline-only`).
 // The image goes to the OS temp directory (real files, fsync). Figures are noisy on a shared machine.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +20,7 @@ import { Checkpointer, type CheckpointMode } from '../runtime/gpu/checkpoint.js'
 import { epochDir } from '../runtime/gpu/checkpoint-image.js';
 import { prng } from '../runtime/gpu/corpus.js';
 import { Device, type DeviceBuffer, type Stream } from '../runtime/gpu/index.js';
+import { pipelineSlowdown, startFromImage } from './checkpoint-pipeline.js';
 
 const TILE = 1 << 20;
 const now = () => performance.now();
@@ -120,6 +123,15 @@ export default async function main(args: string[]): Promise<void> {
   const rounds = 3;
   const hzAt = args.indexOf('--hz');
   const hz = hzAt >= 0 ? Number(args[hzAt + 1]) : 10; // the perception pipeline's sensor rate
+  const cellsAt = args.indexOf('--map-cells');
+  const mapCells = cellsAt >= 0 ? Number(args[cellsAt + 1]) : 1024;
+  if (!(Number.isInteger(mapCells) && mapCells >= 16)) throw new Error('bench checkpoint: --map-cells expects an integer >= 16');
+  if (args.includes('--pipeline-only')) {
+    const p = await pipelineSlowdown({ mapCells, seconds: 6, rounds: 5, log: console.log });
+    const st = await startFromImage({ mapCells, rounds: 3, log: console.log });
+    console.log(JSON.stringify({ map_mib: p.mapMib, ...pipelineKeys(p, st) }));
+    return;
+  }
   console.log(`checkpoint: ${mib} MiB of device state (${Math.ceil(mib / 32)} buffers of <= 32 MiB, 1 MiB chunks), frames rewrite 2 tiles each; ${rounds} rounds per mode`);
 
   // 1. stall, at the pipeline's frame rate and with frames back to back (the worst case)
@@ -199,6 +211,10 @@ export default async function main(args: string[]): Promise<void> {
   for (const m of ['full', 'on-demand'] as const) console.log(`  ${m.padEnd(15)} ${median(meta[m]).toFixed(2).padStart(17)}  ${median(first[m]).toFixed(2).padStart(15)}`);
   rmSync(dir, { recursive: true, force: true });
 
+  // 4. slowdown of the running pipeline
+  const p = await pipelineSlowdown({ mapCells, seconds: 6, rounds: 5, log: console.log });
+  const st = await startFromImage({ mapCells, rounds: 3, log: console.log });
+
   const out = {
     state_mib: mib,
     frame_hz: hz,
@@ -208,6 +224,19 @@ export default async function main(args: string[]): Promise<void> {
     stall_ratio_back_to_back: Number(saturated.ratio.toFixed(4)),
     incremental_bytes_ratio: Number(median(ratios).toFixed(4)),
     first_output_ratio: Number((median(first.full) / median(first['on-demand'])).toFixed(2)),
+    map_mib: p.mapMib,
+    ...pipelineKeys(p, st),
   };
   console.log(JSON.stringify(out));
+}
+
+function pipelineKeys(p: Awaited<ReturnType<typeof pipelineSlowdown>>, st: Awaited<ReturnType<typeof startFromImage>>) {
+  return {
+    slowdown: Number(p.slowdown.toFixed(4)),
+    e2e_p50_ms: Number(p.p50Off.toFixed(2)),
+    e2e_p50_checkpointed_ms: Number(p.p50On.toFixed(2)),
+    cold_start_first_output_ms: Math.round(st.coldMs),
+    image_start_first_output_ms: Math.round(st.imageMs),
+    start_ratio: Number((st.coldMs / st.imageMs).toFixed(3)),
+  };
 }

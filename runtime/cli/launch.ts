@@ -19,6 +19,7 @@ import { howEnded, onStopSignals, signalExitCode, startChild, stopWhileLoading, 
 import { mergeProcessRuns, pathGraph, runPlan, type PlanRun, type RunControl } from './session.js';
 import { graphOf, loadDescription, showArgs } from './pipeline.js';
 import { printable, toJson } from './print.js';
+import { checkCheckpointArgs, prepareRestore, RunCheckpoints } from './checkpointing.js';
 
 stopWhileLoading();
 
@@ -50,6 +51,10 @@ export interface LaunchArgs {
   onStageFailed?: 'stop' | 'continue';
   /** Internal: a child process writes its trace and summary here for the top process to merge. */
   traceDump?: string;
+  /** Crash recovery: a checkpoint about every S seconds into --checkpoint-dir; --restore DIR starts from its newest image. */
+  checkpointEvery?: number;
+  checkpointDir?: string;
+  restore?: string;
 }
 
 export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> {
@@ -82,6 +87,7 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
   let processes: ProcessGroup | undefined;
   let interrupted: StopSignal | undefined;
   let dumpDir: string | undefined;
+  let planDir: string | undefined;
   /** Why the run was stopped other than by a signal (a process died, memory): exits non-zero. */
   let failure: string | undefined;
   const stopAll = (except?: string): void => {
@@ -118,6 +124,18 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
     },
   });
   try {
+    checkCheckpointArgs(a, false);
+    // Before the xnodes load: the image must be of this launch; its scene clock is taken over,
+    // and its plan (the states belong to its implementations): no profiling, no planning.
+    if (a.restore) {
+      const { plan } = prepareRestore(a.restore, a.file, a.launchArgs);
+      if (plan) {
+        planDir = mkdtempSync(join(tmpdir(), 'xauto-restore-'));
+        a.plan = join(planDir, 'plan.json');
+        writeFileSync(a.plan, JSON.stringify(plan));
+        log(`xauto: --restore: running under the image's plan '${String(plan.name)}' (no profiling or planning)`);
+      }
+    }
     const graph = await graphOf(desc, a.xnodes);
     const xpus = await discoverXpus({ workers: a.workers });
     const simulated = desc.xpus.map((x) => x.id);
@@ -128,6 +146,7 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
     const names = [...new Set(graph.stages.map((s) => s.process))];
     const mine = a.process ?? 'main';
     if (a.process && !names.includes(a.process)) throw new UserError(`--process ${a.process}: no xnode is placed in it; expected one of ${names.join(', ')}`);
+    checkCheckpointArgs(a, names.length > 1);
     if (names.length > 1) claimIdentity(a);
     // The top process of a multi-process launch merges its children's traces into one report.
     dumpDir = !a.process && names.length > 1 ? mkdtempSync(join(tmpdir(), 'xauto-processes-')) : undefined;
@@ -178,6 +197,7 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
     stopWatchdog();
     offSignals();
     if (dumpDir) rmSync(dumpDir, { recursive: true, force: true });
+    if (planDir) rmSync(planDir, { recursive: true, force: true });
     await processes?.stop();
     for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGTERM');
   }
@@ -240,7 +260,8 @@ async function runGraph(
   /** Set for the top process of a multi-process launch: it reports once the children's traces are in. */
   defer?: (run: PlanRun) => void,
 ): Promise<RunSummary | undefined> {
-  const run: PlanRun | undefined = await runPlan(desc, graph, xpus, { ...a, spec: a.plan, local, processName: a.process, log, control });
+  const checkpoints = RunCheckpoints.of(a, a.file, a.launchArgs, log);
+  const run: PlanRun | undefined = await runPlan(desc, graph, xpus, { ...a, spec: a.plan, local, processName: a.process, log, control, checkpoints });
   if (!run) return undefined;
   if (defer) defer(run);
   else writeOutputs(run, graph, a, xpus.map((x) => x.id), log, local);
@@ -287,6 +308,9 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('record', { type: 'string', describe: 'record the topics into this MCAP file (ros2msg schemas, CDR; opens in Foxglove)' })
       .option('topics', { type: 'string', array: true, describe: 'with --record: only these topics' })
       .option('replay', { type: 'string', describe: 'feed the graph from this MCAP recording in place of its sources' })
+      .option('checkpoint-every', { type: 'number', describe: 'crash recovery: checkpoint the running launch about every S seconds, at a frame boundary (stateful xnodes\' host and device state), into --checkpoint-dir' })
+      .option('checkpoint-dir', { type: 'string', describe: 'with --checkpoint-every: the image directory (only committed images are ever restored)' })
+      .option('restore', { type: 'string', describe: 'start from the newest committed checkpoint in DIR (after a crash): states restored, sources go on with the next frame' })
       .option('trace-dump', { type: 'string', hidden: true, describe: 'internal: where a child process leaves its trace for the top process' })
       .epilog(
         `Exit codes: 0 the run completed; 1 it failed (a process died, the memory watchdog stopped it); 2 bad input (launch file, options, plan file); ` +

@@ -21,6 +21,7 @@ import type { Tracer } from '../trace/tracer.js';
 import type { XpuInfo } from '../xpu/types.js';
 import { UserError } from './errors.js';
 import { Progress } from './progress.js';
+import type { RunCheckpoints } from './checkpointing.js';
 
 /** Ctrl-C: the caller sets `stopped` and calls `stop()`, which the run fills in while it runs. */
 export interface RunControl {
@@ -73,6 +74,8 @@ export interface RunPlanOptions {
   replay?: string;
   /** One process of a multi-process launch: write its trace and summary here for the top process to merge. */
   traceDump?: string;
+  /** Crash recovery: checkpoints of the measured run, or its start from an image (cli/checkpointing.ts). */
+  checkpoints?: RunCheckpoints;
   /** Called about once a second while the measured run runs (a live view; the progress bar then stays off). */
   live?: (run: LiveRun) => void;
 }
@@ -203,6 +206,16 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
     }
   }
   if (control.stopped) return undefined;
+  const ck = o.checkpoints;
+  // A restored run: device memory first (before any stage allocates), then frames go on after the image's.
+  const firstFrame = ck?.restoreDevice() ?? 0;
+  if (frames !== undefined && firstFrame > 0) {
+    if (frames <= firstFrame) {
+      ck!.release();
+      throw new UserError(`--frames ${frames}: the image is of frame ${firstFrame - 1}; nothing is left to run`);
+    }
+    frames -= firstFrame;
+  }
 
   const nodeName = `xauto_${(o.processName ?? 'main').replace(/\W/g, '_')}`;
   let ros: Ros2Context | undefined;
@@ -244,6 +257,8 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
     timeout: launchTimeouts(graph, chosen.timeout),
     onStageFailed: o.onStageFailed,
     settle: o.settle,
+    firstFrame,
+    jobs: ck?.jobs(),
     log: (l) => progress.interrupt(() => log(l)),
   });
   let ticker: NodeJS.Timeout | undefined;
@@ -251,6 +266,7 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
   const cpu = new CpuSampler(durationS !== undefined && durationS > 30 ? 250 : 100);
   try {
     await ex.start();
+    ck?.attach(ex, graph);
     control.stop = () => {
       progress.interrupt(() => log('xauto: stopping sources, draining frames in flight'));
       ex.stop();
@@ -272,7 +288,9 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
     control.stop = undefined;
     clearInterval(ticker);
     progress.stop();
+    await ck?.close(ex);
     await ex.close();
+    ck?.release();
     bridge?.close();
     await ros?.close();
     // A stopped run still leaves a complete, indexed file.

@@ -15,6 +15,7 @@ import { DeadlineError, Dispatcher } from './core/dispatcher.js';
 import { checkOutputs } from './outputs.js';
 import type { Clock, CoreStage, Driver, Hooks, Job, Replacement, Topology } from './core/types.js';
 import type { VirtualMachine } from './core/virtual.js';
+import type { StageInstance } from '../xnode/types.js';
 import { HostDriver } from './drivers.js';
 import type { ExecPlan, StagePlacement } from './plan.js';
 import type { RemoteLinks, RemoteSender } from './remote.js';
@@ -71,6 +72,13 @@ export interface ExecOptions {
   timeout?: (stage: number, placement: StagePlacement) => number | undefined;
   /** When every implementation of a stage has failed: stop the run, or go on without it (default). */
   onStageFailed?: 'stop' | 'continue';
+  /**
+   * Frame numbers the sources start from (default 0): a run resumed from a checkpoint of frame
+   * N goes on with N + 1, so sources that compute frame k from k continue where they were.
+   */
+  firstFrame?: number;
+  /** Sees each run of a stage start and end, by the frame number its stage sees (checkpoint cuts). */
+  jobs?: { started(stage: number, seq: number): void; finished(stage: number, seq: number): void };
 }
 
 /** Deadline of one run when neither the plan nor the profile gives one. */
@@ -182,10 +190,15 @@ export class Executor {
 
   private hooks(): Hooks {
     const t = this.tracer;
+    const first = this.opts.firstFrame ?? 0;
+    const jobs = this.opts.jobs;
     return {
-      dispatch: this.opts.onDispatch ? (job) => this.opts.onDispatch!(job, this.clock.now()) : undefined,
+      dispatch: first || jobs || this.opts.onDispatch ? (job) => this.dispatched(job, first) : undefined,
       wait: (stage, xpu, seq, from, to) => this.traced(seq) && t.record(stage, xpu, EventKind.Wait, seq, from, to),
-      run: (stage, xpu, seq, start, end) => this.traced(seq) && t.record(stage, xpu, EventKind.Run, seq, start, end),
+      run: (stage, xpu, seq, start, end) => {
+        jobs?.finished(stage, seq);
+        if (this.traced(seq)) t.record(stage, xpu, EventKind.Run, seq, start, end);
+      },
       endToEnd: (stage, seq, ms) => this.traced(seq) && t.endToEnd(stage, ms),
       publish: (stage, output, value, frame) => {
         this.ros2Out[stage]?.[output]?.(value);
@@ -204,6 +217,29 @@ export class Executor {
       },
       fallback: (stage) => this.fallBack(stage),
     };
+  }
+
+  private dispatched(job: Job, first: number): void {
+    // A source's frame number is the one its job carries downstream: shifted here, before the
+    // stage runs, every later frame number of the run follows (no copy on the frame path).
+    if (first && this.topo.stages[job.stage]!.inputs.length === 0) job.frame.seq += first;
+    this.opts.jobs?.started(job.stage, job.frame.seq);
+    this.opts.onDispatch?.(job, this.clock.now());
+  }
+
+  /** The instance of a stage run on this thread (undefined for one held by worker threads). */
+  instance(stage: number): StageInstance | undefined {
+    return this.host.placed[stage]?.instance;
+  }
+
+  /** The implementation and XPU a stage runs as now. */
+  placement(stage: number): StagePlacement {
+    return this.placements[stage]!;
+  }
+
+  /** Adds a section to the run's report (e.g. what was checkpointed). */
+  addSection(section: string, data: Record<string, unknown>): void {
+    this.host.addSection(section, data);
   }
 
   /** Where a failing stage goes next, as the planner offers; re-created there meanwhile. */

@@ -10,7 +10,8 @@
 // incremental epoch's manifest points at chunks of earlier epochs' files, so each manifest
 // alone says where every byte is.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 
@@ -71,22 +72,24 @@ export function libraryHash(kernels: unknown): string {
   return createHash('sha256').update(JSON.stringify(kernels)).digest('hex').slice(0, 16);
 }
 
-function writeDurable(file: string, data: string | Uint8Array): void {
-  const fd = openSync(file, 'w');
+// Commits run off the event loop (libuv's threads): an fsync can wait for the file system's
+// journal, and the stages on the event loop must not wait with it.
+async function writeDurable(file: string, data: string | Uint8Array): Promise<void> {
+  const fh = await open(file, 'w');
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
+    await fh.writeFile(typeof data === 'string' ? Buffer.from(data) : data);
+    await fh.sync();
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
 }
 
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
   try {
-    fsyncSync(fd);
+    await fh.sync();
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
 }
 
@@ -100,17 +103,17 @@ export function prepareEpoch(dir: string, epoch: number): string {
 }
 
 /** Writes the manifest and the commit record, then renames the epoch into place. */
-export function commitEpoch(dir: string, m: Manifest): void {
+export async function commitEpoch(dir: string, m: Manifest): Promise<void> {
   const tmp = tempDir(dir, m.epoch);
   const body = Buffer.from(JSON.stringify(m));
-  writeDurable(join(tmp, 'manifest.json'), body);
+  await writeDurable(join(tmp, 'manifest.json'), body);
   const rec: CommitRecord = { epoch: m.epoch, manifestBytes: body.length, manifestCrc32: crc32(body) };
-  writeDurable(join(tmp, 'COMMIT'), JSON.stringify(rec));
-  fsyncDir(tmp);
+  await writeDurable(join(tmp, 'COMMIT'), JSON.stringify(rec));
+  await fsyncDir(tmp);
   const final = epochDir(dir, m.epoch);
-  rmSync(final, { recursive: true, force: true });
-  renameSync(tmp, final);
-  fsyncDir(dir);
+  await rm(final, { recursive: true, force: true });
+  await rename(tmp, final);
+  await fsyncDir(dir);
 }
 
 /** Drops an epoch that will not be committed. */
@@ -194,9 +197,9 @@ export function findImage(dir: string, library: string, epoch?: number): FoundIm
 }
 
 /** Epochs no committed image newer than or equal to `keep` refers to. */
-export function prune(dir: string, keep: Manifest): void {
+export async function prune(dir: string, keep: Manifest): Promise<void> {
   const used = new Set<number>([keep.epoch]);
   for (const b of keep.buffers) for (const c of b.chunks ?? []) used.add(c[0]);
-  for (const e of listEpochs(dir)) if (e < keep.epoch && !used.has(e)) rmSync(epochDir(dir, e), { recursive: true, force: true });
-  for (const n of existsSync(dir) ? readdirSync(dir) : []) if (/^\.epoch-\d{8}\.tmp$/.test(n)) rmSync(join(dir, n), { recursive: true, force: true });
+  for (const e of listEpochs(dir)) if (e < keep.epoch && !used.has(e)) await rm(epochDir(dir, e), { recursive: true, force: true });
+  for (const n of existsSync(dir) ? readdirSync(dir) : []) if (/^\.epoch-\d{8}\.tmp$/.test(n)) await rm(join(dir, n), { recursive: true, force: true });
 }

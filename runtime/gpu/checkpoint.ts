@@ -51,8 +51,11 @@ export interface BeginOptions {
   mode?: CheckpointMode;
   /** Save only chunks written since the last committed epoch (default true). */
   incremental?: boolean;
-  /** XNODE host states (already encoded, runtime/xnode/state.ts), taken at the same cut. */
-  xnodes?: Record<string, unknown>;
+  /**
+   * XNODE host states (already encoded, runtime/xnode/state.ts), taken at the same cut; a
+   * promise when some stages reach the cut after t1 (a rejection abandons the epoch).
+   */
+  xnodes?: Record<string, unknown> | Promise<Record<string, unknown>>;
   meta?: Record<string, unknown>;
   /** Tests: microseconds the copier sleeps after each chunk, so launches race it. */
   copierDelayUs?: number;
@@ -146,14 +149,23 @@ export class Checkpointer {
     }
     this.nextEpoch = s.epoch + 1;
     if (s.epoch !== next) throw new Error(`checkpoint: the engine began epoch ${s.epoch}, expected ${next}`);
-    const committed = this.native.wait().then((r) => this.finish(r, opts));
+    const committed = this.native.wait().then(async (r) => {
+      let xnodes: Record<string, unknown> | undefined;
+      try {
+        xnodes = await opts.xnodes;
+      } catch (e) {
+        abandonEpoch(this.dir, r.epoch);
+        throw e;
+      }
+      return this.finish(r, { ...opts, xnodes });
+    });
     this.inflight = committed;
     const clear = () => (this.inflight = undefined);
     committed.then(clear, clear);
     return { ...s, committed };
   }
 
-  private finish(r: NativeEpochResult, opts: BeginOptions): CommittedEpoch {
+  private async finish(r: NativeEpochResult, opts: BeginOptions & { xnodes?: Record<string, unknown> }): Promise<CommittedEpoch> {
     if (r.error) {
       abandonEpoch(this.dir, r.epoch);
       throw new Error(r.error);
@@ -201,10 +213,10 @@ export class Checkpointer {
       xnodes: opts.xnodes ?? {},
       meta: opts.meta ?? {},
     };
-    commitEpoch(this.dir, manifest);
+    await commitEpoch(this.dir, manifest);
     this.native.commit(r.epoch);
     this.last = manifest;
-    prune(this.dir, manifest);
+    await prune(this.dir, manifest);
     return { manifest, result: r, bytesWritten };
   }
 

@@ -2,9 +2,10 @@
 // into a voxel grid (nx x ny x nz u32, default 1024 x 1024 x 8 = 32 MiB) that lives in device
 // memory for the whole run. A stateful device XNODE with a large state: the grid is a device
 // buffer it owns (checkpointed with the device), and its frame counters are host state.
-import { acquireDevice, DeviceBuffer, type DeviceLease } from '../../runtime/gpu/index.js';
+import { acquireDevice, DeviceBuffer, streamPriority, type DeviceLease } from '../../runtime/gpu/index.js';
 import { defineXNode, hostState, type StatefulInstance } from '../../runtime/xnode/index.js';
 import type { Header, Points } from '../perception-common/messages.js';
+import { crc32 } from 'node:zlib';
 
 export interface MapParams {
   nx: number;
@@ -30,6 +31,13 @@ export function voxelOf(x: number, y: number, z: number, p: MapParams): number {
   const fx = Math.floor(f(f(x - f(p.ox)) / vs)), fy = Math.floor(f(f(y - f(p.oy)) / vs)), fz = Math.floor(f(f(z - f(p.oz)) / vs));
   if (!(fx >= 0 && fy >= 0 && fz >= 0 && fx < p.nx && fy < p.ny && fz < p.nz)) return -1;
   return (fz * p.ny + fy) * p.nx + fx;
+}
+
+/** The run's map in the report: occupied cells and a checksum (one download, at the end). */
+function summarize(ctx: { summary(section: string, data: Record<string, unknown>): void }, grid: Uint32Array): void {
+  let occupied = 0;
+  for (let i = 0; i < grid.length; i++) if (grid[i] !== 0) occupied++;
+  ctx.summary('map', { cells: grid.length, occupied, crc32: crc32(new Uint8Array(grid.buffer, grid.byteOffset, grid.byteLength)) });
 }
 
 const checkPoints = (m: Points) => m && m.points instanceof Float32Array && m.points.length % 4 === 0 && !!m.header;
@@ -64,7 +72,7 @@ export const occupancy = defineXNode({
         let pts: DeviceBuffer | undefined;
         let xyz = new Float32Array(0);
         const counters = new Float64Array(2); // frames, points
-        const stream = lease.stream(ctx.priority);
+        const stream = lease.stream(streamPriority(ctx.priority));
         return {
           async process(inputs) {
             const m = inputs.points as Points;
@@ -109,6 +117,7 @@ export const occupancy = defineXNode({
           }),
           /** The map as counts per voxel (for tests and tools; a full download). */
           read: () => grid.read(new Uint32Array(gridBytes / 4)),
+          finish: () => summarize(ctx, grid.read(new Uint32Array(gridBytes / 4))),
           close() {
             if (!d.isClosed) {
               grid.free();
@@ -145,6 +154,7 @@ export const occupancy = defineXNode({
           },
           state: hostState({ arrays: { grid, counters } }),
           read: () => grid.slice(),
+          finish: () => summarize(ctx, grid),
         } as StatefulInstance & { read(): Uint32Array };
       },
     },

@@ -20,6 +20,9 @@ class Backend {
   virtual const char* name() const = 0;
   // Zero-filled, 64-byte aligned; nullptr when out of memory.
   virtual uint8_t* alloc(size_t bytes) = 0;
+  // Not zero-filled: for memory overwritten in full before anything reads it (a restore, whose
+  // chunks load before any launch or host access touches them). Default: alloc().
+  virtual uint8_t* alloc_uninit(size_t bytes) { return alloc(bytes); }
   virtual void release(uint8_t* p) = 0;
   virtual void to_device(uint8_t* dst, const uint8_t* src, size_t n) = 0;
   virtual void to_host(uint8_t* dst, const uint8_t* src, size_t n) = 0;

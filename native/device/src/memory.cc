@@ -7,8 +7,8 @@
 
 namespace xdev {
 
-Allocation::Allocation(Backend* backend_, uint32_t index_, uint32_t gen_, size_t bytes_)
-    : index(index_), gen(gen_), bytes(bytes_), backend(backend_), data(backend_->alloc(bytes_)) {}
+Allocation::Allocation(Backend* backend_, uint32_t index_, uint32_t gen_, size_t bytes_, bool zero)
+    : index(index_), gen(gen_), bytes(bytes_), backend(backend_), data(zero ? backend_->alloc(bytes_) : backend_->alloc_uninit(bytes_)) {}
 
 Allocation::~Allocation() {
   if (data) backend->release(data);
@@ -155,7 +155,7 @@ std::string MemoryTable::adopt(const std::vector<SlotImage>& image, std::vector<
     if (im.is_view) continue;
     Slot& s = next[im.index];
     if (s.used) return "restore: two buffers with one handle";
-    auto a = std::make_shared<Allocation>(backend_, im.index, im.gen, im.bytes);
+    auto a = std::make_shared<Allocation>(backend_, im.index, im.gen, im.bytes, false);
     if (!a->data) return "restore: out of device memory";
     s = Slot{im.gen, true, a, 0, im.bytes, false};
     made.push_back(std::move(a));

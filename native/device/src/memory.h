@@ -26,7 +26,8 @@ struct Allocation : std::enable_shared_from_this<Allocation> {
   Backend* backend;
   uint8_t* data;
   bool freed = false;  // root freed by the user (views become invalid too)
-  Allocation(Backend* backend, uint32_t index, uint32_t gen, size_t bytes);
+  // `zero`: zero-filled (alloc), else left as it is (restores: every chunk is loaded before use).
+  Allocation(Backend* backend, uint32_t index, uint32_t gen, size_t bytes, bool zero = true);
   ~Allocation();
   Allocation(const Allocation&) = delete;
   Allocation& operator=(const Allocation&) = delete;

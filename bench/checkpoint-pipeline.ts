@@ -1,0 +1,110 @@
+// What crash recovery costs a running pipeline: the perception launch with the device
+// occupancy map (map:=true) runs at its sensors' rates through the same path as
+// `xauto launch` (runtime/cli/session.ts), without checkpoints and with one every second
+// (--checkpoint-every 1), alternating round by round; slowdown = e2e p50 with ÷ without - 1.
+// And a new process's time to first output, cold or started from an image (--restore).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RunCheckpoints } from '../runtime/cli/checkpointing.js';
+import { graphOf, loadDescription } from '../runtime/cli/pipeline.js';
+import { runPlan } from '../runtime/cli/session.js';
+import { discoverXpus } from '../runtime/xpu/discover.js';
+
+const FILE = 'launch/perception.launch.yaml';
+
+export interface PipelineSlowdown {
+  slowdown: number;
+  p50Off: number;
+  p50On: number;
+  mapMib: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function pipelineSlowdown(o: { mapCells: number; seconds: number; rounds: number; log: (l: string) => void }): Promise<PipelineSlowdown> {
+  const words = ['publish_tracks:=false', 'map:=true', 'map_impl:=device', `map_cells:=${o.mapCells}`];
+  const desc = loadDescription(FILE, words, false, () => undefined);
+  const graph = await graphOf(desc);
+  const xpus = await discoverXpus({});
+  const quiet = () => undefined;
+  const p50: Record<'off' | 'on', number[]> = { off: [], on: [] };
+  const commits: number[] = [];
+  const pauses: number[] = [];
+  const mapMib = (o.mapCells * o.mapCells * 8 * 4) / 2 ** 20;
+  for (let i = 0; i < o.rounds; i++) {
+    for (const m of ['off', 'on'] as const) {
+      process.stderr.write(`  pipeline round ${i + 1}/${o.rounds} checkpoints ${m}          \r`);
+      const dir = mkdtempSync(join(tmpdir(), 'xauto-bench-slowdown-'));
+      const checkpoints = m === 'on' ? RunCheckpoints.of({ checkpointEvery: 1, checkpointDir: dir }, FILE, words, quiet) : undefined;
+      try {
+        const run = await runPlan(desc, graph, xpus, { spec: 'xauto', duration: o.seconds, settle: 10, log: quiet, control: { stopped: false }, checkpoints });
+        if (!run) throw new Error('bench checkpoint: the pipeline run did not start');
+        p50[m].push(run.summary.e2e_ms.p50);
+        if (m === 'on') {
+          const c = run.summary.checkpoint as { committed?: number; max_pause_us?: number } | undefined;
+          commits.push(c?.committed ?? 0);
+          pauses.push(c?.max_pause_us ?? 0);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+  const off = median(p50.off);
+  const on = median(p50.on);
+  o.log(`  perception + ${mapMib.toFixed(0)} MiB device map at the sensors' rates, ${o.seconds} s per run, ${o.rounds} rounds each (median):`);
+  o.log('  checkpoints        e2e p50 ms  runs (p50 ms)');
+  o.log(`  none              ${off.toFixed(2).padStart(10)}  ${p50.off.map((v) => v.toFixed(1)).join(' ')}`);
+  o.log(`  every 1 s         ${on.toFixed(2).padStart(10)}  ${p50.on.map((v) => v.toFixed(1)).join(' ')}  (committed ${commits.join('/')} per run, max pause ${median(pauses).toFixed(0)} us)`);
+  return { slowdown: on / off - 1, p50Off: off, p50On: on, mapMib };
+}
+
+export interface StartFromImage {
+  coldMs: number;
+  imageMs: number;
+}
+
+/** Runs `xauto launch` in a process of its own; its summary JSON. */
+function launch(args: string[], summary: string): Promise<Record<string, Record<string, unknown>>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import=tsx', 'runtime/cli/main.ts', 'launch', FILE, ...args, '--summary-json', summary], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(readFileSync(summary, 'utf8'))) : reject(new Error(`xauto launch ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`))));
+  });
+}
+
+/**
+ * Time to first output of a new `xauto launch` process (from its start to the first frame a
+ * sink finished): a cold start (profiles cached, plan made, stages made, empty map) against a
+ * start from an image (--restore: the image's plan, no planning; states and the device map
+ * restored on demand). Rounds alternate.
+ */
+export async function startFromImage(o: { mapCells: number; rounds: number; log: (l: string) => void }): Promise<StartFromImage> {
+  const words = ['publish_tracks:=false', 'map:=true', 'map_impl:=device', `map_cells:=${o.mapCells}`];
+  const dir = mkdtempSync(join(tmpdir(), 'xauto-bench-start-'));
+  try {
+    const image = join(dir, 'image');
+    await launch([...words, '--frames', '40', '--checkpoint-every', '0.3', '--checkpoint-dir', image], join(dir, 'make.json'));
+    const ms: Record<'cold' | 'image', number[]> = { cold: [], image: [] };
+    for (let i = 0; i < o.rounds; i++) {
+      process.stderr.write(`  start round ${i + 1}/${o.rounds}          \r`);
+      // The cold start checkpoints too (its first image would be due after a minute): the same code path.
+      const cold = await launch([...words, '--duration', '2', '--checkpoint-every', '60', '--checkpoint-dir', join(dir, `cold-${i}`)], join(dir, 'cold.json'));
+      ms.cold.push(Number(cold.checkpoint?.first_output_ms));
+      const warm = await launch([...words, '--duration', '2', '--restore', image], join(dir, 'image.json'));
+      ms.image.push(Number(warm.restored?.first_output_ms));
+    }
+    const coldMs = median(ms.cold);
+    const imageMs = median(ms.image);
+    o.log(`  a new process, ${((o.mapCells * o.mapCells * 32) / 2 ** 20).toFixed(0)} MiB device map: time to first output, from the process start (median of ${o.rounds}):`);
+    o.log('  start              first output ms  runs');
+    o.log(`  cold              ${coldMs.toFixed(0).padStart(15)}  ${ms.cold.map((v) => v.toFixed(0)).join(' ')}`);
+    o.log(`  from the image    ${imageMs.toFixed(0).padStart(15)}  ${ms.image.map((v) => v.toFixed(0)).join(' ')}`);
+    return { coldMs, imageMs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

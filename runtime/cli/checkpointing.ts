@@ -1,0 +1,239 @@
+// Crash recovery for `xauto launch`: --checkpoint-every S --checkpoint-dir D takes a consistent
+// checkpoint of the running launch at a frame boundary about every S seconds (exec/
+// checkpoint-cut.ts); --restore D starts the launch from the newest committed image of D:
+// device memory restored on demand, every stateful stage's state put back, sources going on
+// with the frame after the image's. What was checkpointed or restored goes into the summary.
+import { basename } from 'node:path';
+import { FrameCut, type CutCommit, type CutStage } from '../exec/checkpoint-cut.js';
+import type { Executor } from '../exec/executor.js';
+import { CheckpointDriver, type Resumed } from '../gpu/checkpoint-driver.js';
+import { Checkpointer, ImageError } from '../gpu/checkpoint.js';
+import { findImage } from '../gpu/checkpoint-image.js';
+import { kernelLibraryHash } from '../gpu/checkpoint.js';
+import { acquireDevice, type DeviceLease } from '../gpu/index.js';
+import type { Graph } from '../graph/index.js';
+import { stateOf } from '../xnode/state.js';
+import { runsOnThread } from '../xnode/types.js';
+import { UserError } from './errors.js';
+
+/** The scene clock of the synthetic sensors (perception-common/messages.ts): kept in the image. */
+const ROS_EPOCH_ENV = 'XAUTO_ROS_EPOCH_NS';
+
+export interface CheckpointArgs {
+  checkpointEvery?: number;
+  checkpointDir?: string;
+  restore?: string;
+}
+
+/** What identifies the launch an image belongs to. */
+export interface LaunchIdentity {
+  file: string;
+  args: string[];
+}
+
+const identityOf = (file: string, args: string[]): LaunchIdentity => ({ file: basename(file), args: [...args] });
+
+/** Checks the options; bad ones are the user's (exit 2). */
+export function checkCheckpointArgs(a: CheckpointArgs & { process?: string }, multiProcess: boolean): void {
+  if (a.checkpointEvery !== undefined) {
+    if (!(a.checkpointEvery > 0)) throw new UserError(`--checkpoint-every ${a.checkpointEvery}: expected seconds > 0`);
+    if (!a.checkpointDir && !a.restore) throw new UserError('--checkpoint-every needs --checkpoint-dir DIR (where the images go)');
+  } else if (a.checkpointDir) throw new UserError('--checkpoint-dir needs --checkpoint-every S');
+  if (a.restore && a.checkpointDir && a.checkpointDir !== a.restore) {
+    throw new UserError(`--checkpoint-dir ${a.checkpointDir} with --restore ${a.restore}: a restored run goes on checkpointing into the directory it was restored from (its next image is incremental to the restored one); leave --checkpoint-dir out`);
+  }
+  if (multiProcess && (a.checkpointEvery !== undefined || a.restore)) {
+    throw new UserError('--checkpoint-every and --restore work on launches that run in one process (this one places xnodes in several)');
+  }
+}
+
+/**
+ * Before the launch's xnodes load: the newest committed image of `dir` must be of this launch
+ * file with these arguments; the synthetic sensors' scene clock is set to the image's, so the
+ * stamps go on where they were.
+ */
+export function prepareRestore(dir: string, file: string, launchArgs: string[]): { plan?: Record<string, unknown> } {
+  let meta: Record<string, unknown>;
+  try {
+    meta = findImage(dir, kernelLibraryHash()).manifest.meta;
+  } catch (e) {
+    throw asUserError(e, dir);
+  }
+  const want = identityOf(file, launchArgs);
+  const had = meta.launch as LaunchIdentity | undefined;
+  if (!had || had.file !== want.file || had.args.join(' ') !== want.args.join(' ')) {
+    throw new UserError(
+      `--restore ${dir}: the image was taken of '${had?.file ?? '?'}' ${had?.args.join(' ') || '(no arguments)'}, not of '${want.file}' ${want.args.join(' ') || '(no arguments)'}`,
+    );
+  }
+  if (typeof meta.rosEpochNs === 'string') process.env[ROS_EPOCH_ENV] = meta.rosEpochNs;
+  return { plan: meta.plan && typeof meta.plan === 'object' ? (meta.plan as Record<string, unknown>) : undefined };
+}
+
+function asUserError(e: unknown, dir: string): Error {
+  if (e instanceof ImageError) return new UserError(`--restore ${dir}: ${e.message}`);
+  return e as Error;
+}
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(b < 2 ** 20 ? 3 : 1)} MiB`;
+
+/** Checkpoints and restore of one run, around its executor. */
+export class RunCheckpoints {
+  private lease: DeviceLease | undefined;
+  private resumed: Resumed | undefined;
+  private cut: FrameCut | undefined;
+  private restoredStages: string[] = [];
+
+  private constructor(
+    private readonly a: CheckpointArgs,
+    private readonly identity: LaunchIdentity,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  static of(a: CheckpointArgs, file: string, launchArgs: string[], log: (line: string) => void): RunCheckpoints | undefined {
+    if (a.checkpointEvery === undefined && !a.restore) return undefined;
+    return new RunCheckpoints(a, identityOf(file, launchArgs), log);
+  }
+
+  /**
+   * Before the stages exist: restores the device from the image (metadata only; chunks load
+   * on demand) and returns the frame the run goes on with (0 without --restore).
+   */
+  restoreDevice(): number {
+    if (!this.a.restore) return 0;
+    this.lease = acquireDevice();
+    try {
+      this.resumed = CheckpointDriver.resume(this.lease.device, this.a.restore, { everyS: this.a.checkpointEvery ?? 0 });
+    } catch (e) {
+      this.release();
+      throw asUserError(e, this.a.restore);
+    }
+    return this.resumed.frame + 1;
+  }
+
+  /** After the stages exist: puts their states back, then starts checkpointing if asked. */
+  attach(ex: Executor, graph: Graph): void {
+    const stateful: CutStage[] = [];
+    const unreachable: string[] = [];
+    for (const s of graph.stages) {
+      const inst = ex.instance(s.index);
+      const state = stateOf(inst);
+      if (state) stateful.push({ stage: s.index, name: s.name, state });
+      else {
+        const p = ex.placement(s.index);
+        const impl = s.impls.find((i) => i.name === p.impl);
+        if (s.def.stateful && impl && runsOnThread(impl)) unreachable.push(`${s.name} (${p.impl}@${p.xpu})`);
+      }
+    }
+    if (this.resumed) this.putBack(stateful);
+    if (this.a.checkpointEvery === undefined) return;
+    if (unreachable.length) this.log(`xauto: checkpoints hold no state of ${unreachable.join(', ')}: their instances run on worker threads, where the cut does not reach their state (if they declare one)`);
+    this.lease ??= acquireDevice();
+    const dir = this.a.restore ?? this.a.checkpointDir!;
+    const checkpointer = this.resumed?.driver.checkpointer ?? new Checkpointer(this.lease.device, { dir });
+    this.cut = new FrameCut(stateful, checkpointer, {
+      everyMs: this.a.checkpointEvery * 1000,
+      meta: () => ({ launch: this.identity, rosEpochNs: process.env[ROS_EPOCH_ENV] ?? null, plan: planOf(ex, graph) }),
+      onCommit: (c) => this.log(`xauto: ${describeCommit(c)}`),
+      onError: (e) => this.log(`xauto: checkpoint failed (the previous image stays the one to restore): ${e.message}`),
+    });
+    ex.addSection('checkpoint', { every_s: this.a.checkpointEvery, dir, stages: stateful.map((s) => s.name).join(' ') || 'none' });
+  }
+
+  /** The image's states into the stages; restored device buffers no stage took back are freed. */
+  private putBack(stateful: CutStage[]): void {
+    const r = this.resumed!;
+    const dir = this.a.restore!;
+    const here = new Map(stateful.map((s) => [s.name, s]));
+    for (const name of Object.keys(r.states)) {
+      if (!here.has(name)) throw new UserError(`--restore ${dir}: the image holds the state of '${name}', which this launch does not run with a state (another plan or implementation?)`);
+    }
+    const claimed = new Set<number>();
+    for (const s of stateful) {
+      const snap = r.states[s.name];
+      if (!snap) throw new UserError(`--restore ${dir}: the image holds no state of '${s.name}' (taken of another launch?)`);
+      try {
+        s.state.restore(snap);
+      } catch (e) {
+        throw new UserError(`--restore ${dir}: '${s.name}': ${(e as Error).message}`);
+      }
+      for (const h of Object.values(snap.device)) claimed.add(h);
+    }
+    // Buffers of stages that keep no state (scratch): nobody owns them in this run.
+    let freed = 0;
+    const views = [...r.image.buffers.values()].filter((b) => b.parent);
+    for (const b of views) if (!claimed.has(b.handle) && !claimed.has(b.parent!.handle)) b.free();
+    for (const b of r.image.buffers.values()) {
+      if (b.parent || claimed.has(b.handle)) continue;
+      freed += b.bytes;
+      b.free();
+    }
+    this.restoredStages = stateful.map((s) => s.name);
+    const m = r.image.manifest;
+    let bytes = 0;
+    for (const b of m.buffers) if (!b.view) bytes += b.bytes;
+    this.log(
+      `xauto: restored epoch ${m.epoch} of ${dir} (taken ${m.createdAt}): state of ${this.restoredStages.join(', ') || 'no stage'} as of frame ${r.frame}, ` +
+        `${mib(bytes - freed)} of device state loading on demand (launches could run after ${(r.image.metadataUs / 1000).toFixed(2)} ms); going on with frame ${r.frame + 1}` +
+        (r.image.skipped.length ? `; passed over ${r.image.skipped.join(', ')}` : ''),
+    );
+  }
+
+  jobs(): { started(stage: number, seq: number): void; finished(stage: number, seq: number): void } {
+    return { started: (s, q) => this.cut?.started(s, q), finished: (s, q) => this.cut?.finished(s, q) };
+  }
+
+  /** The run is over: the epoch being saved is finished; the summary says what was done. */
+  async close(ex: Executor): Promise<void> {
+    try {
+      await this.cut?.close();
+      await this.resumed?.image.loaded.catch(() => undefined);
+    } finally {
+      const c = this.cut;
+      if (c) {
+        const l = c.lastCommit;
+        ex.addSection('checkpoint', {
+          committed: c.committed,
+          missed_cuts: c.missed,
+          failed: c.failed,
+          ...(l ? { last_epoch: l.epoch, last_frame: l.frame, device_bytes: l.deviceBytes, written_bytes: l.written, host_bytes: l.hostBytes, pause_us: round(l.pauseUs) } : {}),
+          max_pause_us: round(c.maxPauseUs),
+          first_output_ms: firstOutputMs(ex) ?? 'none',
+        });
+      }
+      const r = this.resumed;
+      if (r) {
+        let bytes = 0;
+        for (const b of r.image.manifest.buffers) if (!b.view) bytes += b.bytes;
+        ex.addSection('restored', { dir: this.a.restore!, epoch: r.image.manifest.epoch, frame: r.frame, stages: this.restoredStages.join(' ') || 'none', device_bytes: bytes, metadata_us: round(r.image.metadataUs), first_output_ms: firstOutputMs(ex) ?? 'none' });
+      }
+    }
+  }
+
+  release(): void {
+    this.lease?.release();
+    this.lease = undefined;
+  }
+}
+
+const round = (v: number) => Math.round(v * 10) / 10;
+
+/** The plan the run goes on under now (fallbacks included), as a plan file holds it (schedule/readPlanFile). */
+function planOf(ex: Executor, graph: Graph): Record<string, unknown> {
+  return {
+    name: ex.plan.name,
+    serializeBetweenModules: !!ex.plan.serializeBetweenModules,
+    placements: graph.stages.map((s) => ({ stage: s.name, ...ex.placement(s.index) })),
+  };
+}
+
+/** Milliseconds from the process start to the first frame a sink finished (undefined: none). */
+function firstOutputMs(ex: Executor): number | undefined {
+  let first = Infinity;
+  for (const c of ex.tracer.completions()) first = Math.min(first, c.end);
+  return first === Infinity ? undefined : round(first);
+}
+
+export function describeCommit(c: CutCommit): string {
+  return `checkpoint epoch ${c.epoch} committed: frame ${c.frame}, ${mib(c.deviceBytes)} device state (${mib(c.written)} written), ${c.hostBytes} B host state, pause ${c.pauseUs.toFixed(0)} us`;
+}

@@ -1,0 +1,215 @@
+// Checkpoints of a running launch, each a consistent cut at a source-frame boundary: every
+// stateful stage's state as of the end of the same frame N, taken while the stages keep
+// running (no stage waits for another). The executor reports each stage's job as it starts and
+// ends (one job at a time per stage); a stage's state "as of N" is its state when it ends frame
+// N, or, when it never gets N, just before it starts its first frame after N.
+//
+// Host state is a copy (runtime/xnode/state.ts) taken at that point. Device state is one
+// instant t1 of the whole device (runtime/gpu/checkpoint.ts): t1 is taken when every stage
+// that owns device state is at its cut at the same time; a cut that one of them leaves before
+// the others reach it is given up and tried again at the next frames (counted as missed).
+// The host states that reach the cut after t1 are added to the epoch before it commits.
+import type { Checkpointer, Epoch } from '../gpu/checkpoint.js';
+import { encodeState, type StateSnapshot, type XNodeState } from '../xnode/state.js';
+
+export interface CutStage {
+  stage: number;
+  name: string;
+  state: XNodeState;
+}
+
+export interface CutCommit {
+  epoch: number;
+  frame: number;
+  /** Device bytes in the image (all chunks, this epoch's and inherited ones). */
+  deviceBytes: number;
+  /** Bytes this epoch wrote (incremental: only chunks written since the last). */
+  written: number;
+  /** Encoded host state bytes. */
+  hostBytes: number;
+  /** How long the device cut held the stage at the cut (µs). */
+  pauseUs: number;
+  /** How long taking the host copies took, all stages together (µs). */
+  hostUs: number;
+}
+
+export interface CutOptions {
+  everyMs: number;
+  /** Kept in each image, as of its cut (launch file and arguments, so a restore can check them; the plan). */
+  meta: () => Record<string, unknown>;
+  onCommit?(c: CutCommit): void;
+  onError?(e: Error): void;
+  now?(): number;
+}
+
+interface Entry {
+  cs: CutStage;
+  device: boolean;
+  lastStarted: number;
+  running: boolean;
+  /** At the pending cut now (snapshotted, and not started again since). */
+  atCut: boolean;
+}
+
+interface Pending {
+  frame: number;
+  opened: number;
+  snaps: Map<string, StateSnapshot>;
+  epoch?: Epoch;
+  hostUs: number;
+  resolve(x: Record<string, unknown>): void;
+  reject(e: Error): void;
+  xnodes: Promise<Record<string, unknown>>;
+}
+
+export class FrameCut {
+  private readonly entries = new Map<number, Entry>();
+  private readonly deviceEntries: Entry[];
+  private pending: Pending | undefined;
+  private saving: Promise<unknown> | undefined;
+  private last: number;
+  private readonly now: () => number;
+  committed = 0;
+  /** Cuts given up because a device stage left its cut before the others reached theirs. */
+  missed = 0;
+  failed = 0;
+  lastCommit: CutCommit | undefined;
+  maxPauseUs = 0;
+
+  constructor(
+    stages: CutStage[],
+    readonly checkpointer: Checkpointer,
+    private readonly o: CutOptions,
+  ) {
+    for (const cs of stages) {
+      // Device state: the stage names device buffers it owns.
+      const device = Object.keys(cs.state.snapshot().device).length > 0;
+      this.entries.set(cs.stage, { cs, device, lastStarted: -Infinity, running: false, atCut: false });
+    }
+    this.deviceEntries = [...this.entries.values()].filter((e) => e.device);
+    this.now = o.now ?? (() => performance.now());
+    this.last = this.now();
+  }
+
+  /** Stage `stage` is about to start frame `seq` (nothing of it has run yet). */
+  started(stage: number, seq: number): void {
+    const e = this.entries.get(stage);
+    if (!e) return;
+    const p = this.pending;
+    if (p && !p.snaps.has(e.cs.name) && seq > p.frame) this.snap(p, e);
+    if (e.atCut) {
+      e.atCut = false;
+      // It leaves the cut: without t1 taken yet, the device cut can no longer be had.
+      if (p && e.device && !p.epoch) this.giveUp(p, true);
+    }
+    e.running = true;
+    e.lastStarted = seq;
+  }
+
+  /** Stage `stage` ended frame `seq` (its outputs not yet delivered). */
+  finished(stage: number, seq: number): void {
+    const e = this.entries.get(stage);
+    // Without stateful stages a checkpoint holds only how far the frames got.
+    if (!e && this.entries.size) return;
+    if (e) e.running = false;
+    let p = this.pending;
+    if (e && p && !p.snaps.has(e.cs.name) && seq >= p.frame) this.snap(p, e);
+    const t = this.now();
+    // A cut some stage never reaches (its frames stopped coming) does not hold up the next.
+    if (p && t - p.opened > 4 * this.o.everyMs + 1000) this.giveUp(p, true);
+    if (this.pending || this.saving || t - this.last < this.o.everyMs) return;
+    if (this.checkpointer.stats().restoring) return; // the restored image is still loading
+    let frame = this.entries.size ? -Infinity : seq;
+    for (const x of this.entries.values()) frame = Math.max(frame, x.lastStarted);
+    if (frame === -Infinity) return;
+    this.last = t;
+    p = this.open(frame, t);
+    if (!this.deviceEntries.length) this.beginDevice(p);
+    for (const x of this.entries.values()) if (!x.running && x.lastStarted === frame) this.snap(p, x);
+    this.completeIfCut(p);
+  }
+
+  private open(frame: number, t: number): Pending {
+    let resolve!: Pending['resolve'];
+    let reject!: Pending['reject'];
+    const xnodes = new Promise<Record<string, unknown>>((res, rej) => ((resolve = res), (reject = rej)));
+    xnodes.catch(() => undefined);
+    this.pending = { frame, opened: t, snaps: new Map(), hostUs: 0, resolve, reject, xnodes };
+    return this.pending;
+  }
+
+  private snap(p: Pending, e: Entry): void {
+    const t0 = performance.now();
+    p.snaps.set(e.cs.name, e.cs.state.snapshot());
+    p.hostUs += (performance.now() - t0) * 1000;
+    e.atCut = true;
+    if (!p.epoch && e.device && this.deviceEntries.every((x) => x.atCut)) this.beginDevice(p);
+    this.completeIfCut(p);
+  }
+
+  /** Every stage's state is in and t1 was taken: the epoch gets its host states and commits. */
+  private completeIfCut(p: Pending): void {
+    if (this.pending === p && p.epoch && p.snaps.size === this.entries.size) this.complete(p);
+  }
+
+  private beginDevice(p: Pending): void {
+    try {
+      p.epoch = this.checkpointer.begin({ xnodes: p.xnodes, meta: { ...this.o.meta(), frame: p.frame } });
+    } catch (err) {
+      this.failed++;
+      this.o.onError?.(err as Error);
+      this.giveUp(p, false);
+      return;
+    }
+    const epoch = p.epoch;
+    this.maxPauseUs = Math.max(this.maxPauseUs, epoch.pauseUs);
+    const saving = epoch.committed.then(
+      (c) => {
+        this.committed++;
+        let hostBytes = 0;
+        for (const v of Object.values(c.manifest.xnodes)) hostBytes += JSON.stringify(v).length;
+        let deviceBytes = 0;
+        for (const b of c.manifest.buffers) if (!b.view) deviceBytes += b.bytes;
+        this.lastCommit = { epoch: epoch.epoch, frame: p.frame, deviceBytes, written: c.bytesWritten, hostBytes, pauseUs: epoch.pauseUs, hostUs: p.hostUs };
+        this.o.onCommit?.(this.lastCommit);
+      },
+      (err: Error) => {
+        // Not committed: the previous image stays the one a restore uses.
+        if (err.message !== GAVE_UP) {
+          this.failed++;
+          this.o.onError?.(err);
+        }
+      },
+    );
+    this.saving = saving;
+    void saving.finally(() => {
+      if (this.saving === saving) this.saving = undefined;
+    });
+  }
+
+  private complete(p: Pending): void {
+    this.pending = undefined;
+    const xnodes: Record<string, unknown> = {};
+    for (const [name, s] of p.snaps) xnodes[name] = encodeState(s);
+    p.resolve(xnodes);
+  }
+
+  private giveUp(p: Pending, missed: boolean): void {
+    if (this.pending !== p) return;
+    this.pending = undefined;
+    if (missed) {
+      this.missed++;
+      this.last = -Infinity; // try again at the next frames
+    }
+    for (const e of this.entries.values()) e.atCut = false;
+    p.reject(new Error(GAVE_UP));
+  }
+
+  /** The run is over: an unfinished cut is given up; waits for the epoch being saved. */
+  async close(): Promise<void> {
+    if (this.pending) this.giveUp(this.pending, false);
+    await this.saving;
+  }
+}
+
+const GAVE_UP = 'checkpoint: the cut was given up';

@@ -1,0 +1,120 @@
+// Crash recovery from the CLI with real processes: `xauto launch --checkpoint-every` on the
+// perception launch (tracker: host state; occupancy map: device state), killed with SIGKILL
+// mid-run, then `--restore`: every track message published after the restore equals, field
+// for field (same track ids and stamps), the uninterrupted run's of the
+// same frame, and the map ends the same (its checksum over the device grid).
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { Recording } from '../runtime/record/reader.js';
+
+const root = new URL('..', import.meta.url).pathname;
+const FRAMES = 60;
+// Saturation (--frames) is lossless: every frame reaches the tracker, in every run alike.
+const LAUNCH = ['launch', 'launch/perception.launch.yaml', 'publish_tracks:=false', 'map:=true', 'map_impl:=device', 'map_cells:=128', '--plan', 'default', '--frames', String(FRAMES)];
+const TOPICS = ['--topics', '/perception/tracks', '/perception/map'];
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  stdout: string;
+}
+
+/** Runs the CLI; with `killAfterCommits`, SIGKILLs it once that many checkpoints are committed. */
+function xauto(args: string[], env: NodeJS.ProcessEnv, killAfterCommits?: number): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import=tsx', 'runtime/cli/main.ts', ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (killAfterCommits !== undefined && (stderr.match(/checkpoint epoch \d+ committed/g) ?? []).length >= killAfterCommits) child.kill('SIGKILL');
+    });
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** The messages of a topic by frame, decoded (xauto/* types are not encoded canonically: compare values). */
+async function messages(file: string, topic: string): Promise<Map<number, unknown>> {
+  const r = await Recording.open(file);
+  const out = new Map<number, unknown>();
+  for await (const m of r.messages([topic])) out.set(m.seq, Recording.value(m));
+  await r.close();
+  return out;
+}
+
+// Serial: each test runs several launches one after the other; side by side they would starve each other.
+test.serial('kill -9 mid-run, then --restore: the tracks and the map from the next frame on equal the uninterrupted run\'s', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xauto-recover-'));
+  const ck = join(dir, 'ckpt');
+  // Stamps are ROS time from the run's start: both first runs start the scene at the same
+  // instant (as a simulator's clock would); the restored run takes it from the image.
+  const { XAUTO_ROS_EPOCH_NS: _, ...env } = process.env;
+  const started = { ...env, XAUTO_ROS_EPOCH_NS: String(BigInt(Date.now()) * 1_000_000n) };
+  try {
+    const whole = await xauto([...LAUNCH, '--record', join(dir, 'whole.mcap'), ...TOPICS, '--summary-json', join(dir, 'whole.json')], started);
+    t.is(whole.code, 0, whole.stderr);
+
+    const killed = await xauto([...LAUNCH, '--checkpoint-every', '0.2', '--checkpoint-dir', ck], started, 2);
+    t.is(killed.signal, 'SIGKILL', `the checkpointing run was killed mid-run: ${killed.stderr}`);
+    const seen = [...killed.stderr.matchAll(/checkpoint epoch \d+ committed: frame (\d+)/g)].map((m) => Number(m[1]));
+    t.true(seen.length >= 2);
+
+    const resumed = await xauto([...LAUNCH, '--restore', ck, '--record', join(dir, 'resumed.mcap'), ...TOPICS, '--summary-json', join(dir, 'resumed.json')], env);
+    t.is(resumed.code, 0, resumed.stderr);
+    t.regex(resumed.stderr, /restored epoch \d+ of .*: state of map, tracker as of frame \d+/);
+    t.regex(resumed.stderr, /running under the image's plan 'default' \(no profiling or planning\)/);
+    const s = JSON.parse(readFileSync(join(dir, 'resumed.json'), 'utf8'));
+    const frame = s.restored.frame as number;
+    // The newest committed image: the last one reported, or one committed just before the kill.
+    t.true(frame >= seen.at(-1)! && frame < FRAMES - 1, `restored frame ${frame}, last reported ${seen.at(-1)}`);
+    t.true(s.restored.device_bytes >= 128 * 128 * 8 * 4, 'the map grid came back from the image');
+
+    for (const topic of ['/perception/tracks', '/perception/map']) {
+      const want = await messages(join(dir, 'whole.mcap'), topic);
+      const got = await messages(join(dir, 'resumed.mcap'), topic);
+      t.deepEqual([...got.keys()], Array.from({ length: FRAMES - frame - 1 }, (_, i) => frame + 1 + i), `${topic}: frames ${frame + 1}.. after the restore`);
+      const differ = [...got].filter(([k, v]) => !isDeepStrictEqual(want.get(k), v)).map(([k]) => k);
+      t.deepEqual(differ, [], `${topic}: every message after the restore equals the uninterrupted run's`);
+    }
+    const w = JSON.parse(readFileSync(join(dir, 'whole.json'), 'utf8'));
+    t.true(w.map.occupied > 0, 'the map holds points');
+    t.deepEqual(s.map, w.map, 'the map (device grid checksum) ends the same');
+  } finally {
+    if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
+    else t.log(dir);
+  }
+});
+
+test.serial('--restore refuses, exit 2 with the reason, an image of other launch arguments, a missing image and bad options', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xauto-recover-'));
+  const env = process.env;
+  try {
+    const hello = ['launch', 'launch/hello.launch.yaml', '--plan', 'default', '--frames', '200'];
+    const taken = await xauto([...hello, '--checkpoint-every', '0.01', '--checkpoint-dir', dir], env);
+    t.is(taken.code, 0, taken.stderr);
+    t.regex(taken.stdout, /checkpoint: every_s=0\.01.*committed=[1-9]/);
+
+    const other = await xauto([...hello, 'impl:=worker', '--restore', dir], env);
+    t.is(other.code, 2);
+    t.regex(other.stderr, /--restore .*: the image was taken of 'hello\.launch\.yaml' \(no arguments\), not of 'hello\.launch\.yaml' impl:=worker/);
+
+    const missing = await xauto([...hello, '--restore', join(dir, 'nothing')], env);
+    t.is(missing.code, 2);
+    t.regex(missing.stderr, /--restore .*nothing: .*no committed checkpoint/);
+
+    const bad = await xauto([...hello, '--checkpoint-every', '0'], env);
+    t.is(bad.code, 2);
+    t.regex(bad.stderr, /--checkpoint-every 0: expected seconds > 0/);
+    const noDir = await xauto([...hello, '--checkpoint-every', '1'], env);
+    t.is(noDir.code, 2);
+    t.regex(noDir.stderr, /--checkpoint-every needs --checkpoint-dir/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
