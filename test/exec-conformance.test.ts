@@ -35,6 +35,15 @@ function registry(): XNodeRegistry {
     defineXNode({ type: 'conf/step', inputs: { in: t }, outputs: { out: t }, impls: [pass, passNative] }),
     defineXNode({ type: 'conf/join', inputs: { a: t, b: t }, outputs: { out: t }, impls: [pass, passNative] }),
     defineXNode({ type: 'conf/feedback', inputs: { in: t, prior: { ...t, latched: true, optional: true } }, outputs: { out: t }, impls: [pass, passNative] }),
+    defineXNode({ type: 'conf/latest', join: 'latest', inputs: { a: { ...t, depth: 2 }, b: t }, outputs: { out: t }, impls: [pass, passNative] }),
+    defineXNode({
+      type: 'conf/cyclic',
+      timer: true,
+      inputs: { a: { ...t, latched: true, optional: true, clear: true }, b: { ...t, latched: true, optional: true } },
+      outputs: { out: t },
+      params: { rate: { type: 'float', default: 30 } },
+      impls: [pass, passNative],
+    }),
     defineXNode({
       type: 'conf/sink',
       inputs: { in: t },
@@ -249,6 +258,30 @@ test('random synthetic pipelines, placements and priorities, at rates and as fas
     await conform(t, graph, plan, xpus, m, { frames: 10 });
     await conform(t, graph, plan, xpus, m, { durationS: 0.1 });
   }
+});
+
+test('a timer-driven stage reading a cleared cache and a latched input, behind a latest join', async (t) => {
+  const graph = buildGraph(
+    describeXNodes([
+      { name: 'front', type: 'conf/src', outputs: { out: '/f' }, params: { rate: 100 } },
+      { name: 'rear', type: 'conf/src', outputs: { out: '/r' }, params: { rate: 100 } },
+      { name: 'map', type: 'conf/src', outputs: { out: '/m' }, params: { rate: 40 } },
+      { name: 'slow', type: 'conf/step', inputs: { in: '/r' }, outputs: { out: '/r2' } },
+      { name: 'fusion', type: 'conf/latest', inputs: { a: '/f', b: '/r2' }, outputs: { out: '/fu' } },
+      { name: 'planner', type: 'conf/cyclic', inputs: { a: '/fu', b: '/m' }, outputs: { out: '/p' }, params: { rate: 30 } },
+      { name: 'hot', type: 'conf/sink', inputs: { in: '/fu' } },
+      { name: 'cmd', type: 'conf/sink', inputs: { in: '/p' } },
+    ] as XNodeInCode[]),
+    registry(),
+  );
+  const m = buildModel(graph, xpus, profileOf(graph, xpus, (s) => (graph.stages[s]!.name === 'slow' ? 13 : 0.7), 2));
+  const plan = place(graph, { slow: 'native', planner: 'native' }, { fusion: 2, planner: 1 });
+  const r = await conform(t, graph, plan, xpus, m, { durationS: 0.4 });
+  const planner = graph.stages.findIndex((s) => s.name === 'planner');
+  t.is(r.dispatches.filter((d) => d.startsWith(`${planner}#`)).length, 12, 'a 30 Hz timer over 0.4 s');
+  await conform(t, graph, plan, xpus, m, { frames: 12, realtime: true });
+  await conform(t, graph, plan, xpus, m, { frames: 12 });
+  await conform(t, graph, place(graph, {}, {}), xpus, m, { durationS: 0.25 });
 });
 
 test('perception: the shipped launch file with its real stages, under the default plan', async (t) => {

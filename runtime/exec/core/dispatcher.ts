@@ -1,6 +1,7 @@
 // The dispatch core: decides what runs next, on any clock and any XPU driver. Sources emit
 // frames (at their rates, or as fast as taken with backpressure); a stage is ready when its
-// trigger inputs hold fresh messages (joins align them by frame number); ready stages wait at
+// trigger inputs hold fresh messages (joins align them by frame number, or take the latest of
+// each), or, timer-driven, when its timer ticks (it reads what its inputs hold); ready stages wait at
 // their XPU, highest priority first, within its lanes and exclusive groups; inputs are taken
 // when the stage actually starts (late binding: always the freshest data). The executor and
 // the simulator are shells over this one class (exec/executor.ts, schedule/simulate.ts).
@@ -283,22 +284,23 @@ export class Dispatcher {
     if (st.group !== undefined) this.busyGroups.add(st.group);
     const frame: FrameInfo = { seq: 0, t0: Infinity };
     const inputs: PortValues = {};
+    const timed = st.source !== undefined;
     if (st.source) {
+      // A source's frame, or a timer-driven stage's: the tick, whatever its inputs hold.
       frame.seq = st.source.tickSeq;
       frame.t0 = st.source.tickT0;
       st.source.pending = false;
-    } else {
-      for (let k = 0; k < st.inputs.length; k++) {
-        const input = st.inputs[k]!;
-        const env = input.take();
-        if (!env) continue;
-        inputs[input.port] = env.encoded && this.driver.decode ? this.driver.decode(st.index, k, env) : env.value;
-        if (!input.latched) {
-          if (env.t0 < frame.t0) frame.t0 = env.t0;
-          if (env.seq > frame.seq) frame.seq = env.seq;
-        }
-        if (this.opts.fast) for (const p of input.producers) this.offerLater(this.stages[p]!);
+    }
+    for (let k = 0; k < st.inputs.length; k++) {
+      const input = st.inputs[k]!;
+      const env = st.latest && input.trigger ? input.takeLatest() : input.take();
+      if (!env) continue;
+      inputs[input.port] = env.encoded && this.driver.decode ? this.driver.decode(st.index, k, env) : env.value;
+      if (!input.latched && !timed) {
+        if (env.t0 < frame.t0) frame.t0 = env.t0;
+        if (env.seq > frame.seq) frame.seq = env.seq;
       }
+      if (this.opts.fast) for (const p of input.producers) this.offerLater(this.stages[p]!);
     }
     this.hooks.wait?.(st.index, x.index, frame.seq, st.readySince, start);
     const job: Job = { stage: st.index, xpu: x.index, lane, worker, frame, inputs };

@@ -1,5 +1,5 @@
 // Input ports: keep-last queues (ROS2 QoS history: the oldest message goes when full, counted),
-// latched inputs (the last message stays), and what a join needs to know about frames: which
+// latched inputs (the last message stays, or, `clear`, stays until the stage takes it), and what a join needs to know about frames: which
 // arrived, and which can no longer arrive.
 import type { CoreInput, Envelope } from './types.js';
 
@@ -17,6 +17,8 @@ export class InputPort {
   fanout = 1;
   depth: number;
   readonly latched: boolean;
+  /** Latched, cleared when taken: a message replaced before the stage took it is a drop. */
+  readonly clear: boolean;
   /** Trigger input: the stage runs when it holds a fresh message. */
   readonly trigger: boolean;
   readonly optional: boolean;
@@ -26,12 +28,14 @@ export class InputPort {
     this.port = spec.port;
     this.depth = Math.max(1, spec.depth);
     this.latched = spec.latched;
+    this.clear = spec.latched && !!spec.clear;
     this.optional = spec.optional;
     this.trigger = !spec.latched && !spec.optional;
   }
 
   push(env: Envelope): void {
     if (this.latched) {
+      if (this.clear && this.latest) this.drops++;
       this.latest = env;
       return;
     }
@@ -44,8 +48,21 @@ export class InputPort {
   }
 
   take(): Envelope | undefined {
-    if (this.latched) return this.latest ?? undefined;
+    if (this.latched) {
+      const env = this.latest ?? undefined;
+      if (this.clear) this.latest = null;
+      return env;
+    }
     return this.queue.shift();
+  }
+
+  /** The newest queued message; the older ones are dropped (a `latest` join). */
+  takeLatest(): Envelope | undefined {
+    while (this.queue.length > 1) {
+      this.queue.shift();
+      this.drops++;
+    }
+    return this.take();
   }
 
   get full(): boolean {

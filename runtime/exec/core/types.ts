@@ -21,6 +21,8 @@ export interface CoreInput {
   type: string;
   depth: number;
   latched: boolean;
+  /** Latched and cleared when the stage takes it: a cache the stage consumes (ROS2: a callback that resets its cached message). */
+  clear?: boolean;
   optional: boolean;
   /** Fed from outside the graph (ROS2): carries no source frame numbers. */
   external?: boolean;
@@ -50,8 +52,18 @@ export interface CoreStage {
   group?: string;
   inputs: CoreInput[];
   outputs: CoreOutput[];
-  /** Sources: emit period in ms (0: as fast as taken); -1 for stages with inputs. */
+  /**
+   * Sources: emit period in ms (0: as fast as taken). Timer-driven stages with inputs: their
+   * timer period (> 0): each tick runs them with what their latched inputs hold. -1 for stages
+   * their inputs trigger.
+   */
   periodMs: number;
+  /**
+   * How trigger inputs meet: `frame` (default) pairs them by source frame number where the
+   * rates allow; `latest` takes the newest message on each, unaligned (older ones dropped); in
+   * fast mode (lossless) it pairs frames as `frame` does.
+   */
+  join?: 'frame' | 'latest';
   /** Source rate for join alignment (sources of one rate pair frames by number). */
   rateHz: number;
   isSink: boolean;
