@@ -284,6 +284,18 @@ test('a timer-driven stage reading a cleared cache and a latched input, behind a
   await conform(t, graph, place(graph, {}, {}), xpus, m, { durationS: 0.25 });
 });
 
+test('reference system: the shipped launch file with its real nodes (timer-driven planner, latest-join fusions), at its rates', async (t) => {
+  const desc = loadLaunchFile(join(packageRoot(), 'launch', 'reference-system.launch.yaml'), { args: { number_crunch_limit: '64' } });
+  const graph = buildGraph(desc, await loadRegistry({ types: desc.xnodes.map((x) => x.type) }));
+  const all = await discoverXpus({ workers: 2 });
+  const m = buildModel(graph, all, profileOf(graph, all, hashCost(7), 2));
+  const r = await conform(t, graph, defaultPlan(graph, all), all, m, { durationS: 0.55 });
+  const bp = graph.stages.findIndex((s) => s.name === 'BehaviorPlanner');
+  t.is(r.dispatches.filter((d) => d.startsWith(`${bp}#`)).length, 6, 'the planner on its own 100 ms timer');
+  const native = place(graph, Object.fromEntries(graph.stages.filter((s) => s.impls.some((i) => i.name === 'native')).map((s) => [s.name, 'native'])));
+  await conform(t, graph, native, all, m, { durationS: 0.6 });
+});
+
 test('perception: the shipped launch file with its real stages, under the default plan', async (t) => {
   const desc = loadLaunchFile(join(packageRoot(), 'launch', 'perception.launch.yaml'), { args: { publish_tracks: 'false', width: '160', height: '120', objects: '4' } });
   const graph = buildGraph(desc, await loadRegistry({ types: desc.xnodes.map((x) => x.type) }));
