@@ -57,7 +57,9 @@ export function prepare(m: CostModel, frames?: number): EvalScratch {
   let release = 0;
   for (let v = 0; v < n; v++) if (source[v]) release = Math.max(release, period[v]!);
   const succEdge = succs.map((ws, v) => ws.map((w) => preds[w]!.indexOf(v)));
-  const sink = Uint8Array.from(m.stages, (s) => (s.sink ? 1 : 0));
+  // A frame also ends where it triggers nothing further: a stage read only through latched
+  // inputs (the Autoware hot path ends at ObjectCollisionEstimator, which a planner's timer reads).
+  const sink = Uint8Array.from(m.stages, (s, v) => (s.sink || endsFrames(s, succs[v]!.length) ? 1 : 0));
   const succStart = new Int32Array(n + 1);
   for (let v = 0; v < n; v++) succStart[v + 1] = succStart[v]! + succs[v]!.length;
   const succFlat = new Int32Array(succStart[n]!);
@@ -69,6 +71,11 @@ export function prepare(m: CostModel, frames?: number): EvalScratch {
     });
   }
   return { period, preds, succs, predBytes, frames: frames ?? (n > 120 ? 2 : 3), release, succEdge, sink, source, succStart, succFlat, succBytes };
+}
+
+/** True for a stage that has subscribers, none of which it triggers (`triggered`: its trigger successors). */
+export function endsFrames(s: CostModel['stages'][number], triggered: number): boolean {
+  return triggered === 0 && s.consumers.length > 0 && s.inputs.length > 0;
 }
 
 /** Per stage latency (p50 ms) of the chosen option. */

@@ -27,6 +27,8 @@ export interface SimOptions {
   onDispatch?: (job: Job, t: number) => void;
   /** Sees every frame a sink finishes, warm-up included. */
   onEndToEnd?: (sink: number, seq: number, ms: number) => void;
+  /** Also measure frames ending at `ends` (stages read only through latched inputs): SimResult.ends. */
+  ends?: number[];
 }
 
 export interface SimResult {
@@ -36,6 +38,8 @@ export interface SimResult {
    */
   e2e: Summary;
   e2eBySink: Map<number, Summary>;
+  /** With `ends`: per such stage, latency from when the frame was due to the end of its run. */
+  ends: Map<number, Summary>;
   /** Per stage: runs, drops, run-time summary (ms, as the executor's tracer measures it). */
   stages: Array<{ runs: number; drops: number; run: Summary; wait: Summary }>;
   overruns: number;
@@ -128,6 +132,23 @@ export function simulate(m: CostModel, a: Assignment, opts: SimOptions = {}): Si
     },
   };
   if (opts.onDispatch) hooks.dispatch = (job) => opts.onDispatch!(job, vm.now());
+  // A stage runs one job at a time: its frame at dispatch is the one its run hook ends.
+  const endAt = new Set(opts.ends ?? []);
+  const t0Of = new Map<number, { t0: number; seq: number }>();
+  const ended = new Map<number, number[]>();
+  if (endAt.size) {
+    const run = hooks.run!;
+    hooks.dispatch = (job) => {
+      if (endAt.has(job.stage)) t0Of.set(job.stage, { t0: job.frame.t0, seq: job.frame.seq });
+      opts.onDispatch?.(job, vm.now());
+    };
+    hooks.run = (stage, x, seq, start, end) => {
+      run(stage, x, seq, start, end);
+      const f = t0Of.get(stage);
+      if (!f || f.seq < warmup) return;
+      (ended.get(stage) ?? ended.set(stage, []).get(stage)!).push(end - f.t0);
+    };
+  }
   const fast = opts.frames !== undefined && opts.realtime === false && opts.durationMs === undefined;
   const core = new Dispatcher(topo, vm, driver, hooks, { fast, frames: opts.frames ?? Infinity });
   void core.run(opts.durationMs);
@@ -142,6 +163,7 @@ export function simulate(m: CostModel, a: Assignment, opts: SimOptions = {}): Si
   return {
     e2e: summarize(all),
     e2eBySink: bySink,
+    ends: new Map([...ended].map(([s, l]) => [s, summarize(l)])),
     stages: core.stages.map((st) => ({
       runs: st.runs,
       drops: st.inputs.reduce((n, p) => n + p.drops, 0),
