@@ -13,7 +13,7 @@ import { placementKey } from '../runtime/schedule/profile.js';
 import type { Assignment, CostModel } from '../runtime/schedule/model.js';
 import { ModuleCodec } from '../runtime/schedule/codec.js';
 import { modelCosts, simulate } from '../runtime/schedule/simulate.js';
-import { Tracer } from '../runtime/trace/tracer.js';
+import { EventKind, Tracer } from '../runtime/trace/tracer.js';
 import { loadLaunchFile } from '../runtime/launch/index.js';
 import { loadRegistry } from '../runtime/cli/xnodes.js';
 import { mulberry32 } from '../runtime/util/random.js';
@@ -89,15 +89,24 @@ interface Mode {
 interface Trace {
   dispatches: string[];
   e2e: string[];
+  /** Captures, transfers and drops, as the executor's tracer records them. */
+  events: string[];
 }
+
+const event = (kind: string, stage: number, seq: number, start: number, end: number) => `${kind} ${stage}#${seq} ${start.toFixed(6)}-${end.toFixed(6)}`;
 
 const decision = (job: Job, t: number) => `${job.stage}#${job.frame.seq}@${job.xpu}.${job.lane} t=${t.toFixed(6)}`;
 
 async function viaExecutor(graph: Graph, plan: ExecPlan, xpus: XpuInfo[], m: CostModel, mode: Mode): Promise<Trace> {
-  const out: Trace = { dispatches: [], e2e: [] };
+  const out: Trace = { dispatches: [], e2e: [], events: [] };
   const machine = new VirtualMachine({ cores: m.cores });
   const a = assignmentOf(m, plan);
   const tracer = new (class extends Tracer {
+    override record(stage: number, xpu: number, kind: EventKind, seq: number, start: number, end: number): void {
+      const name = kind === EventKind.Capture ? 'capture' : kind === EventKind.Transfer ? 'transfer' : kind === EventKind.Drop ? 'drop' : undefined;
+      if (name) out.events.push(event(name, stage, seq, start, end));
+      super.record(stage, xpu, kind, seq, start, end);
+    }
     override endToEnd(sink: number, ms: number): void {
       out.e2e.push(`${sink}:${ms.toFixed(6)}`);
       super.endToEnd(sink, ms);
@@ -119,13 +128,18 @@ async function viaExecutor(graph: Graph, plan: ExecPlan, xpus: XpuInfo[], m: Cos
 }
 
 function viaSimulator(m: CostModel, plan: ExecPlan, mode: Mode): Trace {
-  const out: Trace = { dispatches: [], e2e: [] };
+  const out: Trace = { dispatches: [], e2e: [], events: [] };
   simulate(m, assignmentOf(m, plan), {
     frames: mode.frames,
     realtime: mode.realtime ?? mode.frames === undefined,
     durationMs: mode.durationS !== undefined ? mode.durationS * 1000 : undefined,
     onDispatch: (job, t) => out.dispatches.push(decision(job, t)),
     onEndToEnd: (sink, _seq, ms) => out.e2e.push(`${sink}:${ms.toFixed(6)}`),
+    trace: {
+      capture: (stage, seq, due, ready) => void out.events.push(event('capture', stage, seq, due, ready)),
+      transfer: (stage, _input, seq, from, to) => void out.events.push(event('transfer', stage, seq, from, to)),
+      drop: (stage, _input, seq, t) => void out.events.push(event('drop', stage, seq, t, t)),
+    },
   });
   return out;
 }
@@ -136,6 +150,7 @@ async function conform(t: ExecutionContext, graph: Graph, plan: ExecPlan, xpus: 
   t.true(real.dispatches.length > 0, 'something ran');
   t.deepEqual(real.dispatches, sim.dispatches, 'the same dispatch decisions');
   t.deepEqual(real.e2e, sim.e2e, 'the same per-frame latencies');
+  t.deepEqual(real.events, sim.events, 'the same captures, transfers and drops');
   return real;
 }
 
@@ -190,6 +205,7 @@ test('a join with lost frames: one slow branch at a fast rate, keep-last drops a
   const r = await conform(t, graph, plan, xpus, m, { durationS: 0.3 });
   const fusion = graph.stages.findIndex((s) => s.name === 'fusion');
   t.true(r.dispatches.filter((d) => d.startsWith(`${fusion}#`)).length >= 10);
+  t.true(r.events.some((e) => e.startsWith('drop ')) && r.events.some((e) => e.startsWith('capture ')), 'drops and captures compared too');
 });
 
 test('a cycle closed by a latched feedback edge', async (t) => {

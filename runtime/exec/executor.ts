@@ -187,6 +187,9 @@ export class Executor {
       wait: (stage, xpu, seq, from, to) => this.traced(seq) && t.record(stage, xpu, EventKind.Wait, seq, from, to),
       run: (stage, xpu, seq, start, end) => this.traced(seq) && t.record(stage, xpu, EventKind.Run, seq, start, end),
       endToEnd: (stage, seq, ms) => this.traced(seq) && t.endToEnd(stage, ms),
+      capture: (stage, seq, due, ready) => this.traced(seq) && t.record(stage, this.core.stages[stage]!.xpu, EventKind.Capture, seq, due, ready),
+      transfer: (stage, _input, seq, from, to, _fromXpu, toXpu) => this.traced(seq) && t.record(stage, toXpu, EventKind.Transfer, seq, from, to),
+      drop: (stage, _input, seq, at) => this.traced(seq) && t.record(stage, this.core.stages[stage]!.xpu, EventKind.Drop, seq, at, at),
       publish: (stage, output, value, frame) => {
         this.ros2Out[stage]?.[output]?.(value);
         if (this.opts.tap) this.opts.tap(this.topo.stages[stage]!.outputs[output]!.topic, value, frame.seq);

@@ -27,6 +27,8 @@ export interface SimOptions {
   onDispatch?: (job: Job, t: number) => void;
   /** Sees every frame a sink finishes, warm-up included. */
   onEndToEnd?: (sink: number, seq: number, ms: number) => void;
+  /** Sees the core's captures, transfers and drops (what the executor's tracer records). */
+  trace?: Pick<Hooks, 'capture' | 'transfer' | 'drop'>;
   /** Also measure frames ending at `ends` (stages read only through latched inputs): SimResult.ends. */
   ends?: number[];
 }
@@ -132,6 +134,7 @@ export function simulate(m: CostModel, a: Assignment, opts: SimOptions = {}): Si
     },
   };
   if (opts.onDispatch) hooks.dispatch = (job) => opts.onDispatch!(job, vm.now());
+  if (opts.trace) Object.assign(hooks, opts.trace);
   // A stage runs one job at a time: its frame at dispatch is the one its run hook ends.
   const endAt = new Set(opts.ends ?? []);
   const t0Of = new Map<number, { t0: number; seq: number }>();
@@ -142,8 +145,8 @@ export function simulate(m: CostModel, a: Assignment, opts: SimOptions = {}): Si
       if (endAt.has(job.stage)) t0Of.set(job.stage, { t0: job.frame.t0, seq: job.frame.seq });
       opts.onDispatch?.(job, vm.now());
     };
-    hooks.run = (stage, x, seq, start, end) => {
-      run(stage, x, seq, start, end);
+    hooks.run = (stage, x, seq, start, end, lane) => {
+      run(stage, x, seq, start, end, lane);
       const f = t0Of.get(stage);
       if (!f || f.seq < warmup) return;
       (ended.get(stage) ?? ended.set(stage, []).get(stage)!).push(end - f.t0);

@@ -50,6 +50,10 @@ export class Dispatcher {
     const state = buildState(topo, opts);
     this.stages = state.stages;
     this.xpus = state.xpus;
+    const drop = hooks.drop;
+    if (drop) {
+      for (const st of this.stages) st.inputs.forEach((input, k) => (input.onDrop = (env, why) => drop(st.index, k, env.seq, this.clock.now(), why)));
+    }
   }
 
   /** Starts the sources; resolves once the run is over and the pipeline is empty. */
@@ -302,7 +306,8 @@ export class Dispatcher {
       }
       if (this.opts.fast) for (const p of input.producers) this.offerLater(this.stages[p]!);
     }
-    this.hooks.wait?.(st.index, x.index, frame.seq, st.readySince, start);
+    if (timed) this.hooks.capture?.(st.index, frame.seq, frame.t0, st.readySince);
+    this.hooks.wait?.(st.index, x.index, frame.seq, st.readySince, start, lane);
     const job: Job = { stage: st.index, xpu: x.index, lane, worker, frame, inputs };
     this.hooks.dispatch?.(job);
     let sync = true;
@@ -378,7 +383,7 @@ export class Dispatcher {
     const end = this.release(st, x, lane, start);
     st.failures = 0;
     st.runs++;
-    this.hooks.run?.(st.index, x.index, frame.seq, start, end);
+    this.hooks.run?.(st.index, x.index, frame.seq, start, end, lane);
     let delayed: Set<CoreSub> | undefined;
     let delivered = false;
     if (out) {
@@ -403,6 +408,7 @@ export class Dispatcher {
           if (delay > 0) {
             // In transit: the frame is not finished at that input until it arrives there.
             (delayed ??= new Set()).add(sub);
+            this.hooks.transfer?.(sub.stage, sub.input, frame.seq, end, end + delay, x.index, target.xpu);
             this.clock.at(end + delay, () => {
               this.deliver(target, sub.input, e);
               this.progressedAt(st, sub, frame.seq);

@@ -123,6 +123,13 @@ export interface Driver {
   abort?(job: Job): void;
 }
 
+/**
+ * Why a message was dropped at an input: keep-last overflow (`depth`), a cleared latched input
+ * replaced before it was taken (`replaced`), older messages at a `latest` join (`latest`), one
+ * that can no longer meet its frame at a frame join (`sync`).
+ */
+export type DropReason = 'depth' | 'replaced' | 'latest' | 'sync';
+
 /** Where a stage goes after its implementation failed (runtime fallback). */
 export interface Replacement {
   xpu: number;
@@ -135,8 +142,14 @@ export interface Hooks {
   /** A job starts: the dispatch decision (stage, frame, XPU, lane). */
   dispatch?(job: Job): void;
   /** The stage waited at its XPU from `from` to `to`. */
-  wait?(stage: number, xpu: number, seq: number, from: number, to: number): void;
-  run?(stage: number, xpu: number, seq: number, start: number, end: number): void;
+  wait?(stage: number, xpu: number, seq: number, from: number, to: number, lane: number): void;
+  run?(stage: number, xpu: number, seq: number, start: number, end: number, lane: number): void;
+  /** A source (or timer) frame `seq` was due at `due`; its stage became ready at `ready`. */
+  capture?(stage: number, seq: number, due: number, ready: number): void;
+  /** A message of frame `seq` in transit to input `input` of `stage` from `from` (its producer's end) to `to`. */
+  transfer?(stage: number, input: number, seq: number, from: number, to: number, fromXpu: number, toXpu: number): void;
+  /** A message of frame `seq` was dropped at input `input` of `stage` at time `t` (counted in the input's drops). */
+  drop?(stage: number, input: number, seq: number, t: number, why: DropReason): void;
   /** A sink finished a frame: its latency from when the frame was due. */
   endToEnd?(stage: number, seq: number, ms: number): void;
   /** A message was published on output `output` of `stage` (tap, ROS2, other processes). */
