@@ -32,6 +32,8 @@ export class Dispatcher {
   ros2Open = 0;
   private readonly busyGroups = new Set<string>();
   private readonly timed: Source[] = [];
+  /** Sources run as fast as taken, in step with each other (fast mode). */
+  private readonly fastSources: Source[] = [];
   private cancelTick?: () => void;
   private idleResolve?: () => void;
   /** Sink completions. */
@@ -65,6 +67,7 @@ export class Dispatcher {
     for (const st of this.stages) if (!st.source && st.spec.local) this.offer(st);
     for (const st of this.stages) {
       if (!st.source || st.source.done) continue;
+      if (this.opts.fast) this.fastSources.push(st.source);
       if (this.opts.fast || st.source.period === 0) this.fastTick(st);
       else this.timed.push(st.source);
     }
@@ -161,6 +164,7 @@ export class Dispatcher {
       return;
     }
     if (this.outputsFull(st)) return;
+    if (this.opts.fast && this.ahead(src)) return;
     src.scheduled = true;
     this.clock.soon(() => {
       src.scheduled = false;
@@ -171,6 +175,28 @@ export class Dispatcher {
       this.offer(st);
       this.drain();
     });
+  }
+
+  /**
+   * Fast mode keeps the sources in step: a source emits frame k only once every other source
+   * has emitted frame k - 1 and the pipeline took it (published, and not held in a full queue),
+   * so no branch runs ahead of the others into a join.
+   */
+  private ahead(src: Source): boolean {
+    for (const o of this.fastSources) {
+      if (o === src || o.done) continue;
+      if (o.emitted < src.emitted) return true;
+      if (o.emitted === src.emitted) {
+        const os = this.stages[o.stage]!;
+        if (o.pending || os.running || os.queued || this.outputsFull(os)) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Fast mode: a source moved on or its frame was taken; the others may be free to emit. */
+  private stepSources(except: StageState): void {
+    for (const o of this.fastSources) if (o.stage !== except.index) this.fastTick(this.stages[o.stage]!);
   }
 
   private outputsFull(st: StageState): boolean {
@@ -343,8 +369,10 @@ export class Dispatcher {
   }
 
   private offerLater(p: StageState): void {
-    if (p.source) this.fastTick(p);
-    else this.offer(p);
+    if (p.source) {
+      this.fastTick(p);
+      if (this.opts.fast) this.stepSources(p);
+    } else this.offer(p);
   }
 
   private release(st: StageState, x: XpuState, lane: number, start: number): number {
@@ -426,7 +454,10 @@ export class Dispatcher {
       this.hooks.endToEnd?.(st.index, frame.seq, this.clock.now() - frame.t0);
     }
     if (st.source) {
-      if (this.opts.fast) this.fastTick(st);
+      if (this.opts.fast) {
+        this.fastTick(st);
+        this.stepSources(st);
+      }
     } else {
       this.offer(st);
     }
