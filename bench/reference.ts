@@ -14,7 +14,7 @@
 //    executors (front lidar, rear lidar, fusion/hot path, planner, everything else), each its
 //    own thread, the hot path and planner ranked first. The reference also gives those threads
 //    SCHED_RR priorities and CPU affinity; these threads are ordinary ones sharing the cores.
-// Sensor and timer callbacks (a stamp, a tick) run on the main thread in all four.
+// Sensor callbacks (a stamp) run on the main thread in all four.
 // Messages pass between nodes without serialization in all four: rclcpp writes a 4 KB plain
 // struct as CDR in microseconds, the generic JS CDR writer takes milliseconds, which would
 // measure the codec rather than the executor.
@@ -76,7 +76,7 @@ const RANK: Record<string, number> = { front: 2, rear: 2, fusion: 2, planner: 1,
 /** The reference node a stage belongs to: its module (a timer or a connection shares its node's). */
 const nodeOf = (g: Graph, i: number) => g.stages[i]!.module;
 
-/** On an executor thread when the stage has a worker implementation; else (a timer tick) on the main thread. */
+/** On an executor thread when the stage has a worker implementation; else (a sensor stamp) on the main thread. */
 const onThread = (g: Graph, i: number, xpu: string, priority: number, group: string): StagePlacement =>
   g.stages[i]!.impls.some((x) => x.name === 'worker') ? { impl: 'worker', xpu, priority, group } : { impl: 'js', xpu: 'main', priority, group };
 

@@ -13,7 +13,7 @@ import { placementKey } from '../runtime/schedule/profile.js';
 import type { Assignment, CostModel } from '../runtime/schedule/model.js';
 import { ModuleCodec } from '../runtime/schedule/codec.js';
 import { modelCosts, simulate } from '../runtime/schedule/simulate.js';
-import { Tracer } from '../runtime/trace/tracer.js';
+import { EventKind, Tracer } from '../runtime/trace/tracer.js';
 import { loadLaunchFile } from '../runtime/launch/index.js';
 import { loadRegistry } from '../runtime/cli/xnodes.js';
 import { mulberry32 } from '../runtime/util/random.js';
@@ -35,6 +35,15 @@ function registry(): XNodeRegistry {
     defineXNode({ type: 'conf/step', inputs: { in: t }, outputs: { out: t }, impls: [pass, passNative] }),
     defineXNode({ type: 'conf/join', inputs: { a: t, b: t }, outputs: { out: t }, impls: [pass, passNative] }),
     defineXNode({ type: 'conf/feedback', inputs: { in: t, prior: { ...t, latched: true, optional: true } }, outputs: { out: t }, impls: [pass, passNative] }),
+    defineXNode({ type: 'conf/latest', join: 'latest', inputs: { a: { ...t, depth: 2 }, b: t }, outputs: { out: t }, impls: [pass, passNative] }),
+    defineXNode({
+      type: 'conf/cyclic',
+      timer: true,
+      inputs: { a: { ...t, latched: true, optional: true, clear: true }, b: { ...t, latched: true, optional: true } },
+      outputs: { out: t },
+      params: { rate: { type: 'float', default: 30 } },
+      impls: [pass, passNative],
+    }),
     defineXNode({
       type: 'conf/sink',
       inputs: { in: t },
@@ -80,15 +89,24 @@ interface Mode {
 interface Trace {
   dispatches: string[];
   e2e: string[];
+  /** Captures, transfers and drops, as the executor's tracer records them. */
+  events: string[];
 }
+
+const event = (kind: string, stage: number, seq: number, start: number, end: number) => `${kind} ${stage}#${seq} ${start.toFixed(6)}-${end.toFixed(6)}`;
 
 const decision = (job: Job, t: number) => `${job.stage}#${job.frame.seq}@${job.xpu}.${job.lane} t=${t.toFixed(6)}`;
 
 async function viaExecutor(graph: Graph, plan: ExecPlan, xpus: XpuInfo[], m: CostModel, mode: Mode): Promise<Trace> {
-  const out: Trace = { dispatches: [], e2e: [] };
+  const out: Trace = { dispatches: [], e2e: [], events: [] };
   const machine = new VirtualMachine({ cores: m.cores });
   const a = assignmentOf(m, plan);
   const tracer = new (class extends Tracer {
+    override record(stage: number, xpu: number, kind: EventKind, seq: number, start: number, end: number): void {
+      const name = kind === EventKind.Capture ? 'capture' : kind === EventKind.Transfer ? 'transfer' : kind === EventKind.Drop ? 'drop' : undefined;
+      if (name) out.events.push(event(name, stage, seq, start, end));
+      super.record(stage, xpu, kind, seq, start, end);
+    }
     override endToEnd(sink: number, ms: number): void {
       out.e2e.push(`${sink}:${ms.toFixed(6)}`);
       super.endToEnd(sink, ms);
@@ -110,13 +128,18 @@ async function viaExecutor(graph: Graph, plan: ExecPlan, xpus: XpuInfo[], m: Cos
 }
 
 function viaSimulator(m: CostModel, plan: ExecPlan, mode: Mode): Trace {
-  const out: Trace = { dispatches: [], e2e: [] };
+  const out: Trace = { dispatches: [], e2e: [], events: [] };
   simulate(m, assignmentOf(m, plan), {
     frames: mode.frames,
     realtime: mode.realtime ?? mode.frames === undefined,
     durationMs: mode.durationS !== undefined ? mode.durationS * 1000 : undefined,
     onDispatch: (job, t) => out.dispatches.push(decision(job, t)),
     onEndToEnd: (sink, _seq, ms) => out.e2e.push(`${sink}:${ms.toFixed(6)}`),
+    trace: {
+      capture: (stage, seq, due, ready) => void out.events.push(event('capture', stage, seq, due, ready)),
+      transfer: (stage, _input, seq, from, to) => void out.events.push(event('transfer', stage, seq, from, to)),
+      drop: (stage, _input, seq, t) => void out.events.push(event('drop', stage, seq, t, t)),
+    },
   });
   return out;
 }
@@ -127,6 +150,7 @@ async function conform(t: ExecutionContext, graph: Graph, plan: ExecPlan, xpus: 
   t.true(real.dispatches.length > 0, 'something ran');
   t.deepEqual(real.dispatches, sim.dispatches, 'the same dispatch decisions');
   t.deepEqual(real.e2e, sim.e2e, 'the same per-frame latencies');
+  t.deepEqual(real.events, sim.events, 'the same captures, transfers and drops');
   return real;
 }
 
@@ -181,6 +205,7 @@ test('a join with lost frames: one slow branch at a fast rate, keep-last drops a
   const r = await conform(t, graph, plan, xpus, m, { durationS: 0.3 });
   const fusion = graph.stages.findIndex((s) => s.name === 'fusion');
   t.true(r.dispatches.filter((d) => d.startsWith(`${fusion}#`)).length >= 10);
+  t.true(r.events.some((e) => e.startsWith('drop ')) && r.events.some((e) => e.startsWith('capture ')), 'drops and captures compared too');
 });
 
 test('a cycle closed by a latched feedback edge', async (t) => {
@@ -249,6 +274,42 @@ test('random synthetic pipelines, placements and priorities, at rates and as fas
     await conform(t, graph, plan, xpus, m, { frames: 10 });
     await conform(t, graph, plan, xpus, m, { durationS: 0.1 });
   }
+});
+
+test('a timer-driven stage reading a cleared cache and a latched input, behind a latest join', async (t) => {
+  const graph = buildGraph(
+    describeXNodes([
+      { name: 'front', type: 'conf/src', outputs: { out: '/f' }, params: { rate: 100 } },
+      { name: 'rear', type: 'conf/src', outputs: { out: '/r' }, params: { rate: 100 } },
+      { name: 'map', type: 'conf/src', outputs: { out: '/m' }, params: { rate: 40 } },
+      { name: 'slow', type: 'conf/step', inputs: { in: '/r' }, outputs: { out: '/r2' } },
+      { name: 'fusion', type: 'conf/latest', inputs: { a: '/f', b: '/r2' }, outputs: { out: '/fu' } },
+      { name: 'planner', type: 'conf/cyclic', inputs: { a: '/fu', b: '/m' }, outputs: { out: '/p' }, params: { rate: 30 } },
+      { name: 'hot', type: 'conf/sink', inputs: { in: '/fu' } },
+      { name: 'cmd', type: 'conf/sink', inputs: { in: '/p' } },
+    ] as XNodeInCode[]),
+    registry(),
+  );
+  const m = buildModel(graph, xpus, profileOf(graph, xpus, (s) => (graph.stages[s]!.name === 'slow' ? 13 : 0.7), 2));
+  const plan = place(graph, { slow: 'native', planner: 'native' }, { fusion: 2, planner: 1 });
+  const r = await conform(t, graph, plan, xpus, m, { durationS: 0.4 });
+  const planner = graph.stages.findIndex((s) => s.name === 'planner');
+  t.is(r.dispatches.filter((d) => d.startsWith(`${planner}#`)).length, 12, 'a 30 Hz timer over 0.4 s');
+  await conform(t, graph, plan, xpus, m, { frames: 12, realtime: true });
+  await conform(t, graph, plan, xpus, m, { frames: 12 });
+  await conform(t, graph, place(graph, {}, {}), xpus, m, { durationS: 0.25 });
+});
+
+test('reference system: the shipped launch file with its real nodes (timer-driven planner, latest-join fusions), at its rates', async (t) => {
+  const desc = loadLaunchFile(join(packageRoot(), 'launch', 'reference-system.launch.yaml'), { args: { number_crunch_limit: '64' } });
+  const graph = buildGraph(desc, await loadRegistry({ types: desc.xnodes.map((x) => x.type) }));
+  const all = await discoverXpus({ workers: 2 });
+  const m = buildModel(graph, all, profileOf(graph, all, hashCost(7), 2));
+  const r = await conform(t, graph, defaultPlan(graph, all), all, m, { durationS: 0.55 });
+  const bp = graph.stages.findIndex((s) => s.name === 'BehaviorPlanner');
+  t.is(r.dispatches.filter((d) => d.startsWith(`${bp}#`)).length, 6, 'the planner on its own 100 ms timer');
+  const native = place(graph, Object.fromEntries(graph.stages.filter((s) => s.impls.some((i) => i.name === 'native')).map((s) => [s.name, 'native'])));
+  await conform(t, graph, native, all, m, { durationS: 0.6 });
 });
 
 test('perception: the shipped launch file with its real stages, under the default plan', async (t) => {

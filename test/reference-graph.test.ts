@@ -54,15 +54,14 @@ async function graphOf(ext: string): Promise<Graph> {
 
 const topic = (t: string) => t.replace(/^\//, '');
 
-/** The graph as reference nodes: stages grouped by the node name they stamp (timers left out). */
+/** The graph as reference nodes: stages grouped by the node name they stamp. */
 function nodesOf(g: Graph): Map<string, { kind: string; inputs: string[]; outputs: string[]; stages: number }> {
   const nodes = new Map<string, { kind: string; inputs: string[]; outputs: string[]; stages: number }>();
   for (const s of g.stages) {
-    if (s.def.type === 'reference/timer') continue;
     const name = (s.params.node as string) || s.name;
     const n = nodes.get(name) ?? { kind: s.def.type.split('/')[1]!, inputs: [], outputs: [], stages: 0 };
     n.stages++;
-    n.inputs.push(...s.inputs.filter((i) => i.port !== 'tick').map((i) => topic(i.topic)));
+    n.inputs.push(...s.inputs.map((i) => topic(i.topic)));
     n.outputs.push(...s.outputs.map((o) => topic(o.topic)));
     nodes.set(name, n);
   }
@@ -73,7 +72,7 @@ test('the YAML and XML launch files describe the same system', (t) => {
   const yaml = loadLaunchFile(file('yaml'), { args: {} });
   const xml = loadLaunchFile(file('xml'), { args: {} });
   t.deepEqual(stripPositions(xml.xnodes), stripPositions(yaml.xnodes));
-  t.is(yaml.xnodes.length, 26, '24 nodes: the intersection as two connection stages, the cyclic node with its timer stage');
+  t.is(yaml.xnodes.length, 25, '24 nodes: the intersection as two connection stages');
 });
 
 for (const ext of ['yaml', 'xml']) {
@@ -94,30 +93,28 @@ for (const ext of ['yaml', 'xml']) {
   });
 }
 
-test('timer periods and the cyclic timer are the reference defaults (timing/default.hpp)', async (t) => {
+test("timer periods and the cyclic node's cycle time are the reference defaults (timing/default.hpp)", async (t) => {
   const g = await graphOf('yaml');
   for (const r of REFERENCE.filter((x) => x.kind === 'sensor')) {
     const s = g.stages.find((x) => x.name === r.node)!;
     t.true(Math.abs(1000 / s.rateHz - r.periodMs!) < 1e-9, `${r.node}: ${1000 / s.rateHz} ms`);
   }
-  const timer = g.stages.find((s) => s.def.type === 'reference/timer')!;
-  t.true(Math.abs(1000 / timer.rateHz - 100) < 1e-9);
-  t.is(timer.module, 'BehaviorPlanner', 'the timer belongs to the BehaviorPlanner node');
   const bp = g.stages.find((s) => s.name === 'BehaviorPlanner')!;
-  t.is(bp.inputs.find((i) => i.port === 'tick')!.topic, timer.outputs[0]!.topic);
-  for (const s of g.stages) if (s.def.type !== 'reference/sensor' && s.def.type !== 'reference/timer' && s.def.type !== 'reference/command') t.is(s.params.number_crunch_limit, 4096, s.name);
+  t.true(bp.def.timer, 'the cyclic node is driven by its own timer');
+  t.true(Math.abs(1000 / bp.rateHz - 100) < 1e-9, 'cycle time 100 ms');
+  for (const s of g.stages) if (s.def.type !== 'reference/sensor' && s.def.type !== 'reference/command') t.is(s.params.number_crunch_limit, 4096, s.name);
 });
 
-test('QoS: keep-last 1 on processing inputs, 10 on command nodes; cyclic inputs cached (latched), never waited for', async (t) => {
+test('QoS: keep-last 1 on processing inputs, 10 on command nodes; cyclic inputs caches cleared when taken; fusions unaligned', async (t) => {
   const g = await graphOf('yaml');
   for (const s of g.stages) {
     for (const i of s.inputs) {
-      if (i.port === 'tick') continue;
       if (s.def.type === 'reference/command') t.is(i.spec.depth, 10, `${s.name}.${i.port}`);
-      else if (s.def.type === 'reference/cyclic') t.true(!!i.spec.latched && !!i.spec.optional, `${s.name}.${i.port}`);
+      else if (s.def.type === 'reference/cyclic') t.true(!!i.spec.latched && !!i.spec.optional && !!i.spec.clear, `${s.name}.${i.port}`);
       else t.is(i.spec.depth, 1, `${s.name}.${i.port}`);
     }
   }
+  for (const s of g.stages) if (s.def.type === 'reference/fusion') t.is(s.def.join, 'latest', `${s.name}: the latest of each input, no frame alignment`);
   const modules = new Set(g.stages.map((s) => s.module));
   t.is(modules.size, 24, 'each reference node is a module (a ROS2 node) of its own');
 });

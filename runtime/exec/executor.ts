@@ -170,11 +170,13 @@ export class Executor {
           type: i.spec.type,
           depth: Math.max(1, i.spec.depth ?? 1),
           latched: !!i.spec.latched,
+          clear: !!i.spec.clear,
           optional: !!i.spec.optional,
           external: this.graph.topics.get(i.topic)!.ros2?.dir === 'in',
         })),
         outputs,
-        periodMs: s.inputs.length === 0 ? (s.rateHz > 0 ? 1000 / s.rateHz : 0) : -1,
+        periodMs: s.inputs.length === 0 || s.def.timer ? (s.rateHz > 0 ? 1000 / s.rateHz : 0) : -1,
+        join: s.def.join,
         rateHz: s.rateHz,
         isSink: outputs.every((o) => o.subs.length === 0 && !(this.opts.local && remote(o))),
         local,
@@ -200,6 +202,9 @@ export class Executor {
         if (this.traced(seq)) t.record(stage, xpu, EventKind.Run, seq, start, end);
       },
       endToEnd: (stage, seq, ms) => this.traced(seq) && t.endToEnd(stage, ms),
+      capture: (stage, seq, due, ready) => this.traced(seq) && t.record(stage, this.core.stages[stage]!.xpu, EventKind.Capture, seq, due, ready),
+      transfer: (stage, _input, seq, from, to, _fromXpu, toXpu) => this.traced(seq) && t.record(stage, toXpu, EventKind.Transfer, seq, from, to),
+      drop: (stage, _input, seq, at) => this.traced(seq) && t.record(stage, this.core.stages[stage]!.xpu, EventKind.Drop, seq, at, at),
       publish: (stage, output, value, frame) => {
         this.ros2Out[stage]?.[output]?.(value);
         if (this.opts.tap) this.opts.tap(this.topo.stages[stage]!.outputs[output]!.topic, value, frame.seq);

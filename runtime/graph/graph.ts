@@ -24,7 +24,7 @@ export interface Stage {
   priority: number;
   module: string;
   process: string;
-  /** Sources only: emit rate in Hz (0 = as fast as the pipeline takes frames). */
+  /** Sources: emit rate in Hz (0 = as fast as the pipeline takes frames); timer-driven stages: their timer rate (> 0). */
   rateHz: number;
 }
 
@@ -121,11 +121,12 @@ function resolveStage(e: XNodeEntity, index: number, registry: XNodeRegistry): S
       .filter(([port]) => port in m)
       .map(([port, spec]) => ({ port, topic: m[port]!, spec }));
   const rateParam = def.rateParam ?? 'rate';
-  const rateHz = Object.keys(def.inputs).length === 0 ? Number(params[rateParam] ?? 0) : 0;
+  const rateHz = Object.keys(def.inputs).length === 0 || def.timer ? Number(params[rateParam] ?? 0) : 0;
   // A rate beyond 1 MHz (e.g. 1e23 from a typo) would make the period 0 and the run spin.
   if (!(Number.isFinite(rateHz) && rateHz >= 0 && rateHz <= 1e6)) {
     throw new GraphError(at(rateParam), `parameter '${rateParam}' of '${e.name}': ${rateHz} Hz is out of range; expected 0 (as fast as taken) to 1000000`);
   }
+  if (def.timer && !(rateHz > 0)) throw new GraphError(at(rateParam), `parameter '${rateParam}' of '${e.name}': a timer-driven stage needs a rate above 0 Hz`);
   return {
     index,
     name: e.name,

@@ -112,7 +112,7 @@ export function lowerBound(m: CostModel): LowerBound {
   const period = new Float64Array(m.stages.length);
   for (const v of m.order) {
     let start = 0;
-    let per = m.stages[v]!.inputs.length === 0 ? Math.max(0, m.stages[v]!.periodMs) : 0;
+    let per = m.stages[v]!.inputs.length === 0 || m.stages[v]!.timer ? Math.max(0, m.stages[v]!.periodMs) : 0;
     for (const u of preds[v]!) {
       start = Math.max(start, est[u]!);
       per = Math.max(per, period[u]!);

@@ -48,15 +48,18 @@ export function prepare(m: CostModel, frames?: number): EvalScratch {
   const period = new Float64Array(n);
   for (const v of m.order) {
     const s = m.stages[v]!;
-    let p = s.inputs.length === 0 ? Math.max(0, s.periodMs) : 0;
+    let p = s.inputs.length === 0 || s.timer ? Math.max(0, s.periodMs) : 0;
     for (const u of preds[v]!) p = Math.max(p, period[u]!);
     period[v] = p;
   }
+  // Timer-driven stages release frames of their own, as sources do.
+  const source = Uint8Array.from(m.stages, (s) => (s.inputs.length === 0 || s.timer ? 1 : 0));
   let release = 0;
-  for (const s of m.sources) release = Math.max(release, period[s]!);
+  for (let v = 0; v < n; v++) if (source[v]) release = Math.max(release, period[v]!);
   const succEdge = succs.map((ws, v) => ws.map((w) => preds[w]!.indexOf(v)));
-  const sink = Uint8Array.from(m.stages, (s) => (s.sink ? 1 : 0));
-  const source = Uint8Array.from(m.stages, (s) => (s.inputs.length === 0 ? 1 : 0));
+  // A frame also ends where it triggers nothing further: a stage read only through latched
+  // inputs (the Autoware hot path ends at ObjectCollisionEstimator, which a planner's timer reads).
+  const sink = Uint8Array.from(m.stages, (s, v) => (s.sink || endsFrames(s, succs[v]!.length) ? 1 : 0));
   const succStart = new Int32Array(n + 1);
   for (let v = 0; v < n; v++) succStart[v + 1] = succStart[v]! + succs[v]!.length;
   const succFlat = new Int32Array(succStart[n]!);
@@ -68,6 +71,11 @@ export function prepare(m: CostModel, frames?: number): EvalScratch {
     });
   }
   return { period, preds, succs, predBytes, frames: frames ?? (n > 120 ? 2 : 3), release, succEdge, sink, source, succStart, succFlat, succBytes };
+}
+
+/** True for a stage that has subscribers, none of which it triggers (`triggered`: its trigger successors). */
+export function endsFrames(s: CostModel['stages'][number], triggered: number): boolean {
+  return triggered === 0 && s.consumers.length > 0 && s.inputs.length > 0;
 }
 
 /** Per stage latency (p50 ms) of the chosen option. */
@@ -268,7 +276,7 @@ export function evaluate(m: CostModel, sc: EvalScratch, option: ArrayLike<number
   let busyMem = 0;
   const cores = m.cores;
   // Frame 0 of each source starts at once; later frames follow their release and the call before.
-  for (const s of m.sources) arrivals.push(0, s);
+  for (let v = 0; v < n; v++) if (sourceOf[v]) arrivals.push(0, v);
   let mainBusyUntil = -Infinity;
   let now = 0;
   let sum = 0;

@@ -48,6 +48,8 @@ export interface ModelPort {
   type: string;
   depth: number;
   latched: boolean;
+  /** Latched, cleared when the stage takes it. */
+  clear?: boolean;
   /** Trigger input: the stage runs when it holds a fresh message. */
   trigger: boolean;
   optional: boolean;
@@ -65,8 +67,12 @@ export interface ModelStage {
   module: string;
   /** Launch priority (higher is more important). */
   priority: number;
-  /** Sources: emit period in ms (0: as fast as taken). -1 for non-sources. */
+  /** Sources: emit period in ms (0: as fast as taken); timer-driven stages: their timer period. -1 for others. */
   periodMs: number;
+  /** Driven by a timer at `periodMs` although it has inputs (they are latched: read, not waited for). */
+  timer?: boolean;
+  /** How trigger inputs meet (the dispatch core's `join`). */
+  join?: 'frame' | 'latest';
   stateful: boolean;
   options: ModelOption[];
   inputs: ModelPort[];

@@ -325,17 +325,26 @@ export function nextBest(m: CostModel, option: ArrayLike<number>, stage: number,
 
 /**
  * The simulated cost of an assignment: mean end-to-end latency (from when each frame was due)
- * over the frames that reach the sinks, plus two periods for every frame a sink never sees (a plan must not look fast by
- * dropping frames).
+ * over the frames that reach the sinks or end where they trigger nothing further, plus two
+ * periods for every frame that never does (a plan must not look fast by dropping frames).
  */
 export function simulatedCost(m: CostModel, option: ArrayLike<number>, sc: EvalScratch = prepare(m), frames = 24): number {
   const prio = priorities(m, upwardRank(m, sc, option));
-  const r = simulate(m, { option: Array.from(option), priority: prio }, { frames, warmup: 3 });
-  const expected = m.sinks.length * (frames - 3);
-  const got = Math.min(expected, r.e2e.count);
+  // Frames end at the sinks and where they trigger nothing further (read only through latched inputs).
+  const ends: number[] = [];
+  for (let v = 0; v < m.stages.length; v++) if (!m.stages[v]!.sink && sc.sink[v]) ends.push(v);
+  const r = simulate(m, { option: Array.from(option), priority: prio }, { frames, warmup: 3, ends });
+  const expected = (m.sinks.length + ends.length) * (frames - 3);
+  let n = r.e2e.count;
+  let sum = r.e2e.count ? r.e2e.mean * r.e2e.count : 0;
+  for (const s of r.ends.values()) {
+    n += s.count;
+    sum += s.count ? s.mean * s.count : 0;
+  }
+  const got = Math.min(expected, n);
   const P = pipelinePeriod(m) || 100;
   // Counted from when frames were due: a plan must not look fast by delaying source ticks.
-  const mean = got ? r.e2e.mean : Infinity;
+  const mean = got ? sum / n : Infinity;
   return mean + (2 * P * (expected - got)) / Math.max(1, expected);
 }
 

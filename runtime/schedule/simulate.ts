@@ -27,6 +27,10 @@ export interface SimOptions {
   onDispatch?: (job: Job, t: number) => void;
   /** Sees every frame a sink finishes, warm-up included. */
   onEndToEnd?: (sink: number, seq: number, ms: number) => void;
+  /** Sees the core's captures, transfers and drops (what the executor's tracer records). */
+  trace?: Pick<Hooks, 'capture' | 'transfer' | 'drop'>;
+  /** Also measure frames ending at `ends` (stages read only through latched inputs): SimResult.ends. */
+  ends?: number[];
 }
 
 export interface SimResult {
@@ -36,6 +40,8 @@ export interface SimResult {
    */
   e2e: Summary;
   e2eBySink: Map<number, Summary>;
+  /** With `ends`: per such stage, latency from when the frame was due to the end of its run. */
+  ends: Map<number, Summary>;
   /** Per stage: runs, drops, run-time summary (ms, as the executor's tracer measures it). */
   stages: Array<{ runs: number; drops: number; run: Summary; wait: Summary }>;
   overruns: number;
@@ -57,10 +63,11 @@ export function modelTopology(m: CostModel, a: Assignment): Topology {
       xpu: s.options[a.option[i]!]!.xpu,
       priority: a.priority[i]!,
       group: a.group?.[i],
-      inputs: s.inputs.map((p) => ({ port: p.port, topic: p.topic, type: p.type, depth: p.depth, latched: p.latched, optional: p.optional })),
+      inputs: s.inputs.map((p) => ({ port: p.port, topic: p.topic, type: p.type, depth: p.depth, latched: p.latched, clear: p.clear, optional: p.optional })),
       outputs: [],
-      periodMs: s.inputs.length === 0 ? Math.max(0, s.periodMs) : -1,
-      rateHz: s.inputs.length === 0 && s.periodMs > 0 ? 1000 / s.periodMs : 0,
+      periodMs: s.inputs.length === 0 ? Math.max(0, s.periodMs) : s.timer ? s.periodMs : -1,
+      join: s.join,
+      rateHz: (s.inputs.length === 0 || s.timer) && s.periodMs > 0 ? 1000 / s.periodMs : 0,
       isSink: s.sink,
       local: true,
     })),
@@ -127,6 +134,24 @@ export function simulate(m: CostModel, a: Assignment, opts: SimOptions = {}): Si
     },
   };
   if (opts.onDispatch) hooks.dispatch = (job) => opts.onDispatch!(job, vm.now());
+  if (opts.trace) Object.assign(hooks, opts.trace);
+  // A stage runs one job at a time: its frame at dispatch is the one its run hook ends.
+  const endAt = new Set(opts.ends ?? []);
+  const t0Of = new Map<number, { t0: number; seq: number }>();
+  const ended = new Map<number, number[]>();
+  if (endAt.size) {
+    const run = hooks.run!;
+    hooks.dispatch = (job) => {
+      if (endAt.has(job.stage)) t0Of.set(job.stage, { t0: job.frame.t0, seq: job.frame.seq });
+      opts.onDispatch?.(job, vm.now());
+    };
+    hooks.run = (stage, x, seq, start, end, lane) => {
+      run(stage, x, seq, start, end, lane);
+      const f = t0Of.get(stage);
+      if (!f || f.seq < warmup) return;
+      (ended.get(stage) ?? ended.set(stage, []).get(stage)!).push(end - f.t0);
+    };
+  }
   const fast = opts.frames !== undefined && opts.realtime === false && opts.durationMs === undefined;
   const core = new Dispatcher(topo, vm, driver, hooks, { fast, frames: opts.frames ?? Infinity });
   void core.run(opts.durationMs);
@@ -141,6 +166,7 @@ export function simulate(m: CostModel, a: Assignment, opts: SimOptions = {}): Si
   return {
     e2e: summarize(all),
     e2eBySink: bySink,
+    ends: new Map([...ended].map(([s, l]) => [s, summarize(l)])),
     stages: core.stages.map((st) => ({
       runs: st.runs,
       drops: st.inputs.reduce((n, p) => n + p.drops, 0),

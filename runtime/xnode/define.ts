@@ -28,6 +28,14 @@ export function defineXNode(spec: XNodeSpec): XNodeDef {
   if (Object.keys(inputs).length === 0 && !((spec.rateParam ?? 'rate') in params)) {
     throw new Error(`${where}: a source (no inputs) needs a rate parameter ('rate' or rateParam)`);
   }
+  for (const [port, p] of Object.entries(inputs)) {
+    if (p.clear && !p.latched) throw new Error(`${where}: input '${port}' is 'clear' but not latched; only a latched input can be cleared when taken`);
+    if (spec.timer && !(p.latched && p.optional)) {
+      throw new Error(`${where}: input '${port}' of a timer-driven XNODE must be latched and optional (its timer runs it, with what the inputs hold)`);
+    }
+  }
+  if (spec.timer && !((spec.rateParam ?? 'rate') in params)) throw new Error(`${where}: a timer-driven XNODE needs a rate parameter ('rate' or rateParam)`);
+  if (spec.join !== undefined && spec.join !== 'frame' && spec.join !== 'latest') throw new Error(`${where}: join must be 'frame' or 'latest'`);
   return { ...spec, inputs, outputs, params };
 }
 

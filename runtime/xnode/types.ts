@@ -26,6 +26,12 @@ export interface PortSpec {
   optional?: boolean;
   /** Inputs only: the latest message is used but does not trigger the stage (e.g. CameraInfo). */
   latched?: boolean;
+  /**
+   * Latched inputs only: the message is cleared when the stage takes it (a cache the stage
+   * consumes, as a ROS2 callback that resets its cached message); one replaced before it was
+   * taken counts as a drop.
+   */
+  clear?: boolean;
   /** Inputs only: keep-last queue depth (default 1: always the freshest message). */
   depth?: number;
   description?: string;
@@ -135,8 +141,20 @@ export interface XNodeSpec {
   inputs?: Record<string, PortSpec>;
   outputs?: Record<string, PortSpec>;
   params?: Record<string, ParamSpec>;
-  /** Sources (no inputs): the parameter holding the emit rate in Hz (default `rate`). */
+  /** Sources (no inputs) and timer-driven XNODEs: the parameter holding the rate in Hz (default `rate`). */
   rateParam?: string;
+  /**
+   * Driven by a timer at its rate, though it has inputs (ROS2: a wall timer whose callback reads
+   * the messages its subscriptions cached): each tick runs it with what its inputs hold, so
+   * they must be latched and optional.
+   */
+  timer?: boolean;
+  /**
+   * How its trigger inputs meet: `frame` (default) pairs them by source frame number where the
+   * sources' rates allow; `latest` takes the newest message on each, unaligned (ROS2 nodes that
+   * fuse whatever their subscriptions last received). Run as fast as taken (lossless), frames pair.
+   */
+  join?: 'frame' | 'latest';
   /** Keeps state between calls: a worker implementation is pinned to one worker. */
   stateful?: boolean;
   impls: ImplSpec[];

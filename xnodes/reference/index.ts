@@ -10,7 +10,7 @@ import { nativeNumberCruncher } from './native.js';
 import { CYCLIC_INPUTS, KINDS, type Kind } from './nodes.js';
 
 const WORKER = new URL('./stage.worker.js', import.meta.url).href;
-const msg = (extra: { depth?: number; latched?: boolean; optional?: boolean; description?: string } = {}) => ({ type: MESSAGE_TYPE, ...extra });
+const msg = (extra: { depth?: number; latched?: boolean; optional?: boolean; clear?: boolean; description?: string } = {}) => ({ type: MESSAGE_TYPE, ...extra });
 
 const node: ParamSpec = { type: 'string', default: '', description: 'node name written into the message history (default: the xnode name)' };
 const limit: ParamSpec = { type: 'int', default: 4096, min: 0, max: 1e9, description: 'number_crunch_limit: primes are counted up to it (timing/default.hpp: 4096)' };
@@ -46,15 +46,6 @@ export const sensor = defineXNode({
   impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: (ctx) => KINDS.sensor(ctx) }],
 });
 
-export const timer = defineXNode({
-  type: 'reference/timer',
-  description: "A cyclic node's timer: ticks its `tick` input at the node's cycle time.",
-  outputs: { tick: { type: 'std_msgs/msg/Empty' } },
-  params: { rate },
-  // A tick does no work: it runs on the main thread, where the source clock is.
-  impls: [{ name: 'js', xpu: 'cpu', backend: 'main', create: () => KINDS.timer() }],
-});
-
 /** One input, one output: a transform node, or one connection of an intersection node. */
 const oneToOne = (kind: 'transform' | 'intersection', description: string) =>
   defineXNode({
@@ -75,7 +66,9 @@ export const intersection = oneToOne(
 
 export const fusion = defineXNode({
   type: 'reference/fusion',
-  description: 'A fusion node: processes once both inputs hold a sample, consumes both, merges both histories.',
+  description: 'A fusion node: processes once both inputs hold a sample, consumes both (the newest of each, unaligned), merges both histories.',
+  // Depth 1 and the latest of each: the reference's two caches, overwritten by a newer sample.
+  join: 'latest',
   inputs: { in_0: msg({ depth: 1 }), in_1: msg({ depth: 1 }) },
   outputs: { out: msg() },
   params: { number_crunch_limit: limit, node },
@@ -85,13 +78,12 @@ export const fusion = defineXNode({
 
 export const cyclic = defineXNode({
   type: 'reference/cyclic',
-  description: 'A cyclic node: caches the latest sample of each input; each tick of its timer crunches and publishes the histories cached since the last tick.',
-  inputs: {
-    tick: { type: 'std_msgs/msg/Empty', description: "the node's timer (reference/timer)" },
-    ...Object.fromEntries(CYCLIC_INPUTS.map((p) => [p, msg({ latched: true, optional: true })])),
-  },
+  description: 'A cyclic node: caches the latest sample of each input; each tick of its timer crunches and publishes the histories cached since the last tick, clearing the caches.',
+  // Its own timer runs it (rate: 1000 / cycle time); each input a cache it takes and clears.
+  timer: true,
+  inputs: Object.fromEntries(CYCLIC_INPUTS.map((p) => [p, msg({ latched: true, optional: true, clear: true })])),
   outputs: { out: msg() },
-  params: { number_crunch_limit: limit, node },
+  params: { number_crunch_limit: limit, node, rate: { ...rate, default: 10, description: 'timer rate in Hz (1000 / cycle_time in ms)' } },
   stateful: true,
   impls: crunching('cyclic'),
 });
@@ -117,4 +109,4 @@ export const command = defineXNode({
   impls: light('command'),
 });
 
-export const xnodes = [sensor, timer, transform, intersection, fusion, cyclic, command];
+export const xnodes = [sensor, transform, intersection, fusion, cyclic, command];

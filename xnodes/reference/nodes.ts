@@ -3,7 +3,7 @@
 // main thread or in a worker, C++ on the libuv pool). Each keeps its own sequence counters,
 // as a reference node does, so the metrics see the same gaps.
 import type { ImplContext, PortValues, StageInstance, StageResult } from '../../runtime/xnode/types.js';
-import { emptyMessage, lastSequence, mergeHistory, nodeStamp, nowNs, SequenceTracker, setSample, size, type Message4kb } from './message.js';
+import { emptyMessage, mergeHistory, nodeStamp, nowNs, SequenceTracker, setSample, type Message4kb } from './message.js';
 import { commandCallback, commandClosed, commandOpened, CommandMetrics } from './metrics.js';
 
 /** A number cruncher: sync (JS) or a promise (native). */
@@ -41,11 +41,6 @@ export function sensor(ctx: ImplContext): StageInstance {
   };
 }
 
-/** The tick of a cyclic node's timer (what a stage with inputs cannot have itself). */
-export function timer(): StageInstance {
-  return { process: () => ({ tick: {} }) };
-}
-
 /** Transform, and one connection of an intersection: crunch, then publish with the input's history. */
 export function transform(ctx: ImplContext, crunch: Crunch): StageInstance {
   const node = nodeStamp(nodeName(ctx));
@@ -67,8 +62,9 @@ export function transform(ctx: ImplContext, crunch: Crunch): StageInstance {
 }
 
 /**
- * Fusion: runs once both inputs hold a sample, takes both (the executor hands a stage the
- * messages it consumes: the reference's caches cleared), merges both histories.
+ * Fusion: runs once both inputs hold a sample and takes both (the XNODE's `latest` join: the
+ * newest sample of each, unaligned; taking them is the reference's cache reset), merges both
+ * histories.
  */
 export function fusion(ctx: ImplContext, crunch: Crunch): StageInstance {
   const node = nodeStamp(nodeName(ctx));
@@ -94,28 +90,15 @@ export function fusion(ctx: ImplContext, crunch: Crunch): StageInstance {
 }
 
 /**
- * Cyclic: its timer (the `tick` input) crunches and publishes the histories of the samples
- * cached since the last cycle. Inputs are latched (the latest sample stays available), so a
- * sample already merged is recognised by its newest entry and skipped: that is the
- * reference's cache reset.
+ * Cyclic: its timer (the stage is timer-driven) crunches and publishes the histories of the
+ * samples its inputs cached since the last tick. The inputs are cleared when taken, so an
+ * input handed over is a fresh sample: that is the reference's cache reset.
  */
 export function cyclic(ctx: ImplContext, crunch: Crunch): StageInstance {
   const node = nodeStamp(nodeName(ctx));
   const limit = limitOf(ctx);
   const trackers = CYCLIC_INPUTS.map(() => new SequenceTracker());
-  const merged = CYCLIC_INPUTS.map(() => ({ stamp: NaN, sequence: -1 }));
   let sequence = 0;
-  const fresh = (k: number, m: Message4kb): boolean => {
-    const n = size(m);
-    if (n === 0) return false;
-    const stamp = Number(m.stats[n - 1]!.timestamp);
-    const seq = lastSequence(m);
-    const last = merged[k]!;
-    if (last.stamp === stamp && last.sequence === seq) return false;
-    last.stamp = stamp;
-    last.sequence = seq;
-    return true;
-  };
   return {
     process(inputs: PortValues) {
       const stamp = nowNs();
@@ -124,7 +107,7 @@ export function cyclic(ctx: ImplContext, crunch: Crunch): StageInstance {
         let missed = 0;
         CYCLIC_INPUTS.forEach((port, k) => {
           const m = inputs[port] as Message4kb | undefined;
-          if (!m || !fresh(k, m)) return;
+          if (!m) return;
           missed += trackers[k]!.missed(m);
           mergeHistory(out, m);
         });
@@ -164,7 +147,7 @@ export function command(ctx: ImplContext): StageInstance {
   };
 }
 
-export const KINDS = { sensor, timer, transform, intersection: transform, fusion, cyclic, command } as const;
+export const KINDS = { sensor, transform, intersection: transform, fusion, cyclic, command } as const;
 export type Kind = keyof typeof KINDS;
 
 /** The kind of a `reference/<kind>` type. */

@@ -1,6 +1,7 @@
 // The dispatch core: decides what runs next, on any clock and any XPU driver. Sources emit
 // frames (at their rates, or as fast as taken with backpressure); a stage is ready when its
-// trigger inputs hold fresh messages (joins align them by frame number); ready stages wait at
+// trigger inputs hold fresh messages (joins align them by frame number, or take the latest of
+// each), or, timer-driven, when its timer ticks (it reads what its inputs hold); ready stages wait at
 // their XPU, highest priority first, within its lanes and exclusive groups; inputs are taken
 // when the stage actually starts (late binding: always the freshest data). The executor and
 // the simulator are shells over this one class (exec/executor.ts, schedule/simulate.ts).
@@ -31,6 +32,8 @@ export class Dispatcher {
   ros2Open = 0;
   private readonly busyGroups = new Set<string>();
   private readonly timed: Source[] = [];
+  /** Sources run as fast as taken, in step with each other (fast mode). */
+  private readonly fastSources: Source[] = [];
   private cancelTick?: () => void;
   private idleResolve?: () => void;
   /** Sink completions. */
@@ -49,6 +52,10 @@ export class Dispatcher {
     const state = buildState(topo, opts);
     this.stages = state.stages;
     this.xpus = state.xpus;
+    const drop = hooks.drop;
+    if (drop) {
+      for (const st of this.stages) st.inputs.forEach((input, k) => (input.onDrop = (env, why) => drop(st.index, k, env.seq, this.clock.now(), why)));
+    }
   }
 
   /** Starts the sources; resolves once the run is over and the pipeline is empty. */
@@ -60,6 +67,7 @@ export class Dispatcher {
     for (const st of this.stages) if (!st.source && st.spec.local) this.offer(st);
     for (const st of this.stages) {
       if (!st.source || st.source.done) continue;
+      if (this.opts.fast) this.fastSources.push(st.source);
       if (this.opts.fast || st.source.period === 0) this.fastTick(st);
       else this.timed.push(st.source);
     }
@@ -156,6 +164,7 @@ export class Dispatcher {
       return;
     }
     if (this.outputsFull(st)) return;
+    if (this.opts.fast && this.ahead(src)) return;
     src.scheduled = true;
     this.clock.soon(() => {
       src.scheduled = false;
@@ -166,6 +175,28 @@ export class Dispatcher {
       this.offer(st);
       this.drain();
     });
+  }
+
+  /**
+   * Fast mode keeps the sources in step: a source emits frame k only once every other source
+   * has emitted frame k - 1 and the pipeline took it (published, and not held in a full queue),
+   * so no branch runs ahead of the others into a join.
+   */
+  private ahead(src: Source): boolean {
+    for (const o of this.fastSources) {
+      if (o === src || o.done) continue;
+      if (o.emitted < src.emitted) return true;
+      if (o.emitted === src.emitted) {
+        const os = this.stages[o.stage]!;
+        if (o.pending || os.running || os.queued || this.outputsFull(os)) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Fast mode: a source moved on or its frame was taken; the others may be free to emit. */
+  private stepSources(except: StageState): void {
+    for (const o of this.fastSources) if (o.stage !== except.index) this.fastTick(this.stages[o.stage]!);
   }
 
   private outputsFull(st: StageState): boolean {
@@ -283,24 +314,26 @@ export class Dispatcher {
     if (st.group !== undefined) this.busyGroups.add(st.group);
     const frame: FrameInfo = { seq: 0, t0: Infinity };
     const inputs: PortValues = {};
+    const timed = st.source !== undefined;
     if (st.source) {
+      // A source's frame, or a timer-driven stage's: the tick, whatever its inputs hold.
       frame.seq = st.source.tickSeq;
       frame.t0 = st.source.tickT0;
       st.source.pending = false;
-    } else {
-      for (let k = 0; k < st.inputs.length; k++) {
-        const input = st.inputs[k]!;
-        const env = input.take();
-        if (!env) continue;
-        inputs[input.port] = env.encoded && this.driver.decode ? this.driver.decode(st.index, k, env) : env.value;
-        if (!input.latched) {
-          if (env.t0 < frame.t0) frame.t0 = env.t0;
-          if (env.seq > frame.seq) frame.seq = env.seq;
-        }
-        if (this.opts.fast) for (const p of input.producers) this.offerLater(this.stages[p]!);
-      }
     }
-    this.hooks.wait?.(st.index, x.index, frame.seq, st.readySince, start);
+    for (let k = 0; k < st.inputs.length; k++) {
+      const input = st.inputs[k]!;
+      const env = st.latest && input.trigger ? input.takeLatest() : input.take();
+      if (!env) continue;
+      inputs[input.port] = env.encoded && this.driver.decode ? this.driver.decode(st.index, k, env) : env.value;
+      if (!input.latched && !timed) {
+        if (env.t0 < frame.t0) frame.t0 = env.t0;
+        if (env.seq > frame.seq) frame.seq = env.seq;
+      }
+      if (this.opts.fast) for (const p of input.producers) this.offerLater(this.stages[p]!);
+    }
+    if (timed) this.hooks.capture?.(st.index, frame.seq, frame.t0, st.readySince);
+    this.hooks.wait?.(st.index, x.index, frame.seq, st.readySince, start, lane);
     const job: Job = { stage: st.index, xpu: x.index, lane, worker, frame, inputs };
     this.hooks.dispatch?.(job);
     let sync = true;
@@ -336,8 +369,10 @@ export class Dispatcher {
   }
 
   private offerLater(p: StageState): void {
-    if (p.source) this.fastTick(p);
-    else this.offer(p);
+    if (p.source) {
+      this.fastTick(p);
+      if (this.opts.fast) this.stepSources(p);
+    } else this.offer(p);
   }
 
   private release(st: StageState, x: XpuState, lane: number, start: number): number {
@@ -376,7 +411,7 @@ export class Dispatcher {
     const end = this.release(st, x, lane, start);
     st.failures = 0;
     st.runs++;
-    this.hooks.run?.(st.index, x.index, frame.seq, start, end);
+    this.hooks.run?.(st.index, x.index, frame.seq, start, end, lane);
     let delayed: Set<CoreSub> | undefined;
     let delivered = false;
     if (out) {
@@ -401,6 +436,7 @@ export class Dispatcher {
           if (delay > 0) {
             // In transit: the frame is not finished at that input until it arrives there.
             (delayed ??= new Set()).add(sub);
+            this.hooks.transfer?.(sub.stage, sub.input, frame.seq, end, end + delay, x.index, target.xpu);
             this.clock.at(end + delay, () => {
               this.deliver(target, sub.input, e);
               this.progressedAt(st, sub, frame.seq);
@@ -418,7 +454,10 @@ export class Dispatcher {
       this.hooks.endToEnd?.(st.index, frame.seq, this.clock.now() - frame.t0);
     }
     if (st.source) {
-      if (this.opts.fast) this.fastTick(st);
+      if (this.opts.fast) {
+        this.fastTick(st);
+        this.stepSources(st);
+      }
     } else {
       this.offer(st);
     }

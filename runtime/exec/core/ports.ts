@@ -1,7 +1,7 @@
 // Input ports: keep-last queues (ROS2 QoS history: the oldest message goes when full, counted),
-// latched inputs (the last message stays), and what a join needs to know about frames: which
+// latched inputs (the last message stays, or, `clear`, stays until the stage takes it), and what a join needs to know about frames: which
 // arrived, and which can no longer arrive.
-import type { CoreInput, Envelope } from './types.js';
+import type { CoreInput, DropReason, Envelope } from './types.js';
 
 export class InputPort {
   readonly queue: Envelope[] = [];
@@ -16,7 +16,11 @@ export class InputPort {
   /** Subscribers of the topic in total: a worker may take the buffers only when it is the only one. */
   fanout = 1;
   depth: number;
+  /** Sees every message dropped here (after `drops` counted it). */
+  onDrop: ((env: Envelope, why: DropReason) => void) | undefined = undefined;
   readonly latched: boolean;
+  /** Latched, cleared when taken: a message replaced before the stage took it is a drop. */
+  readonly clear: boolean;
   /** Trigger input: the stage runs when it holds a fresh message. */
   readonly trigger: boolean;
   readonly optional: boolean;
@@ -26,26 +30,40 @@ export class InputPort {
     this.port = spec.port;
     this.depth = Math.max(1, spec.depth);
     this.latched = spec.latched;
+    this.clear = spec.latched && !!spec.clear;
     this.optional = spec.optional;
     this.trigger = !spec.latched && !spec.optional;
   }
 
   push(env: Envelope): void {
     if (this.latched) {
+      if (this.clear && this.latest) this.dropped(this.latest, 'replaced');
       this.latest = env;
       return;
     }
     if (env.seq > this.seen) this.seen = env.seq;
-    if (this.queue.length >= this.depth) {
-      this.queue.shift();
-      this.drops++;
-    }
+    if (this.queue.length >= this.depth) this.dropped(this.queue.shift()!, 'depth');
     this.queue.push(env);
   }
 
   take(): Envelope | undefined {
-    if (this.latched) return this.latest ?? undefined;
+    if (this.latched) {
+      const env = this.latest ?? undefined;
+      if (this.clear) this.latest = null;
+      return env;
+    }
     return this.queue.shift();
+  }
+
+  /** The newest queued message; the older ones are dropped (a `latest` join). */
+  takeLatest(): Envelope | undefined {
+    while (this.queue.length > 1) this.dropped(this.queue.shift()!, 'latest');
+    return this.take();
+  }
+
+  dropped(env: Envelope, why: DropReason): void {
+    this.drops++;
+    this.onDrop?.(env, why);
   }
 
   get full(): boolean {
@@ -99,8 +117,8 @@ export function alignBySeq(triggers: InputPort[], drop: (input: InputPort) => vo
         k++;
         continue;
       }
-      i.queue.splice(k, 1);
-      i.drops++;
+      const env = i.queue.splice(k, 1)[0]!;
+      i.dropped(env, 'sync');
       drop(i);
     }
   }

@@ -27,6 +27,8 @@ export interface StageState {
   readonly triggers: InputPort[];
   /** Trigger inputs joined by source frame number (like message_filters' exact-time sync). */
   syncBySeq: boolean;
+  /** Trigger inputs taken newest first, unaligned (a `latest` join). */
+  latest: boolean;
   running: boolean;
   queued: boolean;
   readySince: number;
@@ -38,6 +40,7 @@ export interface StageState {
   timeouts: number;
   /** Runs that published nothing to a local subscriber: the frame ended here. */
   ended: number;
+  /** Sources, and timer-driven stages with inputs (their timer). */
   source?: Source;
 }
 
@@ -93,6 +96,7 @@ const stages: StageState[] = topo.stages.map((spec, index) => {
       inputs,
       triggers: inputs.filter((i) => i.trigger),
       syncBySeq: false,
+      latest: spec.join === 'latest' && !opts.fast,
       running: false,
       queued: false,
       readySince: 0,
@@ -102,7 +106,8 @@ const stages: StageState[] = topo.stages.map((spec, index) => {
       timeouts: 0,
       ended: 0,
     };
-    if (spec.inputs.length === 0) {
+    // A timer-driven stage with inputs ticks as a source does; it also reads its inputs.
+    if (spec.inputs.length === 0 || spec.periodMs > 0) {
       st.source = {
         stage: index,
         period: spec.periodMs > 0 ? spec.periodMs : 0,

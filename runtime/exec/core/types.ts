@@ -21,6 +21,8 @@ export interface CoreInput {
   type: string;
   depth: number;
   latched: boolean;
+  /** Latched and cleared when the stage takes it: a cache the stage consumes (ROS2: a callback that resets its cached message). */
+  clear?: boolean;
   optional: boolean;
   /** Fed from outside the graph (ROS2): carries no source frame numbers. */
   external?: boolean;
@@ -50,8 +52,18 @@ export interface CoreStage {
   group?: string;
   inputs: CoreInput[];
   outputs: CoreOutput[];
-  /** Sources: emit period in ms (0: as fast as taken); -1 for stages with inputs. */
+  /**
+   * Sources: emit period in ms (0: as fast as taken). Timer-driven stages with inputs: their
+   * timer period (> 0): each tick runs them with what their latched inputs hold. -1 for stages
+   * their inputs trigger.
+   */
   periodMs: number;
+  /**
+   * How trigger inputs meet: `frame` (default) pairs them by source frame number where the
+   * rates allow; `latest` takes the newest message on each, unaligned (older ones dropped); in
+   * fast mode (lossless) it pairs frames as `frame` does.
+   */
+  join?: 'frame' | 'latest';
   /** Source rate for join alignment (sources of one rate pair frames by number). */
   rateHz: number;
   isSink: boolean;
@@ -111,6 +123,13 @@ export interface Driver {
   abort?(job: Job): void;
 }
 
+/**
+ * Why a message was dropped at an input: keep-last overflow (`depth`), a cleared latched input
+ * replaced before it was taken (`replaced`), older messages at a `latest` join (`latest`), one
+ * that can no longer meet its frame at a frame join (`sync`).
+ */
+export type DropReason = 'depth' | 'replaced' | 'latest' | 'sync';
+
 /** Where a stage goes after its implementation failed (runtime fallback). */
 export interface Replacement {
   xpu: number;
@@ -123,8 +142,14 @@ export interface Hooks {
   /** A job starts: the dispatch decision (stage, frame, XPU, lane). */
   dispatch?(job: Job): void;
   /** The stage waited at its XPU from `from` to `to`. */
-  wait?(stage: number, xpu: number, seq: number, from: number, to: number): void;
-  run?(stage: number, xpu: number, seq: number, start: number, end: number): void;
+  wait?(stage: number, xpu: number, seq: number, from: number, to: number, lane: number): void;
+  run?(stage: number, xpu: number, seq: number, start: number, end: number, lane: number): void;
+  /** A source (or timer) frame `seq` was due at `due`; its stage became ready at `ready`. */
+  capture?(stage: number, seq: number, due: number, ready: number): void;
+  /** A message of frame `seq` in transit to input `input` of `stage` from `from` (its producer's end) to `to`. */
+  transfer?(stage: number, input: number, seq: number, from: number, to: number, fromXpu: number, toXpu: number): void;
+  /** A message of frame `seq` was dropped at input `input` of `stage` at time `t` (counted in the input's drops). */
+  drop?(stage: number, input: number, seq: number, t: number, why: DropReason): void;
   /** A sink finished a frame: its latency from when the frame was due. */
   endToEnd?(stage: number, seq: number, ms: number): void;
   /** A message was published on output `output` of `stage` (tap, ROS2, other processes). */
