@@ -57,7 +57,7 @@ test.serial('the XML twin describes the same pipeline as the YAML launch file', 
   t.deepEqual(strip(xmlFile, {}), strip(yamlFile, {}));
   const args = { objects: '4', seed: '3', voxel_impl: 'native', detector_impl: 'js,worker' };
   t.deepEqual(strip(xmlFile, args), strip(yamlFile, args));
-  for (const opt of [{ map: 'true', map_cells: '256' }, { rollout: 'true' }]) t.deepEqual(strip(xmlFile, opt), strip(yamlFile, opt), JSON.stringify(opt));
+  for (const opt of [{ map: 'true', map_cells: '256' }, { rollout: 'true' }] as Array<Record<string, string>>) t.deepEqual(strip(xmlFile, opt), strip(yamlFile, opt), JSON.stringify(opt));
   const modules = new Set(loadLaunchFile(yamlFile, {}).xnodes.map((x) => x.module));
   t.deepEqual([...modules].sort(), ['/camera_driver', '/camera_perception', '/fusion_tracking', '/lidar_driver', '/lidar_perception']);
 });
