@@ -47,8 +47,8 @@ interface ChannelState {
 export const epochNs = (perfMs = performance.now()): bigint => BigInt(Math.round((performance.timeOrigin + perfMs) * 1e6));
 
 const BATCH = 64;
-/** Shared bytes between the recorder and its writer (per recording). */
-const RING_BYTES = 32 << 20;
+/** Shared bytes between the recorder and its writer: small enough to stay in cache (a ring of 32 MiB, always writing cold memory, measured slower); a writer behind spills into buffers of their own. */
+const RING_BYTES = 4 << 20;
 
 /** Messages gathered until the next hand-over; preallocated, reused. */
 class Batch {
