@@ -131,9 +131,12 @@ test.serial('--replay and --record refuse what they cannot use, naming it', asyn
   const file = await recorded();
   const ros = await openRos2({ transport: 'dds', nodeName: 'test_play' });
   const got = new Map<string, Uint8Array[]>([['/cam/image', []], ['/cam/label', []]]);
+  // A reader deep enough for the whole burst: keep_last 10 (the default profile) may replace
+  // samples a loaded host has not taken yet, as DDS allows.
+  const deep = 'reliable,volatile,keep_last:100';
   const subs = [
-    ros.subscribeRaw('/cam/image', 'sensor_msgs/msg/Image').subscribe((b) => got.get('/cam/image')!.push(b.slice())),
-    ros.subscribeRaw('/cam/label', 'std_msgs/msg/String').subscribe((b) => got.get('/cam/label')!.push(b.slice())),
+    ros.subscribeRaw('/cam/image', 'sensor_msgs/msg/Image', deep).subscribe((b) => got.get('/cam/image')!.push(b.slice())),
+    ros.subscribeRaw('/cam/label', 'std_msgs/msg/String', deep).subscribe((b) => got.get('/cam/label')!.push(b.slice())),
   ];
   const lines: string[] = [];
   try {

@@ -3,7 +3,7 @@
 // node name, namespace, parameters and remappings, output lines prefixed `[name-N] `, exit
 // codes reported, and an orderly stop (SIGINT, then SIGTERM, then SIGKILL); they die with us.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:fs';
+import { accessSync, constants, createWriteStream, mkdirSync, readlinkSync, statSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -96,6 +96,23 @@ export function commandFor(entity: ProcessEntity, env: NodeJS.ProcessEnv = proce
  */
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((f) => isExecutable(f));
 
+/**
+ * Resolves once `pid` runs its own program: setpriv sets the parent-death signal and then
+ * execs, so from then on the process cannot outlive us (before it, a kill -9 of this process
+ * would leave it orphaned). Gives up after a second (a process gone counts as armed).
+ */
+async function whenArmed(pid: number): Promise<void> {
+  const end = Date.now() + 1000;
+  while (Date.now() < end) {
+    try {
+      if (basename(readlinkSync(`/proc/${pid}/exe`)) !== 'setpriv') return;
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
 function isExecutable(file: string): boolean {
   try {
     accessSync(file, constants.X_OK);
@@ -165,11 +182,13 @@ export function startProcesses(entities: ProcessEntity[], opts: StartOptions = {
           else resolveExit(exit);
         };
         let child: ChildProcess;
+        let viaSetpriv = false;
         try {
           // Own process group, so stop() also reaches the process's own children.
           const env = envFor(entity, baseEnv);
-          const [file, argv] = spawnArgv(cmd, env, entity.cwd);
-          child = spawn(file, argv, { cwd: entity.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+          const [program, argv] = spawnArgv(cmd, env, entity.cwd);
+          viaSetpriv = program === SETPRIV;
+          child = spawn(program, argv, { cwd: entity.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
         } catch (err) {
           finish({ label, entity, code: null, signal: null, error: (err as Error).message });
           return;
@@ -180,7 +199,12 @@ export function startProcesses(entities: ProcessEntity[], opts: StartOptions = {
           const why = err.code === 'ENOENT' ? `'${cmd[0]}' not found${entity.cwd ? ` (or cwd '${entity.cwd}' missing)` : ''}` : err.message;
           finish({ label, entity, code: null, signal: null, error: why });
         });
-        if (child.pid !== undefined) log(`[INFO] [${label}]: process started with pid [${child.pid}]`);
+        if (child.pid !== undefined) {
+          const pid = child.pid;
+          // Said once its parent-death signal is set: a launch killed at once cannot leave it behind.
+          if (viaSetpriv) void whenArmed(pid).then(() => log(`[INFO] [${label}]: process started with pid [${pid}]`));
+          else log(`[INFO] [${label}]: process started with pid [${pid}]`);
+        }
         const toScreen = entity.output !== 'log';
         for (const [stream, isErr] of [[child.stdout!, false], [child.stderr!, true]] as const) {
           const rl = createInterface({ input: stream, crlfDelay: Infinity });
