@@ -4,7 +4,7 @@
 // the real stage code and deterministic costs. This file wires the graph, topics to ROS2 and
 // to other processes, and turns the core's decisions into trace events and the run's report.
 // Its options and the launch deadlines are in options.ts.
-import type { Graph, Topic } from '../graph/graph.js';
+import { inputOf, type Graph, type Topic } from '../graph/graph.js';
 import { counters } from '../trace/counters.js';
 import { EventKind, Tracer } from '../trace/tracer.js';
 import type { ExecFacts } from '../trace/report.js';
@@ -95,13 +95,7 @@ export class Executor {
         priority: placement.priority,
         group: placement.group,
         inputs: s.inputs.map((i) => ({
-          port: i.port,
-          topic: i.topic,
-          type: i.spec.type,
-          depth: Math.max(1, i.spec.depth ?? 1),
-          latched: !!i.spec.latched,
-          clear: !!i.spec.clear,
-          optional: !!i.spec.optional,
+          ...inputOf(i),
           external: this.graph.topics.get(i.topic)!.ros2?.dir === 'in',
         })),
         outputs,

@@ -11,6 +11,19 @@ export interface StagePort {
   spec: PortSpec;
 }
 
+/** An input port's declaration as the dispatch core and the cost model read it (defaults applied). */
+export function inputOf(i: StagePort): { port: string; topic: string; type: string; depth: number; latched: boolean; clear: boolean; optional: boolean } {
+  return {
+    port: i.port,
+    topic: i.topic,
+    type: i.spec.type,
+    depth: Math.max(1, i.spec.depth ?? 1),
+    latched: !!i.spec.latched,
+    clear: !!i.spec.clear,
+    optional: !!i.spec.optional,
+  };
+}
+
 export interface Stage {
   index: number;
   name: string;

@@ -1,7 +1,7 @@
 // Builds the cost model from a graph, the XPUs to plan on and a profile (measured here, or
 // declared for a board), and turns model assignments back into executor plans.
 import type { ExecPlan, StagePlacement } from '../exec/plan.js';
-import type { Graph } from '../graph/graph.js';
+import { inputOf, type Graph } from '../graph/graph.js';
 import type { DeclaredBoard } from '../xpu/declared.js';
 import type { ImplSpec } from '../xnode/types.js';
 import { runsOn, type XpuInfo } from '../xpu/types.js';
@@ -37,14 +37,8 @@ export function buildModel(graph: Graph, xpus: XpuInfo[], profile: Profile, bopt
       const cost = profile.topics[i.topic];
       const port: ModelPort = {
         stage: s.index,
-        port: i.port,
-        topic: i.topic,
-        type: i.spec.type,
-        depth: Math.max(1, i.spec.depth ?? 1),
-        latched: !!i.spec.latched,
-        clear: !!i.spec.clear,
+        ...inputOf(i),
         trigger: !i.spec.latched && !i.spec.optional,
-        optional: !!i.spec.optional,
         producers: t.publishers.map((p) => p.stage),
         bytes: cost?.bytes ?? 0,
         encodeMs: cost?.encodeMs ?? 0,
