@@ -6,10 +6,9 @@
 import { StageDevice } from '../../runtime/gpu/stage.js';
 import type { ImplContext, StageInstance, StageResult } from '../../runtime/xnode/types.js';
 import { dropper } from '../perception-common/check.js';
-import type { CameraInfo, Detections2D, StampedTensor } from '../perception-common/messages.js';
-import { checkHead, type DecodeParams } from './decode-kernel.js';
+import type { Detections2D } from '../perception-common/messages.js';
+import { decodeInput, type DecodeParams } from './decode-kernel.js';
 
-const NO_STAMP = { stamp: { sec: 0, nanosec: 0 }, frame_id: '' };
 const ROW = 6; // x1, y1, x2, y2, score, class
 
 export function createDecodeDevice(ctx: ImplContext): StageInstance {
@@ -21,13 +20,9 @@ export function createDecodeDevice(ctx: ImplContext): StageInstance {
   let heatmaps = 0;
   return {
     async process(inputs): Promise<StageResult> {
-      const t = inputs.head as StampedTensor;
-      const info = inputs.camera_info as CameraInfo | undefined;
-      const bad = checkHead(t?.dims, t?.data);
-      if (bad) return drop('on head', bad);
-      const iw = info && info.width > 0 ? info.width : p.input_width;
-      const ih = info && info.height > 0 ? info.height : p.input_height;
-      const sx = iw / p.input_width, sy = ih / p.input_height;
+      const t = decodeInput(inputs, p);
+      if (typeof t === 'string') return drop('on head', t);
+      const sx = t.imageWidth / p.input_width, sy = t.imageHeight / p.input_height;
       const head = dev.upload('head', t.data);
       let items: number;
       const rows = (n: number) => dev.buf('rows', n * ROW * 4);
@@ -63,8 +58,7 @@ export function createDecodeDevice(ctx: ImplContext): StageInstance {
         scores[i] = r[i * ROW + 4]!;
         classes[i] = r[i * ROW + 5]!;
       }
-      const header = t.header ?? NO_STAMP;
-      const detections: Detections2D = { header: { ...header, frame_id: info?.header.frame_id ?? header.frame_id }, count: n, boxes, scores, classes };
+      const detections: Detections2D = { header: t.header, count: n, boxes, scores, classes };
       return { detections };
     },
     finish() {

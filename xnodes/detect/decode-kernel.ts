@@ -5,7 +5,8 @@
 // - YOLOv8 heads [1, 4 + C, N] (cx, cy, w, h in input pixels, then class scores): best class
 //   per anchor at or above `score_threshold`.
 // NMS is a separate stage.
-import type { Detections2D, Header } from '../perception-common/messages.js';
+import type { PortValues } from '../../runtime/xnode/types.js';
+import type { CameraInfo, Detections2D, Header, StampedTensor } from '../perception-common/messages.js';
 import type { PerceptionAddon } from '../perception-common/native.js';
 
 export interface DecodeParams {
@@ -27,6 +28,35 @@ export function checkHead(dims: unknown, data: unknown): string | undefined {
   }
   if (dims.length === 3 && dims[1]! < 5) return `dims [${dims.join(', ')}]: a YOLOv8 head needs 4 box rows + at least one class row`;
   return undefined;
+}
+
+const NO_STAMP = { stamp: { sec: 0, nanosec: 0 }, frame_id: '' };
+
+/** What every decode implementation reads from its inputs. */
+export interface DecodeInput {
+  dims: number[];
+  data: Float32Array;
+  /** The head's stamp in the camera's frame. */
+  header: Header;
+  /** The image the boxes are scaled to: CameraInfo's size, else the tensor's (boxes stay in tensor pixels). */
+  imageWidth: number;
+  imageHeight: number;
+}
+
+/** The head and the image it belongs to, or why the head cannot be decoded. */
+export function decodeInput(inputs: PortValues, p: DecodeParams): DecodeInput | string {
+  const t = inputs.head as StampedTensor;
+  const info = inputs.camera_info as CameraInfo | undefined;
+  const bad = checkHead(t?.dims, t?.data);
+  if (bad) return bad;
+  const header = t.header ?? NO_STAMP;
+  return {
+    dims: t.dims,
+    data: t.data,
+    header: { ...header, frame_id: info?.header.frame_id ?? header.frame_id },
+    imageWidth: info && info.width > 0 ? info.width : p.input_width,
+    imageHeight: info && info.height > 0 ? info.height : p.input_height,
+  };
 }
 
 export class Decoder {

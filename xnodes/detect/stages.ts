@@ -1,12 +1,10 @@
 // Stage bodies of decode and NMS, shared by the main-thread and worker implementations.
 import type { ImplContext, StageFn } from '../../runtime/xnode/types.js';
 import { dropper } from '../perception-common/check.js';
-import type { CameraInfo, Detections2D, StampedTensor } from '../perception-common/messages.js';
+import type { Detections2D } from '../perception-common/messages.js';
 import { perceptionAddon } from '../perception-common/native.js';
-import { Decoder, checkHead, type DecodeParams } from './decode-kernel.js';
+import { Decoder, decodeInput, type DecodeParams } from './decode-kernel.js';
 import { checkDetections, nms, type NmsParams } from './nms-kernel.js';
-
-const NO_STAMP = { stamp: { sec: 0, nanosec: 0 }, frame_id: '' };
 
 export function createDecode(ctx: Pick<ImplContext, 'params' | 'count' | 'log'>, native = false): StageFn {
   const p = ctx.params as unknown as DecodeParams;
@@ -15,17 +13,10 @@ export function createDecode(ctx: Pick<ImplContext, 'params' | 'count' | 'log'>,
   const addon = native ? perceptionAddon() : undefined;
   const map = Int32Array.from(p.class_map);
   return (inputs) => {
-    const t = inputs.head as StampedTensor;
-    const info = inputs.camera_info as CameraInfo | undefined;
-    const bad = checkHead(t?.dims, t?.data);
-    if (bad) return drop('on head', bad);
-    // The image size comes from CameraInfo; without it boxes stay in tensor pixels.
-    const iw = info && info.width > 0 ? info.width : p.input_width;
-    const ih = info && info.height > 0 ? info.height : p.input_height;
-    const header = t.header ?? NO_STAMP;
-    const h = { ...header, frame_id: info?.header.frame_id ?? header.frame_id };
-    if (addon) return Decoder.native(addon, p, map, t.dims, t.data, h, iw, ih).then((detections) => ({ detections }));
-    return { detections: decoder.decode(t.dims, t.data, h, iw, ih) };
+    const d = decodeInput(inputs, p);
+    if (typeof d === 'string') return drop('on head', d);
+    if (addon) return Decoder.native(addon, p, map, d.dims, d.data, d.header, d.imageWidth, d.imageHeight).then((detections) => ({ detections }));
+    return { detections: decoder.decode(d.dims, d.data, d.header, d.imageWidth, d.imageHeight) };
   };
 }
 
