@@ -1,4 +1,4 @@
-// The checkpoint/restore engine (see checkpoint.h for the protocol). ~400 lines: one state
+// The checkpoint/restore engine (see checkpoint.h for the protocol). Over 600 lines: one state
 // machine per chunk shared by the copier, the launch path, the host path and the loader.
 #include "checkpoint.h"
 
