@@ -89,7 +89,7 @@ export interface ProfileOptions {
    * sensors' rates; 'saturation': back-to-back times, as when sources emit as fast as taken.
    */
   at?: 'rate' | 'saturation';
-  /** Paced calls per pair (default 6). */
+  /** Paced calls per pair (default 10: fewer let the plan change between runs on a quiet host). */
   pacedCalls?: number;
 }
 
@@ -130,7 +130,9 @@ export function hostId(): string {
 }
 
 function entryKey(s: Stage, impl: ImplSpec, x: XpuInfo): string {
-  return sha([s.def.type, impl.name, impl.version ?? '', impl.backend, s.params, x.id, x.backend, x.lanes, x.executionProvider ?? '']);
+  // A stateful stage's times depend on how it was fed (consecutive frames since this key's 'frames').
+  const fed = s.def.stateful ? 'frames' : '';
+  return sha([s.def.type, impl.name, impl.version ?? '', impl.backend, s.params, x.id, x.backend, x.lanes, x.executionProvider ?? '', fed]);
 }
 
 function topicKey(g: Graph, topic: string): string {
@@ -211,13 +213,17 @@ export async function measureProfile(graph: Graph, xpus: XpuInfo[], opts: Profil
     cache.cores = await measureCores();
     profile.cores = cache.cores;
   }
-  const samples = todo.length || topicTodo.length ? await captureSamples(graph, real, log) : new Map<string, Sample>();
-
   const passes = opts.passes ?? 6;
+  const pacedCalls = gapMs > 0 ? (opts.pacedCalls ?? 10) : 0;
+  const perPass = Math.max(1, Math.ceil((opts.repeats ?? 24) / passes));
+  // A stateful pair is timed on consecutive frames: enough of them for all its calls in order.
+  const window = (opts.warmup ?? 12) + perPass * (passes + 1) + pacedCalls;
+  const statefulTodo = todo.some((t) => t.s.def.stateful);
+  const samples = todo.length || topicTodo.length ? await captureSamples(graph, real, log, statefulTodo ? window : 0) : new Map<string, Sample>();
+
   const bar = opts.progress
     ? new cliProgress.SingleBar({ stream: process.stderr, format: 'profiling [{bar}] {value}/{total} {what}', hideCursor: true }, cliProgress.Presets.shades_classic)
     : undefined;
-  const pacedCalls = gapMs > 0 ? (opts.pacedCalls ?? 6) : 0;
   bar?.start(todo.length * (passes + 2 + pacedCalls) + topicTodo.length, 0, { what: '' });
   const pool = todo.some((t) => runsOnThread(t.impl)) ? newPool(log) : undefined;
   const fail = (t: (typeof todo)[number], e: unknown) => {
@@ -242,7 +248,6 @@ export async function measureProfile(graph: Graph, xpus: XpuInfo[], opts: Profil
         fail(t, e);
       }
     }
-    const perPass = Math.max(1, Math.ceil((opts.repeats ?? 24) / passes));
     for (let pass = 0; pass < passes; pass++) {
       for (const run of runners) {
         bar?.increment(1, { what: `pass ${pass + 1}/${passes} ${run.t.s.name} ${placementKey(run.t.p)}` });
