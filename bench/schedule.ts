@@ -357,6 +357,8 @@ export default async function main(args: string[]): Promise<void> {
     module_over_xauto: round(mm.p50 / mx.p50),
     xauto_over_bound: round(mx.p50 / bound),
     xauto_over_bound_back_to_back: round(mx.p50 / boundBackToBack),
+    // The ceiling: no plan beats module by more than module/bound.
+    module_over_bound: round(mm.p50 / bound),
     sim_error: round(simErr),
     sim_error_p90: round(simErrP90),
     estimate_error: round(q(estErr, 0.5)),

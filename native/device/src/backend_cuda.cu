@@ -1,5 +1,5 @@
 // The CUDA backend: device memory from the CUDA runtime, the kernel library's ops
-// (kernels_ops.h, kernels_perception_ops.h) compiled as CUDA kernels, one thread block per
+// (kernels_ops.h, kernels_scan_ops.h, kernels_perception_ops.h) compiled as CUDA kernels, one thread block per
 // block of the grid, one thread per item.
 //
 // Preemption (as REEF does it): every launch gets a flag in mapped pinned host memory; each
