@@ -110,6 +110,17 @@ export class Recorder {
   #closed = false;
   #error?: Error;
   #log: (line: string) => void;
+  readonly #ready: Promise<void>;
+  /** Whether the last message encoded went into the ring. */
+  #inRing = false;
+  /** Room for a message: in the ring when it has room, else a buffer of its own (moved to the writer). Made once: no closure per message. */
+  readonly #alloc = (n: number): Uint8Array => {
+    const span = this.#ring.reserve(n);
+    this.#inRing = span !== undefined;
+    return span ?? Buffer.allocUnsafeSlow(n);
+  };
+  /** Where the writer's answer to 'end' goes. */
+  #reply?: (m: FromWriter) => void;
 
   /** Records `topics` (all of them unless `only` names some). */
   constructor(file: string, topics: RecordTopic[], opts: { only?: string[]; metadata?: Record<string, string>; log?: (line: string) => void; ringBytes?: number } = {}) {
@@ -125,8 +136,29 @@ export class Recorder {
     for (const t of topics) if (!wanted || wanted.has(t.name)) this.#channels.set(t.name, { topic: t, encoding: encodingOf(t.type), count: 0 });
     this.#stats = { file, messages: 0, bytes: 0, topics: this.#channels.size, failed: 0 };
     this.#worker = new Worker(BOOT, { workerData: { fromSource, host: THREAD }, name: 'xauto-mcap-writer' });
-    this.#worker.on('error', (e) => (this.#error ??= e));
+    let up!: () => void;
+    let down!: (e: Error) => void;
+    this.#ready = new Promise<void>((resolve, reject) => ((up = resolve), (down = reject)));
+    this.#ready.catch(() => {}); // also reported by close(): no one need await ready()
+    this.#worker.on('message', (m: FromWriter) => {
+      if (m.op === 'ready') up();
+      else if (this.#reply) this.#reply(m);
+      else if (m.op === 'error') down(new RecordError(`${file}: cannot record (${m.message})`));
+    });
+    this.#worker.on('error', (e) => {
+      this.#error ??= e;
+      down(new RecordError(`${file}: the recording's writer thread failed (${e.message})`));
+    });
     this.#post({ op: 'start', file, metadata: opts.metadata, ring: this.#ring.bytes.buffer as SharedArrayBuffer, used: this.#ring.used.buffer as SharedArrayBuffer, timeOrigin: performance.timeOrigin });
+  }
+
+  /**
+   * Resolves once the writer thread has the file open (starting a thread takes tens of ms):
+   * awaited before the first frame, messages go through the ring from the start instead of
+   * piling up in buffers of their own while the thread boots.
+   */
+  ready(): Promise<void> {
+    return this.#ready;
   }
 
   /** The topics recorded. */
@@ -143,13 +175,7 @@ export class Recorder {
     const ch = this.#channels.get(topic);
     if (!ch || this.#closed) return;
     const ring = this.#ring;
-    let inRing = false;
-    // Into the ring when it has room; a buffer of its own otherwise.
-    const alloc = (n: number) => {
-      const span = ring.reserve(n);
-      inRing = span !== undefined;
-      return span ?? Buffer.allocUnsafeSlow(n); // a buffer of its own: it is moved to the writer
-    };
+    const alloc = this.#alloc;
     let data: Uint8Array;
     try {
       data = encode(ch.encoding, ch.topic.type, value, alloc);
@@ -175,7 +201,7 @@ export class Recorder {
     b.logMs[i] = now;
     b.publishMs[i] = t0 !== undefined && Number.isFinite(t0) ? t0 : now;
     b.lengths[i] = data.byteLength;
-    if (inRing) {
+    if (this.#inRing) {
       b.offsets[i] = ring.offset;
       b.frees[i] = ring.taken;
     } else {
@@ -234,7 +260,7 @@ export class Recorder {
     this.#closed = true;
     this.#flush();
     const reply = new Promise<FromWriter>((resolve, reject) => {
-      this.#worker.once('message', resolve);
+      this.#reply = resolve;
       this.#worker.once('error', reject);
       this.#worker.once('exit', () => reject(new Error('the writer thread exited')));
     });
