@@ -134,3 +134,27 @@ test('the recorder writes through its shared ring and, when the ring is full, th
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('messages published faster than the hand-over queue takes them wait in order, none lost', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xauto-queue-'));
+  try {
+    const file = join(dir, 'q.mcap');
+    const lines: string[] = [];
+    // A queue of 4 descriptors and 500 messages published in one go: most wait for room.
+    const rec = new Recorder(file, [{ name: '/t', type: 'xauto/Tensor' }, { name: '/u', type: 'xauto/Tensor' }], { queueSlots: 4, log: (l) => lines.push(l) });
+    await rec.ready();
+    for (let k = 0; k < 500; k++) rec.record(k % 3 ? '/t' : '/u', { dims: [2], data: Float32Array.from([k, -k]) }, k, 1000 + k);
+    t.is((await rec.close()).messages, 500);
+    t.true(lines.some((l) => /waited for room in the hand-over queue/.test(l)), lines.join('\n'));
+    const r = await Recording.open(file);
+    try {
+      const got: Array<[string, number, unknown]> = [];
+      for await (const m of r.messages()) got.push([m.topic, m.seq, Recording.value(m)]);
+      t.deepEqual(got, Array.from({ length: 500 }, (_, k) => [k % 3 ? '/t' : '/u', k, { dims: [2], data: Float32Array.from([k, -k]) }]));
+    } finally {
+      await r.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
