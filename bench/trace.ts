@@ -2,8 +2,9 @@
 // (counter -> scale -> check, 4096 floats a frame) run frame after frame with tracing off (a
 // tracer that records nothing), on (every event, then the per-path decomposition), and on
 // with every topic recorded to MCAP; rounds interleaved so load drift hits all three alike.
-// Saturated, recording writes ~200 MB/s and the writer thread (chunking, two CRC passes in
-// @mcap/core) takes a core the pipeline would use: that is most of record_overhead on 2 cores.
+// Saturated, recording writes ~200 MB/s: the writer thread streams it from the recorder's ring
+// to the file (one native CRC pass, no copy), so what remains is mostly the publishing thread's
+// one copy of each message.
 // What recording costs the publishing thread itself is timed apart: one hello message (16 KB
 // tensor) serialized as recorded (xauto-bulk) and as v8's serializer would, side by side.
 // Also the cost of one trace event, timed in batches.
@@ -45,9 +46,12 @@ export default async function main(args: string[]): Promise<void> {
   let analysisMs = 0;
   let analysed = 0;
   let recordedBytes = 0;
+  /** What the recorder said (e.g. messages that found its ring full): shown, not hidden. */
+  const recorderLines: string[] = [];
   const run = async (mode: Mode, round: number) => {
     const tracer = mode === 'off' ? new SilentTracer(graph.stages.length) : new Tracer(graph.stages.length);
-    const rec = mode === 'record' ? new Recorder(join(dir, `r${round}.mcap`), [...graph.topics.values()].map((t) => ({ name: t.name, type: t.type })), { log: () => {} }) : undefined;
+    const rec = mode === 'record' ? new Recorder(join(dir, `r${round}.mcap`), [...graph.topics.values()].map((t) => ({ name: t.name, type: t.type })), { log: (l) => recorderLines.push(l) }) : undefined;
+    await rec?.ready(); // as `xauto launch --record` does: the writer thread up before the first frame
     const ex = new Executor(graph, plan, { xpus, frames, tracer, settle: 50, tap: rec && ((topic, value, seq) => rec.record(topic, value, seq)), log: () => {} });
     await ex.start();
     await ex.run();
@@ -104,6 +108,7 @@ export default async function main(args: string[]): Promise<void> {
     ]),
   );
   console.log(`serializing one 16 KB tensor message on the publishing thread: xauto-bulk ${f(med(bulkUs))} us, v8.serialize ${f(med(v8Us))} us (p50 of batches)`);
+  for (const l of new Set(recorderLines)) console.log(l);
   console.log(`path accounting: ${f((analysisMs / Math.max(1, analysed)) * 1000)} us per frame after the run; MCAP: ${(recordedBytes / 1e6 / rounds).toFixed(1)} MB per run of ${frames} frames; trace event: ${f(quantile(batches, 0.5))} ns p50`);
   console.log(
     JSON.stringify({

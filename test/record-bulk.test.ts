@@ -47,6 +47,36 @@ test('random values round-trip; the encoding does not touch the value it was giv
   }
 });
 
+test('the skeleton is the JSON of the value with its views marked, byte for byte, whatever its strings and numbers', (t) => {
+  const kinds = [Uint8Array, Int8Array, Uint8ClampedArray, Uint16Array, Int16Array, Uint32Array, Int32Array, Float32Array, Float64Array, BigUint64Array, BigInt64Array, DataView];
+  const skeletonOf = (bytes: Uint8Array) => {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    t.is(dv.getUint16(6, true), 1, 'JSON form');
+    const at = 16 + ((4 * dv.getUint32(12, true) + 7) & ~7);
+    return Buffer.from(bytes.buffer, bytes.byteOffset + at, dv.getUint32(8, true)).toString('utf8');
+  };
+  const values: unknown[] = [
+    { dims: [4096], data: new Float32Array(3) },
+    { s: 'quote " backslash \\ tab \t nl \n nul \u0000 del \u007f', u: 'héllo ✓ 😀', lone: 'a\ud800b', rev: '\udc00', ['k"ey\\']: 1 },
+    { n: [0, 1, -1, 42, -987654321, 2 ** 53 - 1, 1e15, 1e21, 1.5, -0.25, 1e-7, 123456789.125, Number.MAX_VALUE, Number.MIN_VALUE] },
+    { nested: [[[]], {}, [{ a: null, b: true, c: false }]], views: [new Uint8Array(2), new Int16Array(1), { x: new DataView(new ArrayBuffer(4)) }] },
+    [],
+    'top-level string',
+    7,
+    null,
+  ];
+  for (const v of values) {
+    let n = 0;
+    const want = JSON.stringify(v, (_k, x) => (ArrayBuffer.isView(x) ? { $xauto_view: n++, t: Math.max(0, kinds.findIndex((k) => x instanceof k)) } : x));
+    t.is(skeletonOf(encodeBulk(v)), want);
+    t.deepEqual(decodeBulk(encodeBulk(v)), v);
+  }
+  // Padding is zeros, so equal values give equal bytes whatever memory they were written into.
+  const dirty = new Uint8Array(1 << 12).fill(0xee);
+  const v = { label: 'abc', data: new Uint8Array([1, 2, 3]) };
+  t.deepEqual(encodeBulk(v, (n) => dirty.subarray(0, n)), encodeBulk(v, (n) => new Uint8Array(n)));
+});
+
 test('a damaged or foreign message is refused with the reason, never half-read', (t) => {
   const bytes = encodeBulk({ data: new Float32Array(100) });
   t.throws(() => decodeBulk(bytes.subarray(0, bytes.byteLength - 8)), { message: /truncated/ });
@@ -97,6 +127,30 @@ test('the recorder writes through its shared ring and, when the ring is full, th
       t.is(images, 6);
       t.deepEqual(seqs, sent.map((_, k) => k));
       t.deepEqual(got, sent);
+    } finally {
+      await r.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('messages published faster than the hand-over queue takes them wait in order, none lost', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xauto-queue-'));
+  try {
+    const file = join(dir, 'q.mcap');
+    const lines: string[] = [];
+    // A queue of 4 descriptors and 500 messages published in one go: most wait for room.
+    const rec = new Recorder(file, [{ name: '/t', type: 'xauto/Tensor' }, { name: '/u', type: 'xauto/Tensor' }], { queueSlots: 4, log: (l) => lines.push(l) });
+    await rec.ready();
+    for (let k = 0; k < 500; k++) rec.record(k % 3 ? '/t' : '/u', { dims: [2], data: Float32Array.from([k, -k]) }, k, 1000 + k);
+    t.is((await rec.close()).messages, 500);
+    t.true(lines.some((l) => /waited for room in the hand-over queue/.test(l)), lines.join('\n'));
+    const r = await Recording.open(file);
+    try {
+      const got: Array<[string, number, unknown]> = [];
+      for await (const m of r.messages()) got.push([m.topic, m.seq, Recording.value(m)]);
+      t.deepEqual(got, Array.from({ length: 500 }, (_, k) => [k % 3 ? '/t' : '/u', k, { dims: [2], data: Float32Array.from([k, -k]) }]));
     } finally {
       await r.close();
     }

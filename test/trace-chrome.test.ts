@@ -60,3 +60,30 @@ test('waits carry their frame; flow events link each frame from its source run t
     t.is(s.name, `frame ${String(consumer.args!.frame)}`);
   }
 });
+
+test('runs sit on the lane the dispatch core gave them; copies on a track of their own; a trace without lanes falls back to greedy tracks', (t) => {
+  const tr = new Tracer(2);
+  tr.record(0, 0, EventKind.Run, 0, 0, 1, 0, 1); // lane 1 though lane 0 is free: the core said 1
+  tr.record(0, 0, EventKind.Run, 1, 2, 3, 0, 1);
+  tr.record(1, 0, EventKind.Run, 1, 2.5, 4, 0, 0);
+  tr.record(1, 0, EventKind.Transfer, 1, 2.2, 2.6, 4096); // a copy: no lane
+  const ev = chromeTrace(tr, ['a', 'b'], ['gpu']).traceEvents;
+  const slices = ev.filter((e) => e.ph === 'X');
+  t.deepEqual(slices.map((e) => [e.name, e.tid]), [['a', 1], ['a', 1], ['b transfer', 2], ['b', 0]]);
+  const names = ev.filter((e) => e.name === 'thread_name').map((e) => `${e.tid}:${String(e.args!.name)}`).sort();
+  t.deepEqual(names, ['0:gpu lane 0', '1:gpu lane 1', '2:gpu copies']);
+
+  // Runs of one lane overlapping (a merged trace of two processes, say): greedy tracks instead.
+  const odd = new Tracer(1);
+  odd.record(0, 0, EventKind.Run, 0, 0, 2, 0, 0);
+  odd.record(0, 0, EventKind.Run, 1, 1, 3, 0, 0);
+  t.deepEqual(chromeTrace(odd, ['a'], ['cpu']).traceEvents.filter((e) => e.ph === 'X').map((e) => e.tid), [0, 1]);
+});
+
+test("a completion keeps the frame the dispatch core names, not the sink's latest run", (t) => {
+  const tr = new Tracer(2, { now: () => 5 });
+  tr.record(1, 0, EventKind.Run, 7, 0, 1);
+  tr.endToEnd(1, 3, 6); // frame 6 completes after frame 7's run (a sink with two lanes)
+  tr.endToEnd(1, 2);
+  t.deepEqual(tr.completions().map((c) => c.seq), [6, 7]);
+});

@@ -265,6 +265,7 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
   let recorded: RecordStats | undefined;
   const cpu = new CpuSampler(durationS !== undefined && durationS > 30 ? 250 : 100);
   try {
+    await recorder?.ready(); // the writer thread up before the first frame
     await ex.start();
     ck?.attach(ex, graph);
     control.stop = () => {

@@ -120,12 +120,12 @@ export class Executor {
     const jobs = this.opts.jobs;
     return {
       dispatch: first || jobs || this.opts.onDispatch ? (job) => this.dispatched(job, first) : undefined,
-      wait: (stage, xpu, seq, from, to) => this.traced(seq) && t.record(stage, xpu, EventKind.Wait, seq, from, to),
-      run: (stage, xpu, seq, start, end) => {
+      wait: (stage, xpu, seq, from, to, lane) => this.traced(seq) && t.record(stage, xpu, EventKind.Wait, seq, from, to, 0, lane),
+      run: (stage, xpu, seq, start, end, lane) => {
         jobs?.finished(stage, seq);
-        if (this.traced(seq)) t.record(stage, xpu, EventKind.Run, seq, start, end);
+        if (this.traced(seq)) t.record(stage, xpu, EventKind.Run, seq, start, end, 0, lane);
       },
-      endToEnd: (stage, seq, ms) => this.traced(seq) && t.endToEnd(stage, ms),
+      endToEnd: (stage, seq, ms) => this.traced(seq) && t.endToEnd(stage, ms, seq),
       capture: (stage, seq, due, ready) => this.traced(seq) && t.record(stage, this.core.stages[stage]!.xpu, EventKind.Capture, seq, due, ready),
       transfer: (stage, _input, seq, from, to, _fromXpu, toXpu) => this.traced(seq) && t.record(stage, toXpu, EventKind.Transfer, seq, from, to),
       drop: (stage, _input, seq, at) => this.traced(seq) && t.record(stage, this.core.stages[stage]!.xpu, EventKind.Drop, seq, at, at),

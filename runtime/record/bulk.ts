@@ -10,14 +10,13 @@
 // bytes, each padded to 8 so a decoded view can sit in an aligned buffer of its own. (Headers
 // and small fields make JSON the common form: v8's serializer costs microseconds per call.)
 import { deserialize, serialize } from 'node:v8';
+import { MARK, SkeletonWriter } from './skeleton.js';
 
 const MAGIC = 0x4b4c4258; // 'XBLK'
 const VERSION = 1;
 const JSON_FORM = 1;
 const V8_FORM = 2;
 const HEAD = 16;
-/** A view's place in the skeleton: `{ [MARK]: index, t: constructor index }`. */
-const MARK = '$xauto_view';
 
 const CTORS = [
   Uint8Array, Int8Array, Uint8ClampedArray, Uint16Array, Int16Array, Uint32Array, Int32Array,
@@ -27,7 +26,12 @@ const CTORS = [
 const align8 = (n: number) => (n + 7) & ~7;
 const utf8 = new TextEncoder();
 
+/** Constructor -> its index in CTORS; a subclass (Buffer) is found by the instanceof walk. */
+const CTOR_INDEX = new Map<unknown, number>(CTORS.map((c, i) => [c, i]));
+
 function ctorIndex(v: ArrayBufferView): number {
+  const known = CTOR_INDEX.get(v.constructor);
+  if (known !== undefined) return known;
   for (let i = 0; i < CTORS.length; i++) if (v instanceof CTORS[i]!) return i;
   return 0; // another kind of view: its bytes, as a Uint8Array
 }
@@ -80,8 +84,47 @@ function strip(v: unknown, st: Stripped): unknown {
 export type Alloc = (n: number) => Uint8Array;
 const fresh: Alloc = (n) => Buffer.allocUnsafe(n);
 
+const skeleton = new SkeletonWriter(ctorIndex);
+/** Header and view table of the message being written: built here, copied once. */
+let head = new Uint8Array(256);
+let headView = new DataView(head.buffer);
+
 /** One message's bytes, written where `alloc` says: one copy per view. */
 export function encodeBulk(value: unknown, alloc: Alloc = fresh): Uint8Array {
+  if (skeleton.busy) return encodeSlow(value, alloc); // re-entered from a getter of the value
+  skeleton.busy = true;
+  try {
+    if (!skeleton.write(value)) return encodeSlow(value, alloc);
+    const { views, length } = skeleton;
+    const table = align8(4 * views.length);
+    if (HEAD + table > head.byteLength) {
+      head = new Uint8Array(2 * (HEAD + table));
+      headView = new DataView(head.buffer);
+    }
+    headView.setUint32(0, MAGIC, true);
+    headView.setUint16(4, VERSION, true);
+    headView.setUint16(6, JSON_FORM, true);
+    headView.setUint32(8, length, true);
+    headView.setUint32(12, views.length, true);
+    let total = HEAD + table + align8(length);
+    for (let i = 0; i < views.length; i++) {
+      headView.setUint32(HEAD + 4 * i, views[i]!.byteLength, true);
+      total += align8(views[i]!.byteLength);
+    }
+    if (views.length & 1) headView.setUint32(HEAD + 4 * views.length, 0, true);
+    skeleton.pad8();
+    const out = alloc(total);
+    out.set(head.subarray(0, HEAD + table));
+    out.set(skeleton.bytes.subarray(0, align8(length)), HEAD + table);
+    writeViews(out, views, HEAD + table + align8(length));
+    return out;
+  } finally {
+    skeleton.busy = false;
+  }
+}
+
+/** What the skeleton writer refuses (v8 form), and values re-entering encodeBulk: strip, then JSON.stringify or v8. */
+function encodeSlow(value: unknown, alloc: Alloc): Uint8Array {
   const st: Stripped = { views: [], json: true };
   const stripped = strip(value, st);
   const views = st.views;
@@ -102,12 +145,19 @@ export function encodeBulk(value: unknown, alloc: Alloc = fresh): Uint8Array {
   out.fill(0, HEAD + 4 * views.length, HEAD + table);
   if (text !== undefined) utf8.encodeInto(text, out.subarray(HEAD + table, HEAD + table + skeletonBytes));
   else out.set(v8!, HEAD + table);
-  let off = HEAD + table + align8(skeletonBytes);
-  for (const v of views) {
+  out.fill(0, HEAD + table + skeletonBytes, HEAD + table + align8(skeletonBytes));
+  writeViews(out, views, HEAD + table + align8(skeletonBytes));
+  return out;
+}
+
+/** Each view's bytes from `off`, each padded to 8 with zeros (the room may be reused memory: equal values give equal bytes). */
+function writeViews(out: Uint8Array, views: ArrayBufferView[], off: number): void {
+  for (let i = 0; i < views.length; i++) {
+    const v = views[i]!;
     out.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), off);
+    if (v.byteLength & 7) out.fill(0, off + v.byteLength, off + align8(v.byteLength));
     off += align8(v.byteLength);
   }
-  return out;
 }
 
 /** The value back: each view in a buffer of its own, arrays packed (as schema.ts's canonical). */

@@ -1,19 +1,20 @@
-// Records published messages into an MCAP file (@mcap/core's writer: chunked, indexed, no
-// compression). Each message is serialized on the main thread when it is published (its
-// buffers may move to a worker right after), straight into a ring of shared memory the writer
-// thread (writer-thread.ts) reads: no allocation per message, and one hand-over per batch (64
-// messages or 10 ms) that carries where each message lies. A message that finds the ring full
-// (the disk behind) goes in a buffer of its own, moved with the batch: never dropped. Chunking,
-// CRCs and file writes stay off the pipeline's event loop. Log time: when the message was
-// published (ns since the epoch); publish time: when its frame was captured; sequence: the
-// frame number.
+// Records published messages into an MCAP file (chunked, indexed, no compression; written by
+// mcap-file.ts on a thread of its own, writer-thread.ts). Each message is serialized on the main
+// thread when it is published (its buffers may move to a worker right after), straight into a
+// ring of shared memory the writer thread reads, and announced by a descriptor in a shared
+// queue (handoff.ts): no allocation and no message between threads per message or per batch.
+// A message that finds the ring full (the disk behind) goes in a buffer of its own, moved to the
+// writer: never dropped. Chunking, CRCs and file writes stay off the pipeline's event loop.
+// Log time: when the message was published (ns since the epoch); publish time: when its frame
+// was captured; sequence: the frame number.
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { packageRoot } from '../util/paths.js';
 import { BULK, CDR, encode, encodingOf, ros2msgSchema, type Encoding } from './schema.js';
-import type { FromWriter, ToWriter } from './writer-thread.js';
+import { CONTROL, Descriptors, IDLE_MS, ON_PORT, USED } from './handoff.js';
+import type { FromWriter, ToWriter, WriterData } from './writer-thread.js';
 
 const fromSource = import.meta.url.endsWith('.ts');
 const BOOT = pathToFileURL(join(packageRoot(), 'runtime', 'xpu', 'worker-boot.mjs'));
@@ -46,38 +47,24 @@ interface ChannelState {
 /** ns since the epoch now, from the monotonic clock (as the trace uses). */
 export const epochNs = (perfMs = performance.now()): bigint => BigInt(Math.round((performance.timeOrigin + perfMs) * 1e6));
 
-const BATCH = 64;
+/** Descriptors pending before the writer is woken (it also wakes by itself every IDLE_MS). */
+const WAKE_EVERY = 64;
 /** Shared bytes between the recorder and its writer: small enough to stay in cache (a ring of 32 MiB, always writing cold memory, measured slower); a writer behind spills into buffers of their own. */
 const RING_BYTES = 4 << 20;
-
-/** Messages gathered until the next hand-over; preallocated, reused. */
-class Batch {
-  n = 0;
-  readonly keys = new Uint32Array(BATCH);
-  readonly seqs = new Uint32Array(BATCH);
-  /** performance.now() ms (the writer turns them into ns since the epoch). */
-  readonly logMs = new Float64Array(BATCH);
-  readonly publishMs = new Float64Array(BATCH);
-  /** Where each message lies in the ring and the ring bytes it frees once written; offset -1: in `own`, at index `frees`. */
-  readonly offsets = new Int32Array(BATCH);
-  readonly lengths = new Uint32Array(BATCH);
-  readonly frees = new Uint32Array(BATCH);
-  own: Uint8Array[] = [];
-}
 
 /** A ring of shared bytes written here in order and freed by the writer in the same order. */
 class Ring {
   readonly bytes: Uint8Array;
-  /** [0]: bytes in use (reserved here, freed by the writer). */
+  /** [USED]: bytes in use (reserved here, freed by the writer). */
   readonly used: Int32Array;
   #pos = 0;
   /** Bytes the last reservation takes from the ring: its span plus any gap skipped at the end. */
   taken = 0;
   offset = -1;
 
-  constructor(size: number) {
+  constructor(size: number, control: Int32Array) {
     this.bytes = new Uint8Array(new SharedArrayBuffer(size));
-    this.used = new Int32Array(new SharedArrayBuffer(4));
+    this.used = control;
   }
 
   /** A span of `n` bytes, or undefined when the ring lacks room (the writer is behind). */
@@ -85,9 +72,9 @@ class Ring {
     const size = this.bytes.byteLength;
     const span = (n + 7) & ~7;
     const gap = this.#pos + span > size ? size - this.#pos : 0;
-    if (span > size || Atomics.load(this.used, 0) + gap + span > size) return undefined;
+    if (span > size || Atomics.load(this.used, USED) + gap + span > size) return undefined;
     const at = gap ? 0 : this.#pos;
-    Atomics.add(this.used, 0, gap + span);
+    Atomics.add(this.used, USED, gap + span);
     this.#pos = at + span === size ? 0 : at + span;
     this.taken = gap + span;
     this.offset = at;
@@ -100,21 +87,38 @@ export class Recorder {
   readonly #worker: Worker;
   readonly #channels = new Map<string, ChannelState>();
   #keys = 0;
-  #batch = new Batch();
+  readonly #queue: Descriptors;
+  /** What goes to the writer beside the queue: channels, messages that found the ring full, the end. */
+  readonly #port: MessagePort;
+  /** Descriptors that found the queue full, in order (the writer far behind): pushed as it frees slots. */
+  #backlog: Array<Parameters<Descriptors['push']>> = [];
+  #drainTimer?: NodeJS.Timeout;
   readonly #ring: Ring;
   /** Messages that found the ring full (each in a buffer of its own). */
   #overflowed = 0;
-  #flushing = false;
-  #timer?: NodeJS.Timeout;
+  /** Descriptors that found the hand-over queue full. */
+  #waited = 0;
   #stats: RecordStats;
   #closed = false;
   #error?: Error;
   #log: (line: string) => void;
+  readonly #ready: Promise<void>;
+  /** Whether the last message encoded went into the ring. */
+  #inRing = false;
+  /** Room for a message: in the ring when it has room, else a buffer of its own (moved to the writer). Made once: no closure per message. */
+  readonly #alloc = (n: number): Uint8Array => {
+    const span = this.#ring.reserve(n);
+    this.#inRing = span !== undefined;
+    return span ?? Buffer.allocUnsafeSlow(n);
+  };
+  /** Where the writer's answer to 'end' goes. */
+  #reply?: (m: FromWriter) => void;
 
   /** Records `topics` (all of them unless `only` names some). */
-  constructor(file: string, topics: RecordTopic[], opts: { only?: string[]; metadata?: Record<string, string>; log?: (line: string) => void; ringBytes?: number } = {}) {
+  constructor(file: string, topics: RecordTopic[], opts: { only?: string[]; metadata?: Record<string, string>; log?: (line: string) => void; ringBytes?: number; queueSlots?: number } = {}) {
+    this.#queue = new Descriptors(undefined, opts.queueSlots);
     this.file = file;
-    this.#ring = new Ring(opts.ringBytes ?? RING_BYTES);
+    this.#ring = new Ring(opts.ringBytes ?? RING_BYTES, this.#queue.control);
     this.#log = opts.log ?? ((l) => process.stderr.write(l + '\n'));
     const wanted = opts.only?.length ? new Set(opts.only) : undefined;
     if (wanted) {
@@ -124,9 +128,32 @@ export class Recorder {
     }
     for (const t of topics) if (!wanted || wanted.has(t.name)) this.#channels.set(t.name, { topic: t, encoding: encodingOf(t.type), count: 0 });
     this.#stats = { file, messages: 0, bytes: 0, topics: this.#channels.size, failed: 0 };
-    this.#worker = new Worker(BOOT, { workerData: { fromSource, host: THREAD }, name: 'xauto-mcap-writer' });
-    this.#worker.on('error', (e) => (this.#error ??= e));
-    this.#post({ op: 'start', file, metadata: opts.metadata, ring: this.#ring.bytes.buffer as SharedArrayBuffer, used: this.#ring.used.buffer as SharedArrayBuffer, timeOrigin: performance.timeOrigin });
+    const { port1, port2 } = new MessageChannel();
+    this.#port = port1;
+    const data: WriterData = { file, metadata: opts.metadata, ring: this.#ring.bytes.buffer as SharedArrayBuffer, queue: this.#queue.memory, port: port2, timeOrigin: performance.timeOrigin };
+    this.#worker = new Worker(BOOT, { workerData: { fromSource, host: THREAD, ...data }, transferList: [port2], name: 'xauto-mcap-writer' });
+    let up!: () => void;
+    let down!: (e: Error) => void;
+    this.#ready = new Promise<void>((resolve, reject) => ((up = resolve), (down = reject)));
+    this.#ready.catch(() => {}); // also reported by close(): no one need await ready()
+    this.#worker.on('message', (m: FromWriter) => {
+      if (m.op === 'ready') up();
+      else if (this.#reply) this.#reply(m);
+      else if (m.op === 'error') down(new RecordError(`${file}: cannot record (${m.message})`));
+    });
+    this.#worker.on('error', (e) => {
+      this.#error ??= e;
+      down(new RecordError(`${file}: the recording's writer thread failed (${e.message})`));
+    });
+  }
+
+  /**
+   * Resolves once the writer thread has the file open (starting a thread takes tens of ms):
+   * awaited before the first frame, messages go through the ring from the start instead of
+   * piling up in buffers of their own while the thread boots.
+   */
+  ready(): Promise<void> {
+    return this.#ready;
   }
 
   /** The topics recorded. */
@@ -134,8 +161,29 @@ export class Recorder {
     return [...this.#channels.keys()];
   }
 
+  /** A port message and its place in the queue's order. */
   #post(m: ToWriter, transfer: ArrayBuffer[] = []): void {
-    this.#worker.postMessage(m, transfer);
+    this.#port.postMessage(m, transfer);
+    this.#push(CONTROL, 0, 0, 0, 0, 0, 0);
+    this.#queue.wake();
+  }
+
+  #push(key: number, seq: number, offset: number, length: number, frees: number, logMs: number, publishMs: number): void {
+    if (this.#backlog.length || !this.#queue.push(key, seq, offset, length, frees, logMs, publishMs)) {
+      this.#backlog.push([key, seq, offset, length, frees, logMs, publishMs]);
+      this.#waited++;
+      this.#drainTimer ??= setTimeout(() => this.#drain(), 1);
+    }
+  }
+
+  /** Moves the backlog into the queue as far as it has room. */
+  #drain(): void {
+    this.#drainTimer = undefined;
+    let i = 0;
+    while (i < this.#backlog.length && this.#queue.push(...this.#backlog[i]!)) i++;
+    this.#backlog.splice(0, i);
+    this.#queue.wake();
+    if (this.#backlog.length) this.#drainTimer = setTimeout(() => this.#drain(), 1);
   }
 
   /** Records one message published on `topic` for frame `seq` (captured at `t0`, performance.now() ms). */
@@ -143,13 +191,7 @@ export class Recorder {
     const ch = this.#channels.get(topic);
     if (!ch || this.#closed) return;
     const ring = this.#ring;
-    let inRing = false;
-    // Into the ring when it has room; a buffer of its own otherwise.
-    const alloc = (n: number) => {
-      const span = ring.reserve(n);
-      inRing = span !== undefined;
-      return span ?? Buffer.allocUnsafeSlow(n); // a buffer of its own: it is moved to the writer
-    };
+    const alloc = this.#alloc;
     let data: Uint8Array;
     try {
       data = encode(ch.encoding, ch.topic.type, value, alloc);
@@ -168,32 +210,20 @@ export class Recorder {
     ch.count++;
     this.#stats.messages++;
     this.#stats.bytes += data.byteLength;
-    const b = this.#batch;
-    const i = b.n++;
-    b.keys[i] = ch.key!;
-    b.seqs[i] = seq >>> 0;
-    b.logMs[i] = now;
-    b.publishMs[i] = t0 !== undefined && Number.isFinite(t0) ? t0 : now;
-    b.lengths[i] = data.byteLength;
-    if (inRing) {
-      b.offsets[i] = ring.offset;
-      b.frees[i] = ring.taken;
-    } else {
-      b.offsets[i] = -1;
-      b.frees[i] = b.own.length;
-      b.own.push(data);
+    const publishMs = t0 !== undefined && Number.isFinite(t0) ? t0 : now;
+    if (this.#inRing) this.#push(ch.key!, seq, ring.offset, data.byteLength, ring.taken, now, publishMs);
+    else {
+      // A buffer of its own, moved to the writer: its descriptor says to take it from the port.
+      this.#port.postMessage({ op: 'data', data } satisfies ToWriter, [data.buffer as ArrayBuffer]);
+      this.#push(ch.key!, seq, ON_PORT, data.byteLength, 0, now, publishMs);
       this.#overflowed++;
     }
-    // Handing over costs a message between threads: once per 64 messages or 10 ms, not per frame.
-    if (b.n >= BATCH) this.#flush();
-    else if (!this.#flushing) {
-      this.#flushing = true;
-      this.#timer = setTimeout(() => this.#flush(), 10);
-    }
+    // Woken once work piles up (a batch of messages, or a quarter of the ring), not per message.
+    const q = this.#queue;
+    if (q.pending() >= Math.min(WAKE_EVERY, q.slots >> 1) || Atomics.load(ring.used, USED) >= ring.bytes.byteLength >> 2 || !this.#inRing) q.wake();
   }
 
   #announce(ch: ChannelState): void {
-    this.#flush(); // messages of earlier channels go first
     ch.key = this.#keys++;
     const t = ch.topic;
     const metadata: Record<string, string> = { xauto_type: t.type };
@@ -202,39 +232,19 @@ export class Recorder {
     this.#post({ op: 'channel', key: ch.key, topic: t.name, messageEncoding: ch.encoding, schema, metadata });
   }
 
-  #flush(): void {
-    this.#flushing = false;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const b = this.#batch;
-    if (!b.n) return;
-    const n = b.n;
-    const own = b.own;
-    b.n = 0;
-    b.own = [];
-    this.#post(
-      {
-        op: 'messages',
-        keys: b.keys.slice(0, n),
-        seqs: b.seqs.slice(0, n),
-        logMs: b.logMs.slice(0, n),
-        publishMs: b.publishMs.slice(0, n),
-        offsets: b.offsets.slice(0, n),
-        lengths: b.lengths.slice(0, n),
-        frees: b.frees.slice(0, n),
-        own,
-      },
-      own.map((d) => d.buffer as ArrayBuffer),
-    );
-  }
-
   /** Writes the summary section and closes the file. */
   async close(): Promise<RecordStats> {
     if (this.#closed) return { ...this.#stats };
     this.#closed = true;
-    this.#flush();
+    // The backlog goes first (the writer frees slots as it goes; it reports failures itself).
+    while (this.#backlog.length && !this.#error) {
+      clearTimeout(this.#drainTimer);
+      this.#drain();
+      if (this.#backlog.length) await new Promise((r) => setTimeout(r, IDLE_MS));
+    }
+    clearTimeout(this.#drainTimer);
     const reply = new Promise<FromWriter>((resolve, reject) => {
-      this.#worker.once('message', resolve);
+      this.#reply = resolve;
       this.#worker.once('error', reject);
       this.#worker.once('exit', () => reject(new Error('the writer thread exited')));
     });
@@ -246,6 +256,8 @@ export class Recorder {
       r = { op: 'error', message: (e as Error).message };
     }
     await this.#worker.terminate();
+    this.#port.close();
+    if (this.#waited) this.#log(`xauto record: ${this.#waited} messages waited for room in the hand-over queue to the writer thread (it was behind)`);
     if (this.#overflowed) this.#log(`xauto record: ${this.#overflowed} messages found the recording's shared ring full (the disk was behind) and were handed over in buffers of their own`);
     if (r.op === 'error' || this.#error) throw new RecordError(`${this.file}: recording failed (${r.op === 'error' ? r.message : this.#error!.message})`);
     return { ...this.#stats };

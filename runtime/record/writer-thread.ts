@@ -1,107 +1,131 @@
 // The MCAP writer on a thread of its own: the recorder (main thread) serializes each message
-// when it is published into a shared ring and hands over where it lies (or, ring full, the
-// bytes themselves, moved); chunking, CRCs, indexes and file writes happen here, off the
-// pipeline's event loop. Ring bytes are freed once @mcap/core has copied them into its chunk.
-import { McapWriter, type IWritable } from '@mcap/core';
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+// when it is published into a shared ring and publishes a descriptor of where it lies in a
+// shared queue (handoff.ts); here the queue is drained in order, each round's messages go from
+// the ring to the file in one writev (mcap-file.ts), and their ring bytes are freed right
+// after. Channels, messages that found the ring full and the end come through a port read
+// synchronously, each where its descriptor sits in the queue. Between rounds the thread sleeps
+// on the queue's tail: this thread has no event loop to serve.
+import { closeSync, openSync } from 'node:fs';
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { CONTROL, Descriptors, HEAD, IDLE_MS, ON_PORT, SLEEPING, TAIL, USED, type HandoffMemory } from './handoff.js';
+import { McapFile } from './mcap-file.js';
 
+export interface WriterData {
+  file: string;
+  metadata?: Record<string, string>;
+  ring: SharedArrayBuffer;
+  queue: HandoffMemory;
+  port: MessagePort;
+  /** performance.timeOrigin on the recorder's thread. */
+  timeOrigin: number;
+}
+
+/** What comes through the port. */
 export type ToWriter =
-  | { op: 'start'; file: string; metadata?: Record<string, string>; ring: SharedArrayBuffer; used: SharedArrayBuffer; timeOrigin: number }
   | { op: 'channel'; key: number; topic: string; messageEncoding: string; schema?: { name: string; data: Uint8Array }; metadata: Record<string, string> }
-  | {
-      op: 'messages';
-      keys: Uint32Array;
-      seqs: Uint32Array;
-      /** performance.now() ms on the recorder's thread. */
-      logMs: Float64Array;
-      publishMs: Float64Array;
-      /** Ring offset of each message; -1: the message is own[frees[i]]. */
-      offsets: Int32Array;
-      lengths: Uint32Array;
-      /** Ring bytes each message frees once written. */
-      frees: Uint32Array;
-      own: Uint8Array[];
-    }
+  | { op: 'data'; data: Uint8Array }
   | { op: 'end' };
 
-export type FromWriter = { op: 'closed' } | { op: 'error'; message: string };
+export type FromWriter = { op: 'ready' } | { op: 'closed' } | { op: 'error'; message: string };
 
-class FileWritable implements IWritable {
-  #pos = 0n;
-  constructor(private readonly fd: number) {}
-  write(buffer: Uint8Array): Promise<void> {
-    let off = 0;
-    while (off < buffer.byteLength) off += writeSync(this.fd, buffer, off, buffer.byteLength - off);
-    this.#pos += BigInt(buffer.byteLength);
-    return Promise.resolve();
-  }
-  position(): bigint {
-    return this.#pos;
-  }
-}
-
-let fd = -1;
-let writer: McapWriter | undefined;
-const channels = new Map<number, number>();
+const d = workerData as WriterData;
+const ring = new Uint8Array(d.ring);
+const q = new Descriptors(d.queue);
+const ctl = q.control;
+/** ns since the origin (the recorder thread's performance.now() 0) of one of its readings: no bigint per message. */
+const ns = (ms: number) => Math.round(ms * 1e6);
 const schemas = new Map<string, number>();
-let chain: Promise<unknown> = Promise.resolve();
-let ring: Uint8Array = new Uint8Array(0);
-let used: Int32Array = new Int32Array(1);
-let originNs = 0n;
-/** ns since the epoch of a performance.now() reading on the recorder's thread. */
-const ns = (ms: number) => originNs + BigInt(Math.round(ms * 1e6));
 let failed: Error | undefined;
+let fd = -1;
+let file: McapFile | undefined;
 
-async function handle(m: ToWriter): Promise<void> {
-  switch (m.op) {
-    case 'start':
-      ring = new Uint8Array(m.ring);
-      used = new Int32Array(m.used);
-      originNs = BigInt(Math.round(m.timeOrigin * 1e6));
-      fd = openSync(m.file, 'w');
-      writer = new McapWriter({ writable: new FileWritable(fd), chunkSize: 1 << 20 });
-      await writer.start({ profile: 'ros2', library: 'xauto' });
-      if (m.metadata) await writer.addMetadata({ name: 'xauto', metadata: new Map(Object.entries(m.metadata)) });
-      return;
-    case 'channel': {
-      let schemaId = 0;
-      if (m.schema) {
-        schemaId = schemas.get(m.schema.name) ?? (await writer!.registerSchema({ name: m.schema.name, encoding: 'ros2msg', data: m.schema.data }));
-        schemas.set(m.schema.name, schemaId);
-      }
-      channels.set(m.key, await writer!.registerChannel({ topic: m.topic, messageEncoding: m.messageEncoding, schemaId, metadata: new Map(Object.entries(m.metadata)) }));
-      return;
+/** The port message a descriptor stands for: posted before the descriptor, so already there. */
+function fromPort(): ToWriter {
+  const got = receiveMessageOnPort(d.port);
+  if (!got) throw new Error('recording hand-over out of step: a descriptor without its port message');
+  return got.message as ToWriter;
+}
+
+function control(m: ToWriter): boolean {
+  if (m.op === 'end') return true;
+  if (m.op === 'channel' && !failed) {
+    let schemaId = 0;
+    if (m.schema) {
+      schemaId = schemas.get(m.schema.name) ?? schemas.size + 1;
+      if (!schemas.has(m.schema.name)) file!.addSchema({ id: schemaId, name: m.schema.name, encoding: 'ros2msg', data: m.schema.data });
+      schemas.set(m.schema.name, schemaId);
     }
-    case 'messages':
-      for (let i = 0; i < m.keys.length; i++) {
-        const at = m.offsets[i]!;
-        const data = at < 0 ? m.own[m.frees[i]!]! : ring.subarray(at, at + m.lengths[i]!);
-        await writer!.addMessage({ channelId: channels.get(m.keys[i]!)!, sequence: m.seqs[i]!, logTime: ns(m.logMs[i]!), publishTime: ns(m.publishMs[i]!), data });
-        if (at >= 0) Atomics.sub(used, 0, m.frees[i]!);
-      }
-      return;
-    case 'end':
-      await writer!.end();
-      closeSync(fd);
-      return;
+    file!.addChannel({ id: m.key, topic: m.topic, messageEncoding: m.messageEncoding, schemaId, metadata: new Map(Object.entries(m.metadata)) });
+  }
+  return false;
+}
+
+/** `f()`, or undefined once it throws: the first failure is kept for close() and nothing more is written, but the queue is still drained in step. */
+function attempt<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch (e) {
+    failed ??= e as Error;
+    return undefined;
   }
 }
 
-parentPort!.on('message', (m: ToWriter) => {
-  chain = chain.then(() => (failed ? undefined : handle(m))).catch((e: Error) => {
-    failed ??= e;
-  });
-  if (m.op === 'end') {
-    void chain.then(() => {
-      if (fd >= 0 && failed) {
-        try {
-          closeSync(fd);
-        } catch {
-          // already closed
-        }
+/** Drains the queue until the end: one round per wake-up. */
+function run(): void {
+  let head = Atomics.load(ctl, HEAD);
+  for (;;) {
+    const tail = Atomics.load(ctl, TAIL);
+    if (tail === head) {
+      Atomics.store(ctl, SLEEPING, 1);
+      Atomics.wait(ctl, TAIL, head, IDLE_MS); // returns at once if a descriptor came meanwhile
+      Atomics.store(ctl, SLEEPING, 0);
+      continue;
+    }
+    let freed = 0;
+    let ended = false;
+    for (; head !== tail && !ended; head = (head + 1) | 0) {
+      const s = head & q.mask;
+      const key = q.key(s);
+      if (key === CONTROL) {
+        ended = attempt(() => control(fromPort())) ?? false;
+        continue;
       }
-      parentPort!.postMessage(failed ? ({ op: 'error', message: failed.message } satisfies FromWriter) : ({ op: 'closed' } satisfies FromWriter));
-    });
+      const at = q.offset(s);
+      let data: Uint8Array | undefined;
+      if (at === ON_PORT) data = attempt(() => (fromPort() as Extract<ToWriter, { op: 'data' }>).data);
+      else {
+        data = ring.subarray(at, at + q.length(s));
+        freed += q.frees(s);
+      }
+      if (!failed && data) attempt(() => file!.add(key, q.seq(s), ns(q.logMs(s)), ns(q.publishMs(s)), data));
+    }
+    if (!failed) attempt(() => file!.flush()); // the ring's bytes are in the file: the recorder may reuse them
+    Atomics.sub(ctl, USED, freed);
+    Atomics.store(ctl, HEAD, head);
+    if (ended) return;
   }
-});
+}
+
+try {
+  fd = openSync(d.file, 'w');
+  file = new McapFile(fd, { originNs: BigInt(Math.round(d.timeOrigin * 1e6)) });
+  file.start({ profile: 'ros2', library: 'xauto' }, d.metadata ? { name: 'xauto', metadata: new Map(Object.entries(d.metadata)) } : undefined);
+  parentPort!.postMessage({ op: 'ready' } satisfies FromWriter);
+} catch (e) {
+  failed = e as Error;
+  parentPort!.postMessage({ op: 'error', message: failed.message } satisfies FromWriter);
+}
+run();
+try {
+  if (!failed) file!.end();
+} catch (e) {
+  failed = e as Error;
+}
+if (fd >= 0) {
+  try {
+    closeSync(fd);
+  } catch (e) {
+    failed ??= e as Error;
+  }
+}
+parentPort!.postMessage(failed ? ({ op: 'error', message: failed.message } satisfies FromWriter) : ({ op: 'closed' } satisfies FromWriter));

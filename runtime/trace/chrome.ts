@@ -1,6 +1,7 @@
 // Exports trace events as Chrome trace JSON (opens in Perfetto or chrome://tracing). XPUs are
-// one process each with one track per lane, so slices on a track never overlap (Perfetto nests
-// overlapping slices); queue waits are tracks of their own per stage and carry their frame;
+// one process each with one track per lane (the lane the dispatch core gave the job), so slices
+// on a track never overlap (Perfetto nests overlapping slices); queue waits are tracks of their
+// own per stage and carry their frame;
 // flow events link each frame's runs across tracks (producer run -> the run that consumed its
 // message), found by the path accounting (paths.ts).
 import { findPaths, frameBreakdowns, messageFlows, type PathGraph } from './paths.js';
@@ -39,6 +40,28 @@ export function assignLanes<T extends { start: number; end: number }>(events: T[
   });
 }
 
+/**
+ * Tracks of one XPU's events: the lane the dispatch core ran each job on where every run says
+ * its lane and no two runs of a lane overlap; events without a lane (copies) on tracks of their
+ * own after them, greedily. Otherwise (a merged trace, a run without its lane) greedy lanes.
+ */
+export function xpuTracks(events: TraceEvent[]): { tracks: number[]; copiesFrom: number } {
+  const runs = events.filter((e) => e.kind === EventKind.Run);
+  const known = runs.length > 0 && runs.every((e) => e.lane !== undefined);
+  const lastEnd = new Map<number, number>();
+  const fits = known && events.every((e) => {
+    if (e.lane === undefined) return true;
+    if ((lastEnd.get(e.lane) ?? -Infinity) > e.start) return false; // input sorted by start
+    lastEnd.set(e.lane, e.end);
+    return true;
+  });
+  if (!fits) return { tracks: assignLanes(events), copiesFrom: Infinity };
+  const base = Math.max(...lastEnd.keys()) + 1;
+  const restLanes = assignLanes(events.filter((e) => e.lane === undefined));
+  let k = 0;
+  return { tracks: events.map((e) => e.lane ?? base + restLanes[k++]!), copiesFrom: base };
+}
+
 export function chromeTrace(tracer: Tracer, stageNames: string[], xpuNames: string[], graph?: PathGraph): ChromeTrace {
   const events: ChromeEvent[] = [];
   const all = [...tracer.events()];
@@ -50,11 +73,11 @@ export function chromeTrace(tracer: Tracer, stageNames: string[], xpuNames: stri
 
   xpuNames.forEach((name, x) => {
     const mine = onXpu.filter((e) => e.xpu === x).sort(byStart);
-    const lanes = assignLanes(mine);
+    const { tracks: lanes, copiesFrom } = xpuTracks(mine);
     const pid = XPU_PID + x;
     events.push({ name: 'process_name', cat: '__metadata', ph: 'M', pid, tid: 0, args: { name: `xpu ${name}` } });
     events.push({ name: 'process_sort_index', cat: '__metadata', ph: 'M', pid, tid: 0, args: { sort_index: pid } });
-    for (let l = 0; l <= Math.max(-1, ...lanes); l++) events.push({ name: 'thread_name', cat: '__metadata', ph: 'M', pid, tid: l, args: { name: `${name} lane ${l}` } });
+    for (const l of new Set(lanes)) events.push({ name: 'thread_name', cat: '__metadata', ph: 'M', pid, tid: l, args: { name: l < copiesFrom ? `${name} lane ${l}` : `${name} copies${l > copiesFrom ? ` (${l - copiesFrom + 1})` : ''}` } });
     mine.forEach((e, i) => {
       const stage = stageNames[e.stage] ?? String(e.stage);
       const ts = e.start * 1000;

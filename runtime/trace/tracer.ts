@@ -26,6 +26,8 @@ export interface TraceEvent {
   end: number;
   /** Transfer events: bytes moved (host<->device copies). */
   bytes?: number;
+  /** The XPU lane the dispatch core ran (or queued) the job on, when it said. */
+  lane?: number;
 }
 
 /** A sink completion: frame `seq` finished at sink `sink` at `end` (ms), `latency` ms after its capture. */
@@ -52,6 +54,8 @@ export class Tracer {
   private readonly end: Float64Array;
   /** Bytes of Transfer events (0 for the others). */
   private readonly bytes: Float64Array;
+  /** XPU lane of the event, -1 when not known. */
+  private readonly lane: Int16Array;
   private n = 0;
   readonly stageRun: Samples[];
   readonly stageWait: Samples[];
@@ -76,14 +80,16 @@ export class Tracer {
     this.start = new Float64Array(this.capacity);
     this.end = new Float64Array(this.capacity);
     this.bytes = new Float64Array(this.capacity);
+    this.lane = new Int16Array(this.capacity);
     this.lastSeq = new Int32Array(stages).fill(-1);
     this.stageRun = Array.from({ length: stages }, () => new Samples(256));
     this.stageWait = Array.from({ length: stages }, () => new Samples(256));
   }
 
-  record(stage: number, xpu: number, kind: EventKind, seq: number, start: number, end: number, bytes = 0): void {
+  record(stage: number, xpu: number, kind: EventKind, seq: number, start: number, end: number, bytes = 0, lane = -1): void {
     const i = this.n++ % this.capacity;
     this.bytes[i] = bytes;
+    this.lane[i] = lane;
     this.stage[i] = stage;
     this.xpu[i] = xpu;
     this.kind[i] = kind;
@@ -96,12 +102,13 @@ export class Tracer {
     } else if (kind === EventKind.Wait) this.stageWait[stage]!.push(end - start);
   }
 
-  endToEnd(sink: number, latencyMs: number): void {
+  /** Frame `seq` completed at sink `sink`, `latencyMs` after its capture (seq: the dispatch core's word; else the sink's latest run's). */
+  endToEnd(sink: number, latencyMs: number, seq?: number): void {
     let s = this.e2e.get(sink);
     if (!s) this.e2e.set(sink, (s = new Samples(256)));
     s.push(latencyMs);
     this.doneSink.push(sink);
-    this.doneSeq.push(this.lastSeq[sink] ?? -1);
+    this.doneSeq.push(seq ?? this.lastSeq[sink] ?? -1);
     this.doneEnd.push(this.now());
     this.doneLatency.push(latencyMs);
   }
@@ -135,6 +142,7 @@ export class Tracer {
   private event(i: number): TraceEvent {
     const e: TraceEvent = { stage: this.stage[i]!, xpu: this.xpu[i]!, kind: this.kind[i] as EventKind, seq: this.seq[i]!, start: this.start[i]!, end: this.end[i]! };
     if (this.bytes[i]! > 0) e.bytes = this.bytes[i]!;
+    if (this.lane[i]! >= 0) e.lane = this.lane[i]!;
     return e;
   }
 
