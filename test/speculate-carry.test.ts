@@ -11,6 +11,7 @@ import { CARRIED, PreviousPlan, StageDrafts } from '../xnodes/planning/carry.js'
 import type { RolloutDrafts } from '../xnodes/planning/draft-stage.js';
 import { createDrafters } from '../xnodes/planning/drafters.js';
 import { GREEDY, jobOf, type History } from '../xnodes/planning/jobs.js';
+import { Histories } from '../xnodes/planning/history.js';
 import { ensureRolloutModels, OrtWindowModel, openTarget } from '../xnodes/planning/model.js';
 import { CONTEXT, DRAFT_WINDOW, H, T, VOCAB, WINDOW } from '../xnodes/planning/motion.js';
 import { WholeDrafter } from '../xnodes/planning/predraft.js';
@@ -190,4 +191,22 @@ test.serial('sampled: rollouts verified against the draft stage\'s drafts of the
   }
   await drafter.model.close();
   await target.close();
+});
+
+test('histories: a skipped frame starts a track over; the draft stage fills up to `fill` skipped frames in on the straight line', (t) => {
+  const strict = new Histories();
+  const filled = new Histories(2);
+  let a;
+  let b;
+  for (let f = 0; f < H + 1; f++) {
+    if (f === 5 || f === 6) continue; // two frames skipped
+    a = strict.add('t', f * 100, f, -f);
+    b = filled.add('t', f * 100, f, -f);
+  }
+  t.is(a, undefined, 'strict: started over at the gap');
+  t.truthy(b, 'filled: a full history');
+  t.deepEqual([...b!.xs], Array.from({ length: H + 1 }, (_, f) => f));
+  t.deepEqual([...b!.ys], Array.from({ length: H + 1 }, (_, f) => -f));
+  for (let f = H + 1; f < H + 4; f++) filled.add('t', f * 100, f, 0);
+  t.is(filled.add('t', (H + 8) * 100, 0, 0), undefined, 'more skipped frames than `fill`: started over');
 });

@@ -32,6 +32,9 @@ export interface RolloutDrafts {
   ms: number;
 }
 
+/** Frames a track may skip in the draft stage's histories (filled in on the straight line). */
+const FILL = 3;
+
 /** Seed of the drafter's own draws for a frame (any seed keeps verification exact). */
 const draftSeed = (seed: number, frame: number) => (seed * 104729 + frame) ^ 0x5eed;
 
@@ -41,7 +44,8 @@ export async function createDraftStage(ctx: ImplContext): Promise<StageInstance>
   const maxAgents = p.max_agents as number;
   const sampling = { temperature: p.temperature as number, topK: p.top_k as number };
   const drafter = new WholeDrafter(await OrtWindowModel.open((await ensureRolloutModels()).draft, DRAFT_WINDOW, ctx.executionProvider, ctx.log));
-  const histories = new Histories();
+  // Skipped frames (the stage fell behind) filled in: drafts go on at once.
+  const histories = new Histories(FILL);
   const drop = dropper(ctx);
   let frame = 0;
   return {
