@@ -6,7 +6,7 @@ import test from 'ava';
 import { decodePlain } from '../runtime/speculate/engine.js';
 import { decodeDecoupled } from '../runtime/speculate/decoupled.js';
 import { GivenDrafter } from '../runtime/speculate/drafters.js';
-import { PredraftSource, type Predrafts } from '../runtime/speculate/predraft.js';
+import { PredraftSource } from '../runtime/speculate/predraft.js';
 import { CARRIED, PreviousPlan, StageDrafts } from '../xnodes/planning/carry.js';
 import type { RolloutDrafts } from '../xnodes/planning/draft-stage.js';
 import { createDrafters } from '../xnodes/planning/drafters.js';
@@ -29,14 +29,12 @@ async function consecutive(): Promise<{ before: History[]; after: History[] }> {
   };
 }
 
-/** A draft stage message of `agents` agents (ids a0, a1, ..), k rollouts each, T tokens per row numbered row * 1000 + step (sampled ones with distributions). */
+/** A draft stage message of `agents` agents (ids a0, a1, ..), k rollouts each, T tokens per row numbered row * 1000 + step, with distributions. */
 function message(ms: number, agents: number, k: number): RolloutDrafts {
-  const rows = (per: number, q: boolean): Predrafts => {
-    const tokens = Int32Array.from({ length: agents * per * T }, (_, i) => Math.floor(i / T) * 1000 + (i % T));
-    const width = 2;
-    return q ? { ahead: T, tokens, q: { width, idx: Int32Array.from({ length: tokens.length * width }, (_, e) => tokens[Math.floor(e / width)]! + (e % width)), val: new Float32Array(tokens.length * width).fill(0.5) } } : { ahead: T, tokens };
-  };
-  return { header: stamp(ms), ids: Array.from({ length: agents }, (_, i) => `a${i}`), k, greedy: rows(1, false), sampled: rows(k - 1, true), ms: 1 };
+  const tokens = Int32Array.from({ length: agents * k * T }, (_, i) => Math.floor(i / T) * 1000 + (i % T));
+  const width = 2;
+  const q = { width, idx: Int32Array.from({ length: tokens.length * width }, (_, e) => tokens[Math.floor(e / width)]! + (e % width)), val: new Float32Array(tokens.length * width).fill(0.5) };
+  return { header: stamp(ms), ids: Array.from({ length: agents }, (_, i) => `a${i}`), k, drafts: { ahead: T, tokens, q }, ms: 1 };
 }
 
 test('draft stage drafts: of the previous frame one step on, of this frame as they are; older or from a later frame discarded; missing agents undrafted', (t) => {
@@ -47,8 +45,8 @@ test('draft stage drafts: of the previous frame one step on, of this frame as th
   for (const [ms, shift] of [[1100, 1], [1000, 0]] as const) {
     const { fate, drafts } = carry.load(m, ms, ids, job, 2, true);
     t.is(fate, 'fresh');
-    // Agent a2 (draft rows 4, 5), x: none, a0 (draft rows 0, 1).
-    t.deepEqual([...carry.map.subarray(0, 6)], [4, 5, -1, -1, 0, 1]);
+    // Agent a2 (sampled draft rows 7, 8), x: none, a0 (sampled draft rows 1, 2).
+    t.deepEqual([...carry.map.subarray(0, 6)], [7, 8, -1, -1, 1, 2]);
     for (const row of [0, 1, 4, 5]) {
       const r = carry.map[row]!;
       for (const pos of [H, H + 7, H + CARRIED - 1]) {
@@ -64,7 +62,7 @@ test('draft stage drafts: of the previous frame one step on, of this frame as th
   t.is(carry.load(undefined, 1100, ids, job, 2, true).fate, 'missing');
   const greedy = carry.load(m, 1100, ids, { ...job, rows: 3 }, 1, false);
   t.is(greedy.fate, 'fresh');
-  t.deepEqual([...carry.map.subarray(0, 3)], [2, -1, 0], 'greedy job: one row per agent');
+  t.deepEqual([...carry.map.subarray(0, 3)], [6, -1, 0], 'greedy job: the greedy row of each agent');
   t.is(greedy.drafts!.q, undefined, 'greedy drafts: no distributions');
 });
 
@@ -109,9 +107,9 @@ test.serial('greedy: decoupled drafting (the draft stage\'s drafts of the previo
       plan.remember(1000, ids, f.job, 1, false);
       const dj = jobOf(before.slice(0, rows));
       dj.job.steps = T + 1;
-      const good: RolloutDrafts = { header: stamp(1000), ids, k: 1, greedy: await drafter.draft(dj.job, 0), ms: 0 };
+      const good: RolloutDrafts = { header: stamp(1000), ids, k: 1, drafts: await drafter.draft(dj.job, 0), ms: 0 };
       // Wrong drafts: random tokens, and drafts of other agents.
-      const noise: RolloutDrafts = { ...good, greedy: { ahead: T, tokens: Int32Array.from(good.greedy.tokens, (_, i) => (i * 7919) % VOCAB) } };
+      const noise: RolloutDrafts = { ...good, drafts: { ahead: T, tokens: Int32Array.from(good.drafts.tokens, (_, i) => (i * 7919) % VOCAB) } };
       const swapped: RolloutDrafts = { ...good, ids: [...ids].reverse() };
       const plain = jobOf(after.slice(0, rows));
       await decodePlain(plain.job, target);
@@ -146,10 +144,10 @@ test.serial('sampled: rollouts verified against the draft stage\'s drafts of the
   const rows = agents * (k - 1);
   const sampling = { temperature: 1.5, topK: 8 };
   const ids = Array.from({ length: agents }, (_, a) => `a${a}`);
-  // Frame f: the draft stage's sampled drafts (its own draws), and the rollouts this stage sampled then.
-  const dj = jobOf(Array.from({ length: agents }, () => before[i]!), k - 1, sampling, 3).job;
+  // Frame f: the draft stage's drafts (greedy and sampled in one job, its own draws), and the rollouts this stage sampled then.
+  const dj = jobOf(Array.from({ length: agents }, () => before[i]!), k, sampling, 3).job;
   dj.steps = T + 1;
-  const msg: RolloutDrafts = { header: stamp(1000), ids, k, greedy: { ahead: 0, tokens: new Int32Array(0) }, sampled: await drafter.draft(dj, 11), ms: 0 };
+  const msg: RolloutDrafts = { header: stamp(1000), ids, k, drafts: await drafter.draft(dj, 11, k), ms: 0 };
   const f = jobOf(Array.from({ length: agents }, () => before[i]!), k - 1, sampling, 5);
   await decodePlain(f.job, target);
   const plan = new PreviousPlan(k);

@@ -51,20 +51,22 @@ export class StageDrafts {
     const map = this.map.subarray(0, job.rows).fill(-1);
     if (!d) return { fate: 'missing' };
     const shift = framesBetween(stampKey(d.header.stamp) / 1e6, ms);
-    const src = sampled ? d.sampled : d.greedy;
-    const per = sampled ? d.k - 1 : 1;
+    const src = d.drafts;
+    // Message rows of agent i: i * k (greedy), i * k + 1 .. (sampled).
+    const first = sampled ? 1 : 0;
+    const count = sampled ? d.k - 1 : 1;
     if (shift < 0 || shift > MAX_SHIFT) return { fate: 'stale' };
-    if (!src || per <= 0 || src.ahead < CARRIED + shift) return { fate: 'missing' };
+    if (count <= 0 || d.ids.length === 0 || src.ahead < CARRIED + shift || (sampled && !src.q)) return { fate: 'missing' };
     const at = new Map<string, number>();
     for (let i = 0; i < d.ids.length; i++) at.set(d.ids[i]!, i);
     for (let a = 0; a < ids.length; a++) {
       const i = at.get(ids[a]!);
-      if (i !== undefined) for (let j = 0; j < Math.min(rowsPer, per); j++) map[a * rowsPer + j] = i * per + j;
+      if (i !== undefined) for (let j = 0; j < Math.min(rowsPer, count); j++) map[a * rowsPer + j] = i * d.k + first + j;
     }
     const v = this.#view;
     v.ahead = src.ahead;
     v.tokens = src.tokens.subarray(shift);
-    if (src.q) v.q = { width: src.q.width, idx: src.q.idx.subarray(shift * src.q.width), val: src.q.val.subarray(shift * src.q.width) };
+    if (sampled && src.q) v.q = { width: src.q.width, idx: src.q.idx.subarray(shift * src.q.width), val: src.q.val.subarray(shift * src.q.width) };
     else delete v.q;
     return { fate: 'fresh', drafts: v };
   }

@@ -21,13 +21,15 @@ import { WholeDrafter } from './predraft.js';
 export interface RolloutDrafts {
   /** The frame drafted from (the tracks' stamp). */
   header: Header;
-  /** Agent ids in the drafts' row order (row = agent * rollouts + j). */
+  /** Agent ids in the drafts' row order. */
   ids: string[];
   /** Rollouts per agent (the first greedy, the others sampled). */
   k: number;
-  /** T tokens per row: the steps after the frame drafted from, one more than a rollout has. */
-  greedy: Predrafts;
-  sampled?: Predrafts;
+  /**
+   * Row agent * k + j: rollout j of the agent (0 greedy, the others sampled, with their
+   * distributions); T tokens a row: the steps after the frame drafted from, one more than a rollout has.
+   */
+  drafts: Predrafts;
   /** Milliseconds spent drafting. */
   ms: number;
 }
@@ -56,18 +58,12 @@ export async function createDraftStage(ctx: ImplContext): Promise<StageInstance>
       const agents = agentsOf(tr, histories, stampKey(tr.header.stamp) / 1e6, maxAgents);
       frame++;
       const t0 = performance.now();
-      // One step further than a rollout: the first step is the next frame's observation.
-      const greedy = jobOf(agents.map((a) => a.h), 1, GREEDY);
-      greedy.job.steps = T + 1;
-      const out: RolloutDrafts = { header: tr.header, ids: agents.map((a) => a.id), k, greedy: { ahead: 0, tokens: new Int32Array(0) }, ms: 0 };
-      if (agents.length > 0) {
-        out.greedy = await drafter.draft(greedy.job, 0);
-        if (k > 1) {
-          const sampled = jobOf(agents.map((a) => a.h), k - 1, sampling).job;
-          sampled.steps = T + 1;
-          out.sampled = await drafter.draft(sampled, draftSeed(p.seed as number, frame));
-        }
-      }
+      // One step further than a rollout (the first step is the next frame's observation), the
+      // greedy and the sampled rollouts in one job: one model call a step drafts them all.
+      const { job } = jobOf(agents.map((a) => a.h), k, k > 1 ? sampling : GREEDY);
+      job.steps = T + 1;
+      const out: RolloutDrafts = { header: tr.header, ids: agents.map((a) => a.id), k, drafts: { ahead: 0, tokens: new Int32Array(0) }, ms: 0 };
+      if (agents.length > 0) out.drafts = await drafter.draft(job, draftSeed(p.seed as number, frame), k);
       out.ms = performance.now() - t0;
       return { drafts: out };
     },
