@@ -16,6 +16,7 @@ import { ensureRolloutModels, OrtWindowModel, openTarget } from '../xnodes/plann
 import { CONTEXT, DRAFT_WINDOW, H, T, VOCAB, WINDOW } from '../xnodes/planning/motion.js';
 import { WholeDrafter } from '../xnodes/planning/predraft.js';
 import { HELDOUT_SEEDS, trajectories } from '../models/rollout.gen.mjs';
+import { critical, tokenCounts, twoSample } from './_chi2.js';
 
 const bytes = (a: Int32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 const stamp = (ms: number) => ({ stamp: { sec: Math.floor(ms / 1000), nanosec: Math.round((ms % 1000) * 1e6) }, frame_id: 'base_link' });
@@ -131,9 +132,6 @@ test.serial('greedy: decoupled drafting (the draft stage\'s drafts of the previo
   }
 });
 
-/** Upper 0.1% point of chi-square (Wilson-Hilferty). */
-const critical = (df: number) => df * (1 - 2 / (9 * df) + 3.09 * Math.sqrt(2 / (9 * df))) ** 3;
-
 test.serial('sampled: rollouts verified against the draft stage\'s drafts of the previous frame (with their distributions) and the previous plan (one-hot) have plain sampling\'s token distribution', async (t) => {
   const target = await openTarget();
   const drafter = new WholeDrafter(await OrtWindowModel.open((await ensureRolloutModels()).draft, DRAFT_WINDOW));
@@ -166,24 +164,9 @@ test.serial('sampled: rollouts verified against the draft stage\'s drafts of the
   t.is(plan.load(1100, ids, k - 1, true, previous), rows);
   const s = await decodeDecoupled(spec.job, target, source, { use: ['model'], inline: [previous] });
   t.true(s.drafters.model!.accepted.some((a) => a > 0), 'carried drafts accepted');
-  const dist = (tokens: Int32Array, pos: number) => {
-    const m = new Map<number, number>();
-    for (let r = 0; r < rows; r++) m.set(tokens[r * WINDOW + pos]!, (m.get(tokens[r * WINDOW + pos]!) ?? 0) + 1);
-    return m;
-  };
   for (const step of [0, 1, 3, 10]) {
     // Two-sample chi-square on the tokens both runs drew at this step.
-    const a = dist(plain.job.tokens, H + step);
-    const b = dist(spec.job.tokens, H + step);
-    let x = 0;
-    let df = -1;
-    for (const key of new Set([...a.keys(), ...b.keys()])) {
-      const o1 = a.get(key) ?? 0;
-      const o2 = b.get(key) ?? 0;
-      if (o1 + o2 < 10) continue;
-      x += (o1 - o2) ** 2 / (o1 + o2);
-      df++;
-    }
+    const { x, df } = twoSample(tokenCounts(plain.job.tokens, rows, H + step), tokenCounts(spec.job.tokens, rows, H + step));
     t.true(df >= 1, `step ${step}: more than one token drawn`);
     t.true(x < critical(Math.max(df, 1)), `step ${step}: chi2 ${x.toFixed(1)} with ${df} df`);
   }
