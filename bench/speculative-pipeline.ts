@@ -112,6 +112,6 @@ export async function pipelineRatio(rounds: number, seconds: number): Promise<{ 
 
 /** `npm run bench -- speculative-pipeline [ROUNDS SECONDS]`: the pipeline figure alone (`speculative` prints it too). */
 export default async function main(args: string[]): Promise<void> {
-  const r = await pipelineRatio(Number(args[0] ?? 2), Number(args[1] ?? 8));
+  const r = await pipelineRatio(Number(args[0] ?? 3), Number(args[1] ?? 8));
   console.log(JSON.stringify({ bench: 'speculative-pipeline', pipeline_e2e_ratio_spec_over_plain: Math.round(r.ratio * 1000) / 1000, pipeline_e2e_ratio_all_sinks: Math.round(r.allRatio * 1000) / 1000 }));
 }

@@ -10,7 +10,7 @@
 // its sensors' rates, speculation on and off, end-to-end p50 at the rollout sink.
 // Last line: ratios measured side by side in this run (greedy_identical over every run).
 //   npm run bench -- speculative [--reps N] [--pipeline ROUNDS SECONDS]
-//   (tokens/s: median over N repetitions, 3N at batch <= 16; pipeline: 2 rounds of 8 s per mode, 0 rounds: skipped)
+//   (tokens/s: median over N repetitions, 3N at batch <= 16; pipeline: 3 rounds of 8 s per mode (median), 0 rounds: skipped)
 import { decodeCoupled, decodePlain } from '../runtime/speculate/engine.js';
 import { DraftWorker, decodeDecoupled } from '../runtime/speculate/decoupled.js';
 import { PHASES, type RunStats } from '../runtime/speculate/stats.js';
@@ -26,7 +26,7 @@ import { pipelineRatio } from './speculative-pipeline.js';
 export default async function main(args: string[]): Promise<void> {
   const reps = args.includes('--reps') ? Number(args[args.indexOf('--reps') + 1]) : 5;
   const at = args.indexOf('--pipeline');
-  const pipeRounds = at >= 0 ? Number(args[at + 1]) : 2;
+  const pipeRounds = at >= 0 ? Number(args[at + 1]) : 3;
   const pipeSeconds = at >= 0 && args[at + 2] !== undefined ? Number(args[at + 2]) : 8;
   const trs = await trajectories(HELDOUT_SEEDS, 0.5);
   const target = await openTarget();
