@@ -17,7 +17,7 @@ import { ensureRolloutModels, OrtWindowModel } from './model.js';
 import { DRAFT_WINDOW, T } from './motion.js';
 import { WholeDrafter } from './predraft.js';
 
-/** xauto/RolloutDrafts: whole-rollout drafts of one frame's jobs (greedy, then sampled). */
+/** xauto/RolloutDrafts: drafts of every rollout of one frame's agents, one step further (for the next frame). */
 export interface RolloutDrafts {
   /** The frame drafted from (the tracks' stamp). */
   header: Header;
