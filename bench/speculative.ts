@@ -6,8 +6,11 @@
 // sampled (temperature 0.7, top-k 20, the stage's defaults): verification with the draft
 // model's distributions against the same drafts as one-hot and against plain sampling;
 // tokens/s of the verifier alone (drafting runs on another XPU) and with drafting in series.
+// In the pipeline (bench/speculative-pipeline.ts): the perception launch with rollout:=true at
+// its sensors' rates, speculation on and off, end-to-end p50 at the rollout sink.
 // Last line: ratios measured side by side in this run (greedy_identical over every run).
-//   npm run bench -- speculative [--reps N]   (tokens/s: median over N repetitions, 3N at batch <= 16)
+//   npm run bench -- speculative [--reps N] [--pipeline ROUNDS SECONDS]
+//   (tokens/s: median over N repetitions, 3N at batch <= 16; pipeline: 3 rounds of 8 s per mode (median), 0 rounds: skipped)
 import { decodeCoupled, decodePlain } from '../runtime/speculate/engine.js';
 import { DraftWorker, decodeDecoupled } from '../runtime/speculate/decoupled.js';
 import { PHASES, type RunStats } from '../runtime/speculate/stats.js';
@@ -18,9 +21,13 @@ import { CONTEXT, DRAFT_WINDOW, H, T, WINDOW } from '../xnodes/planning/motion.j
 import { PredraftSource } from '../runtime/speculate/predraft.js';
 import { WholeDrafter } from '../xnodes/planning/predraft.js';
 import { HELDOUT_SEEDS, trajectories } from '../models/rollout.gen.mjs';
+import { pipelineRatio } from './speculative-pipeline.js';
 
 export default async function main(args: string[]): Promise<void> {
   const reps = args.includes('--reps') ? Number(args[args.indexOf('--reps') + 1]) : 5;
+  const at = args.indexOf('--pipeline');
+  const pipeRounds = at >= 0 ? Number(args[at + 1]) : 3;
+  const pipeSeconds = at >= 0 && args[at + 2] !== undefined ? Number(args[at + 2]) : 8;
   const trs = await trajectories(HELDOUT_SEEDS, 0.5);
   const target = await openTarget();
   const FACTORY = new URL('../xnodes/planning/drafters.ts', import.meta.url).href;
@@ -177,6 +184,8 @@ export default async function main(args: string[]): Promise<void> {
   const round = (v: number) => Math.round(v * 1000) / 1000;
   const s64 = sampledAt[64]!;
   console.log(`sampled at batch 64 (temperature ${SAMPLED.temperature}, top-k ${SAMPLED.topK}): draft model acceptance ${s64.acc.toFixed(3)} with its distributions, ${s64.oneHotAcc.toFixed(3)} as one-hot; verifier ${(s64.spec / s64.plain).toFixed(2)}x plain sampling, ${(s64.serial / s64.plain).toFixed(2)}x with drafting in series; plain sampling computes ${s64.rows.toFixed(2)}x the target rows`);
+  const pipe = pipeRounds > 0 ? await pipelineRatio(pipeRounds, pipeSeconds) : undefined;
+  if (pipe) console.log(`in the pipeline: rollout e2e p50 speculation on / off ${pipe.ratio.toFixed(3)} (all sinks ${pipe.allRatio.toFixed(3)})`);
   console.log(
     JSON.stringify({
       bench: 'speculative',
@@ -190,6 +199,7 @@ export default async function main(args: string[]): Promise<void> {
       sampled_speedup_vs_plain: round(s64.spec / s64.plain),
       sampled_speedup_serial: round(s64.serial / s64.plain),
       sampled_target_rows_ratio: round(s64.rows),
+      ...(pipe ? { pipeline_e2e_ratio_spec_over_plain: round(pipe.ratio), pipeline_e2e_ratio_all_sinks: round(pipe.allRatio) } : {}),
     }),
   );
 }

@@ -14,7 +14,7 @@ import { messageRegistry } from '../runtime/ros2/messages.js';
 const yamlFile = join(packageRoot(), 'launch', 'perception.launch.yaml');
 const xmlFile = join(packageRoot(), 'launch', 'perception.launch.xml');
 
-test.serial('rollout:=true: the pipeline ends in K rollouts per track, with ADE/FDE against ground truth in the summary; the drafter is a stage of its own on another XPU', async (t) => {
+test.serial('rollout:=true: the pipeline ends in K rollouts per track, with ADE/FDE against ground truth in the summary; the drafter is a stage of its own on another XPU, never waited for', async (t) => {
   const desc = loadLaunchFile(yamlFile, { args: { rollout: 'true', publish_tracks: 'false', rollout_k: '2', rollout_draft_impl: 'model-worker' } });
   const registry = await loadRegistry({ types: desc.xnodes.map((x) => x.type) });
   const graph = buildGraph(desc, registry);
@@ -44,6 +44,10 @@ test.serial('rollout:=true: the pipeline ends in K rollouts per track, with ADE/
   t.true((q.target_calls as number) <= (q.plain_calls as number), 'never more target calls than plain decoding');
   t.true((q.rows_drafted as number) > 0, "the draft stage's drafts reached the verifier");
   t.true((q.acceptance as Record<string, number>).model! > 0, "the draft stage's drafts were accepted");
+  t.true((q.rows_planned as number) > 0, 'the previous plan drafted');
+  t.true('previous' in (q.acceptance as Record<string, number>));
+  // Every frame rolled out counted once: drafts of the previous frame (or this one), older ones (discarded), or none.
+  t.is((q.drafts_fresh as number) + (q.drafts_stale as number) + (q.drafts_missing as number), q.frames_rolled_out as number);
 });
 
 test('rollout:=true: the draft stage is a planner choice like any stage: both implementations, on different XPUs', async (t) => {
@@ -55,11 +59,17 @@ test('rollout:=true: the draft stage is a planner choice like any stage: both im
   const options = candidates(graph, k, xpus);
   t.deepEqual([...new Set(options.map((o) => o.impl))].sort(), ['model', 'model-worker']);
   t.true(new Set(options.map((o) => o.xpu)).size >= 2, `placements: ${options.map((o) => `${o.impl}@${o.xpu}`).join(', ')}`);
-  // It feeds the rollout stage, which joins its drafts with the tracks of the same frame.
+  // It feeds the rollout stage through a latched input: the rollout stage takes its latest drafts, never waiting for them.
   const rollout = graph.stages.find((s) => s.name === 'rollout')!;
   const drafts = graph.stages[k]!.outputs.find((o) => o.port === 'drafts')!;
-  t.is(rollout.inputs.find((i) => i.port === 'drafts')?.topic, drafts.topic);
-  t.falsy(rollout.inputs.find((i) => i.port === 'drafts')!.spec.optional, 'a trigger input: joined by frame');
+  const input = rollout.inputs.find((i) => i.port === 'drafts')!;
+  t.is(input.topic, drafts.topic);
+  t.true(!!input.spec.latched && !!input.spec.optional, 'latched and optional: not a trigger');
+  // Plain decoding has no drafter.
+  const plain = loadLaunchFile(yamlFile, { args: { rollout: 'true', rollout_impl: 'plain', publish_tracks: 'false' } });
+  t.false(plain.xnodes.some((x) => x.type === 'planning/draft'));
+  t.true(plain.xnodes.some((x) => x.type === 'planning/rollout'));
+  buildGraph(plain, await loadRegistry({ types: plain.xnodes.map((x) => x.type) }));
 });
 
 test('without rollout:=true the perception pipeline is unchanged; the XML twin agrees with it', (t) => {

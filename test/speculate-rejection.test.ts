@@ -16,9 +16,7 @@ import { ensureRolloutModels, OrtWindowModel, openTarget } from '../xnodes/plann
 import { CONTEXT, DRAFT_WINDOW, H, T, WINDOW } from '../xnodes/planning/motion.js';
 import { WholeDrafter } from '../xnodes/planning/predraft.js';
 import { HELDOUT_SEEDS, trajectories } from '../models/rollout.gen.mjs';
-
-/** Upper 0.1% point of chi-square (Wilson-Hilferty). */
-const critical = (df: number) => df * (1 - 2 / (9 * df) + 3.09 * Math.sqrt(2 / (9 * df))) ** 3;
+import { critical, tokenCounts, twoSample } from './_chi2.js';
 
 const V = 4;
 // Target: logits of the next token given the current one (a Markov chain), so the exact joint is known.
@@ -165,22 +163,7 @@ test.serial('rollout model: sampled speculation with the draft model’s distrib
   const oneHot = await speculate(17, 3, false);
   for (const step of [0, 1, 2, 5, 12]) {
     // Two-sample chi-square on the tokens both runs drew at this step.
-    const count = (tokens: Int32Array) => {
-      const m = new Map<number, number>();
-      for (let r = 0; r < rows; r++) m.set(tokens[r * WINDOW + H + step]!, (m.get(tokens[r * WINDOW + H + step]!) ?? 0) + 1);
-      return m;
-    };
-    const a = count(plain.job.tokens);
-    const b = count(spec.tokens);
-    let x = 0;
-    let df = -1;
-    for (const k of new Set([...a.keys(), ...b.keys()])) {
-      const o1 = a.get(k) ?? 0;
-      const o2 = b.get(k) ?? 0;
-      if (o1 + o2 < 10) continue;
-      x += (o1 - o2) ** 2 / (o1 + o2);
-      df++;
-    }
+    const { x, df } = twoSample(tokenCounts(plain.job.tokens, rows, H + step), tokenCounts(spec.tokens, rows, H + step));
     t.true(df >= 1, `step ${step}: more than one token drawn`);
     t.true(x < critical(Math.max(df, 1)), `step ${step}: chi2 ${x.toFixed(1)} with ${df} df`);
   }

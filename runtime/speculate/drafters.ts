@@ -65,3 +65,35 @@ export class RandomDrafter implements Drafter {
     for (let i = 0; i < b.count; i++) for (let s = 0; s < b.ks[i]!; s++) b.out[i * b.stride + s] = Math.floor(this.#rand() * this.vocab);
   }
 }
+
+/**
+ * Drafts given whole beforehand, one per row (a previous plan): at committed length c it
+ * proposes the row's tokens from position c on (also past a token verification rejected:
+ * they are proposals made before this job, so any of them may be verified). Load before each
+ * job: has[row] = 0 where a row has none.
+ */
+export class GivenDrafter implements Drafter {
+  readonly tokens: Int32Array;
+  readonly has: Uint8Array;
+
+  /** ahead: tokens per row's draft, for positions prompt .. prompt + ahead - 1. */
+  constructor(
+    readonly name: string,
+    capacity: number,
+    readonly ahead: number,
+    readonly prompt: number,
+  ) {
+    this.tokens = new Int32Array(capacity * ahead);
+    this.has = new Uint8Array(capacity);
+  }
+
+  propose(b: DraftBatch): void {
+    for (let i = 0; i < b.count; i++) {
+      const row = b.rows[i]!;
+      const at = b.lens[i]! - this.prompt;
+      const n = this.has[row] ? Math.max(0, Math.min(b.ks[i]!, this.ahead - at)) : 0;
+      for (let s = 0; s < n; s++) b.out[i * b.stride + s] = this.tokens[row * this.ahead + at + s]!;
+      b.ks[i] = n;
+    }
+  }
+}

@@ -1,9 +1,11 @@
 // planning/draft: the drafter as a stage of its own, placed by the planner like any other.
 // Per frame it builds the rollout stage's jobs from the same tracks (its own histories, the
-// same rule) and drafts every step of every rollout with the smaller model, so the rollout
-// stage (another XPU) verifies frame f while this one drafts frame f + 1. A draft is only a
-// proposal: the rollout stage checks each against its own prompt and verifies it exactly, so
-// its greedy rollouts never depend on this stage, nor do its sampled rollouts' distributions.
+// same rule) and drafts every rollout one step further than the rollout stage decodes, with
+// the smaller model. The rollout stage reads the drafts through a latched input, so it never
+// waits for them: verifying frame f, it takes the drafts made from frame f - 1 (one step on,
+// xnodes/planning/carry.ts) while this stage drafts from frame f on its own XPU. A draft
+// is only a proposal: the rollout stage verifies it exactly, so its greedy rollouts never
+// depend on this stage, nor do its sampled rollouts' distributions.
 import type { Predrafts } from '../../runtime/speculate/predraft.js';
 import type { ImplContext, StageInstance } from '../../runtime/xnode/types.js';
 import { dropper } from '../perception-common/check.js';
@@ -12,24 +14,28 @@ import type { Detection3DArray } from '../tracking/ros.js';
 import { agentsOf, Histories } from './history.js';
 import { GREEDY, jobOf } from './jobs.js';
 import { ensureRolloutModels, OrtWindowModel } from './model.js';
-import { CONTEXT, DRAFT_WINDOW, H, WINDOW } from './motion.js';
+import { DRAFT_WINDOW, T } from './motion.js';
 import { WholeDrafter } from './predraft.js';
 
-/** xauto/RolloutDrafts: whole-rollout drafts of one frame's jobs (greedy, then sampled). */
+/** xauto/RolloutDrafts: drafts of every rollout of one frame's agents, one step further (for the next frame). */
 export interface RolloutDrafts {
+  /** The frame drafted from (the tracks' stamp). */
   header: Header;
-  /** Agent ids in the jobs' row order (row = agent * rollouts + j). */
+  /** Agent ids in the drafts' row order. */
   ids: string[];
-  /** Per agent: the H prompt tokens and the context the drafts continue. */
-  prompts: Int32Array;
-  context: Float32Array;
   /** Rollouts per agent (the first greedy, the others sampled). */
   k: number;
-  greedy: Predrafts;
-  sampled?: Predrafts;
+  /**
+   * Row agent * k + j: rollout j of the agent (0 greedy, the others sampled, with their
+   * distributions); T tokens a row: the steps after the frame drafted from, one more than a rollout has.
+   */
+  drafts: Predrafts;
   /** Milliseconds spent drafting. */
   ms: number;
 }
+
+/** Frames a track may skip in the draft stage's histories (filled in on the straight line). */
+const FILL = 3;
 
 /** Seed of the drafter's own draws for a frame (any seed keeps verification exact). */
 const draftSeed = (seed: number, frame: number) => (seed * 104729 + frame) ^ 0x5eed;
@@ -40,7 +46,8 @@ export async function createDraftStage(ctx: ImplContext): Promise<StageInstance>
   const maxAgents = p.max_agents as number;
   const sampling = { temperature: p.temperature as number, topK: p.top_k as number };
   const drafter = new WholeDrafter(await OrtWindowModel.open((await ensureRolloutModels()).draft, DRAFT_WINDOW, ctx.executionProvider, ctx.log));
-  const histories = new Histories();
+  // Skipped frames (the stage fell behind) filled in: drafts go on at once.
+  const histories = new Histories(FILL);
   const drop = dropper(ctx);
   let frame = 0;
   return {
@@ -51,14 +58,12 @@ export async function createDraftStage(ctx: ImplContext): Promise<StageInstance>
       const agents = agentsOf(tr, histories, stampKey(tr.header.stamp) / 1e6, maxAgents);
       frame++;
       const t0 = performance.now();
-      const greedy = jobOf(agents.map((a) => a.h), 1, GREEDY);
-      const prompts = new Int32Array(agents.length * H);
-      agents.forEach((_, i) => prompts.set(greedy.job.tokens.subarray(i * WINDOW, i * WINDOW + H), i * H));
-      const out: RolloutDrafts = { header: tr.header, ids: agents.map((a) => a.id), prompts, context: greedy.job.context.slice(0, agents.length * CONTEXT), k, greedy: { ahead: 0, tokens: new Int32Array(0) }, ms: 0 };
-      if (agents.length > 0) {
-        out.greedy = await drafter.draft(greedy.job, 0);
-        if (k > 1) out.sampled = await drafter.draft(jobOf(agents.map((a) => a.h), k - 1, sampling).job, draftSeed(p.seed as number, frame));
-      }
+      // One step further than a rollout (the first step is the next frame's observation), the
+      // greedy and the sampled rollouts in one job: one model call a step drafts them all.
+      const { job } = jobOf(agents.map((a) => a.h), k, k > 1 ? sampling : GREEDY);
+      job.steps = T + 1;
+      const out: RolloutDrafts = { header: tr.header, ids: agents.map((a) => a.id), k, drafts: { ahead: 0, tokens: new Int32Array(0) }, ms: 0 };
+      if (agents.length > 0) out.drafts = await drafter.draft(job, draftSeed(p.seed as number, frame), k);
       out.ms = performance.now() - t0;
       return { drafts: out };
     },
@@ -66,26 +71,4 @@ export async function createDraftStage(ctx: ImplContext): Promise<StageInstance>
       await drafter.model.close();
     },
   };
-}
-
-/**
- * Which draft row continues each row of a rollout job: the same agent (id), drafted from the
- * same prompt and context (histories of the two stages differ after a frame one of them
- * missed); -1 where none does. rowsPer: the job's rollouts per agent; sampled: the job is the
- * sampled one (k - 1 rollouts per agent in the drafts).
- */
-export function draftRows(d: RolloutDrafts | undefined, ids: string[], job: { tokens: Int32Array; context: Float32Array }, rowsPer: number, sampled: boolean, out: Int32Array): Int32Array {
-  out.fill(-1);
-  const per = sampled ? d && d.k - 1 : 1;
-  if (!d || !per || !(sampled ? d.sampled : d.greedy.ahead)) return out;
-  const at = new Map(d.ids.map((id, i) => [id, i]));
-  ids.forEach((id, a) => {
-    const i = at.get(id);
-    if (i === undefined) return;
-    const row0 = a * rowsPer;
-    for (let t = 0; t < H; t++) if (job.tokens[row0 * WINDOW + t] !== d.prompts[i * H + t]) return;
-    for (let c = 0; c < CONTEXT; c++) if (job.context[row0 * CONTEXT + c] !== d.context[i * CONTEXT + c]) return;
-    for (let j = 0; j < Math.min(rowsPer, per); j++) out[row0 + j] = i * per + j;
-  });
-  return out;
 }

@@ -12,17 +12,35 @@ interface Track {
   lastMs: number;
 }
 
-/** Histories of H + 1 positions, one per frame; a track that skips frames starts over. */
+/**
+ * Histories of H + 1 positions, one per frame; a track that skips frames starts over, or, with
+ * `fill`, has up to that many skipped frames filled in on the straight line (the draft stage:
+ * it may skip frames while it falls behind, and its drafts are only proposals).
+ */
 export class Histories {
   readonly #tracks = new Map<string, Track>();
+
+  constructor(private readonly fill = 0) {}
 
   /** Adds this frame's position; returns the track once it has H + 1 consecutive positions. */
   add(id: string, ms: number, x: number, y: number): Track | undefined {
     let t = this.#tracks.get(id);
-    if (!t || Math.abs(ms - t.lastMs - DT * 1000) > DT * 500) {
+    const gap = t ? Math.round((ms - t.lastMs) / (DT * 1000)) : 0;
+    const onGrid = t ? Math.abs(ms - t.lastMs - gap * DT * 1000) <= DT * 500 : false;
+    if (!t || !onGrid || gap < 1 || gap > 1 + this.fill) {
       t = { xs: new Float64Array(H + 1), ys: new Float64Array(H + 1), n: 0, lastMs: ms };
       this.#tracks.set(id, t);
+    } else if (gap > 1) {
+      const x0 = t.xs[t.n - 1]!;
+      const y0 = t.ys[t.n - 1]!;
+      for (let k = 1; k < gap; k++) this.#push(t, x0 + ((x - x0) * k) / gap, y0 + ((y - y0) * k) / gap);
     }
+    this.#push(t, x, y);
+    t.lastMs = ms;
+    return t.n === H + 1 ? t : undefined;
+  }
+
+  #push(t: Track, x: number, y: number): void {
     if (t.n === H + 1) {
       t.xs.copyWithin(0, 1);
       t.ys.copyWithin(0, 1);
@@ -31,8 +49,6 @@ export class Histories {
     t.xs[t.n] = x;
     t.ys[t.n] = y;
     t.n++;
-    t.lastMs = ms;
-    return t.n === H + 1 ? t : undefined;
   }
 
   /** Forgets tracks not seen for a second. */

@@ -12,12 +12,12 @@ const shared = {
 
 export const draft = defineXNode({
   type: 'planning/draft',
-  description: 'Whole-rollout drafts of every tracked agent from the smaller fitted motion model: argmax for the greedy rollout, draws from its own distribution (handed over with them) for the sampled ones.',
+  description: 'Whole-rollout drafts of every tracked agent from the smaller fitted motion model, one step further than a rollout (for the next frame): argmax for the greedy rollout, draws from its own distribution (handed over with them) for the sampled ones.',
   inputs: {
     tracks: { type: 'vision_msgs/msg/Detection3DArray', description: 'the tracks planning/rollout rolls out (the stage keeps the same histories)' },
   },
   outputs: {
-    drafts: { type: 'xauto/RolloutDrafts', description: 'per agent: prompt, and a draft of every step of each of its k rollouts' },
+    drafts: { type: 'xauto/RolloutDrafts', description: 'per agent: reference step, and a draft of T steps after the frame of each of its k rollouts' },
   },
   params: {
     ...shared,
@@ -32,10 +32,10 @@ export const draft = defineXNode({
 
 export const rollout = defineXNode({
   type: 'planning/rollout',
-  description: 'K rollouts of T steps per tracked agent from a fitted causal motion transformer (ONNX); speculative decoding of the draft stage’s drafts and inline drafters, greedy output identical to plain decoding, sampled output of exactly the target’s distribution.',
+  description: 'K rollouts of T steps per tracked agent from a fitted causal motion transformer (ONNX); speculative decoding of whatever drafts are current (the draft stage’s latest, its own previous plan, inline drafters), greedy output identical to plain decoding, sampled output of exactly the target’s distribution.',
   inputs: {
     tracks: { type: 'vision_msgs/msg/Detection3DArray', description: 'tracks (id = track id); the stage keeps each track’s history itself' },
-    drafts: { type: 'xauto/RolloutDrafts', description: 'whole-rollout drafts of the same frame from planning/draft (proposals only: each is checked against this stage’s prompt and verified exactly; plain decoding ignores them)' },
+    drafts: { type: 'xauto/RolloutDrafts', latched: true, optional: true, description: 'the latest drafts of planning/draft, made from the previous frame while this stage verifies (latched: never waited for; older ones are discarded, agents without one are drafted inline; proposals only, verified exactly; plain decoding ignores them)' },
     ground_truth: { type: 'xauto/GroundTruth', optional: true, description: 'scene truth: ADE/FDE of the greedy rollouts in the summary' },
   },
   outputs: {
@@ -43,7 +43,7 @@ export const rollout = defineXNode({
   },
   params: {
     ...shared,
-    drafters: { type: 'string[]', default: ['model', 'kinematic', 'ngram'], description: "'model' (the draft stage's drafts), inline: 'kinematic', 'ngram', 'random'" },
+    drafters: { type: 'string[]', default: ['model', 'previous', 'kinematic', 'ngram'], description: "'model' (the draft stage's drafts), 'previous' (this stage's rollouts of the last frame), inline: 'kinematic', 'ngram', 'random'" },
     seed: { type: 'int', default: 1 },
   },
   stateful: true,

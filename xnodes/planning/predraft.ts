@@ -2,6 +2,7 @@
 // greedy rollouts draft its argmax; sampled rollouts draw each token from its own
 // distribution at the job's temperature and top-k, cut to its `width` most likely tokens, and
 // hand that distribution over with the token, so the verifier can accept with min(1, p / q).
+// One job may hold both (every `greedyEvery`-th row greedy): one model call a step for all.
 import type { Predrafts } from '../../runtime/speculate/predraft.js';
 import { distribution, rowStreams } from '../../runtime/speculate/sampling.js';
 import type { RolloutJob } from '../../runtime/speculate/types.js';
@@ -19,8 +20,12 @@ export class WholeDrafter {
 
   constructor(readonly model: OrtWindowModel) {}
 
-  /** Drafts steps - 1 tokens of every row of the job (the last one is always the target's); seed: the drafter's own draws. */
-  async draft(job: RolloutJob, seed: number): Promise<Predrafts> {
+  /**
+   * Drafts steps - 1 tokens of every row of the job (the last one is always the target's); seed:
+   * the drafter's own draws. greedyEvery > 0: rows r with r % greedyEvery = 0 are greedy in a
+   * sampled job (their entries of q are left empty).
+   */
+  async draft(job: RolloutJob, seed: number, greedyEvery = 0): Promise<Predrafts> {
     const W = DRAFT_WINDOW;
     const rows = job.rows;
     const ahead = job.steps - 1;
@@ -41,7 +46,7 @@ export class WholeDrafter {
     for (let s = 0; s < ahead; s++) {
       const { argmax, logits } = await this.model.run(this.#tokens, this.#context, rows, sampled);
       for (let r = 0; r < rows; r++) {
-        const next = sampled ? this.#sample(logits!, (r * W + W - 1) * VOCAB, job, out.q!, (r * ahead + s) * width, streams[r]!) : Number(argmax[r * W + W - 1]);
+        const next = sampled && !(greedyEvery > 0 && r % greedyEvery === 0) ? this.#sample(logits!, (r * W + W - 1) * VOCAB, job, out.q!, (r * ahead + s) * width, streams[r]!) : Number(argmax[r * W + W - 1]);
         out.tokens[r * ahead + s] = next;
         this.#tokens.copyWithin(r * W, r * W + 1, r * W + W);
         this.#tokens[r * W + W - 1] = BigInt(next);
