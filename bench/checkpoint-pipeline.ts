@@ -2,7 +2,8 @@
 // occupancy map (map:=true) runs at its sensors' rates through the same path as
 // `xauto launch` (runtime/cli/session.ts), without checkpoints and with one every second
 // (--checkpoint-every 1), alternating round by round; slowdown = e2e p50 with ÷ without - 1.
-// And a new process's time to first output, cold or started from an image (--restore).
+// And a new process's time to first output, cold or started from an image (--restore); and
+// the pause of a live migration of the tracker to another process (--migrate).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,9 +68,9 @@ export interface StartFromImage {
 }
 
 /** Runs `xauto launch` in a process of its own; its summary JSON. */
-function launch(args: string[], summary: string): Promise<Record<string, Record<string, unknown>>> {
+function launch(args: string[], summary: string, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, Record<string, unknown>>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import=tsx', 'runtime/cli/main.ts', 'launch', FILE, ...args, '--summary-json', summary], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import=tsx', 'runtime/cli/main.ts', 'launch', FILE, ...args, '--summary-json', summary], { stdio: ['ignore', 'ignore', 'pipe'], env });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.on('close', (code) => (code === 0 ? resolve(JSON.parse(readFileSync(summary, 'utf8'))) : reject(new Error(`xauto launch ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`))));
@@ -107,4 +108,38 @@ export async function startFromImage(o: { mapCells: number; rounds: number; log:
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export interface MigratePause {
+  pauseMs: number;
+  queued: number;
+  stateBytes: number;
+}
+
+/**
+ * The perception launch at its sensors' rates; 2 s in, the tracker moves with its state to a
+ * process started for it (--migrate tracker@2:spare; DDS on loopback). The pause: how long the
+ * first frame forwarded to it waited, from the hand-over to its start there. Rounds: median.
+ */
+export async function migratePause(o: { rounds: number; log: (l: string) => void }): Promise<MigratePause> {
+  const words = ['publish_tracks:=false', 'track_impl:=js'];
+  const env = { ...process.env, CYCLONEDDS_URI: process.env.CYCLONEDDS_URI ?? `file://${join(process.cwd(), 'test/fixtures/ros2/cyclonedds-loopback.xml')}` };
+  const dir = mkdtempSync(join(tmpdir(), 'xauto-bench-migrate-'));
+  const runs: Array<{ pause: number; queued: number; bytes: number; frame: number }> = [];
+  try {
+    for (let i = 0; i < o.rounds; i++) {
+      process.stderr.write(`  migrate round ${i + 1}/${o.rounds}          \r`);
+      const s = await launch([...words, '--duration', '4', '--plan', 'default', '--migrate', 'tracker@2:spare'], join(dir, 'migrate.json'), env);
+      const m = s.migration as { moved?: boolean; pause_ms?: number; queued?: number; state_bytes?: number; frame?: number } | undefined;
+      if (!m?.moved || typeof m.pause_ms !== 'number') throw new Error(`bench checkpoint: the tracker did not move (${JSON.stringify(m)})`);
+      runs.push({ pause: m.pause_ms, queued: m.queued ?? 0, bytes: m.state_bytes ?? 0, frame: Number(m.frame) });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const pauseMs = median(runs.map((r) => r.pause));
+  o.log(`  live migration of the tracker to another process, perception at the sensors' rates (median of ${o.rounds}):`);
+  o.log('  round  after frame  state B  queued  pause ms');
+  for (const [i, r] of runs.entries()) o.log(`  ${String(i + 1).padStart(5)}  ${String(r.frame).padStart(11)}  ${String(r.bytes).padStart(7)}  ${String(r.queued).padStart(6)}  ${r.pause.toFixed(2).padStart(8)}`);
+  return { pauseMs, queued: median(runs.map((r) => r.queued)), stateBytes: median(runs.map((r) => r.bytes)) };
 }
