@@ -11,8 +11,9 @@
 //    metadata first with on-demand loads.
 //  - slowdown: the perception launch with its device map, e2e p50 with a checkpoint every
 //    second vs without (checkpoint-pipeline.ts; `--map-cells N`, `--pipeline-only`).
-//  - migrate pause: the tracker moved live to another process (--migrate), the first forwarded
-//    frame's wait from the hand-over to its start there (checkpoint-pipeline.ts).
+//  - migrate pause: the tracker (host state) and the map (its device grid too) moved live to
+//    another process (--migrate), the first forwarded frame's wait from the hand-over to its
+//    start there (checkpoint-pipeline.ts).
 // The image goes to the OS temp directory (real files, fsync). Figures are noisy on a shared machine.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -131,7 +132,7 @@ export default async function main(args: string[]): Promise<void> {
   if (args.includes('--pipeline-only')) {
     const p = await pipelineSlowdown({ mapCells, seconds: 6, rounds: 5, log: console.log });
     const st = await startFromImage({ mapCells, rounds: 3, log: console.log });
-    const mg = await migratePause({ rounds: 3, log: console.log });
+    const mg = await migratePause({ rounds: 3, mapCells, log: console.log });
     console.log(JSON.stringify({ map_mib: p.mapMib, ...pipelineKeys(p, st, mg) }));
     return;
   }
@@ -217,7 +218,7 @@ export default async function main(args: string[]): Promise<void> {
   // 4. slowdown of the running pipeline
   const p = await pipelineSlowdown({ mapCells, seconds: 6, rounds: 5, log: console.log });
   const st = await startFromImage({ mapCells, rounds: 3, log: console.log });
-  const mg = await migratePause({ rounds: 3, log: console.log });
+  const mg = await migratePause({ rounds: 3, mapCells, log: console.log });
 
   const out = {
     state_mib: mib,
@@ -245,5 +246,7 @@ function pipelineKeys(p: Awaited<ReturnType<typeof pipelineSlowdown>>, st: Await
     migrate_pause_ms: Number(mg.pauseMs.toFixed(2)),
     migrate_queued: mg.queued,
     migrate_state_bytes: mg.stateBytes,
+    migrate_map_pause_ms: Number(mg.mapPauseMs.toFixed(2)),
+    migrate_map_mib: Number((mg.mapDeviceBytes / 2 ** 20).toFixed(1)),
   };
 }

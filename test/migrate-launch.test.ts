@@ -4,7 +4,8 @@
 // stages keep running. Every track message (recorded in the first process: before the move
 // from its own tracker, after it from the spare's, back over DDS) equals, field for field, an
 // unmigrated run's of the same frame (same track ids), each frame exactly once, and the
-// counters say nothing was lost or duplicated on the way.
+// counters say nothing was lost or duplicated on the way. The device occupancy map moves the
+// same way, its grid copied between the processes' devices.
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -63,7 +64,7 @@ ddsTest('--migrate tracker: the tracks after the move equal an unmigrated run\'s
     const moved = await xauto([...LAUNCH, '--migrate', `tracker@f${AT}:spare`, ...rec('moved')], env);
     t.is(moved.code, 0, moved.out);
     t.regex(moved.out, /xauto: started process 'spare'/);
-    t.regex(moved.out, new RegExp(`moving tracker to process 'spare' after frame ${AT - 1} \\(\\d+ B of state\\)`));
+    t.regex(moved.out, new RegExp(`moving tracker to process 'spare' after frame ${AT - 1} \\(\\d+ B of host state\\)`));
     t.regex(moved.out, /\[spare\] xauto: migrated tracker from main to spare: state as of frame \d+ .*delivered in order; pause [\d.]+ ms/);
 
     const s = JSON.parse(readFileSync(join(dir, 'moved.json'), 'utf8'));
@@ -110,9 +111,34 @@ test.serial('--migrate refuses, exit 2 with the reason, what cannot move', async
   await bad(['--migrate', 'tracker@1:main'], /'tracker' already runs in process 'main'/);
 });
 
-ddsTest('--migrate refuses, exit 2, a stage that owns device state', async (t) => {
-  const env = { ...process.env, ROS_DOMAIN_ID: '58', CYCLONEDDS_URI: `file://${join(root, 'test/fixtures/ros2/cyclonedds-loopback.xml')}` };
-  const r = await xauto(['launch', 'launch/perception.launch.yaml', 'map:=true', 'map_impl:=device', 'map_cells:=64', '--plan', 'default', '--frames', '2', '--migrate', 'map@1:spare'], env);
-  t.is(r.code, 2, r.out);
-  t.regex(r.out, /--migrate map: it owns device buffers; moving device state between processes is not supported yet/);
+ddsTest('--migrate map: the device occupancy grid moves too; the map messages and the final grid equal an unmigrated run\'s', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xauto-migrate-'));
+  const env = {
+    ...process.env,
+    ROS_DOMAIN_ID: '58',
+    CYCLONEDDS_URI: `file://${join(root, 'test/fixtures/ros2/cyclonedds-loopback.xml')}`,
+    XAUTO_ROS_EPOCH_NS: String(BigInt(Date.now()) * 1_000_000n),
+  };
+  const launch = [...LAUNCH, 'map:=true', 'map_impl:=device', 'map_cells:=64'];
+  const rec = (name: string) => ['--record', join(dir, `${name}.mcap`), '--topics', '/perception/map', '--summary-json', join(dir, `${name}.json`)];
+  try {
+    const whole = await xauto([...launch, ...rec('whole')], env);
+    t.is(whole.code, 0, whole.out);
+    const moved = await xauto([...launch, '--migrate', `map@f${AT}:spare`, ...rec('moved')], env);
+    t.is(moved.code, 0, moved.out);
+    t.regex(moved.out, /moving map to process 'spare' after frame \d+ \(\d+ B of host state, 131072 B of device state\)/);
+    const s = JSON.parse(readFileSync(join(dir, 'moved.json'), 'utf8'));
+    const w = JSON.parse(readFileSync(join(dir, 'whole.json'), 'utf8'));
+    t.like(s.migration, { stage: 'map', moved: true, frame: AT - 1, device_bytes: 64 * 64 * 8 * 4, received: FRAMES - AT, delivered: FRAMES - AT, duplicates: 0, lost: 0 });
+    t.true(w.map.occupied > 0, 'the map holds points');
+    t.deepEqual(s.map, w.map, 'the grid (its checksum, read on the device in the spare process) ends the same');
+    const want = await messages(join(dir, 'whole.mcap'), '/perception/map');
+    const got = await messages(join(dir, 'moved.mcap'), '/perception/map');
+    t.deepEqual(got.map(([k]) => k), Array.from({ length: FRAMES }, (_, i) => i), 'each frame once, in order');
+    const wanted = new Map(want);
+    t.deepEqual(got.filter(([k, v]) => !isDeepStrictEqual(wanted.get(k), v)).map(([k]) => k), [], 'every map message equals the unmigrated run\'s');
+  } finally {
+    if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
+    else t.log(dir);
+  }
 });

@@ -324,7 +324,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('restore', { type: 'string', describe: 'start from the newest committed checkpoint in DIR (after a crash): states restored, sources go on with the next frame' })
       .option('migrate', {
         type: 'string',
-        describe: "live migration: STAGE@WHEN[:PROCESS] moves a running stage with its state to another process of the launch (WHEN: seconds, or fN for frame N; a new PROCESS name starts one for it); messages for it meanwhile are queued and delivered in order",
+        describe: "live migration: STAGE@WHEN[:PROCESS] moves a running stage with its state to another process of the launch (WHEN: seconds, or fN for frame N; a new PROCESS name starts one for it); host and device state move; messages for it meanwhile are queued and delivered in order",
       })
       .option('trace-dump', { type: 'string', hidden: true, describe: 'internal: where a child process leaves its trace for the top process' })
       .epilog(

@@ -260,7 +260,7 @@ export class Executor {
     }
     if (this.migration) {
       const m = this.migration.wire((topic) => this.localInputs(this.graph.topics.get(topic)!), this.unsubscribe);
-      for (const f of m.forwarders) (this.remoteOut[f.stage] ??= [])[f.output] = f.sender;
+      for (const f of m.forwarders) (this.remoteOut[f.stage] ??= [])[f.output] ??= f.sender;
       this.senders.push(...m.senders);
     }
     // Topics published in other processes arrive through the links.
@@ -344,7 +344,7 @@ export class Executor {
     await Promise.all(this.senders.map((s) => s.end()));
     for (const u of this.unsubscribe) u();
     for (const s of this.graph.stages) {
-      if (!this.isLocal(s.index)) continue;
+      if (!this.isLocal(s.index) || this.migration?.movedAway(s.index)) continue;
       try {
         await this.host.finish(s.index);
       } catch (e) {

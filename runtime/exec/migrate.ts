@@ -17,6 +17,8 @@ import type { StageInstance } from '../xnode/types.js';
 import type { Dispatcher } from './core/dispatcher.js';
 import type { Clock, Envelope } from './core/types.js';
 import type { RemoteLinks, RemoteSender } from './remote.js';
+import { HOST_BY_FILE, loadDeviceState, readHostState, removeHandover, saveHandover, type DeviceFiles } from './migrate-device.js';
+import { rmSync } from 'node:fs';
 
 export interface MigrationSpec {
   /** The stage that moves. */
@@ -54,7 +56,11 @@ interface Handover {
   frame: number;
   /** When the source stopped delivering to it (epoch ms). */
   at: number;
+  /** The encoded host state (null: none), or, when large, the file holding it. */
   state: unknown;
+  hostFile?: string;
+  /** The device buffers the stage owns, copied into files on this host (migrate-device.ts). */
+  device: DeviceFiles;
 }
 
 interface Forward {
@@ -76,6 +82,8 @@ export class Migration {
   private lastFrame = -1;
   private forwarded = 0;
   private stateBytes = 0;
+  private deviceBytes = 0;
+  private deviceDir: string | undefined;
   private stateSender: RemoteSender | undefined;
   private readonly forwards = new Map<string, Forward>();
   private returnsOpen = 0;
@@ -108,13 +116,12 @@ export class Migration {
   check(): void {
     const s = this.x.graph.stages[this.spec.stage]!;
     const state = stateOf(this.x.instance(this.spec.stage));
-    if (!state) {
-      if (s.def.stateful) throw new MigrationError(`--migrate ${s.name}: its implementation runs on worker threads, where its state cannot be reached; choose an implementation that runs on this thread (e.g. ${s.name.replace(/\W/g, '_')}_impl:=js)`);
-      return;
-    }
-    if (Object.keys(state.snapshot().device).length) {
-      throw new MigrationError(`--migrate ${s.name}: it owns device buffers; moving device state between processes is not supported yet (only host state moves)`);
-    }
+    if (!state && s.def.stateful) throw new MigrationError(`--migrate ${s.name}: its implementation runs on worker threads, where its state cannot be reached; choose an implementation that runs on this thread (e.g. ${s.name.replace(/\W/g, '_')}_impl:=js)`);
+  }
+
+  /** The stage moved away from this process (its report is the target's). */
+  movedAway(stage: number): boolean {
+    return this.moved && stage === this.spec.stage;
   }
 
   /**
@@ -128,7 +135,12 @@ export class Migration {
     const s = graph.stages[this.spec.stage]!;
     if (this.spec.role === 'target') {
       unsubscribe.push(links.receive(stateTopic(s.name), (v) => this.restore(v), () => {}));
-      return { forwarders: [], senders: [] };
+      // Outputs nobody elsewhere subscribes to still go back (the source's tap and recording).
+      const forwarders = s.outputs
+        .map((o, output) => ({ o, output }))
+        .filter(({ o }) => !graph.topics.get(o.topic)!.subscribers.some((x) => x.stage !== s.index && graph.stages[x.stage]!.process !== this.spec.to))
+        .map(({ o, output }) => ({ stage: s.index, output, sender: links.sender(o.topic, o.spec.type, 1) }));
+      return { forwarders, senders: forwarders.map((f) => f.sender) };
     }
     this.stateSender = links.sender(stateTopic(s.name), TYPE, 1);
     const out: Array<{ stage: number; output: number; sender: RemoteSender }> = [];
@@ -176,7 +188,7 @@ export class Migration {
       this.pauseMs = epochNow(this.x.clock) - this.handover.at;
       this.report();
       this.x.log(
-        `xauto: migrated ${this.name} from ${this.spec.from} to ${this.spec.to}: state as of frame ${this.handover.frame} (${this.stateBytes} B, restored in ${this.restoreMs.toFixed(2)} ms), ` +
+        `xauto: migrated ${this.name} from ${this.spec.from} to ${this.spec.to}: state as of frame ${this.handover.frame} (${this.stateBytes} B${this.deviceBytes ? ` + ${this.deviceBytes} B on the device` : ''}, restored in ${this.restoreMs.toFixed(2)} ms), ` +
           `${this.queuedDuringMove} message(s) queued during the move, delivered in order; pause ${this.pauseMs.toFixed(2)} ms`,
       );
     }
@@ -218,11 +230,25 @@ export class Migration {
     this.x.core.detach(this.spec.stage);
     const at = epochNow(this.x.clock);
     const state = stateOf(this.x.instance(this.spec.stage));
-    const encoded = state ? encodeState(state.snapshot()) : null;
-    this.stateBytes = encoded ? JSON.stringify(encoded).length : 0;
-    const h: Handover = { stage: this.name, frame: this.lastFrame, at, state: encoded };
+    const snap = state?.snapshot();
+    let encoded: unknown = snap ? encodeState({ ...snap, device: {} }) : null;
+    const json = encoded === null ? '' : JSON.stringify(encoded);
+    this.stateBytes = json.length;
+    let device: DeviceFiles = {};
+    let hostFile: string | undefined;
+    const big = json.length > HOST_BY_FILE;
+    if (snap && (Object.keys(snap.device).length || big)) {
+      const saved = saveHandover(this.name, snap.device, big ? json : undefined);
+      device = saved.files;
+      this.deviceDir = saved.dir;
+      if ((hostFile = saved.hostFile)) encoded = 'file';
+      for (const f of Object.values(device)) this.deviceBytes += f.bytes;
+    }
+    const h: Handover = { stage: this.name, frame: this.lastFrame, at, state: encoded, hostFile, device };
     this.stateSender!.send(h, this.x.clock.now(), 0);
-    this.x.log(`xauto: moving ${this.name} to process '${this.spec.to}' after frame ${this.lastFrame} (${this.stateBytes} B of state); its messages go there from now on`);
+    this.x.log(
+      `xauto: moving ${this.name} to process '${this.spec.to}' after frame ${this.lastFrame} (${this.stateBytes} B of host state${this.deviceBytes ? `, ${this.deviceBytes} B of device state` : ''}); its messages go there from now on`,
+    );
     this.report();
   }
 
@@ -277,16 +303,23 @@ export class Migration {
     const t0 = performance.now();
     const state = stateOf(this.x.instance(this.spec.stage));
     try {
-      if (state && h.state !== null) state.restore(decodeState(h.state));
-      else if (state || h.state !== null) throw new Error('one side has a state, the other none (another implementation?)');
+      if (state && h.state !== null) {
+        const host = h.hostFile !== undefined ? readHostState(this.name, h.hostFile) : h.state;
+        this.stateBytes = JSON.stringify(host).length;
+        // The device part goes into the buffers the stage owns here: its own handles stay.
+        const own = state.snapshot().device;
+        state.restore({ ...decodeState(host), device: own });
+        this.deviceBytes = loadDeviceState(this.name, h.device, own);
+      } else if (state || h.state !== null) throw new Error('one side has a state, the other none (another implementation?)');
     } catch (e) {
       // The stage is not taken over: what comes for it is counted as lost at the end.
       counters.add('refused.migration.state');
       this.x.log(`xauto: refused the hand-over of ${this.name}: ${(e as Error).message}`);
       return;
+    } finally {
+      removeHandover(this.name, [h.hostFile, ...Object.values(h.device ?? {}).map((f) => f?.file)]);
     }
     this.restoreMs = performance.now() - t0;
-    this.stateBytes = h.state === null ? 0 : JSON.stringify(h.state).length;
     this.handover = h as Handover;
     this.active = true;
     this.report();
@@ -312,7 +345,7 @@ export class Migration {
   private report(): void {
     const base = { stage: this.name, from: this.spec.from, to: this.spec.to };
     if (this.spec.role === 'source') {
-      this.x.section('migration_source', { ...base, moved: this.moved, frame: this.lastFrame, forwarded: this.forwarded, state_bytes: this.stateBytes });
+      this.x.section('migration_source', { ...base, moved: this.moved, frame: this.lastFrame, forwarded: this.forwarded, state_bytes: this.stateBytes, device_bytes: this.deviceBytes });
       return;
     }
     this.x.section('migration', {
@@ -320,6 +353,7 @@ export class Migration {
       moved: this.active,
       frame: this.handover?.frame ?? 'none',
       state_bytes: this.stateBytes,
+      device_bytes: this.deviceBytes,
       received: this.received,
       queued: this.queuedDuringMove,
       delivered: this.delivered,
@@ -332,6 +366,8 @@ export class Migration {
 
   /** The run is over: what never reached the stage is counted as lost. */
   close(): void {
+    // Hand-over files the target never took (it removes those it takes).
+    if (this.deviceDir) rmSync(this.deviceDir, { recursive: true, force: true });
     if (this.spec.role === 'target' && this.queue.length) {
       counters.add('lost.migration.queued', this.queue.length);
       this.x.log(`xauto: ${this.queue.length} message(s) for ${this.name} never reached it (${this.active ? 'the run stopped first' : 'no hand-over arrived'}; counted as lost.migration.queued)`);
