@@ -142,3 +142,10 @@ ddsTest('--migrate map: the device occupancy grid moves too; the map messages an
     else t.log(dir);
   }
 });
+
+ddsTest('--migrate refuses, exit 2, a stage whose state lives on worker threads', async (t) => {
+  const env = { ...process.env, ROS_DOMAIN_ID: '58', CYCLONEDDS_URI: `file://${join(root, 'test/fixtures/ros2/cyclonedds-loopback.xml')}` };
+  const r = await xauto(['launch', 'launch/perception.launch.yaml', 'track_impl:=worker', '--plan', 'default', '--frames', '2', '--migrate', 'tracker@1:spare'], env);
+  t.is(r.code, 2, r.out);
+  t.regex(r.out, /--migrate tracker: its implementation runs on worker threads, where its state cannot be reached/);
+});

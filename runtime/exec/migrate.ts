@@ -7,8 +7,10 @@
 // until the state is in, restores it, then feeds the queue to the stage one message at a time
 // (no keep-last queue overflows), in order; duplicates are refused and counted. The stage's
 // outputs travel back from the target to the source process's subscribers (and its tap).
+// Device buffers the stage owns, and large host state, go by file (migrate-device.ts).
 // The pause is how long the first forwarded frame waited: from the hand-over to its start at
 // the target (epoch clocks of one host).
+import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Graph } from '../graph/graph.js';
 import { counters } from '../trace/counters.js';
@@ -18,7 +20,6 @@ import type { Dispatcher } from './core/dispatcher.js';
 import type { Clock, Envelope } from './core/types.js';
 import type { RemoteLinks, RemoteSender } from './remote.js';
 import { HOST_BY_FILE, loadDeviceState, readHostState, removeHandover, saveHandover, type DeviceFiles } from './migrate-device.js';
-import { rmSync } from 'node:fs';
 
 export interface MigrationSpec {
   /** The stage that moves. */
@@ -116,7 +117,7 @@ export class Migration {
   check(): void {
     const s = this.x.graph.stages[this.spec.stage]!;
     const state = stateOf(this.x.instance(this.spec.stage));
-    if (!state && s.def.stateful) throw new MigrationError(`--migrate ${s.name}: its implementation runs on worker threads, where its state cannot be reached; choose an implementation that runs on this thread (e.g. ${s.name.replace(/\W/g, '_')}_impl:=js)`);
+    if (!state && s.def.stateful) throw new MigrationError(`--migrate ${s.name}: its implementation runs on worker threads, where its state cannot be reached; choose one that runs on the process's own thread (backend main, native or device)`);
   }
 
   /** The stage moved away from this process (its report is the target's). */
