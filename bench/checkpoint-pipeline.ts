@@ -2,7 +2,8 @@
 // occupancy map (map:=true) runs at its sensors' rates through the same path as
 // `xauto launch` (runtime/cli/session.ts), without checkpoints and with one every second
 // (--checkpoint-every 1), alternating round by round; slowdown = e2e p50 with ÷ without - 1.
-// And a new process's time to first output, cold or started from an image (--restore).
+// And a new process's time to first output, cold or started from an image (--restore); and
+// the pause of a live migration of the tracker to another process (--migrate).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,9 +68,9 @@ export interface StartFromImage {
 }
 
 /** Runs `xauto launch` in a process of its own; its summary JSON. */
-function launch(args: string[], summary: string): Promise<Record<string, Record<string, unknown>>> {
+function launch(args: string[], summary: string, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, Record<string, unknown>>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import=tsx', 'runtime/cli/main.ts', 'launch', FILE, ...args, '--summary-json', summary], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import=tsx', 'runtime/cli/main.ts', 'launch', FILE, ...args, '--summary-json', summary], { stdio: ['ignore', 'ignore', 'pipe'], env });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.on('close', (code) => (code === 0 ? resolve(JSON.parse(readFileSync(summary, 'utf8'))) : reject(new Error(`xauto launch ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`))));
@@ -107,4 +108,67 @@ export async function startFromImage(o: { mapCells: number; rounds: number; log:
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export interface MigratePause {
+  /** The tracker (host state). */
+  pauseMs: number;
+  queued: number;
+  stateBytes: number;
+  /** The occupancy map (its device grid moves too). */
+  mapPauseMs: number;
+  mapDeviceBytes: number;
+}
+
+interface MigrateRun {
+  pause: number;
+  queued: number;
+  bytes: number;
+  device: number;
+  frame: number;
+}
+
+/**
+ * The perception launch at its sensors' rates; 2 s in, a stage moves with its state to a
+ * process started for it (--migrate STAGE@2:spare; DDS on loopback): the tracker (host
+ * state), and the occupancy map (`mapCells`: its device grid too), rounds alternating. The
+ * pause: how long the first frame forwarded to it waited, from the hand-over to its start
+ * there. Median of the rounds.
+ */
+export async function migratePause(o: { rounds: number; mapCells: number; log: (l: string) => void }): Promise<MigratePause> {
+  const subjects = {
+    tracker: ['publish_tracks:=false', 'track_impl:=js', '--migrate', 'tracker@2:spare'],
+    map: ['publish_tracks:=false', 'map:=true', 'map_impl:=device', `map_cells:=${o.mapCells}`, '--migrate', 'map@2:spare'],
+  };
+  const env = { ...process.env, CYCLONEDDS_URI: process.env.CYCLONEDDS_URI ?? `file://${join(process.cwd(), 'test/fixtures/ros2/cyclonedds-loopback.xml')}` };
+  const dir = mkdtempSync(join(tmpdir(), 'xauto-bench-migrate-'));
+  const runs: Record<keyof typeof subjects, MigrateRun[]> = { tracker: [], map: [] };
+  try {
+    for (let i = 0; i < o.rounds; i++) {
+      for (const k of ['tracker', 'map'] as const) {
+        process.stderr.write(`  migrate round ${i + 1}/${o.rounds} ${k}          \r`);
+        const s = await launch([...subjects[k], '--duration', '4', '--plan', 'default'], join(dir, 'migrate.json'), env);
+        const m = s.migration as { moved?: boolean; pause_ms?: number; queued?: number; state_bytes?: number; device_bytes?: number; frame?: number } | undefined;
+        if (!m?.moved || typeof m.pause_ms !== 'number') throw new Error(`bench checkpoint: ${k} did not move (${JSON.stringify(m)})`);
+        runs[k].push({ pause: m.pause_ms, queued: m.queued ?? 0, bytes: m.state_bytes ?? 0, device: m.device_bytes ?? 0, frame: Number(m.frame) });
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  o.log(`  live migration to another process, perception at the sensors' rates (median of ${o.rounds}):`);
+  o.log('  stage    round  after frame  host B  device B  queued  pause ms');
+  for (const k of ['tracker', 'map'] as const) {
+    for (const [i, r] of runs[k].entries()) {
+      o.log(`  ${k.padEnd(7)} ${String(i + 1).padStart(6)}  ${String(r.frame).padStart(11)}  ${String(r.bytes).padStart(6)}  ${String(r.device).padStart(8)}  ${String(r.queued).padStart(6)}  ${r.pause.toFixed(2).padStart(8)}`);
+    }
+  }
+  const t = runs.tracker;
+  return {
+    pauseMs: median(t.map((r) => r.pause)),
+    queued: median(t.map((r) => r.queued)),
+    stateBytes: median(t.map((r) => r.bytes)),
+    mapPauseMs: median(runs.map.map((r) => r.pause)),
+    mapDeviceBytes: median(runs.map.map((r) => r.device)),
+  };
 }

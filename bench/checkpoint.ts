@@ -11,6 +11,9 @@
 //    metadata first with on-demand loads.
 //  - slowdown: the perception launch with its device map, e2e p50 with a checkpoint every
 //    second vs without (checkpoint-pipeline.ts; `--map-cells N`, `--pipeline-only`).
+//  - migrate pause: the tracker (host state) and the map (its device grid too) moved live to
+//    another process (--migrate), the first forwarded frame's wait from the hand-over to its
+//    start there (checkpoint-pipeline.ts).
 // The image goes to the OS temp directory (real files, fsync). Figures are noisy on a shared machine.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,7 +23,7 @@ import { Checkpointer, type CheckpointMode } from '../runtime/gpu/checkpoint.js'
 import { epochDir } from '../runtime/gpu/checkpoint-image.js';
 import { prng } from '../runtime/gpu/corpus.js';
 import { Device, type DeviceBuffer, type Stream } from '../runtime/gpu/index.js';
-import { pipelineSlowdown, startFromImage } from './checkpoint-pipeline.js';
+import { migratePause, pipelineSlowdown, startFromImage } from './checkpoint-pipeline.js';
 
 const TILE = 1 << 20;
 const now = () => performance.now();
@@ -129,7 +132,8 @@ export default async function main(args: string[]): Promise<void> {
   if (args.includes('--pipeline-only')) {
     const p = await pipelineSlowdown({ mapCells, seconds: 6, rounds: 5, log: console.log });
     const st = await startFromImage({ mapCells, rounds: 3, log: console.log });
-    console.log(JSON.stringify({ map_mib: p.mapMib, ...pipelineKeys(p, st) }));
+    const mg = await migratePause({ rounds: 3, mapCells, log: console.log });
+    console.log(JSON.stringify({ map_mib: p.mapMib, ...pipelineKeys(p, st, mg) }));
     return;
   }
   console.log(`checkpoint: ${mib} MiB of device state (${Math.ceil(mib / 32)} buffers of <= 32 MiB, 1 MiB chunks), frames rewrite 2 tiles each; ${rounds} rounds per mode`);
@@ -214,6 +218,7 @@ export default async function main(args: string[]): Promise<void> {
   // 4. slowdown of the running pipeline
   const p = await pipelineSlowdown({ mapCells, seconds: 6, rounds: 5, log: console.log });
   const st = await startFromImage({ mapCells, rounds: 3, log: console.log });
+  const mg = await migratePause({ rounds: 3, mapCells, log: console.log });
 
   const out = {
     state_mib: mib,
@@ -225,12 +230,12 @@ export default async function main(args: string[]): Promise<void> {
     incremental_bytes_ratio: Number(median(ratios).toFixed(4)),
     first_output_ratio: Number((median(first.full) / median(first['on-demand'])).toFixed(2)),
     map_mib: p.mapMib,
-    ...pipelineKeys(p, st),
+    ...pipelineKeys(p, st, mg),
   };
   console.log(JSON.stringify(out));
 }
 
-function pipelineKeys(p: Awaited<ReturnType<typeof pipelineSlowdown>>, st: Awaited<ReturnType<typeof startFromImage>>) {
+function pipelineKeys(p: Awaited<ReturnType<typeof pipelineSlowdown>>, st: Awaited<ReturnType<typeof startFromImage>>, mg: Awaited<ReturnType<typeof migratePause>>) {
   return {
     slowdown: Number(p.slowdown.toFixed(4)),
     e2e_p50_ms: Number(p.p50Off.toFixed(2)),
@@ -238,5 +243,10 @@ function pipelineKeys(p: Awaited<ReturnType<typeof pipelineSlowdown>>, st: Await
     cold_start_first_output_ms: Math.round(st.coldMs),
     image_start_first_output_ms: Math.round(st.imageMs),
     start_ratio: Number((st.coldMs / st.imageMs).toFixed(3)),
+    migrate_pause_ms: Number(mg.pauseMs.toFixed(2)),
+    migrate_queued: mg.queued,
+    migrate_state_bytes: mg.stateBytes,
+    migrate_map_pause_ms: Number(mg.mapPauseMs.toFixed(2)),
+    migrate_map_mib: Number((mg.mapDeviceBytes / 2 ** 20).toFixed(1)),
   };
 }

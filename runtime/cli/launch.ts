@@ -20,6 +20,8 @@ import { mergeProcessRuns, pathGraph, runPlan, type PlanRun, type RunControl } f
 import { graphOf, loadDescription, showArgs } from './pipeline.js';
 import { printable, toJson } from './print.js';
 import { checkCheckpointArgs, prepareRestore, RunCheckpoints } from './checkpointing.js';
+import { planMigration } from './migrating.js';
+import { MigrationError, type MigrationSpec } from '../exec/migrate.js';
 
 stopWhileLoading();
 
@@ -55,6 +57,8 @@ export interface LaunchArgs {
   checkpointEvery?: number;
   checkpointDir?: string;
   restore?: string;
+  /** Live migration: STAGE@WHEN[:PROCESS] moves a running stage, with its state, to another process. */
+  migrate?: string;
 }
 
 export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> {
@@ -143,8 +147,11 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
 
     // Stages placed in other processes (`process:` in the launch file) run in child xauto
     // processes; the top one runs `main` and starts the rest.
-    const names = [...new Set(graph.stages.map((s) => s.process))];
+    const migration = a.migrate ? planMigration(graph, a.migrate) : undefined;
+    // A stage that moves runs in both processes (exec/migrate.ts); its target may be a process of its own.
+    const names = [...new Set([...graph.stages.map((s) => s.process), ...(migration ? [migration.to] : [])])];
     const mine = a.process ?? 'main';
+    const runsHere = (s: { index: number; process: string }) => s.process === mine || (migration?.to === mine && s.index === migration.stage);
     if (a.process && !names.includes(a.process)) throw new UserError(`--process ${a.process}: no xnode is placed in it; expected one of ${names.join(', ')}`);
     checkCheckpointArgs(a, names.length > 1);
     if (names.length > 1) claimIdentity(a);
@@ -167,9 +174,11 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
     for (const c of children) log(`xauto: started process '${c.name}' [pid ${c.proc.pid}]`);
     if (!a.process && desc.processes.length) processes = startProcesses(desc.processes, { log: (l: string) => process.stdout.write(l + '\n') });
     let summary: RunSummary | undefined;
-    if (graph.stages.some((s) => s.process === mine)) {
-      const local = names.length > 1 ? new Set(graph.stages.filter((s) => s.process === mine).map((s) => s.index)) : undefined;
-      summary = await runGraph(desc, graph, a, xpus, log, local, control, dumpDir ? (r) => (topRun = r) : undefined);
+    if (graph.stages.some(runsHere)) {
+      const local = names.length > 1 ? new Set(graph.stages.filter(runsHere).map((s) => s.index)) : undefined;
+      const role = migration?.from === mine ? 'source' : migration?.to === mine ? 'target' : undefined;
+      const moving: MigrationSpec | undefined = migration && role ? { ...migration, role } : undefined;
+      summary = await runGraph(desc, graph, a, xpus, log, local, control, dumpDir ? (r) => (topRun = r) : undefined, moving);
     } else if (processes) {
       started = true;
       await processes.done;
@@ -191,7 +200,7 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
     }
     if (failure) throw new XautoError(failure);
     if (summary?.failed_stages?.length) throw new StageFailedError(summary.failed_stages);
-    if (!summary && interrupted && graph.stages.some((s) => s.process === mine)) log(`xauto: ${interrupted}: stopped before the measured run; nothing to report`);
+    if (!summary && interrupted && graph.stages.some(runsHere)) log(`xauto: ${interrupted}: stopped before the measured run; nothing to report`);
     return summary;
   } finally {
     stopWatchdog();
@@ -244,6 +253,7 @@ function childArgs(a: LaunchArgs, name: string, traceDump: string): string[] {
   if (a.maxRss !== undefined) args.push('--max-rss', String(a.maxRss));
   if (a.onStageFailed) args.push('--on-stage-failed', a.onStageFailed);
   for (const x of a.xnodes) args.push('--xnodes', x);
+  if (a.migrate) args.push('--migrate', a.migrate);
   if (a.summaryJson) args.push('--summary-json', a.summaryJson.replace(/(\.json)?$/, `.${name}.json`));
   args.push('--trace-dump', traceDump);
   return args;
@@ -259,9 +269,10 @@ async function runGraph(
   control: RunControl = { stopped: false },
   /** Set for the top process of a multi-process launch: it reports once the children's traces are in. */
   defer?: (run: PlanRun) => void,
+  migration?: MigrationSpec,
 ): Promise<RunSummary | undefined> {
   const checkpoints = RunCheckpoints.of(a, a.file, a.launchArgs, log);
-  const run: PlanRun | undefined = await runPlan(desc, graph, xpus, { ...a, spec: a.plan, local, processName: a.process, log, control, checkpoints });
+  const run: PlanRun | undefined = await runPlan(desc, graph, xpus, { ...a, spec: a.plan, local, processName: a.process, log, control, checkpoints, migration });
   if (!run) return undefined;
   if (defer) defer(run);
   else writeOutputs(run, graph, a, xpus.map((x) => x.id), log, local);
@@ -311,6 +322,10 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('checkpoint-every', { type: 'number', describe: 'crash recovery: checkpoint the running launch about every S seconds, at a frame boundary (stateful xnodes\' host and device state), into --checkpoint-dir' })
       .option('checkpoint-dir', { type: 'string', describe: 'with --checkpoint-every: the image directory (only committed images are ever restored)' })
       .option('restore', { type: 'string', describe: 'start from the newest committed checkpoint in DIR (after a crash): states restored, sources go on with the next frame' })
+      .option('migrate', {
+        type: 'string',
+        describe: "live migration: STAGE@WHEN[:PROCESS] moves a running stage with its state to another process of the launch (WHEN: seconds, or fN for frame N; a new PROCESS name starts one for it); host and device state move; messages for it meanwhile are queued and delivered in order",
+      })
       .option('trace-dump', { type: 'string', hidden: true, describe: 'internal: where a child process leaves its trace for the top process' })
       .epilog(
         `Exit codes: 0 the run completed; 1 it failed (a process died, the memory watchdog stopped it); 2 bad input (launch file, options, plan file); ` +
@@ -323,7 +338,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
 
 /** Turns user errors into one positioned line; anything else is a bug and keeps its stack. */
 export function describeError(e: unknown): { message: string; user: boolean } {
-  if (e instanceof LaunchError || e instanceof GraphError || e instanceof UserError || e instanceof PlanFileError) return { message: e.message, user: true };
+  if (e instanceof LaunchError || e instanceof GraphError || e instanceof UserError || e instanceof PlanFileError || e instanceof MigrationError) return { message: e.message, user: true };
   if (e instanceof XautoError) return { message: e.message, user: false };
   if (e instanceof Error && (e as NodeJS.ErrnoException).code === 'ENOENT') return { message: e.message, user: true };
   return { message: e instanceof Error ? (e.stack ?? e.message) : String(e), user: false };

@@ -22,6 +22,7 @@ import type { XpuInfo } from '../xpu/types.js';
 import { UserError } from './errors.js';
 import { Progress } from './progress.js';
 import type { RunCheckpoints } from './checkpointing.js';
+import type { MigrationSpec } from '../exec/migrate.js';
 
 /** Ctrl-C: the caller sets `stopped` and calls `stop()`, which the run fills in while it runs. */
 export interface RunControl {
@@ -76,6 +77,8 @@ export interface RunPlanOptions {
   traceDump?: string;
   /** Crash recovery: checkpoints of the measured run, or its start from an image (cli/checkpointing.ts). */
   checkpoints?: RunCheckpoints;
+  /** A stage moving to or from this process during the run (exec/migrate.ts). */
+  migration?: MigrationSpec;
   /** Called about once a second while the measured run runs (a live view; the progress bar then stays off). */
   live?: (run: LiveRun) => void;
 }
@@ -259,6 +262,7 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
     settle: o.settle,
     firstFrame,
     jobs: ck?.jobs(),
+    migration: o.migration,
     log: (l) => progress.interrupt(() => log(l)),
   });
   let ticker: NodeJS.Timeout | undefined;

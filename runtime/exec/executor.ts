@@ -18,6 +18,7 @@ import type { StageInstance } from '../xnode/types.js';
 import { HostDriver } from './drivers.js';
 import type { ExecPlan, StagePlacement } from './plan.js';
 import type { RemoteSender } from './remote.js';
+import { Migration } from './migrate.js';
 
 export { DEFAULT_DEADLINE_MS, launchTimeouts, type ExecOptions, type MessageCodec, type TopicBridge } from './options.js';
 import { DEFAULT_DEADLINE_MS, type ExecOptions } from './options.js';
@@ -39,6 +40,8 @@ export class Executor {
   private finished = 0;
   /** Stages every implementation of which failed (no fallback left). */
   private readonly exhausted = new Set<number>();
+  /** A stage moving to or from this process (exec/migrate.ts). */
+  private readonly migration: Migration | undefined;
 
   constructor(
     readonly graph: Graph,
@@ -59,6 +62,11 @@ export class Executor {
     this.core = new Dispatcher(this.topo, this.clock, driver, this.hooks(), { fast, frames: opts.frames ?? Infinity });
     this.host.onReady = (xpu) => this.core.wake(xpu);
     this.host.trackDeviceTensors((stage, input) => this.core.stages[stage]!.inputs[input]!);
+    const links = opts.local?.links;
+    if (opts.migration && links) {
+      const [instance, section] = [(stage: number) => this.instance(stage), (name: string, data: Record<string, unknown>) => this.addSection(name, data)];
+      this.migration = new Migration(opts.migration, { graph, core: this.core, clock: this.clock, links, log: this.log, tap: opts.tap, instance, section, runStarted: () => this.started });
+    }
     if (!opts.virtual) this.host.traceTransfers((stage, xpu, seq, start, end, bytes) => this.traced(seq) && this.tracer.record(stage, xpu, EventKind.Transfer, seq, start, end, bytes));
   }
 
@@ -119,10 +127,11 @@ export class Executor {
     const first = this.opts.firstFrame ?? 0;
     const jobs = this.opts.jobs;
     return {
-      dispatch: first || jobs || this.opts.onDispatch ? (job) => this.dispatched(job, first) : undefined,
+      dispatch: first || jobs || this.opts.onDispatch || this.opts.migration ? (job) => this.dispatched(job, first) : undefined,
       wait: (stage, xpu, seq, from, to, lane) => this.traced(seq) && t.record(stage, xpu, EventKind.Wait, seq, from, to, 0, lane),
       run: (stage, xpu, seq, start, end, lane) => {
         jobs?.finished(stage, seq);
+        this.migration?.ran(stage, seq);
         if (this.traced(seq)) t.record(stage, xpu, EventKind.Run, seq, start, end, 0, lane);
       },
       endToEnd: (stage, seq, ms) => this.traced(seq) && t.endToEnd(stage, ms, seq),
@@ -136,6 +145,7 @@ export class Executor {
       },
       overrun: () => counters.add('exec.source_overruns'),
       syncDrop: () => counters.add('exec.sync_drops'),
+      quiet: (open) => this.migration?.quiet(open),
       deadlineMs: (stage) => this.opts.timeout?.(stage, this.placements[stage]!) ?? DEFAULT_DEADLINE_MS,
       validate: (stage, out) => checkOutputs(this.graph.stages[stage]!.def.outputs, out),
       failed: (stage, frame, e, failures) => {
@@ -154,6 +164,7 @@ export class Executor {
     if (first && this.topo.stages[job.stage]!.inputs.length === 0) job.frame.seq += first;
     this.opts.jobs?.started(job.stage, job.frame.seq);
     this.opts.onDispatch?.(job, this.clock.now());
+    this.migration?.dispatched(job.stage);
   }
 
   /** The instance of a stage run on this thread (undefined for one held by worker threads). */
@@ -225,6 +236,7 @@ export class Executor {
           return this.host.instantiate(s.index, s.impls.find((i) => i.name === p.impl)!, this.topo.stages[s.index]!.xpu, p.priority);
         }),
     );
+    this.migration?.check();
     await this.opts.local?.links.connected();
   }
 
@@ -246,6 +258,11 @@ export class Executor {
         return sender;
       });
     }
+    if (this.migration) {
+      const m = this.migration.wire((topic) => this.localInputs(this.graph.topics.get(topic)!), this.unsubscribe);
+      for (const f of m.forwarders) (this.remoteOut[f.stage] ??= [])[f.output] ??= f.sender;
+      this.senders.push(...m.senders);
+    }
     // Topics published in other processes arrive through the links.
     if (links) {
       for (const topic of this.graph.topics.values()) {
@@ -256,10 +273,14 @@ export class Executor {
           links.receive(
             topic.name,
             (value, t0, seq) => {
-              for (const [stage, input] of targets) this.core.inject(stage, input, { value, t0, seq });
+              for (const [stage, input] of targets) {
+                if (this.migration?.takes(stage)) this.migration.accept(input, { value, t0, seq });
+                else this.core.inject(stage, input, { value, t0, seq });
+              }
               this.core.drain();
             },
-            () => this.core.closeRemote(),
+            // A stage taken over from another process gets what is queued for it first.
+            () => (this.migration && targets.some(([s]) => this.migration!.takes(s)) ? this.migration.whenDrained(() => this.core.closeRemote()) : this.core.closeRemote()),
           ),
         );
       }
@@ -319,10 +340,11 @@ export class Executor {
 
   /** Calls finish() on every stage (e.g. to report quality), then releases everything. */
   async close(): Promise<void> {
+    this.migration?.close();
     await Promise.all(this.senders.map((s) => s.end()));
     for (const u of this.unsubscribe) u();
     for (const s of this.graph.stages) {
-      if (!this.isLocal(s.index)) continue;
+      if (!this.isLocal(s.index) || this.migration?.movedAway(s.index)) continue;
       try {
         await this.host.finish(s.index);
       } catch (e) {

@@ -7,6 +7,7 @@ import type { Costs } from './core/costed.js';
 import type { Job, Replacement } from './core/types.js';
 import type { VirtualMachine } from './core/virtual.js';
 import type { StagePlacement } from './plan.js';
+import type { MigrationSpec } from './migrate.js';
 import type { RemoteLinks } from './remote.js';
 
 /** Encodes messages crossing module boundaries (the ROS2-style baseline), e.g. CDR. */
@@ -66,6 +67,8 @@ export interface ExecOptions {
    * N goes on with N + 1, so sources that compute frame k from k continue where they were.
    */
   firstFrame?: number;
+  /** A stage moving from one process of the launch to another while the run goes on (exec/migrate.ts; needs `local`). */
+  migration?: MigrationSpec;
   /** Sees each run of a stage start and end, by the frame number its stage sees (checkpoint cuts). */
   jobs?: { started(stage: number, seq: number): void; finished(stage: number, seq: number): void };
 }

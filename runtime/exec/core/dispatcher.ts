@@ -128,6 +128,16 @@ export class Dispatcher {
     this.drain();
   }
 
+  /**
+   * Stage `stage` takes no more messages from this process's stages: it moves to another
+   * process (exec/migrate.ts), which gets them instead. What it holds or runs, it finishes.
+   */
+  detach(stage: number): void {
+    for (const st of this.stages) {
+      for (const o of st.spec.outputs) if (o.subs.some((s) => s.stage === stage)) o.subs = o.subs.filter((s) => s.stage !== stage);
+    }
+  }
+
   /** Takes in a message from outside the graph (another process, ROS2); call drain() after. */
   inject(stage: number, input: number, env: Envelope): void {
     this.deliver(this.stages[stage]!, input, env);
@@ -515,10 +525,14 @@ export class Dispatcher {
 
   private checkIdle(): void {
     if (!this.idleResolve || this.running > 0 || this.draining) return;
-    if (this.ros2Open > 0 || (this.remoteOpen > 0 && !this.stopping)) return;
     for (const st of this.stages) {
       if (st.queued) return;
       if (st.source && !st.source.done) return;
+    }
+    if (this.ros2Open > 0) return;
+    if (this.remoteOpen > 0 && !this.stopping) {
+      this.hooks.quiet?.(this.remoteOpen);
+      return;
     }
     const resolve = this.idleResolve;
     this.idleResolve = undefined;

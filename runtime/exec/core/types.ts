@@ -166,6 +166,11 @@ export interface Hooks {
   overrun?(stage: number): void;
   /** A message that can no longer meet its frame at a join was dropped. */
   syncDrop?(stage: number, input: number): void;
+  /**
+   * Nothing is left to run here (sources done, nothing queued or running) but `open` topics
+   * from other processes have not ended: what this process still sends can only come from them.
+   */
+  quiet?(open: number): void;
 }
 
 export interface CoreOptions {
