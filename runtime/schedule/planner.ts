@@ -334,12 +334,15 @@ export function simulatedCost(m: CostModel, option: ArrayLike<number>, sc: EvalS
   const ends: number[] = [];
   for (let v = 0; v < m.stages.length; v++) if (!m.stages[v]!.sink && sc.sink[v]) ends.push(v);
   const r = simulate(m, { option: Array.from(option), priority: prio }, { frames, warmup: 3, ends });
-  const expected = (m.sinks.length + ends.length) * (frames - 3);
-  let n = r.e2e.count;
-  let sum = r.e2e.count ? r.e2e.mean * r.e2e.count : 0;
-  for (const s of r.ends.values()) {
-    n += s.count;
-    sum += s.count ? s.mean * s.count : 0;
+  // Each end counts by its weight (endWeights: the launch's priorities first).
+  let expected = 0;
+  for (const v of m.sinks) expected += sc.weight[v]! * (frames - 3);
+  for (const v of ends) expected += sc.weight[v]! * (frames - 3);
+  let n = 0;
+  let sum = 0;
+  for (const [v, s] of [...r.e2eBySink, ...r.ends]) {
+    n += sc.weight[v]! * s.count;
+    sum += s.count ? sc.weight[v]! * s.mean * s.count : 0;
   }
   const got = Math.min(expected, n);
   const P = pipelinePeriod(m) || 100;
