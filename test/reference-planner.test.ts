@@ -56,10 +56,23 @@ function twoPaths(hotPriority: number): CostModel {
   ]);
 }
 
-test('endWeights: each priority level of the ends outweighs all below it; no priorities, all alike', (t) => {
+test("endWeights: ends rank by their frames' origin, each level outweighs all below it; no priorities, all alike", (t) => {
   const sc = prepare(twoPaths(2));
-  t.deepEqual([...endWeights(twoPaths(2), sc.sink)], [0, 0, 1000, 1]);
-  t.deepEqual([...endWeights(twoPaths(0), sc.sink)], [0, 0, 1, 1]);
+  t.deepEqual([...sc.weight], [0, 0, 1000, 1]);
+  t.deepEqual([...prepare(twoPaths(0)).weight], [0, 0, 1, 1]);
+  // The ranked source alone carries the rank: its end, whatever the end's own priority, ranks first.
+  const m = twoPaths(0);
+  m.stages[0]!.priority = 1;
+  t.deepEqual([...prepare(m).weight], [0, 0, 1000, 1]);
+  // A join of a ranked and an unranked source's frames ranks as the lower.
+  const j = model([{ id: 'cpu' }], [
+    { name: 'a', cost: { cpu: 1 }, priority: 2 },
+    { name: 'b', cost: { cpu: 1 } },
+    { name: 'ab', cost: { cpu: 1 }, from: ['a', 'b'], priority: 2 },
+    { name: 'aa', cost: { cpu: 1 }, from: ['a'] },
+  ]);
+  const pj = prepare(j);
+  t.deepEqual([...endWeights(j, pj.sink, pj.preds, pj.source)], [0, 0, 1, 1000]);
 });
 
 test('the planner puts the higher-priority path first, as the dispatch does', (t) => {

@@ -62,7 +62,7 @@ export function prepare(m: CostModel, frames?: number): EvalScratch {
   // A frame also ends where it triggers nothing further: a stage read only through latched
   // inputs (the Autoware hot path ends at ObjectCollisionEstimator, which a planner's timer reads).
   const sink = Uint8Array.from(m.stages, (s, v) => (s.sink || endsFrames(s, succs[v]!.length) ? 1 : 0));
-  const weight = endWeights(m, sink);
+  const weight = endWeights(m, sink, preds, source);
   const succStart = new Int32Array(n + 1);
   for (let v = 0; v < n; v++) succStart[v + 1] = succStart[v]! + succs[v]!.length;
   const succFlat = new Int32Array(succStart[n]!);
@@ -77,15 +77,23 @@ export function prepare(m: CostModel, frames?: number): EvalScratch {
 }
 
 /**
- * How much the latency of frames ending at each stage counts in the objective: launch
- * priority ranks paths as the executor's dispatch does, first: the ends of each priority (in
- * rank among the ends' distinct priorities) outweigh all those below it a thousandfold, so a
- * launch that ranks a path above the rest (the Autoware hot path) has it planned for first and
- * the rest planned within what it leaves. All ends weigh 1 when no priorities are given.
+ * How much the latency of frames ending at each stage counts in the objective, by the launch
+ * priority of the frames' origin (the lowest of the sources and timer-driven stages whose
+ * frames reach it along trigger inputs): each level, in rank among the ends' levels, outweighs
+ * all those below it a thousandfold. So the data of a higher-priority sensor or timer is planned
+ * for first, as the executor dispatches it first (the Autoware hot path from its lidars, then
+ * what BehaviorPlanner's timer starts), and the rest within what that leaves. All ends weigh 1
+ * when no priorities are given.
  */
-export function endWeights(m: CostModel, sink: ArrayLike<number>): Float64Array {
-  const levels = [...new Set(m.stages.filter((_, v) => sink[v]).map((s) => s.priority))].sort((a, b) => a - b);
-  return Float64Array.from(m.stages, (s, v) => (sink[v] ? 1000 ** levels.indexOf(s.priority) : 0));
+export function endWeights(m: CostModel, sink: ArrayLike<number>, preds: number[][], source: ArrayLike<number>): Float64Array {
+  const origin = new Float64Array(m.stages.length).fill(Infinity);
+  for (const v of m.order) {
+    if (source[v]) origin[v] = m.stages[v]!.priority;
+    else for (const u of preds[v]!) origin[v] = Math.min(origin[v]!, origin[u]!);
+  }
+  const level = (v: number) => (Number.isFinite(origin[v]!) ? origin[v]! : m.stages[v]!.priority);
+  const levels = [...new Set(m.stages.flatMap((_, v) => (sink[v] ? [level(v)] : [])))].sort((a, b) => a - b);
+  return Float64Array.from(m.stages, (_, v) => (sink[v] ? 1000 ** levels.indexOf(level(v)) : 0));
 }
 
 /** True for a stage that has subscribers, none of which it triggers (`triggered`: its trigger successors). */

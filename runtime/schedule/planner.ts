@@ -58,7 +58,7 @@ export function planXauto(m: CostModel, opts: PlanOptions = {}): PlannerResult {
   // local search on the full simulation (the same one that predicts the run).
   const host = m.xpus.some((x) => x.eventLoop) || Number.isFinite(m.cores);
   if (opts.refine ?? (host && m.stages.length <= 64)) {
-    const r = refineBySimulation(m, sc, search.top(), performance.now() + (opts.refineMs ?? 400));
+    const r = refineBySimulation(m, sc, [...search.top(), ...gathered(m, search.best)], performance.now() + (opts.refineMs ?? 400));
     if (r) {
       option = r;
       refined = true;
@@ -351,8 +351,30 @@ export function simulatedCost(m: CostModel, option: ArrayLike<number>, sc: EvalS
   return mean + (2 * P * (expected - got)) / Math.max(1, expected);
 }
 
-/** First-improvement descent on the simulated cost from each start; the best found, or undefined. */
-function refineBySimulation(m: CostModel, sc: EvalScratch, starts: Int32Array[], deadline: number): Int32Array | undefined {
+/**
+ * Per XPU, `base` with every stage that can run there moved to its fastest option there. Single
+ * moves from the estimate's best rarely reach these: moving one stage off the event loop gains
+ * little while the loop stays busy with the others, moving them all can gain much.
+ */
+function gathered(m: CostModel, base: Int32Array): Int32Array[] {
+  const out: Int32Array[] = [];
+  for (let x = 0; x < m.xpus.length; x++) {
+    const o = base.slice();
+    let moved = false;
+    m.stages.forEach((s, v) => {
+      let best = -1;
+      s.options.forEach((op, i) => {
+        if (op.xpu === x && (best < 0 || op.lat.p50 < s.options[best]!.lat.p50)) best = i;
+      });
+      if (best >= 0 && best !== o[v]) (o[v] = best), (moved = true);
+    });
+    if (moved) out.push(o);
+  }
+  return out;
+}
+
+/** First-improvement descent on the simulated cost from each start, the cheapest first; the best found, or undefined. */
+function refineBySimulation(m: CostModel, sc: EvalScratch, candidates: Int32Array[], deadline: number): Int32Array | undefined {
   let best: Int32Array | undefined;
   let bestVal = Infinity;
   const memo = new Map<string, number>();
@@ -362,6 +384,7 @@ function refineBySimulation(m: CostModel, sc: EvalScratch, starts: Int32Array[],
     if (v === undefined) memo.set(k, (v = simulatedCost(m, o, sc)));
     return v;
   };
+  const starts = candidates.map((o) => ({ o, v: cost(o) })).sort((a, b) => a.v - b.v).map((e) => e.o);
   for (const start of starts) {
     const cur = start.slice();
     let curVal = cost(cur);
