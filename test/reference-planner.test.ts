@@ -4,7 +4,8 @@
 // other); and the launch's priorities rank paths in the objective as in dispatch (the hot path
 // first).
 import test from 'ava';
-import { endWeights, prepare } from '../runtime/schedule/evaluate.js';
+import { prepare } from '../runtime/schedule/evaluate.js';
+import { endWeights } from '../runtime/schedule/priorities.js';
 import { warmAt, type CostModel } from '../runtime/schedule/model.js';
 import { estimate, planXauto, simulatedCost } from '../runtime/schedule/planner.js';
 import { simulate } from '../runtime/schedule/simulate.js';

@@ -6,6 +6,7 @@
 // microseconds so the planner can try thousands of assignments; the simulator checks the
 // winner in full.
 import { transferMs, type CostModel } from './model.js';
+import { endWeights } from './priorities.js';
 
 export interface EvalScratch {
   /** Per stage: period (ms) of its slowest upstream source; the rate it runs at. */
@@ -74,26 +75,6 @@ export function prepare(m: CostModel, frames?: number): EvalScratch {
     });
   }
   return { period, preds, succs, predBytes, frames: frames ?? (n > 120 ? 2 : 3), release, succEdge, sink, weight, source, succStart, succFlat, succBytes };
-}
-
-/**
- * How much the latency of frames ending at each stage counts in the objective, by the launch
- * priority of the frames' origin (the lowest of the sources and timer-driven stages whose
- * frames reach it along trigger inputs): each level, in rank among the ends' levels, outweighs
- * all those below it a thousandfold. So the data of a higher-priority sensor or timer is planned
- * for first, as the executor dispatches it first (the Autoware hot path from its lidars, then
- * what BehaviorPlanner's timer starts), and the rest within what that leaves. All ends weigh 1
- * when no priorities are given.
- */
-export function endWeights(m: CostModel, sink: ArrayLike<number>, preds: number[][], source: ArrayLike<number>): Float64Array {
-  const origin = new Float64Array(m.stages.length).fill(Infinity);
-  for (const v of m.order) {
-    if (source[v]) origin[v] = m.stages[v]!.priority;
-    else for (const u of preds[v]!) origin[v] = Math.min(origin[v]!, origin[u]!);
-  }
-  const level = (v: number) => (Number.isFinite(origin[v]!) ? origin[v]! : m.stages[v]!.priority);
-  const levels = [...new Set(m.stages.flatMap((_, v) => (sink[v] ? [level(v)] : [])))].sort((a, b) => a - b);
-  return Float64Array.from(m.stages, (_, v) => (sink[v] ? 1000 ** levels.indexOf(level(v)) : 0));
 }
 
 /** True for a stage that has subscribers, none of which it triggers (`triggered`: its trigger successors). */
