@@ -8,6 +8,7 @@ import { prepare } from '../runtime/schedule/evaluate.js';
 import { endWeights } from '../runtime/schedule/priorities.js';
 import { warmAt, type CostModel } from '../runtime/schedule/model.js';
 import { estimate, planXauto, simulatedCost } from '../runtime/schedule/planner.js';
+import { gathered } from '../runtime/schedule/refine.js';
 import { simulate } from '../runtime/schedule/simulate.js';
 import { model, on, placedOn } from '../runtime/schedule/synthetic.js';
 
@@ -89,4 +90,16 @@ test('the planner puts the higher-priority path first, as the dispatch does', (t
   const hotFast = [0, 0, on(ranked, 'hot', 'fast'), on(ranked, 'other', 'slow')];
   const otherFast = [0, 0, on(ranked, 'hot', 'slow'), on(ranked, 'other', 'fast')];
   t.true(simulatedCost(ranked, hotFast, sc) < simulatedCost(ranked, otherFast, sc));
+});
+
+test('gathered: per XPU, every stage that can run there moved to its fastest option there, the rest kept', (t) => {
+  const m = model([{ id: 'main' }, { id: 'native', lanes: 2 }], [
+    { name: 'src', cost: { main: 0.1 } },
+    { name: 'a', cost: { main: 2, native: 2.2 }, from: ['src'] },
+    { name: 'b', cost: { main: 2, native: 2.1 }, from: ['a'] },
+  ]);
+  const base = Int32Array.from([0, on(m, 'a', 'main'), on(m, 'b', 'native')]);
+  const [toMain, toNative] = gathered(m, base).map((o) => m.stages.map((s) => placedOn(m, [...o], s.name)));
+  t.deepEqual(toMain, ['main', 'main', 'main']);
+  t.deepEqual(toNative, ['main', 'native', 'native'], 'the source has no native option: kept');
 });
