@@ -102,4 +102,12 @@ test('gathered: per XPU, every stage that can run there moved to its fastest opt
   const [toMain, toNative] = gathered(m, base).map((o) => m.stages.map((s) => placedOn(m, [...o], s.name)));
   t.deepEqual(toMain, ['main', 'main', 'main']);
   t.deepEqual(toNative, ['main', 'native', 'native'], 'the source has no native option: kept');
+  // With an event loop: also everything that can leave it, to its fastest option elsewhere.
+  const w = model([{ id: 'main', eventLoop: true }, { id: 'native', lanes: 2 }, { id: 'pool' }], [
+    { name: 'src', cost: { main: 0.1 } },
+    { name: 'a', cost: { main: 2, native: 2.2, pool: 3 }, from: ['src'] },
+    { name: 'b', cost: { main: 2, native: 2.6, pool: 2.4 }, from: ['a'] },
+  ]);
+  const all = gathered(w, Int32Array.from([0, on(w, 'a', 'main'), on(w, 'b', 'main')])).map((o) => w.stages.map((s) => placedOn(w, [...o], s.name)));
+  t.deepEqual(all.at(-1), ['main', 'native', 'pool']);
 });

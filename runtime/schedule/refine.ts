@@ -35,28 +35,36 @@ export function simulatedCost(m: CostModel, option: ArrayLike<number>, sc: EvalS
 }
 
 /**
- * Per XPU, `base` with every stage that can run there moved to its fastest option there. Single
- * moves from the estimate's best rarely reach these: moving one stage off the event loop gains
- * little while the loop stays busy with the others, moving them all can gain much.
+ * Per XPU, `base` with every stage that can run there moved to its fastest option there; and
+ * `base` with every stage that can leave the event loop moved to its fastest option elsewhere.
+ * Single moves from the estimate's best rarely reach these: moving one stage off the event loop
+ * gains little while the loop stays busy with the others, moving them all can gain much.
  */
 export function gathered(m: CostModel, base: Int32Array): Int32Array[] {
   const out: Int32Array[] = [];
-  for (let x = 0; x < m.xpus.length; x++) {
+  const move = (fits: (x: number) => boolean) => {
     const o = base.slice();
     let moved = false;
     m.stages.forEach((s, v) => {
       let best = -1;
       s.options.forEach((op, i) => {
-        if (op.xpu === x && (best < 0 || op.lat.p50 < s.options[best]!.lat.p50)) best = i;
+        if (fits(op.xpu) && (best < 0 || op.lat.p50 < s.options[best]!.lat.p50)) best = i;
       });
       if (best >= 0 && best !== o[v]) (o[v] = best), (moved = true);
     });
     if (moved) out.push(o);
-  }
+  };
+  for (let x = 0; x < m.xpus.length; x++) move((y) => y === x);
+  const loop = m.xpus.findIndex((x) => x.eventLoop);
+  if (loop >= 0) move((y) => y !== loop);
   return out;
 }
 
-/** First-improvement descent on the simulated cost from each start, the cheapest first; the best found, or undefined. */
+/**
+ * First-improvement descent on the simulated cost from each start, the cheapest first, each
+ * with an equal share of the time left (a first descent must not use it all: the starts differ
+ * most where single moves do not lead from one to another); the best found, or undefined.
+ */
 export function refineBySimulation(m: CostModel, sc: EvalScratch, candidates: Int32Array[], deadline: number): Int32Array | undefined {
   let best: Int32Array | undefined;
   let bestVal = Infinity;
@@ -68,11 +76,13 @@ export function refineBySimulation(m: CostModel, sc: EvalScratch, candidates: In
     return v;
   };
   const starts = candidates.map((o) => ({ o, v: cost(o) })).sort((a, b) => a.v - b.v).map((e) => e.o);
-  for (const start of starts) {
+  for (const [i, start] of starts.entries()) {
     const cur = start.slice();
     let curVal = cost(cur);
     let improved = true;
-    while (improved && performance.now() < deadline) {
+    const now = performance.now();
+    const until = now + (deadline - now) / (starts.length - i);
+    while (improved && performance.now() < until) {
       improved = false;
       for (const v of m.order) {
         const keep = cur[v]!;
@@ -85,7 +95,7 @@ export function refineBySimulation(m: CostModel, sc: EvalScratch, candidates: In
             improved = true;
           } else cur[v] = keep;
         }
-        if (performance.now() > deadline) break;
+        if (performance.now() > until) break;
       }
     }
     if (curVal < bestVal) {
