@@ -20,6 +20,8 @@
 // measure the codec rather than the executor.
 // KPIs are the reference's own statistics (printed by its command nodes) plus drops and CPU.
 // A fifth row runs the xauto planner on the same launch with crunch_impl:=worker,native.
+// Each row also shows the simulator's prediction of its hot path (the profile, the plan, the
+// same duration; predict.ts), beside what was measured.
 // `calibrate` prints this host's time per number_crunch_limit, as number_cruncher_benchmark.
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +31,7 @@ import { Executor } from '../runtime/exec/executor.js';
 import type { ExecPlan, StagePlacement } from '../runtime/exec/plan.js';
 import { buildGraph, type Graph } from '../runtime/graph/index.js';
 import { loadLaunchFile, parseLaunchArgs } from '../runtime/launch/index.js';
-import { ModuleCodec, resolvePlan } from '../runtime/schedule/index.js';
+import { measureProfile, ModuleCodec, resolvePlan } from '../runtime/schedule/index.js';
 import { counters } from '../runtime/trace/counters.js';
 import { table } from '../runtime/trace/report.js';
 import { packageRoot } from '../runtime/util/paths.js';
@@ -37,6 +39,7 @@ import { discoverXpus } from '../runtime/xpu/discover.js';
 import type { XpuInfo } from '../runtime/xpu/types.js';
 import { calibrate } from '../xnodes/reference/calibrate.js';
 import { SECTION } from '../xnodes/reference/nodes.js';
+import { predictReference } from '../xnodes/reference/predict.js';
 
 const log = (l: string) => process.stderr.write(l + '\n');
 const f = (v: number | undefined, d = 2) => (v !== undefined && Number.isFinite(v) ? v.toFixed(d) : '-');
@@ -243,6 +246,10 @@ export default async function main(args: string[]): Promise<void> {
     { plan: prioritised(graph), xpus: [...host, ...executorThreads()], graph },
     { plan: offMainPlan, xpus: host, graph: offMain },
   ];
+  // The simulator's hot path for each, on the profile the planner used (cached by now).
+  const profiles = new Map<Graph, Awaited<ReturnType<typeof measureProfile>>>();
+  for (const g of [graph, offMain]) profiles.set(g, await measureProfile(g, host, { log }));
+  const predicted = configs.map((c) => predictReference(c.graph, c.plan, c.xpus, profiles.get(c.graph)!, o.duration));
   const rounds: Round[][] = configs.map(() => []);
   for (let r = 0; r < o.rounds; r++) {
     for (const [i, c] of configs.entries()) {
@@ -258,12 +265,26 @@ export default async function main(args: string[]): Promise<void> {
   );
   console.log(
     table([
-      ['execution', 'hot p50 ms', 'hot max ms', 'hot drops', 'BP period ms', 'BP dev ms', 'transform drops', 'front lost', 'CPU %'],
-      ...results.map((r) => [r.name, f(r.hotP50), f(r.hotMax), f(r.hotDrops, 0), f(r.bpMean), f(r.bpDev), String(r.transformDrops), String(r.frontLost), f(r.cpu, 0)]),
+      ['execution', 'hot p50 ms', 'predicted', 'hot max ms', 'predicted', 'hot drops', 'BP period ms', 'BP dev ms', 'predicted', 'transform drops', 'front lost', 'CPU %'],
+      ...results.map((r, i) => [
+        r.name,
+        f(r.hotP50),
+        f(predicted[i]!.hot.p50),
+        f(r.hotMax),
+        f(predicted[i]!.hot.max),
+        f(r.hotDrops, 0),
+        f(r.bpMean),
+        f(r.bpDev),
+        f(predicted[i]!.period.deviation),
+        String(r.transformDrops),
+        String(r.frontLost),
+        f(r.cpu, 0),
+      ]),
     ]),
   );
   console.log('hot: FrontLidarDriver/RearLidarDriver -> ObjectCollisionEstimator as VehicleDBWSystem sees it (p50: median of the rounds\' medians); drops: sequence gaps on the hot path, summed;');
   console.log('transform drops: messages overwritten in transform inputs (keep-last 1); front lost: FrontLidarDriver samples that never reached ObjectCollisionEstimator');
+  console.log("predicted: the simulator on this host's profile, sampled run times, no other load (other work on the host shows in the measured max first)");
   console.log(`xauto plan, last round, as the reference prints it:\n${x.lines.join('\n')}`);
   console.log('ratios: single-threaded / xauto (above 1: xauto lower)');
   const ratio = (a: number, b: number) => Number((a / b).toFixed(3));
@@ -275,6 +296,7 @@ export default async function main(args: string[]): Promise<void> {
       hot_path_drops: x.hotDrops,
       bp_period_dev_ms: Number(f(x.bpDev, 3)),
       off_main_hot_path_p50_ratio_vs_single: ratio(single.hotP50, results[4]!.hotP50),
+      hot_path_p50_predicted_over_measured: ratio(predicted[0]!.hot.p50, x.hotP50),
     }),
   );
 }

@@ -5,7 +5,7 @@ import { inputOf, type Graph } from '../graph/graph.js';
 import type { DeclaredBoard } from '../xpu/declared.js';
 import type { ImplSpec } from '../xnode/types.js';
 import { runsOn, type XpuInfo } from '../xpu/types.js';
-import type { Assignment, CostModel, ModelPort, ModelStage, ModelXpu } from './model.js';
+import type { Assignment, CostModel, ModelOption, ModelPort, ModelStage, ModelXpu } from './model.js';
 import { placementKey, type Profile, type StageLatency } from './profile.js';
 
 export interface BuildOptions {
@@ -56,7 +56,10 @@ export function buildModel(graph: Graph, xpus: XpuInfo[], profile: Profile, bopt
         if (!placeable(impl, x)) continue;
         const lat = measured[placementKey({ impl: impl.name, xpu: x.id })];
         if (!lat) continue;
-        options.push({ impl: impl.name, xpu: xi, lat: { p50: lat.p50, q: lat.q, contention: lat.contention } });
+        const o: ModelOption = { impl: impl.name, xpu: xi, lat: { p50: lat.p50, q: lat.q, contention: lat.contention } };
+        // Paced (cold) times, with the back-to-back ones for runs that follow their XPU's last closely.
+        if (lat.hot && lat.paced && lat.paced.gapMs > 0) o.lat.warm = { p50: lat.hot.p50, q: lat.hot.q, coldAfterMs: lat.paced.gapMs };
+        options.push(o);
       }
     });
     if (options.length === 0 && bopts.nominalMs !== undefined && !profile.simulated) {

@@ -6,6 +6,7 @@
 // microseconds so the planner can try thousands of assignments; the simulator checks the
 // winner in full.
 import { transferMs, type CostModel } from './model.js';
+import { endWeights } from './priorities.js';
 
 export interface EvalScratch {
   /** Per stage: period (ms) of its slowest upstream source; the rate it runs at. */
@@ -21,6 +22,8 @@ export interface EvalScratch {
   /** Per stage: successors and, parallel, the index of this stage among each successor's preds. */
   succEdge: number[][];
   sink: Uint8Array;
+  /** Per stage where frames end: how much its latency counts (endWeights). */
+  weight: Float64Array;
   source: Uint8Array;
   /** Flat successor lists: edges of v are [succStart[v], succStart[v+1]). */
   succStart: Int32Array;
@@ -60,6 +63,7 @@ export function prepare(m: CostModel, frames?: number): EvalScratch {
   // A frame also ends where it triggers nothing further: a stage read only through latched
   // inputs (the Autoware hot path ends at ObjectCollisionEstimator, which a planner's timer reads).
   const sink = Uint8Array.from(m.stages, (s, v) => (s.sink || endsFrames(s, succs[v]!.length) ? 1 : 0));
+  const weight = endWeights(m, sink, preds, source);
   const succStart = new Int32Array(n + 1);
   for (let v = 0; v < n; v++) succStart[v + 1] = succStart[v]! + succs[v]!.length;
   const succFlat = new Int32Array(succStart[n]!);
@@ -70,7 +74,7 @@ export function prepare(m: CostModel, frames?: number): EvalScratch {
       succBytes[succStart[v]! + e] = predBytes[w]![succEdge[v]![e]!]!;
     });
   }
-  return { period, preds, succs, predBytes, frames: frames ?? (n > 120 ? 2 : 3), release, succEdge, sink, source, succStart, succFlat, succBytes };
+  return { period, preds, succs, predBytes, frames: frames ?? (n > 120 ? 2 : 3), release, succEdge, sink, weight, source, succStart, succFlat, succBytes };
 }
 
 /** True for a stage that has subscribers, none of which it triggers (`triggered`: its trigger successors). */
@@ -240,7 +244,15 @@ export function evaluate(m: CostModel, sc: EvalScratch, option: ArrayLike<number
     mem[x] = m.xpus[x]!.usesCores || m.xpus[x]!.sharedMemory ? 1 : 0;
   }
   const contention = new Float64Array(n);
-  for (let v = 0; v < n; v++) contention[v] = m.stages[v]!.options[option[v]!]!.lat.contention ?? 0;
+  // Warm (back-to-back) time and the idle after which a run is cold (0: always c[v]), as warmAt.
+  const warm = new Float64Array(n);
+  const coldAfter = new Float64Array(n);
+  for (let v = 0; v < n; v++) {
+    const lat = m.stages[v]!.options[option[v]!]!.lat;
+    contention[v] = lat.contention ?? 0;
+    if (lat.warm) (warm[v] = lat.warm.p50), (coldAfter[v] = lat.warm.coldAfterMs);
+  }
+  const lastEnd = new Float64Array(X).fill(-Infinity);
 
   // Release period: the slowest source, or for as-fast-as-taken sources the bottleneck XPU.
   let P = sc.release;
@@ -259,6 +271,7 @@ export function evaluate(m: CostModel, sc: EvalScratch, option: ArrayLike<number
     for (let e = succStart[v]!; e < succStart[v + 1]!; e++) delay[e] = transferMs(m, xpuOf[v]!, xpuOf[succFlat[e]!]!, succBytes[e]!);
   }
   const sinkOf = sc.sink;
+  const weight = sc.weight;
   const sourceOf = sc.source;
   const { waiting, ready, endAt, queue, qlen, arrivals, running } = b;
   for (let k = 0; k < F; k++) {
@@ -288,8 +301,8 @@ export function evaluate(m: CostModel, sc: EvalScratch, option: ArrayLike<number
     const v = id % n;
     const k = (id - v) / n;
     if (sinkOf[v] && k > 0) {
-      sum += t - k * P;
-      count++;
+      sum += weight[v]! * (t - k * P);
+      count += weight[v]!;
     }
     const end = succStart[v + 1]!;
     for (let e = succStart[v]!; e < end; e++) {
@@ -350,7 +363,14 @@ export function evaluate(m: CostModel, sc: EvalScratch, option: ArrayLike<number
         const start = x !== loop && mainBusyUntil > now ? mainBusyUntil : now;
         // Slowed by the memory-sharing neighbours running as it starts (at most cores - 1).
         const beside = mem[x] ? Math.min(busyMem, cores - 1) : 0;
-        const end = start + c[id % n]! * (1 + contention[id % n]! * Math.max(0, beside));
+        const v = id % n;
+        let cost = c[v]!;
+        if (coldAfter[v]! > 0) {
+          const idle = start - lastEnd[x]!;
+          if (idle < coldAfter[v]!) cost = warm[v]! + (cost - warm[v]!) * (Math.max(0, idle) / coldAfter[v]!);
+        }
+        const end = start + cost * (1 + contention[v]! * Math.max(0, beside));
+        if (end > lastEnd[x]!) lastEnd[x] = end;
         if (x === loop) mainBusyUntil = end;
         endAt[id] = end;
         busyLanes[x]!++;

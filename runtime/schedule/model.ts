@@ -14,6 +14,25 @@ export interface Latency {
    * stages slow down more): a run takes p50 * (1 + contention * others) on shared cores.
    */
   contention?: number;
+  /**
+   * Profiled at the sources' pace, p50/q above are cold times: each run after the host idled
+   * `coldAfterMs`. These are the back-to-back (warm) times: a run that starts right after its
+   * XPU's previous one (a stage in a burst along a chain) takes these, one after a gap in
+   * between, the longer the gap the nearer the cold time (warmAt).
+   */
+  warm?: { p50: number; q?: number[]; coldAfterMs: number };
+}
+
+/**
+ * p50 (or a quantile sketch) of a run that starts `idleMs` after its XPU's previous run ended:
+ * the warm time right after it, the cold one from `coldAfterMs` on, linear in between.
+ */
+export function warmAt(lat: Latency, idleMs: number): { p50: number; q?: number[] } {
+  const w = lat.warm;
+  if (!w || !(idleMs < w.coldAfterMs)) return lat;
+  const f = Math.max(0, idleMs) / w.coldAfterMs;
+  const mix = (a: number, b: number) => a + (b - a) * f;
+  return { p50: mix(w.p50, lat.p50), q: lat.q && w.q ? w.q.map((x, k) => mix(x, lat.q![k]!)) : (w.q ?? lat.q) };
 }
 
 export interface ModelXpu {

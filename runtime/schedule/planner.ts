@@ -1,15 +1,18 @@
 // The XAUTO planner: assigns an (implementation, XPU) option to every stage and a dispatch
 // priority, minimising the mean end-to-end latency over every source->sink path at the
-// sources' rates (the estimate of evaluate.ts: lanes, shared cores, transfers, the event
-// loop, successive frames overlapping, overload). Small problems are solved exactly by
+// sources' rates, paths ranked by their origin's launch priority (endWeights), as evaluate.ts
+// estimates it (lanes, shared cores, transfers, the event loop, successive frames
+// overlapping, overload), then refined on the full simulation (refine.ts). Small problems are solved exactly by
 // branch and bound over assignments (priorities follow from the assignment by upward rank);
 // larger ones start from HEFT-style list scheduling and the all-fastest assignment and
 // improve by local search (single-stage moves) within a time budget.
 import { performance } from 'node:perf_hooks';
 import { evaluate, prepare, priorities, upwardRank, type EvalScratch } from './evaluate.js';
-import { pipelinePeriod, transferMs, type Assignment, type CostModel } from './model.js';
+import { transferMs, type Assignment, type CostModel } from './model.js';
 import { criticalPathFirst } from './priorities.js';
-import { simulate } from './simulate.js';
+import { gathered, refineBySimulation } from './refine.js';
+
+export { simulatedCost } from './refine.js';
 
 export interface PlanOptions {
   /** Solve exactly when the number of assignments is at most this (default 4096). */
@@ -58,7 +61,7 @@ export function planXauto(m: CostModel, opts: PlanOptions = {}): PlannerResult {
   // local search on the full simulation (the same one that predicts the run).
   const host = m.xpus.some((x) => x.eventLoop) || Number.isFinite(m.cores);
   if (opts.refine ?? (host && m.stages.length <= 64)) {
-    const r = refineBySimulation(m, sc, search.top(), performance.now() + (opts.refineMs ?? 400));
+    const r = refineBySimulation(m, sc, [...search.top(), ...gathered(m, search.best)], performance.now() + (opts.refineMs ?? 400));
     if (r) {
       option = r;
       refined = true;
@@ -320,70 +323,5 @@ export function nextBest(m: CostModel, option: ArrayLike<number>, stage: number,
       best = i;
     }
   });
-  return best;
-}
-
-/**
- * The simulated cost of an assignment: mean end-to-end latency (from when each frame was due)
- * over the frames that reach the sinks or end where they trigger nothing further, plus two
- * periods for every frame that never does (a plan must not look fast by dropping frames).
- */
-export function simulatedCost(m: CostModel, option: ArrayLike<number>, sc: EvalScratch = prepare(m), frames = 24): number {
-  const prio = priorities(m, upwardRank(m, sc, option));
-  // Frames end at the sinks and where they trigger nothing further (read only through latched inputs).
-  const ends: number[] = [];
-  for (let v = 0; v < m.stages.length; v++) if (!m.stages[v]!.sink && sc.sink[v]) ends.push(v);
-  const r = simulate(m, { option: Array.from(option), priority: prio }, { frames, warmup: 3, ends });
-  const expected = (m.sinks.length + ends.length) * (frames - 3);
-  let n = r.e2e.count;
-  let sum = r.e2e.count ? r.e2e.mean * r.e2e.count : 0;
-  for (const s of r.ends.values()) {
-    n += s.count;
-    sum += s.count ? s.mean * s.count : 0;
-  }
-  const got = Math.min(expected, n);
-  const P = pipelinePeriod(m) || 100;
-  // Counted from when frames were due: a plan must not look fast by delaying source ticks.
-  const mean = got ? sum / n : Infinity;
-  return mean + (2 * P * (expected - got)) / Math.max(1, expected);
-}
-
-/** First-improvement descent on the simulated cost from each start; the best found, or undefined. */
-function refineBySimulation(m: CostModel, sc: EvalScratch, starts: Int32Array[], deadline: number): Int32Array | undefined {
-  let best: Int32Array | undefined;
-  let bestVal = Infinity;
-  const memo = new Map<string, number>();
-  const cost = (o: Int32Array) => {
-    const k = o.join(',');
-    let v = memo.get(k);
-    if (v === undefined) memo.set(k, (v = simulatedCost(m, o, sc)));
-    return v;
-  };
-  for (const start of starts) {
-    const cur = start.slice();
-    let curVal = cost(cur);
-    let improved = true;
-    while (improved && performance.now() < deadline) {
-      improved = false;
-      for (const v of m.order) {
-        const keep = cur[v]!;
-        for (let o = 0; o < m.stages[v]!.options.length && !improved; o++) {
-          if (o === keep) continue;
-          cur[v] = o;
-          const nv = cost(cur);
-          if (nv < curVal - 1e-6) {
-            curVal = nv;
-            improved = true;
-          } else cur[v] = keep;
-        }
-        if (performance.now() > deadline) break;
-      }
-    }
-    if (curVal < bestVal) {
-      bestVal = curVal;
-      best = cur.slice();
-    }
-    if (performance.now() > deadline) break;
-  }
   return best;
 }

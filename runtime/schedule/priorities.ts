@@ -2,7 +2,8 @@
 // every stage on a longest source->sink path of the plan gets CRITICAL_PATH_BAND more, so where
 // two branches share an XPU — above all the device, where a higher-priority launch preempts
 // lower-priority idempotent kernels — the branch that decides the end-to-end latency goes first.
-// Stages after the branches join are on every path, so they count as critical too.
+// Stages after the branches join are on every path, so they count as critical too. And the
+// weights launch priorities give the ends of frames in the planner's objective.
 import { CRITICAL_PATH_BAND } from '../gpu/priority.js';
 import type { EvalScratch } from './evaluate.js';
 import { transferMs, type CostModel } from './model.js';
@@ -26,4 +27,24 @@ export function criticalPathFirst(m: CostModel, sc: EvalScratch, option: ArrayLi
   for (let v = 0; v < n; v++) longest = Math.max(longest, head[v]! + rank[v]!);
   const eps = 1e-9 * Math.max(1, longest);
   return base.map((p, v) => (head[v]! + rank[v]! >= longest - eps ? p + CRITICAL_PATH_BAND : p));
+}
+
+/**
+ * How much the latency of frames ending at each stage counts in the objective, by the launch
+ * priority of the frames' origin (the lowest of the sources and timer-driven stages whose
+ * frames reach it along trigger inputs): each level, in rank among the ends' levels, outweighs
+ * all those below it a thousandfold. So the data of a higher-priority sensor or timer is planned
+ * for first, as the executor dispatches it first (the Autoware hot path from its lidars, then
+ * what BehaviorPlanner's timer starts), and the rest within what that leaves. All ends weigh 1
+ * when no priorities are given.
+ */
+export function endWeights(m: CostModel, sink: ArrayLike<number>, preds: number[][], source: ArrayLike<number>): Float64Array {
+  const origin = new Float64Array(m.stages.length).fill(Infinity);
+  for (const v of m.order) {
+    if (source[v]) origin[v] = m.stages[v]!.priority;
+    else for (const u of preds[v]!) origin[v] = Math.min(origin[v]!, origin[u]!);
+  }
+  const level = (v: number) => (Number.isFinite(origin[v]!) ? origin[v]! : m.stages[v]!.priority);
+  const levels = [...new Set(m.stages.flatMap((_, v) => (sink[v] ? [level(v)] : [])))].sort((a, b) => a - b);
+  return Float64Array.from(m.stages, (_, v) => (sink[v] ? 1000 ** levels.indexOf(level(v)) : 0));
 }

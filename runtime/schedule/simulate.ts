@@ -4,7 +4,7 @@
 // loop, CPU cores shared by all threads, co-running slowdown) with a driver that charges each
 // job what the cost model says, and, for declared boards, transfers between XPU memories.
 import { summarize, type Summary } from '../trace/stats.js';
-import { transferMs, type Assignment, type CostModel } from './model.js';
+import { transferMs, warmAt, type Assignment, type CostModel } from './model.js';
 import { mulberry32 } from '../util/random.js';
 import { CostedDriver, type Costs } from '../exec/core/costed.js';
 import { Dispatcher } from '../exec/core/dispatcher.js';
@@ -89,9 +89,15 @@ export function modelTopology(m: CostModel, a: Assignment): Topology {
   return topo;
 }
 
-/** What the model says things cost under assignment `a` (sampled, seeded, when asked). */
-export function modelCosts(m: CostModel, a: Assignment, opts: { sample?: boolean; seed?: number } = {}): Costs {
+/**
+ * What the model says things cost under assignment `a` (sampled, seeded, when asked). With the
+ * clock `now`, a run that follows its XPU's previous one closely takes its warm time (warmAt).
+ */
+export function modelCosts(m: CostModel, a: Assignment, opts: { sample?: boolean; seed?: number; now?: () => number } = {}): Costs {
   const rand = mulberry32(opts.seed ?? 1);
+  const now = opts.now;
+  // When each XPU's latest run ends (as started; sharing the cores may stretch it).
+  const lastEnd = m.xpus.map(() => -Infinity);
   const pinCount = new Array<number>(m.xpus.length).fill(0);
   const pinned = m.stages.map((s, i) => {
     const xi = s.options[a.option[i]!]!.xpu;
@@ -99,9 +105,13 @@ export function modelCosts(m: CostModel, a: Assignment, opts: { sample?: boolean
     return x.pinsStateful && s.stateful ? pinCount[xi]!++ % x.lanes : -1;
   });
   return {
-    runMs: (stage) => {
-      const lat = m.stages[stage]!.options[a.option[stage]!]!.lat;
-      return opts.sample && lat.q ? inverseCdf(lat.q, rand()) : lat.p50;
+    runMs: (stage, xpu) => {
+      const full = m.stages[stage]!.options[a.option[stage]!]!.lat;
+      const t = now ? now() : 0;
+      const lat = now && full.warm ? warmAt(full, t - lastEnd[xpu]!) : full;
+      const ms = opts.sample && lat.q ? inverseCdf(lat.q, rand()) : lat.p50;
+      if (t + ms > lastEnd[xpu]!) lastEnd[xpu] = t + ms;
+      return ms;
     },
     decodeMs: (stage, input) => m.stages[stage]!.inputs[input]!.decodeMs,
     encodeMs: (sub) => m.stages[sub.stage]!.inputs[sub.input]!.encodeMs,
@@ -117,7 +127,7 @@ export function modelCosts(m: CostModel, a: Assignment, opts: { sample?: boolean
 export function simulate(m: CostModel, a: Assignment, opts: SimOptions = {}): SimResult {
   const topo = modelTopology(m, a);
   const vm = new VirtualMachine({ cores: m.cores });
-  const driver = new CostedDriver(vm, topo, modelCosts(m, a, opts));
+  const driver = new CostedDriver(vm, topo, modelCosts(m, a, { ...opts, now: () => vm.now() }));
   const runMs: number[][] = m.stages.map(() => []);
   const waitMs: number[][] = m.stages.map(() => []);
   const e2e = new Map<number, number[]>();

@@ -1,0 +1,108 @@
+// The planner's refinement on the full simulation: the simulated cost of an assignment (the
+// objective the simulator measures) and first-improvement descent on it from the best
+// candidates of the fast search and from plans that gather stages on one XPU.
+import { performance } from 'node:perf_hooks';
+import { prepare, priorities, upwardRank, type EvalScratch } from './evaluate.js';
+import { pipelinePeriod, type CostModel } from './model.js';
+import { simulate } from './simulate.js';
+
+/**
+ * The simulated cost of an assignment: mean end-to-end latency (from when each frame was due)
+ * over the frames that reach the sinks or end where they trigger nothing further, plus two
+ * periods for every frame that never does (a plan must not look fast by dropping frames).
+ */
+export function simulatedCost(m: CostModel, option: ArrayLike<number>, sc: EvalScratch = prepare(m), frames = 24): number {
+  const prio = priorities(m, upwardRank(m, sc, option));
+  // Frames end at the sinks and where they trigger nothing further (read only through latched inputs).
+  const ends: number[] = [];
+  for (let v = 0; v < m.stages.length; v++) if (!m.stages[v]!.sink && sc.sink[v]) ends.push(v);
+  const r = simulate(m, { option: Array.from(option), priority: prio }, { frames, warmup: 3, ends });
+  // Each end counts by its weight (endWeights: the launch's priorities first).
+  let expected = 0;
+  for (const v of m.sinks) expected += sc.weight[v]! * (frames - 3);
+  for (const v of ends) expected += sc.weight[v]! * (frames - 3);
+  let n = 0;
+  let sum = 0;
+  for (const [v, s] of [...r.e2eBySink, ...r.ends]) {
+    n += sc.weight[v]! * s.count;
+    sum += s.count ? sc.weight[v]! * s.mean * s.count : 0;
+  }
+  const got = Math.min(expected, n);
+  const P = pipelinePeriod(m) || 100;
+  // Counted from when frames were due: a plan must not look fast by delaying source ticks.
+  const mean = got ? sum / n : Infinity;
+  return mean + (2 * P * (expected - got)) / Math.max(1, expected);
+}
+
+/**
+ * Per XPU, `base` with every stage that can run there moved to its fastest option there; and
+ * `base` with every stage that can leave the event loop moved to its fastest option elsewhere.
+ * Single moves from the estimate's best rarely reach these: moving one stage off the event loop
+ * gains little while the loop stays busy with the others, moving them all can gain much.
+ */
+export function gathered(m: CostModel, base: Int32Array): Int32Array[] {
+  const out: Int32Array[] = [];
+  const move = (fits: (x: number) => boolean) => {
+    const o = base.slice();
+    let moved = false;
+    m.stages.forEach((s, v) => {
+      let best = -1;
+      s.options.forEach((op, i) => {
+        if (fits(op.xpu) && (best < 0 || op.lat.p50 < s.options[best]!.lat.p50)) best = i;
+      });
+      if (best >= 0 && best !== o[v]) (o[v] = best), (moved = true);
+    });
+    if (moved) out.push(o);
+  };
+  for (let x = 0; x < m.xpus.length; x++) move((y) => y === x);
+  const loop = m.xpus.findIndex((x) => x.eventLoop);
+  if (loop >= 0) move((y) => y !== loop);
+  return out;
+}
+
+/**
+ * First-improvement descent on the simulated cost from each start, the cheapest first, each
+ * with an equal share of the time left (a first descent must not use it all: the starts differ
+ * most where single moves do not lead from one to another); the best found, or undefined.
+ */
+export function refineBySimulation(m: CostModel, sc: EvalScratch, candidates: Int32Array[], deadline: number): Int32Array | undefined {
+  let best: Int32Array | undefined;
+  let bestVal = Infinity;
+  const memo = new Map<string, number>();
+  const cost = (o: Int32Array) => {
+    const k = o.join(',');
+    let v = memo.get(k);
+    if (v === undefined) memo.set(k, (v = simulatedCost(m, o, sc)));
+    return v;
+  };
+  const starts = candidates.map((o) => ({ o, v: cost(o) })).sort((a, b) => a.v - b.v).map((e) => e.o);
+  for (const [i, start] of starts.entries()) {
+    const cur = start.slice();
+    let curVal = cost(cur);
+    let improved = true;
+    const now = performance.now();
+    const until = now + (deadline - now) / (starts.length - i);
+    while (improved && performance.now() < until) {
+      improved = false;
+      for (const v of m.order) {
+        const keep = cur[v]!;
+        for (let o = 0; o < m.stages[v]!.options.length && !improved; o++) {
+          if (o === keep) continue;
+          cur[v] = o;
+          const nv = cost(cur);
+          if (nv < curVal - 1e-6) {
+            curVal = nv;
+            improved = true;
+          } else cur[v] = keep;
+        }
+        if (performance.now() > until) break;
+      }
+    }
+    if (curVal < bestVal) {
+      bestVal = curVal;
+      best = cur.slice();
+    }
+    if (performance.now() > deadline) break;
+  }
+  return best;
+}
