@@ -7,6 +7,7 @@ import test from 'ava';
 import { prepare } from '../runtime/schedule/evaluate.js';
 import { endWeights } from '../runtime/schedule/priorities.js';
 import { warmAt, type CostModel } from '../runtime/schedule/model.js';
+import { lowerBound } from '../runtime/schedule/baseline.js';
 import { estimate, planXauto, simulatedCost } from '../runtime/schedule/planner.js';
 import { gathered } from '../runtime/schedule/refine.js';
 import { simulate } from '../runtime/schedule/simulate.js';
@@ -43,6 +44,13 @@ test('simulate: the first run of a burst is cold, the runs right after it on its
   t.is(r.e2e.max, 5);
   const sc = prepare(m);
   t.is(estimate(m, [0, 0, 0], sc), 5, 'the estimate charges the same');
+});
+
+test('lower bound under the same model: the source cold, the stages it feeds warm; no simulated plan beats it', (t) => {
+  const m = chain();
+  t.is(lowerBound(m).p50, 3 + 1 + 1);
+  const r = simulate(m, { option: [0, 0, 0], priority: [0, 0, 0] }, { frames: 4 });
+  t.true(r.e2e.p50 >= lowerBound(m).p50 - 1e-9);
 });
 
 /**

@@ -12,9 +12,10 @@
 // in the order they became ready) or multi-threaded (`module-ipc-mt`: a pool, each node's
 // callbacks mutually exclusive, as its default callback group makes them).
 //
-// Lower bound: every stage on its fastest option, no contention, no transfers: the critical
-// path from the sources to each sink. No plan on this model can beat it.
-import { fastest, type Assignment, type CostModel } from './model.js';
+// Lower bound: every stage on its fastest option (warm where it can follow another stage on its
+// XPU), no contention, no transfers: the critical path from the sources to each sink. No plan
+// on this model can beat it.
+import { fastest, type Assignment, type CostModel, type ModelStage } from './model.js';
 
 export interface ModuleBaseline {
   assignment: Assignment;
@@ -103,6 +104,17 @@ export interface LowerBound {
   mean: number;
 }
 
+/**
+ * The least time a stage can take on the critical path under the cost model: one fed by another
+ * stage may run right after it on the same XPU, warm (model.ts warmAt); a source starts at its
+ * tick, after its XPU idled since the last frame, cold.
+ */
+function leastRun(s: ModelStage, fed: boolean): number {
+  let best = Infinity;
+  for (const o of s.options) best = Math.min(best, fed && o.lat.warm ? Math.min(o.lat.warm.p50, o.lat.p50) : o.lat.p50);
+  return best;
+}
+
 export function lowerBound(m: CostModel): LowerBound {
   const est = new Float64Array(m.stages.length);
   const preds: number[][] = m.stages.map(() => []);
@@ -117,7 +129,7 @@ export function lowerBound(m: CostModel): LowerBound {
       start = Math.max(start, est[u]!);
       per = Math.max(per, period[u]!);
     }
-    est[v] = start + fastest(m.stages[v]!);
+    est[v] = start + leastRun(m.stages[v]!, preds[v]!.length > 0);
     period[v] = per;
   }
   const bySink = new Map<number, number>();
