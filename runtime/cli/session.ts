@@ -270,7 +270,7 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
   const cpu = new CpuSampler(durationS !== undefined && durationS > 30 ? 250 : 100);
   try {
     await ex.start();
-    ck?.attach(ex, graph);
+    await ck?.attach(ex, graph);
     control.stop = () => {
       progress.interrupt(() => log('xauto: stopping sources, draining frames in flight'));
       ex.stop();
