@@ -118,6 +118,8 @@ export interface MigratePause {
   /** The occupancy map (its device grid moves too). */
   mapPauseMs: number;
   mapDeviceBytes: number;
+  /** The tracker on a worker thread (its state copied in its worker, put back in the target's). */
+  workerPauseMs: number;
 }
 
 interface MigrateRun {
@@ -138,14 +140,15 @@ interface MigrateRun {
 export async function migratePause(o: { rounds: number; mapCells: number; log: (l: string) => void }): Promise<MigratePause> {
   const subjects = {
     tracker: ['publish_tracks:=false', 'track_impl:=js', '--migrate', 'tracker@2:spare'],
+    'tracker-worker': ['publish_tracks:=false', 'track_impl:=worker', '--migrate', 'tracker@2:spare'],
     map: ['publish_tracks:=false', 'map:=true', 'map_impl:=device', `map_cells:=${o.mapCells}`, '--migrate', 'map@2:spare'],
   };
   const env = { ...process.env, CYCLONEDDS_URI: process.env.CYCLONEDDS_URI ?? `file://${join(process.cwd(), 'test/fixtures/ros2/cyclonedds-loopback.xml')}` };
   const dir = mkdtempSync(join(tmpdir(), 'xauto-bench-migrate-'));
-  const runs: Record<keyof typeof subjects, MigrateRun[]> = { tracker: [], map: [] };
+  const runs: Record<keyof typeof subjects, MigrateRun[]> = { tracker: [], 'tracker-worker': [], map: [] };
   try {
     for (let i = 0; i < o.rounds; i++) {
-      for (const k of ['tracker', 'map'] as const) {
+      for (const k of ['tracker', 'tracker-worker', 'map'] as const) {
         process.stderr.write(`  migrate round ${i + 1}/${o.rounds} ${k}          \r`);
         const s = await launch([...subjects[k], '--duration', '4', '--plan', 'default'], join(dir, 'migrate.json'), env);
         const m = s.migration as { moved?: boolean; pause_ms?: number; queued?: number; state_bytes?: number; device_bytes?: number; frame?: number } | undefined;
@@ -157,10 +160,10 @@ export async function migratePause(o: { rounds: number; mapCells: number; log: (
     rmSync(dir, { recursive: true, force: true });
   }
   o.log(`  live migration to another process, perception at the sensors' rates (median of ${o.rounds}):`);
-  o.log('  stage    round  after frame  host B  device B  queued  pause ms');
-  for (const k of ['tracker', 'map'] as const) {
+  o.log('  stage           round  after frame  host B  device B  queued  pause ms');
+  for (const k of ['tracker', 'tracker-worker', 'map'] as const) {
     for (const [i, r] of runs[k].entries()) {
-      o.log(`  ${k.padEnd(7)} ${String(i + 1).padStart(6)}  ${String(r.frame).padStart(11)}  ${String(r.bytes).padStart(6)}  ${String(r.device).padStart(8)}  ${String(r.queued).padStart(6)}  ${r.pause.toFixed(2).padStart(8)}`);
+      o.log(`  ${k.padEnd(14)} ${String(i + 1).padStart(6)}  ${String(r.frame).padStart(11)}  ${String(r.bytes).padStart(6)}  ${String(r.device).padStart(8)}  ${String(r.queued).padStart(6)}  ${r.pause.toFixed(2).padStart(8)}`);
     }
   }
   const t = runs.tracker;
@@ -170,5 +173,6 @@ export async function migratePause(o: { rounds: number; mapCells: number; log: (
     stateBytes: median(t.map((r) => r.bytes)),
     mapPauseMs: median(runs.map.map((r) => r.pause)),
     mapDeviceBytes: median(runs.map.map((r) => r.device)),
+    workerPauseMs: median(runs['tracker-worker'].map((r) => r.pause)),
   };
 }

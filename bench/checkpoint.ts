@@ -11,8 +11,8 @@
 //    metadata first with on-demand loads.
 //  - slowdown: the perception launch with its device map, e2e p50 with a checkpoint every
 //    second vs without (checkpoint-pipeline.ts; `--map-cells N`, `--pipeline-only`).
-//  - migrate pause: the tracker (host state) and the map (its device grid too) moved live to
-//    another process (--migrate), the first forwarded frame's wait from the hand-over to its
+//  - migrate pause: the tracker (host state; on the main thread, and on a worker thread) and
+//    the map (its device grid too) moved live to another process (--migrate), the first forwarded frame's wait from the hand-over to its
 //    start there (checkpoint-pipeline.ts).
 // The image goes to the OS temp directory (real files, fsync). Figures are noisy on a shared machine.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -246,6 +246,7 @@ function pipelineKeys(p: Awaited<ReturnType<typeof pipelineSlowdown>>, st: Await
     migrate_pause_ms: Number(mg.pauseMs.toFixed(2)),
     migrate_queued: mg.queued,
     migrate_state_bytes: mg.stateBytes,
+    migrate_worker_pause_ms: Number(mg.workerPauseMs.toFixed(2)),
     migrate_map_pause_ms: Number(mg.mapPauseMs.toFixed(2)),
     migrate_map_mib: Number((mg.mapDeviceBytes / 2 ** 20).toFixed(1)),
   };

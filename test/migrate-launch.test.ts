@@ -5,8 +5,9 @@
 // from its own tracker, after it from the spare's, back over DDS) equals, field for field, an
 // unmigrated run's of the same frame (same track ids), each frame exactly once, and the
 // counters say nothing was lost or duplicated on the way. The device occupancy map moves the
-// same way, its grid copied between the processes' devices.
-import test from 'ava';
+// same way, its grid copied between the processes' devices, and the tracker on a worker thread
+// too (its state copied in its worker and put back in the spare process's worker).
+import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,8 @@ if (!ddsBuilt) console.log(process.env.CI ? 'native/dds is not built: failing, C
 const FRAMES = 40;
 const AT = 15;
 // Saturation (--frames) is lossless in one process; the moved tracker is fed one message at a time.
-const LAUNCH = ['launch', 'launch/perception.launch.yaml', 'publish_tracks:=false', 'track_impl:=js', '--plan', 'default', '--frames', String(FRAMES)];
+const BASE = ['launch', 'launch/perception.launch.yaml', 'publish_tracks:=false', '--plan', 'default', '--frames', String(FRAMES)];
+const LAUNCH = [...BASE, 'track_impl:=js'];
 
 interface Run {
   code: number | null;
@@ -48,20 +50,28 @@ async function messages(file: string, topic: string): Promise<Array<[number, unk
   return out;
 }
 
-ddsTest('--migrate tracker: the tracks after the move equal an unmigrated run\'s, field for field; no frame lost or duplicated', async (t) => {
+/** Loopback DDS on a domain of its own, one scene clock for both runs (stamps are ROS time from the scene's start). */
+const sceneEnv = () => ({
+  ...process.env,
+  ROS_DOMAIN_ID: '58',
+  CYCLONEDDS_URI: `file://${join(root, 'test/fixtures/ros2/cyclonedds-loopback.xml')}`,
+  XAUTO_ROS_EPOCH_NS: String(BigInt(Date.now()) * 1_000_000n),
+});
+const recording = (dir: string, topic: string) => (name: string) => ['--record', join(dir, `${name}.mcap`), '--topics', topic, '--summary-json', join(dir, `${name}.json`)];
+
+for (const impl of ['js', 'worker']) {
+  const where = impl === 'js' ? '' : ' (on a worker thread)';
+  ddsTest(`--migrate tracker${where}: the tracks after the move equal an unmigrated run's, field for field; no frame lost or duplicated`, (t) => migrateTracker(t, [...BASE, `track_impl:=${impl}`]));
+}
+
+async function migrateTracker(t: ExecutionContext, launch: string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'xauto-migrate-'));
-  // One scene clock for both runs (stamps are ROS time from the scene's start).
-  const env = {
-    ...process.env,
-    ROS_DOMAIN_ID: '58',
-    CYCLONEDDS_URI: `file://${join(root, 'test/fixtures/ros2/cyclonedds-loopback.xml')}`,
-    XAUTO_ROS_EPOCH_NS: String(BigInt(Date.now()) * 1_000_000n),
-  };
-  const rec = (name: string) => ['--record', join(dir, `${name}.mcap`), '--topics', '/perception/tracks', '--summary-json', join(dir, `${name}.json`)];
+  const env = sceneEnv();
+  const rec = recording(dir, '/perception/tracks');
   try {
-    const whole = await xauto([...LAUNCH, ...rec('whole')], env);
+    const whole = await xauto([...launch, ...rec('whole')], env);
     t.is(whole.code, 0, whole.out);
-    const moved = await xauto([...LAUNCH, '--migrate', `tracker@f${AT}:spare`, ...rec('moved')], env);
+    const moved = await xauto([...launch, '--migrate', `tracker@f${AT}:spare`, ...rec('moved')], env);
     t.is(moved.code, 0, moved.out);
     t.regex(moved.out, /xauto: started process 'spare'/);
     t.regex(moved.out, new RegExp(`moving tracker to process 'spare' after frame ${AT - 1} \\(\\d+ B of host state\\)`));
@@ -95,7 +105,7 @@ ddsTest('--migrate tracker: the tracks after the move equal an unmigrated run\'s
     if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
     else t.log(dir);
   }
-});
+}
 
 test.serial('--migrate refuses, exit 2 with the reason, what cannot move', async (t) => {
   const env = process.env;
@@ -113,14 +123,9 @@ test.serial('--migrate refuses, exit 2 with the reason, what cannot move', async
 
 ddsTest('--migrate map: the device occupancy grid moves too; the map messages and the final grid equal an unmigrated run\'s', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'xauto-migrate-'));
-  const env = {
-    ...process.env,
-    ROS_DOMAIN_ID: '58',
-    CYCLONEDDS_URI: `file://${join(root, 'test/fixtures/ros2/cyclonedds-loopback.xml')}`,
-    XAUTO_ROS_EPOCH_NS: String(BigInt(Date.now()) * 1_000_000n),
-  };
+  const env = sceneEnv();
   const launch = [...LAUNCH, 'map:=true', 'map_impl:=device', 'map_cells:=64'];
-  const rec = (name: string) => ['--record', join(dir, `${name}.mcap`), '--topics', '/perception/map', '--summary-json', join(dir, `${name}.json`)];
+  const rec = recording(dir, '/perception/map');
   try {
     const whole = await xauto([...launch, ...rec('whole')], env);
     t.is(whole.code, 0, whole.out);
@@ -143,9 +148,9 @@ ddsTest('--migrate map: the device occupancy grid moves too; the map messages an
   }
 });
 
-ddsTest('--migrate refuses, exit 2, a stage whose state lives on worker threads', async (t) => {
+ddsTest('--migrate refuses, exit 2, a stateful stage that declares no state', async (t) => {
   const env = { ...process.env, ROS_DOMAIN_ID: '58', CYCLONEDDS_URI: `file://${join(root, 'test/fixtures/ros2/cyclonedds-loopback.xml')}` };
-  const r = await xauto(['launch', 'launch/perception.launch.yaml', 'track_impl:=worker', '--plan', 'default', '--frames', '2', '--migrate', 'tracker@1:spare'], env);
+  const r = await xauto(['launch', 'launch/perception.launch.yaml', '--plan', 'default', '--frames', '2', '--migrate', 'evaluate@1:spare'], env);
   t.is(r.code, 2, r.out);
-  t.regex(r.out, /--migrate tracker: its implementation runs on worker threads, where its state cannot be reached/);
+  t.regex(r.out, /--migrate evaluate: its implementation declares no state \(runtime\/xnode\/state\.ts\), so it cannot move with it/);
 });

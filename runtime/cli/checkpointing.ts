@@ -12,8 +12,7 @@ import { findImage } from '../gpu/checkpoint-image.js';
 import { kernelLibraryHash } from '../gpu/checkpoint.js';
 import { acquireDevice, type DeviceLease } from '../gpu/index.js';
 import type { Graph } from '../graph/index.js';
-import { stateOf } from '../xnode/state.js';
-import { runsOnThread } from '../xnode/types.js';
+import { onThread } from '../xnode/state.js';
 import { UserError } from './errors.js';
 
 /** The scene clock of the synthetic sensors (perception-common/messages.ts): kept in the image. */
@@ -111,23 +110,18 @@ export class RunCheckpoints {
     return this.resumed.frame + 1;
   }
 
-  /** After the stages exist: puts their states back, then starts checkpointing if asked. */
-  attach(ex: Executor, graph: Graph): void {
+  /**
+   * After the stages exist: puts their states back (those on worker threads by a message to
+   * their worker), then starts checkpointing if asked.
+   */
+  async attach(ex: Executor, graph: Graph): Promise<void> {
     const stateful: CutStage[] = [];
-    const unreachable: string[] = [];
     for (const s of graph.stages) {
-      const inst = ex.instance(s.index);
-      const state = stateOf(inst);
+      const state = ex.state(s.index);
       if (state) stateful.push({ stage: s.index, name: s.name, state });
-      else {
-        const p = ex.placement(s.index);
-        const impl = s.impls.find((i) => i.name === p.impl);
-        if (s.def.stateful && impl && runsOnThread(impl)) unreachable.push(`${s.name} (${p.impl}@${p.xpu})`);
-      }
     }
-    if (this.resumed) this.putBack(stateful);
+    if (this.resumed) await this.putBack(stateful);
     if (this.a.checkpointEvery === undefined) return;
-    if (unreachable.length) this.log(`xauto: checkpoints hold no state of ${unreachable.join(', ')}: their instances run on worker threads, where the cut does not reach their state (if they declare one)`);
     this.lease ??= acquireDevice();
     const dir = this.a.restore ?? this.a.checkpointDir!;
     const checkpointer = this.resumed?.driver.checkpointer ?? new Checkpointer(this.lease.device, { dir });
@@ -141,7 +135,7 @@ export class RunCheckpoints {
   }
 
   /** The image's states into the stages; restored device buffers no stage took back are freed. */
-  private putBack(stateful: CutStage[]): void {
+  private async putBack(stateful: CutStage[]): Promise<void> {
     const r = this.resumed!;
     const dir = this.a.restore!;
     const here = new Map(stateful.map((s) => [s.name, s]));
@@ -153,7 +147,7 @@ export class RunCheckpoints {
       const snap = r.states[s.name];
       if (!snap) throw new UserError(`--restore ${dir}: the image holds no state of '${s.name}' (taken of another launch?)`);
       try {
-        s.state.restore(snap);
+        await s.state.restore(snap);
       } catch (e) {
         throw new UserError(`--restore ${dir}: '${s.name}': ${(e as Error).message}`);
       }
@@ -169,11 +163,12 @@ export class RunCheckpoints {
       b.free();
     }
     this.restoredStages = stateful.map((s) => s.name);
+    const named = stateful.map((s) => s.name + (onThread(s.state) ? ' (on a worker thread)' : ''));
     const m = r.image.manifest;
     let bytes = 0;
     for (const b of m.buffers) if (!b.view) bytes += b.bytes;
     this.log(
-      `xauto: restored epoch ${m.epoch} of ${dir} (taken ${m.createdAt}): state of ${this.restoredStages.join(', ') || 'no stage'} as of frame ${r.frame}, ` +
+      `xauto: restored epoch ${m.epoch} of ${dir} (taken ${m.createdAt}): state of ${named.join(', ') || 'no stage'} as of frame ${r.frame}, ` +
         `${mib(bytes - freed)} of device state loading on demand (launches could run after ${(r.image.metadataUs / 1000).toFixed(2)} ms); going on with frame ${r.frame + 1}` +
         (r.image.skipped.length ? `; passed over ${r.image.skipped.join(', ')}` : ''),
     );

@@ -271,7 +271,7 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
   try {
     await recorder?.ready(); // the writer thread up before the first frame
     await ex.start();
-    ck?.attach(ex, graph);
+    await ck?.attach(ex, graph);
     control.stop = () => {
       progress.interrupt(() => log('xauto: stopping sources, draining frames in flight'));
       ex.stop();

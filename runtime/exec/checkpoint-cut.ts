@@ -9,13 +9,15 @@
 // that owns device state is at its cut at the same time; a cut that one of them leaves before
 // the others reach it is given up and tried again at the next frames (counted as missed).
 // The host states that reach the cut after t1 are added to the epoch before it commits.
+// A stage on a worker thread is copied there (its pool queues the copy behind its job for N,
+// and it comes back by message); the epoch waits for those copies too.
 import type { Checkpointer, Epoch } from '../gpu/checkpoint.js';
-import { encodeState, type StateSnapshot, type XNodeState } from '../xnode/state.js';
+import { encodeState, onThread, type StageState, type StateSnapshot } from '../xnode/state.js';
 
 export interface CutStage {
   stage: number;
   name: string;
-  state: XNodeState;
+  state: StageState;
 }
 
 export interface CutCommit {
@@ -54,6 +56,8 @@ interface Entry {
 interface Pending {
   frame: number;
   opened: number;
+  /** Stages copied (or being copied, on worker threads) as of the cut. */
+  taken: Set<string>;
   snaps: Map<string, StateSnapshot>;
   epoch?: Epoch;
   hostUs: number;
@@ -82,8 +86,8 @@ export class FrameCut {
     private readonly o: CutOptions,
   ) {
     for (const cs of stages) {
-      // Device state: the stage names device buffers it owns.
-      const device = Object.keys(cs.state.snapshot().device).length > 0;
+      // Device state: the stage names device buffers it owns (worker threads own none).
+      const device = !onThread(cs.state) && Object.keys(cs.state.snapshot().device).length > 0;
       this.entries.set(cs.stage, { cs, device, lastStarted: -Infinity, running: false, atCut: false });
     }
     this.deviceEntries = [...this.entries.values()].filter((e) => e.device);
@@ -96,7 +100,7 @@ export class FrameCut {
     const e = this.entries.get(stage);
     if (!e) return;
     const p = this.pending;
-    if (p && !p.snaps.has(e.cs.name) && seq > p.frame) this.snap(p, e);
+    if (p && !p.taken.has(e.cs.name) && seq > p.frame) this.snap(p, e);
     if (e.atCut) {
       e.atCut = false;
       // It leaves the cut: without t1 taken yet, the device cut can no longer be had.
@@ -113,7 +117,7 @@ export class FrameCut {
     if (!e && this.entries.size) return;
     if (e) e.running = false;
     let p = this.pending;
-    if (e && p && !p.snaps.has(e.cs.name) && seq >= p.frame) this.snap(p, e);
+    if (e && p && !p.taken.has(e.cs.name) && seq >= p.frame) this.snap(p, e);
     const t = this.now();
     // A cut some stage never reaches (its frames stopped coming) does not hold up the next.
     if (p && t - p.opened > 4 * this.o.everyMs + 1000) this.giveUp(p, true);
@@ -134,13 +138,27 @@ export class FrameCut {
     let reject!: Pending['reject'];
     const xnodes = new Promise<Record<string, unknown>>((res, rej) => ((resolve = res), (reject = rej)));
     xnodes.catch(() => undefined);
-    this.pending = { frame, opened: t, snaps: new Map(), hostUs: 0, resolve, reject, xnodes };
+    this.pending = { frame, opened: t, taken: new Set(), snaps: new Map(), hostUs: 0, resolve, reject, xnodes };
     return this.pending;
   }
 
   private snap(p: Pending, e: Entry): void {
+    p.taken.add(e.cs.name);
+    const state = e.cs.state;
+    if (onThread(state)) {
+      state.snapshot().then(
+        (s) => {
+          if (this.pending !== p) return;
+          if (Object.keys(s.device).length) return this.fail(p, new Error(`'${e.cs.name}' names device buffers from a worker thread; only stages on the process's own thread own device state`));
+          p.snaps.set(e.cs.name, s);
+          this.completeIfCut(p);
+        },
+        (err: Error) => this.fail(p, new Error(`'${e.cs.name}' (worker thread): ${err.message}`)),
+      );
+      return;
+    }
     const t0 = performance.now();
-    p.snaps.set(e.cs.name, e.cs.state.snapshot());
+    p.snaps.set(e.cs.name, state.snapshot());
     p.hostUs += (performance.now() - t0) * 1000;
     e.atCut = true;
     if (!p.epoch && e.device && this.deviceEntries.every((x) => x.atCut)) this.beginDevice(p);
@@ -192,6 +210,14 @@ export class FrameCut {
     const xnodes: Record<string, unknown> = {};
     for (const [name, s] of p.snaps) xnodes[name] = encodeState(s);
     p.resolve(xnodes);
+  }
+
+  /** A copy could not be had: this cut is not committed (the previous image stays). */
+  private fail(p: Pending, err: Error): void {
+    if (this.pending !== p) return;
+    this.failed++;
+    this.o.onError?.(err);
+    this.giveUp(p, false);
   }
 
   private giveUp(p: Pending, missed: boolean): void {

@@ -10,6 +10,7 @@ import { WorkerPool } from '../xpu/pool.js';
 import { threadContext } from '../xpu/worker-protocol.js';
 import { transferables } from '../xpu/transfer.js';
 import type { XpuInfo } from '../xpu/types.js';
+import { stateOf, type StageState } from '../xnode/state.js';
 import { runsOnThread, type ImplContext, type ImplSpec, type PortValues, type StageFn, type StageInstance, type StageResult } from '../xnode/types.js';
 import type { CoreSub, Done, Driver, Envelope, Job, Topology } from './core/types.js';
 import { DeviceTensors, type InputView, type RecordTransfer } from './device-tensors.js';
@@ -93,6 +94,16 @@ export class HostDriver implements Driver {
         (e: unknown) => done(null, e ?? new Error('rejected')),
       );
     } else done(out);
+  }
+
+  /** The state a stage's instance declares, here or in the worker that holds it (undefined: none). */
+  state(stage: number): StageState | undefined {
+    const p = this.placed[stage];
+    if (!p) return undefined;
+    if (!runsOnThread(p.impl)) return stateOf(p.instance);
+    const pool = this.threads[p.xpu];
+    if (!pool?.hasState(stage)) return undefined;
+    return { thread: true, snapshot: () => pool.snapshotState(stage), restore: (s) => pool.restoreState(stage, s) };
   }
 
   /** Past its deadline: a worker still running it is stuck and is replaced (its pool restarts it). */

@@ -15,6 +15,7 @@ import { DeadlineError, Dispatcher } from './core/dispatcher.js';
 import { checkOutputs } from './outputs.js';
 import type { Clock, CoreStage, Driver, Hooks, Job, Replacement, Topology } from './core/types.js';
 import type { StageInstance } from '../xnode/types.js';
+import type { StageState } from '../xnode/state.js';
 import { HostDriver } from './drivers.js';
 import type { ExecPlan, StagePlacement } from './plan.js';
 import type { RemoteSender } from './remote.js';
@@ -64,8 +65,8 @@ export class Executor {
     this.host.trackDeviceTensors((stage, input) => this.core.stages[stage]!.inputs[input]!);
     const links = opts.local?.links;
     if (opts.migration && links) {
-      const [instance, section] = [(stage: number) => this.instance(stage), (name: string, data: Record<string, unknown>) => this.addSection(name, data)];
-      this.migration = new Migration(opts.migration, { graph, core: this.core, clock: this.clock, links, log: this.log, tap: opts.tap, instance, section, runStarted: () => this.started });
+      const [state, section] = [(stage: number) => this.state(stage), (name: string, data: Record<string, unknown>) => this.addSection(name, data)];
+      this.migration = new Migration(opts.migration, { graph, core: this.core, clock: this.clock, links, log: this.log, tap: opts.tap, state, section, runStarted: () => this.started });
     }
     if (!opts.virtual) this.host.traceTransfers((stage, xpu, seq, start, end, bytes) => this.traced(seq) && this.tracer.record(stage, xpu, EventKind.Transfer, seq, start, end, bytes));
   }
@@ -170,6 +171,11 @@ export class Executor {
   /** The instance of a stage run on this thread (undefined for one held by worker threads). */
   instance(stage: number): StageInstance | undefined {
     return this.host.placed[stage]?.instance;
+  }
+
+  /** The state a stage declares, on this thread or on the worker thread holding it (undefined: none). */
+  state(stage: number): StageState | undefined {
+    return this.host.state(stage);
   }
 
   /** The implementation and XPU a stage runs as now. */

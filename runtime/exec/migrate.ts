@@ -8,14 +8,15 @@
 // (no keep-last queue overflows), in order; duplicates are refused and counted. The stage's
 // outputs travel back from the target to the source process's subscribers (and its tap).
 // Device buffers the stage owns, and large host state, go by file (migrate-device.ts).
+// A stage on a worker thread moves the same way: its state is copied in its worker (queued
+// behind its last job there) and put back in the target's worker, by message.
 // The pause is how long the first forwarded frame waited: from the hand-over to its start at
 // the target (epoch clocks of one host).
 import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Graph } from '../graph/graph.js';
 import { counters } from '../trace/counters.js';
-import { decodeState, encodeState, stateOf } from '../xnode/state.js';
-import type { StageInstance } from '../xnode/types.js';
+import { decodeState, encodeState, onThread, type StageState, type StateSnapshot } from '../xnode/state.js';
 import type { Dispatcher } from './core/dispatcher.js';
 import type { Clock, Envelope } from './core/types.js';
 import type { RemoteLinks, RemoteSender } from './remote.js';
@@ -44,7 +45,8 @@ export interface MigrationContext {
   links: RemoteLinks;
   log: (line: string) => void;
   tap?: (topic: string, value: unknown, seq: number) => void;
-  instance(stage: number): StageInstance | undefined;
+  /** The state the stage declares here (on this thread or a worker's), if any. */
+  state(stage: number): StageState | undefined;
   section(name: string, data: Record<string, unknown>): void;
   /** When the run began (clock ms; 0 before). */
   runStarted(): number;
@@ -90,6 +92,7 @@ export class Migration {
   private returnsOpen = 0;
   // Target side
   private active = false;
+  private restoring = false;
   private handover: Handover | undefined;
   private readonly queue: Array<{ input: number; env: Envelope }> = [];
   private readonly lastSeq = new Map<number, number>();
@@ -113,11 +116,10 @@ export class Migration {
     return this.spec.role === 'target' && stage === this.spec.stage;
   }
 
-  /** After the stage instances exist: the stage must have a state this process can reach, host state only. */
+  /** After the stage instances exist: a stateful stage must declare its state to move with it. */
   check(): void {
     const s = this.x.graph.stages[this.spec.stage]!;
-    const state = stateOf(this.x.instance(this.spec.stage));
-    if (!state && s.def.stateful) throw new MigrationError(`--migrate ${s.name}: its implementation runs on worker threads, where its state cannot be reached; choose one that runs on the process's own thread (backend main, native or device)`);
+    if (!this.x.state(this.spec.stage) && s.def.stateful) throw new MigrationError(`--migrate ${s.name}: its implementation declares no state (runtime/xnode/state.ts), so it cannot move with it; choose one that does`);
   }
 
   /** The stage moved away from this process (its report is the target's). */
@@ -230,8 +232,19 @@ export class Migration {
     this.moved = true;
     this.x.core.detach(this.spec.stage);
     const at = epochNow(this.x.clock);
-    const state = stateOf(this.x.instance(this.spec.stage));
-    const snap = state?.snapshot();
+    const state = this.x.state(this.spec.stage);
+    if (!state || !onThread(state)) return this.send(at, state?.snapshot());
+    // In its worker, after its last job here; what comes for it meanwhile is forwarded (queued there).
+    state
+      .snapshot()
+      .then((snap) => this.send(at, snap))
+      .catch((e: Error) => {
+        counters.add('lost.migration.state');
+        this.x.log(`xauto: moving ${this.name} from its worker thread failed (${e.message}); what comes for it is lost`);
+      });
+  }
+
+  private send(at: number, snap: StateSnapshot | undefined): void {
     let encoded: unknown = snap ? encodeState({ ...snap, device: {} }) : null;
     const json = encoded === null ? '' : JSON.stringify(encoded);
     this.stateBytes = json.length;
@@ -294,34 +307,50 @@ export class Migration {
 
   /** Target: the hand-over arrived; the stage takes the source's state, then its queue. */
   private restore(v: unknown): void {
-    if (this.active) return counters.add('refused.migration.second_handover');
+    if (this.active || this.restoring) return counters.add('refused.migration.second_handover');
     const h = v as Partial<Handover>;
     if (!h || typeof h !== 'object' || h.stage !== this.name || typeof h.frame !== 'number' || typeof h.at !== 'number') {
       counters.add('refused.migration.malformed');
       this.x.log(`xauto: refused a hand-over of ${this.name}: not a hand-over of this stage`);
       return;
     }
+    this.restoring = true;
     const t0 = performance.now();
-    const state = stateOf(this.x.instance(this.spec.stage));
+    const state = this.x.state(this.spec.stage);
+    let put: Promise<void> | undefined;
     try {
       if (state && h.state !== null) {
         const host = h.hostFile !== undefined ? readHostState(this.name, h.hostFile) : h.state;
         this.stateBytes = JSON.stringify(host).length;
-        // The device part goes into the buffers the stage owns here: its own handles stay.
-        const own = state.snapshot().device;
-        state.restore({ ...decodeState(host), device: own });
-        this.deviceBytes = loadDeviceState(this.name, h.device, own);
+        if (onThread(state)) put = state.restore({ ...decodeState(host), device: {} });
+        else {
+          // The device part goes into the buffers the stage owns here: its own handles stay.
+          const own = state.snapshot().device;
+          state.restore({ ...decodeState(host), device: own });
+          this.deviceBytes = loadDeviceState(this.name, h.device, own);
+        }
       } else if (state || h.state !== null) throw new Error('one side has a state, the other none (another implementation?)');
     } catch (e) {
-      // The stage is not taken over: what comes for it is counted as lost at the end.
-      counters.add('refused.migration.state');
-      this.x.log(`xauto: refused the hand-over of ${this.name}: ${(e as Error).message}`);
+      this.refuse(e as Error);
       return;
     } finally {
       removeHandover(this.name, [h.hostFile, ...Object.values(h.device ?? {}).map((f) => f?.file)]);
     }
+    // A worker thread's state is put back there by message; what arrives meanwhile stays queued.
+    if (put) put.then(() => this.takeOver(h as Handover, t0)).catch((e: Error) => this.refuse(e));
+    else this.takeOver(h as Handover, t0);
+  }
+
+  /** The stage is not taken over: what comes for it is counted as lost at the end. */
+  private refuse(e: Error): void {
+    this.restoring = false;
+    counters.add('refused.migration.state');
+    this.x.log(`xauto: refused the hand-over of ${this.name}: ${e.message}`);
+  }
+
+  private takeOver(h: Handover, t0: number): void {
     this.restoreMs = performance.now() - t0;
-    this.handover = h as Handover;
+    this.handover = h;
     this.active = true;
     this.report();
     this.feed();

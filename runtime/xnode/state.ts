@@ -34,6 +34,21 @@ export interface XNodeState {
   restore(s: StateSnapshot): void;
 }
 
+/**
+ * The declared state of an instance on a worker thread, reached through its pool: the copy is
+ * taken (or put back) there, after the jobs sent to it before; ask between two of its jobs.
+ */
+export interface ThreadState {
+  readonly thread: true;
+  snapshot(): Promise<StateSnapshot>;
+  restore(s: StateSnapshot): Promise<void>;
+}
+
+/** A stage's state, on this thread or on a worker's. */
+export type StageState = XNodeState | ThreadState;
+
+export const onThread = (s: StageState): s is ThreadState => 'thread' in s && s.thread === true;
+
 /** A stage instance that declares its state. */
 export interface StatefulInstance extends StageInstance {
   state: XNodeState;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../util/paths.js';
+import type { StateSnapshot } from '../xnode/state.js';
 import type { FrameInfo, PortValues, StageResult } from '../xnode/types.js';
 import type { FromWorker, ToWorker, WorkerStageContext } from './worker-protocol.js';
 import { bytesOf, channelMemory, COPY_LIMIT, MainEnd } from './channel.js';
@@ -32,8 +33,11 @@ class PoolWorker {
   readonly worker: Worker;
   busy = false;
   readonly stages = new Set<number>();
+  /** The stages whose instance here declares a state. */
+  readonly stateful = new Set<number>();
   private readonly pending = new Map<number, Pending>();
   private readonly creating = new Map<number, Pending>();
+  private readonly stateCalls = new Map<number, { resolve(s: StateSnapshot | undefined): void; reject(e: Error): void }>();
   private nextCall = 0;
   private dead?: Error;
 
@@ -65,9 +69,17 @@ class PoolWorker {
           return;
         case 'created':
           this.stages.add(m.id);
+          if (m.state) this.stateful.add(m.id);
           this.creating.get(m.id)?.resolve(null);
           this.creating.delete(m.id);
           return;
+        case 'state': {
+          const c = this.stateCalls.get(m.call);
+          this.stateCalls.delete(m.call);
+          if (m.error !== undefined) c?.reject(new Error(m.error));
+          else c?.resolve(m.state);
+          return;
+        }
         case 'failed':
           this.creating.get(m.id)?.reject(new Error(m.error));
           this.creating.delete(m.id);
@@ -103,15 +115,17 @@ class PoolWorker {
     this.channel.close();
     this.channelCall = -1;
     this.dead ??= e;
-    for (const p of [...this.pending.values(), ...this.creating.values()]) p.reject(e);
+    for (const p of [...this.pending.values(), ...this.creating.values(), ...this.stateCalls.values()]) p.reject(e);
     this.pending.clear();
     this.creating.clear();
+    this.stateCalls.clear();
   }
 
   private send(m: ToWorker, transfer?: ArrayBuffer[]): void {
     if (this.dead) throw this.dead;
     // Small runs go through shared memory (their few buffers copied); big ones move by transfer.
-    if (this.shared && m.op === 'run' && this.channelCall < 0 && bytesOf(transfer) <= COPY_LIMIT && this.channel.send(m)) {
+    // While a state call is on the port, runs follow it there: the worker takes them in order.
+    if (this.shared && m.op === 'run' && this.channelCall < 0 && this.stateCalls.size === 0 && bytesOf(transfer) <= COPY_LIMIT && this.channel.send(m)) {
       this.channelCall = m.call;
       return;
     }
@@ -123,6 +137,20 @@ class PoolWorker {
       this.creating.set(id, { resolve, reject });
       this.send({ op: 'create', id, module, ctx });
     }).then(() => undefined);
+  }
+
+  /** Snapshot or restore of a stage's declared state, after every call sent to this worker before it. */
+  state(m: { op: 'snapshot'; id: number } | { op: 'restore'; id: number; state: StateSnapshot }): Promise<StateSnapshot | undefined> {
+    const call = this.nextCall++;
+    return new Promise((resolve, reject) => {
+      this.stateCalls.set(call, { resolve, reject });
+      try {
+        this.send({ ...m, call });
+      } catch (e) {
+        this.stateCalls.delete(call);
+        reject(e as Error);
+      }
+    });
   }
 
   async terminate(): Promise<void> {
@@ -233,6 +261,36 @@ export class WorkerPool {
   /** Ends worker `index` (stuck past a deadline); it is replaced as after a crash. */
   kill(index: number, why: Error): void {
     this.workers[index]?.kill(why);
+  }
+
+  /** The worker holding a pinned (stateful) stage whose instance declares a state. */
+  private stateHolder(id: number): PoolWorker | undefined {
+    const on = this.made.find((m) => m.id === id)?.on ?? -1;
+    const w = on >= 0 ? this.workers[on] : undefined;
+    return w?.stateful.has(id) ? w : undefined;
+  }
+
+  /** Whether the stage's instance (pinned to one worker) declares a state. */
+  hasState(id: number): boolean {
+    return this.stateHolder(id) !== undefined;
+  }
+
+  /**
+   * A copy of the stage's declared state, taken in its worker once the calls sent there before
+   * this one are done (ask between two of its jobs: as of the end of the last); its arrays
+   * come back moved, not copied.
+   */
+  async snapshotState(id: number): Promise<StateSnapshot> {
+    const w = this.stateHolder(id);
+    if (!w) throw new Error(`stage ${id} has no state on the ${this.name} workers`);
+    return (await w.state({ op: 'snapshot', id }))!;
+  }
+
+  /** Puts a snapshot back into the stage's instance in its worker (a copy goes there). */
+  async restoreState(id: number, state: StateSnapshot): Promise<void> {
+    const w = this.stateHolder(id);
+    if (!w) throw new Error(`stage ${id} has no state on the ${this.name} workers`);
+    await w.state({ op: 'restore', id, state });
   }
 
   /** Calls finish() and close() of the stage on every worker holding it. */

@@ -1,6 +1,7 @@
 // Runs inside a pool worker: creates stage instances from implementation modules and runs
 // their calls, transferring output buffers back without copies.
 import { parentPort, workerData } from 'node:worker_threads';
+import { stateOf, type StateSnapshot } from '../xnode/state.js';
 import type { StageFn, StageInstance, WorkerModule } from '../xnode/types.js';
 import { transferables } from './transfer.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
@@ -33,8 +34,9 @@ async function handle(m: ToWorker, viaChannel: boolean): Promise<void> {
           count: (name, n = 1) => post({ op: 'count', name, n }),
           summary: (section, data) => post({ op: 'summary', section, data }),
         });
-        stages.set(m.id, typeof made === 'function' ? { process: made as StageFn } : made);
-        post({ op: 'created', id: m.id });
+        const inst = typeof made === 'function' ? { process: made as StageFn } : made;
+        stages.set(m.id, inst);
+        post({ op: 'created', id: m.id, state: stateOf(inst) !== undefined });
       } catch (e) {
         post({ op: 'failed', id: m.id, error: e instanceof Error ? e.message : String(e) });
       }
@@ -59,7 +61,34 @@ async function handle(m: ToWorker, viaChannel: boolean): Promise<void> {
         post({ op: 'done', call: m.call, outputs: null, error: e instanceof Error ? e.message : String(e) });
       }
       return;
+    case 'snapshot':
+    case 'restore':
+      // Synchronous, on its turn among the port's messages: the stage's earlier calls are done.
+      try {
+        const state = stateOf(stages.get(m.id));
+        if (!state) throw new Error('the instance declares no state');
+        if (m.op === 'restore') {
+          state.restore(m.state);
+          post({ op: 'state', call: m.call });
+        } else {
+          const snap = state.snapshot();
+          post({ op: 'state', call: m.call, state: snap }, ownBuffers(snap));
+        }
+      } catch (e) {
+        post({ op: 'state', call: m.call, error: e instanceof Error ? e.message : String(e) });
+      }
+      return;
     case 'close':
       port.close();
   }
+}
+
+/** The buffers a snapshot's arrays fill whole (its copies): moved back, not copied again. */
+function ownBuffers(s: StateSnapshot): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const a of Object.values(s.arrays)) {
+    const b = a.buffer;
+    if (b instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === b.byteLength && b.byteLength > 0 && !out.includes(b)) out.push(b);
+  }
+  return out;
 }

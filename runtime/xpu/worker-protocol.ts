@@ -1,5 +1,6 @@
 import type { FrameInfo, ImplContext, PortValues, StageResult } from '../xnode/types.js';
 import type { ParamValue } from '../launch/types.js';
+import type { StateSnapshot } from '../xnode/state.js';
 
 /** The serializable part of an ImplContext, sent to a worker to create a stage there. */
 export interface WorkerStageContext {
@@ -22,10 +23,17 @@ export type ToWorker =
   | { op: 'create'; id: number; module: string; ctx: WorkerStageContext }
   | { op: 'run'; id: number; call: number; inputs: PortValues; frame: FrameInfo }
   | { op: 'finish'; id: number; call: number }
+  // The declared state of a stage instance (runtime/xnode/state.ts): a copy taken, or one put
+  // back, in the worker, after every call sent before it.
+  | { op: 'snapshot'; id: number; call: number }
+  | { op: 'restore'; id: number; call: number; state: StateSnapshot }
   | { op: 'close' };
 
 export type FromWorker =
-  | { op: 'created'; id: number }
+  /** `state`: the instance declares a state (snapshot and restore reach it). */
+  | { op: 'created'; id: number; state: boolean }
+  /** Answer to snapshot (with the copy, its arrays moved) or restore (none). */
+  | { op: 'state'; call: number; state?: StateSnapshot; error?: string }
   | { op: 'done'; call: number; outputs: StageResult; error?: string }
   | { op: 'log'; id: number; message: string }
   | { op: 'count'; name: string; n: number }
