@@ -11,7 +11,7 @@
 // A stage on a worker thread moves the same way: its state is copied in its worker (queued
 // behind its last job there) and put back in the target's worker, by message.
 // The pause is how long the first forwarded frame waited: from the hand-over to its start at
-// the target (epoch clocks of one host).
+// the target (epoch clocks of one host). (Just over 400 lines: both ends of one protocol.)
 import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Graph } from '../graph/graph.js';

@@ -1,6 +1,8 @@
 // N-API face of the device: memory, kernel descriptors, streams, events, launches and
 // statistics. Completions come back on the JS thread through one thread-safe function,
-// batched; it only keeps the event loop alive while work is in flight.
+// batched; it only keeps the event loop alive while work is in flight. (Over 500 lines: one
+// ObjectWrap class whose methods are the device's whole JS API, each a short argument check
+// and call; the checkpoint methods live in addon_checkpoint.cc.)
 #include <napi.h>
 
 #include <atomic>
