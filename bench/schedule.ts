@@ -315,7 +315,7 @@ export default async function main(args: string[]): Promise<void> {
     stageRows.push([s.name, `${o.impl}@${m.xpus[o.xpu]!.id}`, f(lat?.hot?.p50 ?? o.lat.p50), lat?.paced ? f(lat.paced.p50) : '-', f(simRun), f(real), f(real / simRun)]);
   });
   const pace = typeof profile.pace === 'object' ? `${profile.pace.gapMs} ms of idle host before each call, the sources' period` : 'not measured';
-  process.stdout.write(`run time per stage (ms); profiled at pace: ${pace}; the planner, the simulator and the bound use those, and the back-to-back time for a run that follows its XPU's previous one closely\n${table(stageRows, 2)}\n\n`);
+  process.stdout.write(`run time per stage (ms); profiled at pace: ${pace}; the planner, the simulator and the bound use those, and the back-to-back time for a run of a stage of small messages that follows its XPU's previous one closely\n${table(stageRows, 2)}\n\n`);
   // The spread over rounds: how much of a difference between runs is noise on this host.
   const roundRows = [['round', 'xauto p50', 'module p50', 'module/xauto', 'module-ipc p50', 'module-ipc/xauto', 'module-ipc-mt p50', 'xauto p90', 'sim error p50', 'sim error p90']];
   perRound.xauto.forEach((x, r) => {
@@ -345,7 +345,7 @@ export default async function main(args: string[]): Promise<void> {
         `error p50 ${f(q(estErr, 0.5) * 100, 1)}%, p90 ${f(q(estErr, 0.9) * 100, 1)}%, max ${f(q(estErr, 1) * 100, 1)}%`,
       `xauto on this host without run-time variance (every stage at its p50, simulated): ${f(steady.e2e.p50)} ms = ${f(steady.e2e.p50 / bound)} x bound; ` +
         `with the measured distributions: ${f(host.xauto.sim.e2e.p50 / bound)} x bound`,
-      `lower bound ${f(bound)} ms: sources at their paced (cold) times, the stages they feed at their back-to-back (warm) times, as the simulator charges a stage that follows another on its XPU; with every stage back to back it would be ${f(boundBackToBack)} ms (xauto measured ${f(mx.p50 / boundBackToBack)} x that)`,
+      `lower bound ${f(bound)} ms: sources at their paced (cold) times, the stages they feed of small messages at their back-to-back (warm) times, as the simulator charges such a stage that follows another on its XPU; with every stage back to back it would be ${f(boundBackToBack)} ms (xauto measured ${f(mx.p50 / boundBackToBack)} x that)`,
       `module/bound: host measured ${f(mm.p50 / bound)}, board ${f(sim.module.sim.e2e.p50 / sim.bound.p50)} (no plan can beat module by more than this)`,
       `planning: 30 stages ${f(t30.median)} ms (${t30.method}, cpu ${f(t30.cpu)} ms), 500 stages ${f(t500.median)} ms (${t500.method}, cpu ${f(t500.cpu)} ms); ` +
         `heuristic vs exact search on 20 random 10-stage pipelines: mean gap ${f(gap.mean * 100, 2)}%, worst ${f(gap.worst * 100, 2)}%; ` +

@@ -176,6 +176,38 @@ test('profiling a stateful stage: it is fed a window of consecutive captured fra
   }
 });
 
+test('cost model: a stage of small messages runs warm right after another on its XPU; one that reads or writes hundreds of KB keeps its paced (cold) time', async (t) => {
+  const registry = await loadRegistry({ types: ['demo/counter'] });
+  const graph = (size: number) =>
+    buildGraph(
+      describe([
+        { name: 'src', type: 'demo/counter', params: { rate: 10, size }, outputs: { out: '/a' } },
+        { name: 'work', type: 'demo/scale', inputs: { in: '/a' }, outputs: { out: '/b' } },
+        { name: 'sink', type: 'demo/check', inputs: { in: '/b' } },
+      ]),
+      registry,
+    );
+  const xpus = (await discoverXpus({ workers: 1 })).filter((x) => x.id === 'main');
+  const paced = { p50: 2, q: [2, 2, 2, 2, 2, 2, 2, 2], samples: 6, hot: { p50: 0.5, q: [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5] }, paced: { gapMs: 100, p50: 2, q: [2, 2, 2, 2, 2, 2, 2, 2], samples: 6 } };
+  const profile = (bytes: number): Profile => ({
+    host: 'test',
+    simulated: false,
+    cores: 2,
+    stages: [{ 'js@main': paced }, { 'js@main': paced }, { 'js@main': paced }],
+    topics: { '/a': { bytes, encodeMs: 0, decodeMs: 0 }, '/b': { bytes, encodeMs: 0, decodeMs: 0 } },
+    transfer: {},
+    measured: 0,
+    cached: 0,
+    failures: [],
+    pace: { gapMs: 100 },
+  });
+  const small = buildModel(graph(256), xpus, profile(1024));
+  t.deepEqual(small.stages[1]!.options[0]!.lat.warm, { p50: 0.5, q: paced.hot.q, coldAfterMs: 100 });
+  const large = buildModel(graph(65536), xpus, profile(256 * 1024));
+  t.is(large.stages[1]!.options[0]!.lat.warm, undefined);
+  t.is(large.stages[1]!.options[0]!.lat.p50, 2);
+});
+
 test('runtime fallback: a failing implementation is replaced by the next-best plan and frames keep flowing', async (t) => {
   const registry = await loadRegistry({ types: ['demo/counter'] });
   registry.register(flaky);

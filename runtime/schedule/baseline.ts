@@ -106,8 +106,8 @@ export interface LowerBound {
 
 /**
  * The least time a stage can take on the critical path under the cost model: one fed by another
- * stage may run right after it on the same XPU, warm (model.ts warmAt); a source starts at its
- * tick, after its XPU idled since the last frame, cold.
+ * stage may run right after it on the same XPU, warm where it has a warm time (model.ts warmAt,
+ * build.ts WARM_BYTES); a source starts at its tick, after its XPU idled since the last frame, cold.
  */
 function leastRun(s: ModelStage, fed: boolean): number {
   let best = Infinity;

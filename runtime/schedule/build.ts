@@ -8,6 +8,9 @@ import { runsOn, type XpuInfo } from '../xpu/types.js';
 import type { Assignment, CostModel, ModelOption, ModelPort, ModelStage, ModelXpu } from './model.js';
 import { placementKey, type Profile, type StageLatency } from './profile.js';
 
+/** Messages a stage reads and writes per run, up to which it runs warm after another (see below). */
+export const WARM_BYTES = 64 * 1024;
+
 export interface BuildOptions {
   /**
    * Real hosts: a stage none of whose options could be measured (e.g. fed only from ROS2, so
@@ -51,14 +54,22 @@ export function buildModel(graph: Graph, xpus: XpuInfo[], profile: Profile, bopt
     });
     const options: ModelStage['options'] = [];
     const measured = profile.stages[s.index] ?? {};
+    // Right after another run on an awake CPU, a stage of small messages runs at its back-to-back
+    // time; one that reads or writes images or point clouds (hundreds of KB) still finds them
+    // and its own buffers cold, as measured on this host: they keep their paced time.
+    let bytes = 0;
+    for (const p of inputs) if (p.trigger) bytes += p.bytes;
+    for (const o of s.outputs) bytes += profile.topics[o.topic]?.bytes ?? 0;
+    const warmable = bytes <= WARM_BYTES;
     xpus.forEach((x, xi) => {
       for (const impl of s.impls) {
         if (!placeable(impl, x)) continue;
         const lat = measured[placementKey({ impl: impl.name, xpu: x.id })];
         if (!lat) continue;
         const o: ModelOption = { impl: impl.name, xpu: xi, lat: { p50: lat.p50, q: lat.q, contention: lat.contention } };
-        // Paced (cold) times, with the back-to-back ones for runs that follow their XPU's last closely.
-        if (lat.hot && lat.paced && lat.paced.gapMs > 0) o.lat.warm = { p50: lat.hot.p50, q: lat.hot.q, coldAfterMs: lat.paced.gapMs };
+        // Paced (cold) times, with the back-to-back ones for runs that follow their XPU's last
+        // closely, where the stage's messages are small enough to be found warm then.
+        if (lat.hot && lat.paced && lat.paced.gapMs > 0 && warmable) o.lat.warm = { p50: lat.hot.p50, q: lat.hot.q, coldAfterMs: lat.paced.gapMs };
         options.push(o);
       }
     });
