@@ -11,6 +11,8 @@ import { camera, lidar } from '../xnodes/sensors/index.js';
 const root = new URL('..', import.meta.url).pathname;
 const env = { ROS_DOMAIN_ID: '59', CYCLONEDDS_URI: `file://${join(root, 'test/fixtures/ros2/cyclonedds-loopback.xml')}` };
 const ddsBuilt = existsSync(join(root, 'native/dds/build/Release/xauto_dds.node'));
+if (!ddsBuilt) console.log(process.env.CI ? 'native/dds is not built: failing, CI needs it' : 'skipped: native/dds is not built (Cyclone DDS missing)');
+const ddsTest = !ddsBuilt && !process.env.CI ? test.skip : test;
 
 async function sensor(def: typeof camera, params: Record<string, number>): Promise<StageFn> {
   const impl = def.impls.find((i) => i.name === 'js') as InProcessImplSpec;
@@ -23,8 +25,7 @@ async function sensor(def: typeof camera, params: Record<string, number>): Promi
   return typeof made === 'function' ? made : (made as StageInstance).process.bind(made);
 }
 
-test('sensors:=ros2 takes camera and lidar from ROS2 and publishes tracks on ROS2', async (t) => {
-  if (!ddsBuilt && !process.env.CI) return t.pass();
+ddsTest('sensors:=ros2 takes camera and lidar from ROS2 and publishes tracks on ROS2', async (t) => {
   Object.assign(process.env, env);
   const ros = await openRos2({ transport: 'dds', nodeName: 'test_sensors' });
   const tracks: Array<{ detections: Array<{ bbox: { size: { x: number } }; id: string }> }> = [];

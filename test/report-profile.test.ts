@@ -182,15 +182,10 @@ function decodePng(buf: Buffer): { width: number; height: number; channels: numb
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 
-test.serial('a real headless chromium renders the report: text, charts and timeline are on the page', async (t) => {
-  if (!CHROMIUM) {
-    if (process.env.CI) t.fail('chromium is not installed (apt-get install -y chromium); CI must render the report');
-    else {
-      console.log('skipped: chromium is not installed (apt-get install -y chromium)');
-      t.pass();
-    }
-    return;
-  }
+if (!CHROMIUM) console.log(process.env.CI ? 'chromium is not installed: failing, CI must render the report' : 'skipped: chromium is not installed (apt-get install -y chromium)');
+
+(!CHROMIUM && !process.env.CI ? test.serial.skip : test.serial)('a real headless chromium renders the report: text, charts and timeline are on the page', async (t) => {
+  if (!CHROMIUM) return t.fail('chromium is not installed (apt-get install -y chromium); CI must render the report');
   const dir = await both();
   const png = join(dir, 'shot.png');
   const args = [
@@ -213,7 +208,8 @@ test.serial('a real headless chromium renders the report: text, charts and timel
     execFile(CHROMIUM, args, { timeout: 90_000 }, (err, _out, stderr) => (err && !existsSync(png) ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stderr))),
   );
   // The page has no script: any console message (an error, a blocked resource) is a fault.
-  t.deepEqual(log.split('\n').filter((l) => /:CONSOLE/.test(l)), [], 'no console messages');
+  // Chromium's own pages (source chrome://…, e.g. its slow-network note) are not the report's.
+  t.deepEqual(log.split('\n').filter((l) => /:CONSOLE/.test(l) && !/source: chrome:\/\//.test(l)), [], 'no console messages');
   t.true(existsSync(png));
   t.true(statSync(png).size > 20_000, `${statSync(png).size} bytes`);
   const { width, height, channels, pixels } = decodePng(readFileSync(png));

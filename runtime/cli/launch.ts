@@ -171,7 +171,7 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
       stopAll(e.name);
     };
     children = a.process ? [] : dumps.map((d) => startChild(d.name, childArgs(a, d.name, d.file), onChildExit));
-    for (const c of children) log(`xauto: started process '${c.name}' [pid ${c.proc.pid}]`);
+    for (const c of children) log(`xauto: started process '${c.name}' [pid ${c.proc.pid}]${a.record ? `; it records its topics to ${recordFileOf(a.record, c.name)}` : ''}`);
     if (!a.process && desc.processes.length) processes = startProcesses(desc.processes, { log: (l: string) => process.stdout.write(l + '\n') });
     let summary: RunSummary | undefined;
     if (graph.stages.some(runsHere)) {
@@ -242,6 +242,9 @@ function claimIdentity(a: LaunchArgs, env: NodeJS.ProcessEnv = process.env): voi
   }
 }
 
+/** Where process `name` of a multi-process launch records its own topics: FILE.<name>.mcap. */
+export const recordFileOf = (file: string, name: string) => file.replace(/(\.mcap)?$/, `.${name}.mcap`);
+
 /** The command line of one process of a multi-process launch: the same launch, restricted with --process. */
 function childArgs(a: LaunchArgs, name: string, traceDump: string): string[] {
   const args = ['launch', a.file, ...a.launchArgs, '--process', name, '--plan', a.plan];
@@ -255,6 +258,10 @@ function childArgs(a: LaunchArgs, name: string, traceDump: string): string[] {
   for (const x of a.xnodes) args.push('--xnodes', x);
   if (a.migrate) args.push('--migrate', a.migrate);
   if (a.summaryJson) args.push('--summary-json', a.summaryJson.replace(/(\.json)?$/, `.${name}.json`));
+  if (a.record) {
+    args.push('--record', recordFileOf(a.record, name));
+    if (a.topics?.length) args.push('--topics', ...a.topics);
+  }
   args.push('--trace-dump', traceDump);
   return args;
 }

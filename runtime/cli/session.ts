@@ -238,10 +238,15 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
   const durationS = o.duration ?? (frames === undefined ? 10 : undefined);
   const sources = graph.sources.filter((s) => !local || local.has(s)).length;
   const progress = new Progress(frames !== undefined && !o.live ? frames * sources : undefined, o.live ? undefined : durationS);
+  // A process records what its own stages publish (a moved-in stage's outputs go back to its
+  // home process, which records them); in a launch of several processes each has its file.
+  const movedIn = o.migration?.role === 'target' ? o.migration.stage : -1;
+  const ownTopic = (t: { publishers: Array<{ stage: number }> }) => !local || (t.publishers.length ? t.publishers.some((p) => local.has(p.stage) && p.stage !== movedIn) : !o.processName);
   const recorder = o.record
-    ? new Recorder(o.record, [...graph.topics.values()].map((t) => ({ name: t.name, type: t.type, qos: t.ros2?.qos })), {
+    ? new Recorder(o.record, [...graph.topics.values()].filter(ownTopic).map((t) => ({ name: t.name, type: t.type, qos: t.ros2?.qos })), {
         only: o.topics,
-        metadata: { launch_file: desc.file, plan: chosen.plan.name },
+        known: [...graph.topics.keys()],
+        metadata: { launch_file: desc.file, plan: chosen.plan.name, ...(local ? { process: o.processName ?? 'main' } : {}) },
         log,
       })
     : undefined;

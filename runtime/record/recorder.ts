@@ -114,15 +114,15 @@ export class Recorder {
   /** Where the writer's answer to 'end' goes. */
   #reply?: (m: FromWriter) => void;
 
-  /** Records `topics` (all of them unless `only` names some). */
-  constructor(file: string, topics: RecordTopic[], opts: { only?: string[]; metadata?: Record<string, string>; log?: (line: string) => void; ringBytes?: number; queueSlots?: number } = {}) {
+  /** Records `topics` (all of them unless `only` names some; `only` may name any of `known`, default `topics`). */
+  constructor(file: string, topics: RecordTopic[], opts: { only?: string[]; known?: string[]; metadata?: Record<string, string>; log?: (line: string) => void; ringBytes?: number; queueSlots?: number } = {}) {
     this.#queue = new Descriptors(undefined, opts.queueSlots);
     this.file = file;
     this.#ring = new Ring(opts.ringBytes ?? RING_BYTES, this.#queue.control);
     this.#log = opts.log ?? ((l) => process.stderr.write(l + '\n'));
     const wanted = opts.only?.length ? new Set(opts.only) : undefined;
     if (wanted) {
-      const known = new Set(topics.map((t) => t.name));
+      const known = new Set(opts.known ?? topics.map((t) => t.name));
       const unknown = [...wanted].filter((t) => !known.has(t));
       if (unknown.length) throw new RecordError(`--topics ${unknown.join(', ')}: not a topic of this graph; expected some of ${[...known].join(', ')}`);
     }
