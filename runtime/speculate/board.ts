@@ -3,6 +3,8 @@
 // the committed length it continues (its base) and guarded by a sequence number (odd while
 // it is being written), so the verifier never reads a torn draft and can tell a stale one
 // (built on tokens that verification then rejected) from a usable one.
+import type { PayoffHistory } from './payoff.js';
+
 export interface BoardShape {
   rows: number;
   window: number;
@@ -100,7 +102,7 @@ export interface DraftSource {
   /** Per drafter name: acceptance over the jobs served so far (new rollouts start from it). */
   readonly priors: Map<string, number>;
   /** Per drafter set: whether speculation paid in its last job (Payoff). */
-  readonly paid: Map<string, { paid: boolean; skipped: number }>;
+  readonly paid: Map<string, PayoffHistory>;
   /** Target call time (ms), smoothed over jobs. */
   callMs: number;
   /** True when drafts keep arriving while the verifier works (worth a short wait). */

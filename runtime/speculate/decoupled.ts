@@ -106,6 +106,19 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
   const dstats = all.map((n) => stats.drafters[n]!);
   const greedy = job.sampling.temperature <= 0;
   const timed = greedy;
+  const key = `${names.join('+')} ${greedy ? 'greedy' : 'sampled'}`;
+  const pays = new Payoff(timed ? worker.paid.get(key) : undefined, timed);
+  if (pays.off) {
+    // This drafter set did not pay in its last job: plain decoding, with the worker left alone
+    // (starting it costs a round trip, and its drafting would take CPU from the verifier).
+    const call = new CallBuffers(target, job.rows, 1);
+    const t0 = performance.now();
+    await plainRest(job, target, new Verifier(job, target), call, new Int32Array(job.rows).fill(job.prompt), stats);
+    stats.ms = performance.now() - t0;
+    worker.paid.set(key, pays.record());
+    stats.tokens = job.rows * job.steps;
+    return stats;
+  }
   await worker.begin(job, target.contextDim);
   const b = worker.board;
   // Rows are filled from the committed tokens on the board, which this thread owns.
@@ -175,8 +188,6 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
     }
   };
   let qi = 0;
-  const key = `${names.join('+')} ${greedy ? 'greedy' : 'sampled'}`;
-  const pays = new Payoff(timed ? worker.paid.get(key) : undefined, timed);
   const t0 = performance.now();
   try {
     for (let round = 0; ; round++) {

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../util/paths.js';
 import { createBoard, type Board, type DraftSource } from './board.js';
 import { SELECTOR_DEFAULTS } from './selector.js';
+import type { PayoffHistory } from './payoff.js';
 import type { RolloutJob } from './types.js';
 
 const BOOT = pathToFileURL(join(packageRoot(), 'runtime', 'xpu', 'worker-boot.mjs'));
@@ -24,7 +25,7 @@ export class DraftWorker implements DraftSource {
   /** Target call time (ms), smoothed over jobs: how long the verifier may wait for drafts. */
   callMs = 0;
   /** Per drafter set: whether speculation paid in its last job (Payoff). */
-  readonly paid = new Map<string, { paid: boolean; skipped: number }>();
+  readonly paid = new Map<string, PayoffHistory>();
 
   constructor(
     readonly drafters: string[],

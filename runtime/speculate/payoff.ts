@@ -25,26 +25,38 @@ export class CostModel {
   }
 }
 
+/** A drafter set's last decision: did it pay, jobs since, jobs to wait before trying again. */
+export interface PayoffHistory {
+  paid: boolean;
+  skipped: number;
+  wait?: number;
+}
+
+const FIRST_WAIT = 3;
+const MAX_WAIT = 48;
+
 /**
  * Whether speculation pays for a job: tokens committed per millisecond of a round (waits and
  * bookkeeping included) against what plain decoding would commit (one token per rollout per
  * call). After three rounds that do not pay the job goes on as plain decoding; a drafter set
- * that did not pay in its last job starts plain, and is tried again every fourth job.
+ * that did not pay in its last job starts plain, and is tried again after 3 jobs, then after
+ * twice as many each time it fails again (up to 48), so a drafter that never pays costs almost
+ * nothing.
  */
 export class Payoff {
   off = false;
   #spec = 0;
   #plain = 0;
   #rounds = 0;
-  #history: { paid: boolean; skipped: number };
+  #history: PayoffHistory;
 
   /** timed false: decisions must not depend on timing (sampled decoding), so it never switches off. */
   constructor(
-    last?: { paid: boolean; skipped: number },
+    last?: PayoffHistory,
     private readonly timed = true,
   ) {
     this.#history = last ?? { paid: true, skipped: 0 };
-    if (!this.#history.paid && this.#history.skipped < 3) this.off = true;
+    if (!this.#history.paid && this.#history.skipped < (this.#history.wait ?? FIRST_WAIT)) this.off = true;
   }
 
   round(tokens: number, rows: number, callMs: number, roundMs: number): void {
@@ -55,9 +67,11 @@ export class Payoff {
     if (this.#rounds >= 3 && this.#spec < 0.98 * this.#plain) this.off = true;
   }
 
-  record(): { paid: boolean; skipped: number } {
-    if (this.#rounds === 0) return { paid: this.#history.paid, skipped: this.#history.skipped + 1 };
-    return { paid: this.#spec >= 0.98 * this.#plain, skipped: 0 };
+  record(): PayoffHistory {
+    const h = this.#history;
+    if (this.#rounds === 0) return { ...h, skipped: h.skipped + 1 };
+    if (this.#spec >= 0.98 * this.#plain) return { paid: true, skipped: 0 };
+    return { paid: false, skipped: 0, wait: h.paid ? FIRST_WAIT : Math.min(MAX_WAIT, 2 * (h.wait ?? FIRST_WAIT)) };
   }
 }
 

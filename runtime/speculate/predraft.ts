@@ -8,6 +8,7 @@
 // and no decision so far has looked at it, so it remains a valid proposal with that
 // distribution (exact for sampled verification; any draft is for greedy).
 import { createBoard, writeDraft, type Board, type DraftSource } from './board.js';
+import type { PayoffHistory } from './payoff.js';
 
 /** A drafter's drafts of one job, made ahead of verification. */
 export interface Predrafts {
@@ -27,7 +28,7 @@ export class PredraftSource implements DraftSource {
   readonly live = false;
   readonly drafters: string[];
   readonly priors = new Map<string, number>();
-  readonly paid = new Map<string, { paid: boolean; skipped: number }>();
+  readonly paid = new Map<string, PayoffHistory>();
   callMs = 0;
   #drafts: Predrafts | undefined;
   #map: Int32Array = new Int32Array(0);
