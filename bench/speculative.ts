@@ -26,6 +26,14 @@ import { pipelineRatio } from './speculative-pipeline.js';
 
 const PLAIN_AFTER = 'plain, again';
 
+/** The middle of `v` (sorted in place), or the mean of its two middles. */
+function median(v: number[]): number {
+  v.sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+}
+
+const rate = (x: RunStats) => (x.tokens * 1000) / x.ms;
+
 export default async function main(args: string[]): Promise<void> {
   const reps = args.includes('--reps') ? Number(args[args.indexOf('--reps') + 1]) : 5;
   const at = args.indexOf('--pipeline');
@@ -120,10 +128,7 @@ export default async function main(args: string[]): Promise<void> {
       await stage('sampled one-hot', hs, SAMPLED, rep + 1, true);
     }
     // Median over repetitions (one stall of a loaded machine must not decide a figure).
-    const tps = (k: string) => {
-      const v = runs.get(k)!.map((x) => (x.tokens * 1000) / x.ms).sort((a, b) => a - b);
-      return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
-    };
+    const tps = (k: string) => median(runs.get(k)!.map(rate));
     for (const [k, s] of runs) {
       const acc = Object.entries(s[0]!.drafters)
         .filter(([, d]) => d.proposed.some((p) => p > 0))
@@ -145,11 +150,8 @@ export default async function main(args: string[]): Promise<void> {
       // counted): per rep, its tokens/s over the mean of that rep's two plain runs, the median
       // over reps (two medians of unpaired runs differ by several % between identical paths).
       if (k === 'plain' || k === PLAIN_AFTER) continue;
-      const rate = (x: RunStats) => (x.tokens * 1000) / x.ms;
-      const per = s.map((x, rep) => rate(x) / ((rate(runs.get('plain')![rep]!) + rate(runs.get(PLAIN_AFTER)![rep]!)) / 2)).sort((a, b) => a - b);
-      const r = per.length % 2 ? per[(per.length - 1) / 2]! : (per[per.length / 2 - 1]! + per[per.length / 2]!) / 2;
+      const r = median(s.map((x, rep) => rate(x) / ((rate(runs.get('plain')![rep]!) + rate(runs.get(PLAIN_AFTER)![rep]!)) / 2)));
       unpairedWorst = Math.min(unpairedWorst, tps(k) / tps('plain'));
-      plainSpread = Math.max(plainSpread, Math.abs(tps(PLAIN_AFTER) / tps('plain') - 1));
       if (k.startsWith('coupled:')) naiveWorst = Math.min(naiveWorst, r);
       else if (r < worst) {
         worst = r;
@@ -166,10 +168,7 @@ export default async function main(args: string[]): Promise<void> {
         oracle += Math.max(...singles.map((n) => T / runs.get(`speculative:${n}`)![rep]!.rowCalls[r]!));
       }
     }
-    const median = (v: number[]) => {
-      v.sort((a, b) => a - b);
-      return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
-    };
+    plainSpread = Math.max(plainSpread, Math.abs(tps(PLAIN_AFTER) / tps('plain') - 1));
     const stps = (k: string, serial: boolean) => median(staged.get(k)!.map((x) => (x.s.tokens * 1000) / (x.s.ms + (serial ? x.draftMs : 0))));
     const modelAcc = (k: string) => {
       let a = 0;
