@@ -35,6 +35,34 @@ test('values with typed arrays of every kind, views at odd offsets and nesting c
   t.is(back.views[0]!.buffer.byteLength, 5);
 });
 
+test('large views (copied by the core addon when built) of every kind and offset land bit for bit in shared memory at any offset', (t) => {
+  const backing = new ArrayBuffer(9000);
+  const bytes = new Uint8Array(backing);
+  bytes.forEach((_, i) => (bytes[i] = (i * 31 + 7) & 0xff));
+  // NaNs with a payload: a copy that went through a float register could canonicalize them.
+  new DataView(backing).setUint32(1024, 0x7fc12345, true);
+  const value = {
+    f32: new Float32Array(backing, 1024, 1500),
+    f64: new Float64Array(backing, 8, 700),
+    u8: new Uint8Array(backing, 3, 4097),
+    i16: new Int16Array(backing, 6, 1100),
+    big: new BigUint64Array(backing, 16, 300),
+    dv: new DataView(backing, 1, 2048),
+    small: new Uint8Array(backing, 5, 9),
+  };
+  const room = new Uint8Array(new SharedArrayBuffer(1 << 16));
+  for (const at of [0, 8, 4096 + 8]) {
+    room.fill(0xee);
+    const out = encodeBulk(value, (n) => room.subarray(at, at + n));
+    const back = decodeBulk(out) as typeof value;
+    t.deepEqual(back, value);
+    t.deepEqual(new Uint8Array(back.f32.buffer), new Uint8Array(backing, 1024, 6000));
+    t.deepEqual(new Uint8Array(back.dv.buffer), new Uint8Array(backing, 1, 2048));
+    t.is(room[at - 1] ?? 0xee, 0xee, 'nothing written before the room');
+    t.is(room[at + out.byteLength], 0xee, 'nothing written past the room');
+  }
+});
+
 test('random values round-trip; the encoding does not touch the value it was given', (t) => {
   const rnd = mulberry32(5);
   for (let k = 0; k < 200; k++) {

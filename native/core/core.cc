@@ -2,6 +2,9 @@
 // reference system's number cruncher (crunch.cc).
 // The burn kernel spins for a requested time so tests, examples and benchmarks get a stage
 // whose cost is known and real (it occupies a core), synchronously or on the libuv pool.
+// copyInto: one view's bytes into a shared buffer at an offset with the C library's memcpy (a
+// typed array's set() into shared memory copies word by word with relaxed atomics: twice as slow
+// for the recorder's 16 KB messages).
 // The guards: a parent-death signal (a child process never outlives its launch), and a
 // near-heap-limit callback that gives the heap room once so the run can stop in order and
 // write its report instead of dying with "Reached heap limit".
@@ -14,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 
 void RegisterCrunch(Napi::Env env, Napi::Object exports);  // crunch.cc
 
@@ -135,7 +139,61 @@ Napi::Value HeapNearLimit(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), g_near_limit_bytes.load());
 }
 
+// Bytes and length of a typed array or DataView; false (and a TypeError) for anything else.
+bool ViewBytes(napi_env env, napi_value v, uint8_t** data, size_t* length, const char* what) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t count = 0;
+    void* p = nullptr;
+    if (napi_get_typedarray_info(env, v, &type, &count, &p, nullptr, nullptr) != napi_ok) return false;
+    size_t element = 1;
+    switch (type) {
+      case napi_int16_array: case napi_uint16_array: element = 2; break;
+      case napi_int32_array: case napi_uint32_array: case napi_float32_array: element = 4; break;
+      case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: element = 8; break;
+      default: break;
+    }
+    *data = static_cast<uint8_t*>(p);
+    *length = count * element;
+    return true;
+  }
+  if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+    void* p = nullptr;
+    if (napi_get_dataview_info(env, v, length, &p, nullptr, nullptr) != napi_ok) return false;
+    *data = static_cast<uint8_t*>(p);
+    return true;
+  }
+  napi_throw_type_error(env, nullptr, what);
+  return false;
+}
+
+// copyInto(target: Uint8Array, offset: number, source: ArrayBufferView): source's bytes at target[offset..].
+napi_value CopyInto(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 3) {
+    napi_throw_type_error(env, nullptr, "copyInto(target, offset, source): three arguments expected");
+    return nullptr;
+  }
+  uint8_t *to = nullptr, *from = nullptr;
+  size_t room = 0, n = 0;
+  if (!ViewBytes(env, argv[0], &to, &room, "copyInto: target is not a typed array")) return nullptr;
+  if (!ViewBytes(env, argv[2], &from, &n, "copyInto: source is not a typed array or DataView")) return nullptr;
+  double offset = -1;
+  napi_get_value_double(env, argv[1], &offset);
+  if (!(offset >= 0) || offset > double(room) || n > room - size_t(offset)) {
+    napi_throw_range_error(env, nullptr, "copyInto: the source does not fit in the target at that offset");
+    return nullptr;
+  }
+  if (n) std::memcpy(to + size_t(offset), from, n);
+  return nullptr;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  napi_value copy;
+  napi_create_function(env, "copyInto", NAPI_AUTO_LENGTH, CopyInto, nullptr, &copy);
+  exports.Set("copyInto", Napi::Value(env, copy));
   exports.Set("setParentDeathSignal", Napi::Function::New(env, SetParentDeathSignal));
   exports.Set("watchHeapLimit", Napi::Function::New(env, WatchHeapLimit));
   exports.Set("heapNearLimit", Napi::Function::New(env, HeapNearLimit));

@@ -10,6 +10,7 @@
 // bytes, each padded to 8 so a decoded view can sit in an aligned buffer of its own. (Headers
 // and small fields make JSON the common form: v8's serializer costs microseconds per call.)
 import { deserialize, serialize } from 'node:v8';
+import { copyView } from './copy.js';
 import { MARK, SkeletonWriter } from './skeleton.js';
 
 const MAGIC = 0x4b4c4258; // 'XBLK'
@@ -154,7 +155,7 @@ function encodeSlow(value: unknown, alloc: Alloc): Uint8Array {
 function writeViews(out: Uint8Array, views: ArrayBufferView[], off: number): void {
   for (let i = 0; i < views.length; i++) {
     const v = views[i]!;
-    out.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), off);
+    copyView(out, off, v);
     if (v.byteLength & 7) out.fill(0, off + v.byteLength, off + align8(v.byteLength));
     off += align8(v.byteLength);
   }

@@ -64,6 +64,10 @@ class Ring {
 
   constructor(size: number, control: Int32Array) {
     this.bytes = new Uint8Array(new SharedArrayBuffer(size));
+    // Every page touched once now, before the first frame: otherwise the first pass through the
+    // ring takes the page faults (a few per message) on the publishing thread. (Not on the writer
+    // thread: messages may come before it is up.)
+    this.bytes.fill(0);
     this.used = control;
   }
 
