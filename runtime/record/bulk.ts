@@ -86,9 +86,9 @@ export type Alloc = (n: number) => Uint8Array;
 const fresh: Alloc = (n) => Buffer.allocUnsafe(n);
 
 const skeleton = new SkeletonWriter(ctorIndex);
-/** Header and view table of the message being written: built here, copied once. */
-let head = new Uint8Array(256);
-let headView = new DataView(head.buffer);
+/** A DataView over the buffer the last rooms came from (the recorder's ring: made once, not per message). */
+let roomBuffer: ArrayBufferLike | undefined;
+let roomView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
 /** One message's bytes, written where `alloc` says: one copy per view. */
 export function encodeBulk(value: unknown, alloc: Alloc = fresh): Uint8Array {
@@ -98,26 +98,29 @@ export function encodeBulk(value: unknown, alloc: Alloc = fresh): Uint8Array {
     if (!skeleton.write(value)) return encodeSlow(value, alloc);
     const { views, length } = skeleton;
     const table = align8(4 * views.length);
-    if (HEAD + table > head.byteLength) {
-      head = new Uint8Array(2 * (HEAD + table));
-      headView = new DataView(head.buffer);
-    }
-    headView.setUint32(0, MAGIC, true);
-    headView.setUint16(4, VERSION, true);
-    headView.setUint16(6, JSON_FORM, true);
-    headView.setUint32(8, length, true);
-    headView.setUint32(12, views.length, true);
-    let total = HEAD + table + align8(length);
-    for (let i = 0; i < views.length; i++) {
-      headView.setUint32(HEAD + 4 * i, views[i]!.byteLength, true);
-      total += align8(views[i]!.byteLength);
-    }
-    if (views.length & 1) headView.setUint32(HEAD + 4 * views.length, 0, true);
+    const skeletonAt = HEAD + table;
+    const viewsAt = skeletonAt + align8(length);
+    let total = viewsAt;
+    for (let i = 0; i < views.length; i++) total += align8(views[i]!.byteLength);
     skeleton.pad8();
     const out = alloc(total);
-    out.set(head.subarray(0, HEAD + table));
-    out.set(skeleton.bytes.subarray(0, align8(length)), HEAD + table);
-    writeViews(out, views, HEAD + table + align8(length));
+    // Header, view table and skeleton written in place: no scratch copy, no view per message.
+    if (out.buffer !== roomBuffer) {
+      roomBuffer = out.buffer;
+      roomView = new DataView(out.buffer);
+    }
+    const dv = roomView;
+    const at = out.byteOffset;
+    dv.setUint32(at, MAGIC, true);
+    dv.setUint16(at + 4, VERSION, true);
+    dv.setUint16(at + 6, JSON_FORM, true);
+    dv.setUint32(at + 8, length, true);
+    dv.setUint32(at + 12, views.length, true);
+    for (let i = 0; i < views.length; i++) dv.setUint32(at + HEAD + 4 * i, views[i]!.byteLength, true);
+    if (views.length & 1) dv.setUint32(at + HEAD + 4 * views.length, 0, true);
+    const sk = skeleton.bytes;
+    for (let i = 0, n = viewsAt - skeletonAt; i < n; i++) out[skeletonAt + i] = sk[i]!;
+    writeViews(out, views, viewsAt);
     return out;
   } finally {
     skeleton.busy = false;
