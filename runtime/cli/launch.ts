@@ -1,6 +1,6 @@
 // `xauto launch FILE`: launch description -> graph -> plan -> executor (+ child processes) -> report.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
@@ -9,6 +9,7 @@ import { startProcesses, type ProcessGroup } from '../exec/processes.js';
 import { INSTANCE_ENV, KEY_ENV } from '../exec/remote-frame.js';
 import { GraphError, type Graph } from '../graph/index.js';
 import { LaunchError, type LaunchDescription } from '../launch/types.js';
+import { mergeRecordings } from '../record/merge.js';
 import { PlanFileError } from '../schedule/index.js';
 import { chromeTrace } from '../trace/chrome.js';
 import { renderSummary, type RunSummary } from '../trace/report.js';
@@ -186,6 +187,7 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
     // The other processes finish their own runs; one that does not is stopped.
     const ends = await settleWithin(children.map((c) => c.exited), 30_000);
     for (const [i, e] of ends.entries()) if (!e) children[i]!.proc.kill('SIGTERM');
+    if (a.record && children.length) await mergeProcessRecordings(a.record, children.map((c) => c.name), failure, log);
     if (topRun) {
       if (failure) {
         // A process failed: this process's own report, then the failure.
@@ -239,6 +241,26 @@ function claimIdentity(a: LaunchArgs, env: NodeJS.ProcessEnv = process.env): voi
   } else {
     env[INSTANCE_ENV] = randomBytes(8).toString('hex');
     env[KEY_ENV] ??= randomBytes(32).toString('hex');
+  }
+}
+
+/**
+ * The top process of a multi-process launch makes one recording of its own and its children's
+ * (FILE.<process>.mcap each): FILE.mcap, ordered by log time; the pieces go once merged. After a
+ * failed run they are kept as they are (a crashed process's file may be incomplete).
+ */
+async function mergeProcessRecordings(file: string, names: string[], failure: string | undefined, log: (line: string) => void): Promise<void> {
+  const pieces = [file, ...names.map((n) => recordFileOf(file, n))].filter((f) => existsSync(f));
+  if (failure) {
+    log(`xauto: the run failed: recordings kept per process (${pieces.join(', ')}); \`xauto record merge\` joins them`);
+    return;
+  }
+  try {
+    const s = await mergeRecordings(pieces, file);
+    for (const f of pieces) if (f !== file) rmSync(f, { force: true });
+    log(`xauto: recording ${file}: ${s.messages} messages on ${s.topics} topics, the ${pieces.length} processes' recordings merged in log-time order`);
+  } catch (e) {
+    log(`xauto: recordings kept per process (${pieces.join(', ')}): merging them failed (${(e as Error).message})`);
   }
 }
 

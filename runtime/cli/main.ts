@@ -11,6 +11,7 @@ import { describeError, launchCommand } from './launch.js';
 import { topicCommand } from './topic.js';
 import { planCommand } from './plan.js';
 import { playCommand } from './play.js';
+import { recordCommand } from './record.js';
 import { topCommand } from './top.js';
 import { profileCommand } from './profile.js';
 import { xpuCommand } from './xpu.js';
@@ -27,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
       .command(xpuCommand)
       .command(topicCommand)
       .command(playCommand)
+      .command(recordCommand)
       .command(topCommand)
       .demandCommand(1, 'Give a command, e.g. `xauto launch launch/hello.launch.yaml --frames 100`')
       .strict()

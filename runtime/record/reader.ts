@@ -32,6 +32,9 @@ export interface RecordedChannel {
   encoding: string;
   qos?: string;
   messages: number;
+  /** The channel's own metadata and its schema (none for xauto types): what a merge copies. */
+  metadata: Map<string, string>;
+  schema?: McapTypes.Schema;
 }
 
 export interface RecordedMessage {
@@ -74,6 +77,8 @@ export class Recording {
           encoding: c.messageEncoding,
           qos: c.metadata.get('qos'),
           messages: Number(counts?.get(c.id) ?? 0n),
+          metadata: c.metadata,
+          schema,
         };
       });
       const metadata: Record<string, string> = {};
