@@ -53,7 +53,7 @@ test('large views (copied by the core addon when built) of every kind and offset
   const room = new Uint8Array(new SharedArrayBuffer(1 << 16));
   for (const at of [0, 8, 4096 + 8]) {
     room.fill(0xee);
-    const out = encodeBulk(value, (n) => room.subarray(at, at + n));
+    const out = encodeBulk(value, { room: (n) => room.subarray(at, at + n) });
     const back = decodeBulk(out) as typeof value;
     t.deepEqual(back, value);
     t.deepEqual(new Uint8Array(back.f32.buffer), new Uint8Array(backing, 1024, 6000));
@@ -102,7 +102,7 @@ test('the skeleton is the JSON of the value with its views marked, byte for byte
   // Padding is zeros, so equal values give equal bytes whatever memory they were written into.
   const dirty = new Uint8Array(1 << 12).fill(0xee);
   const v = { label: 'abc', data: new Uint8Array([1, 2, 3]) };
-  t.deepEqual(encodeBulk(v, (n) => dirty.subarray(0, n)), encodeBulk(v, (n) => new Uint8Array(n)));
+  t.deepEqual(encodeBulk(v, { room: (n) => dirty.subarray(0, n) }), encodeBulk(v, { room: (n) => new Uint8Array(n) }));
 });
 
 test('a damaged or foreign message is refused with the reason, never half-read', (t) => {

@@ -81,9 +81,16 @@ function strip(v: unknown, st: Stripped): unknown {
   return out ?? v;
 }
 
-/** Room for `n` bytes of a message: a fresh buffer (not zero-filled) or a span of a ring. */
-export type Alloc = (n: number) => Uint8Array;
-const fresh: Alloc = (n) => Buffer.allocUnsafe(n);
+/**
+ * Room for `n` bytes of a message: a fresh buffer (not zero-filled) or a span of a ring. An
+ * object with a method, not a closure: optimized code that inlined one recorder's closure was
+ * thrown away once that recorder was collected (V8's "weak objects" deopt), and the next
+ * recorder's first few hundred messages ran unoptimized.
+ */
+export interface Alloc {
+  room(n: number): Uint8Array;
+}
+const fresh: Alloc = { room: (n) => Buffer.allocUnsafe(n) };
 
 const skeleton = new SkeletonWriter(ctorIndex);
 /** A DataView over the buffer the last rooms came from (the recorder's ring: made once, not per message). */
@@ -103,7 +110,7 @@ export function encodeBulk(value: unknown, alloc: Alloc = fresh): Uint8Array {
     let total = viewsAt;
     for (let i = 0; i < views.length; i++) total += align8(views[i]!.byteLength);
     skeleton.pad8();
-    const out = alloc(total);
+    const out = alloc.room(total);
     // Header, view table and skeleton written in place: no scratch copy, no view per message.
     if (out.buffer !== roomBuffer) {
       roomBuffer = out.buffer;
@@ -138,7 +145,7 @@ function encodeSlow(value: unknown, alloc: Alloc): Uint8Array {
   const table = align8(4 * views.length);
   let total = HEAD + table + align8(skeletonBytes);
   for (const v of views) total += align8(v.byteLength);
-  const out = alloc(total);
+  const out = alloc.room(total);
   const dv = new DataView(out.buffer, out.byteOffset, total);
   dv.setUint32(0, MAGIC, true);
   dv.setUint16(4, VERSION, true);

@@ -71,6 +71,16 @@ class Ring {
     this.used = control;
   }
 
+  /** Whether the last room given was in the ring. */
+  inRing = false;
+
+  /** Room for a message: in the ring when it has room, else a buffer of its own (moved to the writer). */
+  room(n: number): Uint8Array {
+    const span = this.reserve(n);
+    this.inRing = span !== undefined;
+    return span ?? Buffer.allocUnsafeSlow(n);
+  }
+
   /** A span of `n` bytes, or undefined when the ring lacks room (the writer is behind). */
   reserve(n: number): Uint8Array | undefined {
     const size = this.bytes.byteLength;
@@ -107,14 +117,6 @@ export class Recorder {
   #error?: Error;
   #log: (line: string) => void;
   readonly #ready: Promise<void>;
-  /** Whether the last message encoded went into the ring. */
-  #inRing = false;
-  /** Room for a message: in the ring when it has room, else a buffer of its own (moved to the writer). Made once: no closure per message. */
-  readonly #alloc = (n: number): Uint8Array => {
-    const span = this.#ring.reserve(n);
-    this.#inRing = span !== undefined;
-    return span ?? Buffer.allocUnsafeSlow(n);
-  };
   /** Where the writer's answer to 'end' goes. */
   #reply?: (m: FromWriter) => void;
 
@@ -195,10 +197,9 @@ export class Recorder {
     const ch = this.#channels.get(topic);
     if (!ch || this.#closed) return;
     const ring = this.#ring;
-    const alloc = this.#alloc;
     let data: Uint8Array;
     try {
-      data = encode(ch.encoding, ch.topic.type, value, alloc);
+      data = encode(ch.encoding, ch.topic.type, value, ring);
     } catch (e) {
       if (ch.encoding !== CDR || ch.key !== undefined) {
         if (this.#stats.failed++ === 0) this.#log(`xauto record: ${topic}: message not recorded (${(e as Error).message})`);
@@ -207,7 +208,7 @@ export class Recorder {
       // A stage emitting a ROS2 type in a looser shape: the topic is kept as xauto-bulk values.
       this.#log(`xauto record: ${topic} (${ch.topic.type}) values do not fit its CDR layout (${(e as Error).message}); recording them as ${BULK}`);
       ch.encoding = BULK;
-      data = encode(ch.encoding, ch.topic.type, value, alloc);
+      data = encode(ch.encoding, ch.topic.type, value, ring);
     }
     if (ch.key === undefined) this.#announce(ch);
     const now = performance.now();
@@ -215,7 +216,7 @@ export class Recorder {
     this.#stats.messages++;
     this.#stats.bytes += data.byteLength;
     const publishMs = t0 !== undefined && Number.isFinite(t0) ? t0 : now;
-    if (this.#inRing) this.#push(ch.key!, seq, ring.offset, data.byteLength, ring.taken, now, publishMs);
+    if (ring.inRing) this.#push(ch.key!, seq, ring.offset, data.byteLength, ring.taken, now, publishMs);
     else {
       // A buffer of its own, moved to the writer: its descriptor says to take it from the port.
       this.#port.postMessage({ op: 'data', data } satisfies ToWriter, [data.buffer as ArrayBuffer]);
@@ -224,7 +225,7 @@ export class Recorder {
     }
     // Woken once work piles up (a batch of messages, or a quarter of the ring), not per message.
     const q = this.#queue;
-    if (q.pending() >= Math.min(WAKE_EVERY, q.slots >> 1) || Atomics.load(ring.used, USED) >= ring.bytes.byteLength >> 2 || !this.#inRing) q.wake();
+    if (q.pending() >= Math.min(WAKE_EVERY, q.slots >> 1) || Atomics.load(ring.used, USED) >= ring.bytes.byteLength >> 2 || !ring.inRing) q.wake();
   }
 
   #announce(ch: ChannelState): void {

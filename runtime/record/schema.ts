@@ -44,7 +44,7 @@ export function encode(encoding: Encoding, type: string, value: unknown, alloc?:
   if (encoding === BULK) return encodeBulk(value, alloc);
   const cdr = messageRegistry().serialize(type, value);
   if (!alloc) return cdr;
-  const out = alloc(cdr.byteLength);
+  const out = alloc.room(cdr.byteLength);
   out.set(cdr);
   return out;
 }
