@@ -6,6 +6,7 @@ import { buildGraph, describeXNodes } from '../runtime/graph/index.js';
 import { Executor } from '../runtime/exec/executor.js';
 import type { ExecPlan } from '../runtime/exec/plan.js';
 import { table } from '../runtime/trace/report.js';
+import { EventKind } from '../runtime/trace/tracer.js';
 import { quantile } from '../runtime/trace/stats.js';
 import { discoverXpus } from '../runtime/xpu/discover.js';
 import { loadRegistry } from '../runtime/cli/xnodes.js';
@@ -33,12 +34,17 @@ async function chain(hops: number, impl: 'js' | 'worker', frames: number): Promi
   await ex.start();
   await ex.run();
   await ex.close();
-  // Per-frame e2e minus the source's own run, divided by the hops.
-  const e2e = [...ex.tracer.e2e.values()][0]!.values();
-  const src = ex.tracer.stageRun[0]!.values();
-  const perHop = new Float64Array(e2e.length);
-  for (let i = 0; i < e2e.length; i++) perHop[i] = ((e2e[i]! - (src[i] ?? 0)) * 1000) / hops;
-  return perHop.slice(Math.floor(e2e.length / 10)).sort(); // drop warm-up
+  // Per frame: from the end of the source's run to the end of the last stage's, divided by the
+  // hops. (Not e2e from the tick's due time: a real-time tick fires up to a timer's resolution
+  // early or late, which would move a 10-hop figure by tens of µs per hop.)
+  const srcEnd = new Map<number, number>();
+  const perHop: number[] = [];
+  for (const e of ex.tracer.events()) {
+    if (e.kind !== EventKind.Run) continue;
+    if (e.stage === 0) srcEnd.set(e.seq, e.end);
+    else if (e.stage === hops && srcEnd.has(e.seq)) perHop.push(((e.end - srcEnd.get(e.seq)!) * 1000) / hops);
+  }
+  return Float64Array.from(perHop.slice(Math.floor(perHop.length / 10))).sort(); // drop warm-up
 }
 
 function plainCalls(hops: number, frames: number): Float64Array {
