@@ -86,6 +86,24 @@ export class Cursor {
     return true;
   }
 
+  /** Floats at a 4-byte boundary: copied in and out as Float32Array views, no byte views or buffer access. */
+  floats(a: Float32Array): boolean {
+    if (!this.u32(a.length)) return false;
+    const at = (this.pos + 3) & ~3;
+    if (at + a.byteLength > this.bytes.byteLength) return false;
+    new Float32Array(this.bytes.buffer, this.bytes.byteOffset + at, a.length).set(a);
+    this.pos = at + a.byteLength;
+    return true;
+  }
+
+  readFloats(): Float32Array {
+    const n = this.readU32();
+    const at = (this.pos + 3) & ~3;
+    this.pos = at + n * 4;
+    // A copy that owns its memory (the slot is reused).
+    return new Float32Array(new Float32Array(this.bytes.buffer, this.bytes.byteOffset + at, n));
+  }
+
   readU32(): number {
     const v = this.view.getUint32(this.pos, true);
     this.pos += 4;
@@ -136,7 +154,7 @@ function writePorts(c: Cursor, values: PortValues): boolean {
     } else if (isTensor(v)) {
       if (!c.u32(TENSOR) || !c.u32(v.dims.length)) return false;
       for (const d of v.dims) if (!c.f64(d)) return false;
-      if (!c.raw(new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength))) return false;
+      if (!c.floats(v.data)) return false;
     } else if (!c.u32(VALUE) || !c.raw(serialize(v))) return false;
   }
   return true;
@@ -153,10 +171,7 @@ function readPorts(c: Cursor): PortValues {
       const nd = c.readU32();
       const dims: number[] = [];
       for (let d = 0; d < nd; d++) dims.push(c.readF64());
-      const raw = c.readRaw();
-      const data = new Float32Array(raw.byteLength / 4);
-      new Uint8Array(data.buffer).set(raw);
-      out[k] = { dims, data };
+      out[k] = { dims, data: c.readFloats() };
     } else out[k] = deserialize(c.readRaw().slice());
   }
   return out;
