@@ -352,7 +352,6 @@ export class Dispatcher {
     this.driver.start(job, (out, error) => {
       if (settled) return; // it ran past its deadline and was already counted
       settled = true;
-      cancelDeadline?.();
       // Outputs are checked against the declared ports: a bad one is the producer's failure.
       const bad = error === undefined ? this.hooks.validate?.(st.index, out) : undefined;
       if (error !== undefined || bad !== undefined) this.failed(st, x, lane, frame, start, error ?? new Error(bad), 'error');
@@ -361,6 +360,8 @@ export class Dispatcher {
       // synchronous one, completions that arrived meanwhile are taken in before its next stage.
       if (!sync && x.eventLoop) this.yieldLoop(x);
       if (!sync) this.drain();
+      // Last: what this completion started (the next hop) is under way before the timer is cleared.
+      cancelDeadline?.();
     });
     sync = false;
     const deadline = settled ? Infinity : (this.hooks.deadlineMs?.(st.index) ?? Infinity);
