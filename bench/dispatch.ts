@@ -1,6 +1,7 @@
 // Per-hop dispatch overhead of the executor: a chain of 100 trivial XNODEs in one process,
 // against a plain chain of 100 function calls in the same run, and through the worker pool;
-// and one pool call's round trip by postMessage against shared memory, interleaved.
+// and one pool call's round trip by postMessage, by shared memory, and by shared memory to a worker
+// that idles on its event loop (the old wait) instead of in Atomics.wait, interleaved.
 import { performance } from 'node:perf_hooks';
 import { buildGraph, describeXNodes } from '../runtime/graph/index.js';
 import { Executor } from '../runtime/exec/executor.js';
@@ -62,17 +63,20 @@ function plainCalls(hops: number, frames: number): Float64Array {
   return out.slice(Math.floor(frames / 10)).sort();
 }
 
-/** Round trips (µs) of one small call to an idle worker: postMessage vs shared memory, in alternating rounds. */
-async function poolRoundTrips(calls: number, rounds: number): Promise<{ post: Float64Array; shared: Float64Array }> {
+/**
+ * Round trips (µs) of one small call to an idle worker, in alternating rounds: postMessage, shared
+ * memory, and shared memory to a worker that waits on its event loop instead of in Atomics.wait.
+ */
+async function poolRoundTrips(calls: number, rounds: number): Promise<{ post: Float64Array; shared: Float64Array; loop: Float64Array }> {
   const impl = pass.impls.find((i) => i.backend === 'worker')! as { module: string };
   const ctx = { name: 'p', type: 'demo/pass', impl: 'worker', xpu: 'pool', params: {}, priority: 0 };
   const events = { log: () => {}, count: () => {}, summary: () => {} };
-  const pools = [new WorkerPool(1, events, 'post', false), new WorkerPool(1, events, 'shared', true)];
-  const out = [new Float64Array(calls * rounds), new Float64Array(calls * rounds)];
+  const pools = [new WorkerPool(1, events, 'post', false), new WorkerPool(1, events, 'shared', true), new WorkerPool(1, events, 'loop', true, 'loop')];
+  const out = pools.map(() => new Float64Array(calls * rounds));
   try {
     for (const p of pools) await p.createStage(0, impl.module, ctx, false);
     for (let r = 0; r < rounds; r++) {
-      for (let k = 0; k < 2; k++) {
+      for (let k = 0; k < pools.length; k++) {
         for (let i = 0; i < calls; i++) {
           const input = { in: { dims: [16], data: new Float32Array(16) } };
           const t = performance.now();
@@ -84,7 +88,7 @@ async function poolRoundTrips(calls: number, rounds: number): Promise<{ post: Fl
   } finally {
     await Promise.all(pools.map((p) => p.close()));
   }
-  return { post: out[0]!.sort(), shared: out[1]!.sort() };
+  return { post: out[0]!.sort(), shared: out[1]!.sort(), loop: out[2]!.sort() };
 }
 
 export default async function main(args: string[]): Promise<void> {
@@ -104,7 +108,8 @@ export default async function main(args: string[]): Promise<void> {
       ['xauto executor, worker pool', '10', String(Math.min(frames, 400)), f(p50(worker)), f(p99(worker))],
       ['pool call round trip, postMessage', '1', '2000', f(p50(trips.post)), f(p99(trips.post))],
       ['pool call round trip, shared memory', '1', '2000', f(p50(trips.shared)), f(p99(trips.shared))],
+      ['  worker idle on its event loop', '1', '2000', f(p50(trips.loop)), f(p99(trips.loop))],
     ]),
   );
-  console.log(JSON.stringify({ bench: 'dispatch', hop_us_p50: +f(p50(hops)), ratio_vs_calls: +(p50(hops) / p50(calls)).toFixed(1), worker_hop_us_p50: +f(p50(worker)), pool_call_us_p50: +f(p50(trips.shared)), shared_over_post: +(p50(trips.shared) / p50(trips.post)).toFixed(2) }));
+  console.log(JSON.stringify({ bench: 'dispatch', hop_us_p50: +f(p50(hops)), ratio_vs_calls: +(p50(hops) / p50(calls)).toFixed(1), worker_hop_us_p50: +f(p50(worker)), pool_call_us_p50: +f(p50(trips.shared)), shared_over_post: +(p50(trips.shared) / p50(trips.post)).toFixed(2), sleep_over_loop: +(p50(trips.shared) / p50(trips.loop)).toFixed(2) }));
 }

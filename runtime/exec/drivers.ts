@@ -80,10 +80,14 @@ export class HostDriver implements Driver {
         this.tensors.ended(job);
       };
     }
+    if (runsOnThread(p.impl)) {
+      // The result comes straight from the worker's response: no promise layer per hop.
+      this.threads[p.xpu]!.start(job.worker, job.stage, job.inputs, job.frame, this.movable(job.stage, job.inputs), done);
+      return;
+    }
     let out: StageResult | Promise<StageResult>;
     try {
-      if (runsOnThread(p.impl)) out = this.threads[p.xpu]!.run(job.worker, job.stage, job.inputs, job.frame, this.movable(job.stage, job.inputs));
-      else out = p.fn!(job.inputs, job.frame);
+      out = p.fn!(job.inputs, job.frame);
     } catch (e) {
       done(null, e ?? new Error('threw'));
       return;

@@ -12,6 +12,7 @@ import type { FromWorker, ToWorker, WorkerStageContext } from './worker-protocol
 import { bytesOf, channelMemory, COPY_LIMIT, MainEnd } from './channel.js';
 
 const fromSource = import.meta.url.endsWith('.ts');
+const NO_INPUTS: PortValues = Object.freeze({});
 // The boot file is plain JS kept beside the sources; dist/ runs it from there too.
 const BOOT = pathToFileURL(join(packageRoot(), 'runtime', 'xpu', 'worker-boot.mjs'));
 const HOST = new URL(fromSource ? './worker-host.ts' : './worker-host.js', import.meta.url).href;
@@ -29,6 +30,12 @@ interface Pending {
   reject(e: Error): void;
 }
 
+/** How an idle worker waits: asleep in Atomics.wait (default), or on its event loop. */
+export type IdleWait = 'sleep' | 'loop';
+
+/** How a run call's result comes back: called once, with the outputs or the error. */
+export type RunDone = (out: StageResult, error?: Error) => void;
+
 class PoolWorker {
   readonly worker: Worker;
   busy = false;
@@ -40,6 +47,11 @@ class PoolWorker {
   private readonly stateCalls = new Map<number, { resolve(s: StateSnapshot | undefined): void; reject(e: Error): void }>();
   private nextCall = 0;
   private dead?: Error;
+  /** The run call in progress (one at a time) and whom to tell: no promise or map entry per call. */
+  private runCall = -1;
+  private runDone?: RunDone;
+  /** Reused for every run request (a posted one is cloned, a slot one written out). */
+  private readonly runMsg: Extract<ToWorker, { op: 'run' }> = { op: 'run', id: 0, call: 0, inputs: {}, frame: { seq: 0, t0: 0 } };
 
   /** Ended (crashed, exited, killed): calls to it fail until the pool replaces it. */
   get gone(): boolean {
@@ -57,10 +69,11 @@ class PoolWorker {
     name: string,
     events: PoolEvents,
     private readonly shared: boolean,
+    idle: IdleWait,
   ) {
     const mem = channelMemory();
     this.channel = new MainEnd(mem);
-    this.worker = new Worker(BOOT, { workerData: { fromSource, host: HOST, channel: mem }, name: `xauto-${name}-${index}` });
+    this.worker = new Worker(BOOT, { workerData: { fromSource, host: HOST, channel: mem, idle }, name: `xauto-${name}-${index}` });
     this.channel.onResponse((m) => this.done(m));
     this.worker.on('message', (m: FromWorker) => {
       switch (m.op) {
@@ -104,6 +117,13 @@ class PoolWorker {
 
   private done(m: { call: number; outputs: StageResult; error?: string }): void {
     if (m.call === this.channelCall) this.channelCall = -1;
+    if (m.call === this.runCall) {
+      const cb = this.runDone!;
+      this.endRun();
+      if (m.error !== undefined) cb(null, new Error(m.error));
+      else cb(m.outputs);
+      return;
+    }
     const p = this.pending.get(m.call);
     if (!p) return;
     this.pending.delete(m.call);
@@ -111,10 +131,21 @@ class PoolWorker {
     else p.resolve(m.outputs);
   }
 
+  private endRun(): void {
+    this.runCall = -1;
+    this.runDone = undefined;
+    this.busy = false;
+  }
+
   private fail(e: Error): void {
     this.channel.close();
     this.channelCall = -1;
     this.dead ??= e;
+    const cb = this.runDone;
+    if (cb) {
+      this.endRun();
+      cb(null, e);
+    }
     for (const p of [...this.pending.values(), ...this.creating.values(), ...this.stateCalls.values()]) p.reject(e);
     this.pending.clear();
     this.creating.clear();
@@ -130,6 +161,7 @@ class PoolWorker {
       return;
     }
     this.worker.postMessage(m, transfer);
+    this.channel.posted();
   }
 
   create(id: number, module: string, ctx: WorkerStageContext): Promise<void> {
@@ -166,12 +198,32 @@ class PoolWorker {
     void this.worker.terminate();
   }
 
-  call(m: { op: 'run'; id: number; inputs: PortValues; frame: FrameInfo } | { op: 'finish'; id: number }, transfer?: ArrayBuffer[]): Promise<StageResult> {
+  /** Starts a run call (the worker must be idle); `done` is called once, never synchronously. */
+  run(id: number, inputs: PortValues, frame: FrameInfo, transfer: ArrayBuffer[] | undefined, done: RunDone): void {
+    const m = this.runMsg;
+    m.id = id;
+    m.call = this.nextCall++;
+    m.inputs = inputs;
+    m.frame = frame;
+    this.busy = true;
+    this.runCall = m.call;
+    this.runDone = done;
+    try {
+      this.send(m, transfer);
+    } catch (e) {
+      this.endRun();
+      queueMicrotask(() => done(null, e as Error));
+    } finally {
+      m.inputs = NO_INPUTS; // not kept alive here
+    }
+  }
+
+  call(m: { op: 'finish'; id: number }): Promise<StageResult> {
     const call = this.nextCall++;
     return new Promise((resolve, reject) => {
       this.pending.set(call, { resolve, reject });
       try {
-        this.send({ ...m, call }, transfer);
+        this.send({ ...m, call });
       } catch (e) {
         this.pending.delete(call);
         reject(e as Error);
@@ -196,13 +248,15 @@ export class WorkerPool {
     private readonly name = 'pool',
     /** Small calls through shared memory (default); false: every call by postMessage. */
     private readonly sharedMemory = true,
+    /** How idle workers wait (worker-host.ts); 'loop' only to compare against. */
+    private readonly idle: IdleWait = 'sleep',
   ) {
     this.workers = Array.from({ length: size }, (_, i) => this.spawn(i));
     this.restarts = new Array<number>(size).fill(0);
   }
 
   private spawn(index: number): PoolWorker {
-    const w = new PoolWorker(index, this.name, this.events, this.sharedMemory);
+    const w = new PoolWorker(index, this.name, this.events, this.sharedMemory, this.idle);
     w.onExit = (why) => this.replace(index, why);
     return w;
   }
@@ -247,15 +301,18 @@ export class WorkerPool {
     return -1;
   }
 
-  /** Runs one call on worker `index` (which must be idle); buffers in `transfer` move. */
-  async run(index: number, id: number, inputs: PortValues, frame: FrameInfo, transfer?: ArrayBuffer[]): Promise<StageResult> {
-    const w = this.workers[index]!;
-    w.busy = true;
-    try {
-      return await w.call({ op: 'run', id, inputs, frame }, transfer);
-    } finally {
-      w.busy = false;
-    }
+  /**
+   * Starts one call on worker `index` (which must be idle); buffers in `transfer` move. `done`
+   * gets the outputs or the error, once, from the response itself (the executor's path: no
+   * promise in between).
+   */
+  start(index: number, id: number, inputs: PortValues, frame: FrameInfo, transfer: ArrayBuffer[] | undefined, done: RunDone): void {
+    this.workers[index]!.run(id, inputs, frame, transfer, done);
+  }
+
+  /** start() as a promise. */
+  run(index: number, id: number, inputs: PortValues, frame: FrameInfo, transfer?: ArrayBuffer[]): Promise<StageResult> {
+    return new Promise((resolve, reject) => this.start(index, id, inputs, frame, transfer, (out, e) => (e ? reject(e) : resolve(out))));
   }
 
   /** Ends worker `index` (stuck past a deadline); it is replaced as after a crash. */

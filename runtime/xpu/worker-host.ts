@@ -1,6 +1,9 @@
 // Runs inside a pool worker: creates stage instances from implementation modules and runs
-// their calls, transferring output buffers back without copies.
-import { parentPort, workerData } from 'node:worker_threads';
+// their calls, transferring output buffers back without copies. While nothing it started
+// awaits the event loop, the worker sleeps in Atomics.wait (channel.ts) and takes requests and
+// posted messages itself when woken; with something pending (an async stage, a create) it
+// waits on the event loop instead, which then also serves the slot and the port.
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { stateOf, type StateSnapshot } from '../xnode/state.js';
 import type { StageFn, StageInstance, WorkerModule } from '../xnode/types.js';
 import { transferables } from './transfer.js';
@@ -12,10 +15,55 @@ const stages = new Map<number, StageInstance>();
 const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 const channel = new WorkerEnd((workerData as { channel: ChannelMemory }).channel);
 
-port.on('message', (m: ToWorker) => {
-  void handle(m, false);
-});
-channel.onRequest((m) => void handle({ op: 'run', ...m }, true));
+/**
+ * How long an idle worker sleeps before its event loop gets a turn anyway (ms): what a stage
+ * left on it (its own timers) waits at most that long; requests and messages wake it at once.
+ */
+const IDLE_TURN_MS = 20;
+/** 'loop': the worker waits on its event loop even when idle (the slower way, kept for the bench's comparison). */
+const sleeps = (workerData as { idle?: string }).idle !== 'loop';
+/** Calls begun and not yet finished that await the event loop. */
+let pending = 0;
+let awaitingWake = false;
+let stopping = false;
+
+// Messages the event loop delivers (while it runs) take the same path as those taken when woken.
+port.on('message', (m: ToWorker) => track(handle(m, false)));
+
+function track(p: Promise<void> | undefined): void {
+  if (!p) return;
+  pending++;
+  void p.finally(() => {
+    if (--pending === 0) setImmediate(serve);
+  });
+}
+
+/** Takes every request and message there, then sleeps until the next (see the top). */
+function serve(): void {
+  for (;;) {
+    if (stopping || channel.closed) return;
+    const seen = channel.wakes;
+    for (let r = channel.request(); r; r = channel.request()) track(handle({ op: 'run', ...r }, true));
+    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) track(handle(m.message as ToWorker, false));
+    if (channel.wakes !== seen) continue;
+    if (pending > 0 || !sleeps) {
+      if (awaitingWake) return;
+      const w = channel.woken(seen);
+      if (!w) continue;
+      awaitingWake = true;
+      void w.then(() => {
+        awaitingWake = false;
+        serve();
+      });
+      return;
+    }
+    if (!channel.sleep(seen, IDLE_TURN_MS)) {
+      setImmediate(serve);
+      return;
+    }
+  }
+}
+setImmediate(serve);
 
 /** The result of a call: back the way it came when small, else posted with its buffers moved. */
 function done(m: Extract<FromWorker, { op: 'done' }>, viaChannel: boolean, transfer?: ArrayBuffer[]): void {
@@ -23,7 +71,38 @@ function done(m: Extract<FromWorker, { op: 'done' }>, viaChannel: boolean, trans
   post(m, transfer);
 }
 
-async function handle(m: ToWorker, viaChannel: boolean): Promise<void> {
+/** Handles one call; a promise when it goes on past this turn of the loop. */
+function handle(m: ToWorker, viaChannel: boolean): Promise<void> | undefined {
+  switch (m.op) {
+    case 'run': {
+      const stage = stages.get(m.id)!;
+      try {
+        const out = stage.process(m.inputs, m.frame);
+        if (out instanceof Promise) return out.then((o) => ran(m.call, o, viaChannel), (e: unknown) => ranFailed(m.call, e, viaChannel));
+        ran(m.call, out, viaChannel);
+      } catch (e) {
+        ranFailed(m.call, e, viaChannel);
+      }
+      return undefined;
+    }
+    case 'close':
+      stopping = true;
+      port.close();
+      return undefined;
+    default:
+      return handleAsync(m, viaChannel);
+  }
+}
+
+function ran(call: number, out: Awaited<ReturnType<StageFn>>, viaChannel: boolean): void {
+  done({ op: 'done', call, outputs: out }, viaChannel, out ? transferables(out) : undefined);
+}
+
+function ranFailed(call: number, e: unknown, viaChannel: boolean): void {
+  done({ op: 'done', call, outputs: null, error: e instanceof Error ? e.message : String(e) }, viaChannel);
+}
+
+async function handleAsync(m: ToWorker, _viaChannel: boolean): Promise<void> {
   switch (m.op) {
     case 'create':
       try {
@@ -41,17 +120,6 @@ async function handle(m: ToWorker, viaChannel: boolean): Promise<void> {
         post({ op: 'failed', id: m.id, error: e instanceof Error ? e.message : String(e) });
       }
       return;
-    case 'run': {
-      const stage = stages.get(m.id)!;
-      try {
-        let out = stage.process(m.inputs, m.frame);
-        if (out instanceof Promise) out = await out;
-        done({ op: 'done', call: m.call, outputs: out }, viaChannel, out ? transferables(out) : undefined);
-      } catch (e) {
-        done({ op: 'done', call: m.call, outputs: null, error: e instanceof Error ? e.message : String(e) }, viaChannel);
-      }
-      return;
-    }
     case 'finish':
       try {
         await stages.get(m.id)?.finish?.();
@@ -78,8 +146,6 @@ async function handle(m: ToWorker, viaChannel: boolean): Promise<void> {
         post({ op: 'state', call: m.call, error: e instanceof Error ? e.message : String(e) });
       }
       return;
-    case 'close':
-      port.close();
   }
 }
 
