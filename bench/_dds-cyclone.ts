@@ -60,7 +60,12 @@ export async function cPingThroughXauto(peer: string, domain: number, rounds: nu
   }
 }
 
-/** ddsperf ping/pong with 64-byte samples: median of its per-second 50% round-trip figures (us). */
+/**
+ * ddsperf ping/pong with 64-byte samples: the round trip (us), twice the median of its
+ * per-second 50% figures. ddsperf prints half the round trip (its pong handler records
+ * (now - ping's source timestamp) / 2, a one-way latency), while every other figure here is a
+ * whole round trip: the C peer through a C relay measures 2x ddsperf's printed figure.
+ */
 export function ddsperfRtt(domain: number, seconds: number): number {
   const env = childEnv(domain);
   const pong = spawnChild('ddsperf', ['-i', String(domain), '-D', String(seconds + 3), 'pong'], env);
@@ -68,7 +73,7 @@ export function ddsperfRtt(domain: number, seconds: number): number {
   pong.kill();
   const p50s = [...r.stdout.matchAll(/ size 64 mean [\d.]+us min [\d.]+us 50% ([\d.]+)us/g)].map((m) => Number(m[1]));
   if (p50s.length === 0) throw new Error(`ddsperf ping printed no latency lines:\n${r.stdout}${r.stderr}`);
-  return median(p50s);
+  return 2 * median(p50s);
 }
 
 /** ddsperf pub/sub of 1 MiB samples: median of the subscriber's per-second rates (bytes/s). */

@@ -5,7 +5,8 @@
 //     from its listener) -> xauto subscribe() (listener thread -> JS thread, decode, rxjs) -> the
 //     awaiting JS code. Timed on the JS thread from before publish() to the resumed await.
 //   raw mode: the same round trip with publishRaw()/subscribeRaw() (no encode, no decode).
-//   ddsperf ping/pong: Cyclone's own C tool, both ends C, replies from the listener (64 B).
+//   ddsperf ping/pong: Cyclone's own C tool, both ends C, replies from the listener (64 B); ddsperf
+//     prints half the round trip (a one-way latency), so its figure is doubled here.
 //   C peer -> same C relay -> C peer: the same relay as xauto's round trip, pinged from C.
 //   C peer -> xauto echo -> C peer: xauto in the relay's place, echoing in JS (subscribeRaw ->
 //     publishRaw, what an application does) or in the native layer (relay(): the listener
@@ -280,7 +281,7 @@ export default async function main(args: string[]): Promise<void> {
   const rows: Array<[string, string]> = [
     ['rtt p50, xauto -> C peer -> xauto (64 B)', `${spread(xautoP50s)} us`],
     ['rtt min / p90 / p99 (last round)', `${rtts[0]!.toFixed(1)} / ${quantile(rtts, 0.9).toFixed(1)} / ${quantile(rtts, 0.99).toFixed(1)} us`],
-    ['rtt p50, ddsperf ping/pong (64 B)', `${spread(ddsperfP50s)} us`],
+    ['rtt p50, ddsperf ping/pong (64 B; 2x its printed one-way figure)', `${spread(ddsperfP50s)} us`],
     ['rtt ratio xauto / ddsperf', spread(ratios, 2)],
     ['rtt p50, C peer -> same C relay -> C peer (64 B)', `${spread(cPeerP50s)} us`],
     ['rtt ratio xauto / C peer through the same relay', (p50 / cPeerP50).toFixed(2)],
