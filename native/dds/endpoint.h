@@ -3,6 +3,7 @@
 // per-environment state, and the process-wide handle maps.
 #pragma once
 #include <napi.h>
+#include <uv.h>
 
 #include <atomic>
 #include <cstdint>
@@ -55,8 +56,15 @@ struct Endpoint {
   EnvState *es = nullptr;
   // Set before the DDS entity exists and released only after it is deleted (dds_delete waits
   // for running listeners), so listener threads use it without locking.
-  Tsfn tsfn;
-  Job data_job{this, nullptr};       // at most one is queued (see `pending`): no allocation per wake-up
+  Tsfn tsfn;  // status events
+  // A reader's data wake-up: a bare uv_async on the JS thread's loop, signalled straight from
+  // the listener (no thread-safe function's mutex and queue on the way). Readers with a data
+  // callback only; closed by DropEndpoint or the environment's cleanup.
+  uv_async_t *wake = nullptr;
+  napi_env env = nullptr;
+  napi_async_context async_cx = nullptr;  // the wake-up's callback scope (runs microtasks after)
+  napi_ref resource = nullptr;
+  int holds = 1;  // JS thread only: the tsfn, and the wake-up until closed; freed at zero
   Napi::FunctionReference on_data;   // reader: (bytes: Uint8Array) => void
   Napi::FunctionReference on_event;  // (event) => void
   std::atomic<bool> pending{false};
@@ -116,6 +124,11 @@ void CallQuiet(Napi::Env env, Napi::FunctionReference &fn, napi_value arg);
 void CallJs(Napi::Env env, Napi::Function, std::nullptr_t *, Job *job);
 // reader.cc: drains a reader on the JS thread; or relays it (any thread).
 void TakeAll(Napi::Env env, Endpoint *ep);
+// entities.cc: one hold on the endpoint let go (JS thread); the last frees it.
+void Unhold(Endpoint *ep);
+// listeners.cc: the reader's data wake-up, made on the JS thread's loop; closed (JS thread).
+bool OpenWake(Napi::Env env, Endpoint *ep);
+void CloseWake(Endpoint *ep);
 void RelayAll(Endpoint *ep);
 
 // The exported functions, by file.

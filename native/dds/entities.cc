@@ -99,19 +99,20 @@ Endpoint *MakeEndpoint(Napi::Env env, Napi::Value on_event, Napi::Value on_data)
   ep->es = StateOf(env);
   if (on_event.IsFunction()) ep->on_event = Napi::Persistent(on_event.As<Napi::Function>());
   if (on_data.IsFunction()) ep->on_data = Napi::Persistent(on_data.As<Napi::Function>());
-  ep->tsfn = Tsfn::New(env, "xauto-dds", 0, 1, nullptr, [ep](Napi::Env, void *, std::nullptr_t *) {
-    ep->on_data.Reset();
-    ep->on_event.Reset();
-    delete ep;
-  });
-  // Only readers with a data callback keep the event loop alive (like a ROS2 spin()).
-  if (!on_data.IsFunction()) ep->tsfn.Unref(env);
+  ep->tsfn = Tsfn::New(env, "xauto-dds", 0, 1, nullptr, [ep](Napi::Env, void *, std::nullptr_t *) { Unhold(ep); });
+  // Only readers with a data callback keep the event loop alive (like a ROS2 spin()): their
+  // data wake-up does; status events alone do not.
+  ep->tsfn.Unref(env);
+  if (on_data.IsFunction() && !OpenWake(env, ep)) ep->on_data.Reset();
   return ep;
 }
 
 // After the DDS entity is gone: queued calls still run (and see `closed`), then the
-// finalizer frees the endpoint.
-void DropEndpoint(Endpoint *ep) { ep->tsfn.Release(); }
+// finalizer and the wake-up's close let go of the endpoint.
+void DropEndpoint(Endpoint *ep) {
+  CloseWake(ep);
+  ep->tsfn.Release();
+}
 
 Napi::Value CreateEndpoint(const Napi::CallbackInfo &info, bool reader) {
   Napi::Env env = info.Env();
@@ -152,6 +153,13 @@ Napi::Value CreateEndpoint(const Napi::CallbackInfo &info, bool reader) {
 }
 
 }  // namespace
+
+void Unhold(Endpoint *ep) {
+  if (--ep->holds > 0) return;
+  ep->on_data.Reset();
+  ep->on_event.Reset();
+  delete ep;
+}
 
 Napi::Value CreateReader(const Napi::CallbackInfo &info) { return CreateEndpoint(info, true); }
 Napi::Value CreateWriter(const Napi::CallbackInfo &info) { return CreateEndpoint(info, false); }
@@ -213,6 +221,8 @@ void Cleanup(void *arg) {
   }
   for (Endpoint *ep : eps) ep->closed.store(true);
   for (dds_entity_t pp : pps) dds_delete(pp);  // already deleted ones just return an error
+  // No listener runs any more: the wake-ups are closed before the loop is.
+  for (Endpoint *ep : eps) CloseWake(ep);
 }
 
 

@@ -34,21 +34,71 @@ void DeliverEvent(Napi::Env env, Endpoint *ep, StatusEvent *e) {
 }  // namespace
 
 void CallJs(Napi::Env env, Napi::Function, std::nullptr_t *, Job *job) {
-  const bool data = job->event == nullptr;
-  if (env == nullptr || job->ep->es->shutdown.load()) {  // environment tearing down
-    if (!data) {
-      delete job->event;
-      delete job;
-    }
-    return;
-  }
-  Napi::HandleScope scope(env);
-  if (data) {
-    TakeAll(env, job->ep);
-  } else {
+  if (env != nullptr && !job->ep->es->shutdown.load()) {  // else the environment is tearing down
+    Napi::HandleScope scope(env);
     DeliverEvent(env, job->ep, job->event);
-    delete job;
+  } else {
+    delete job->event;
   }
+  delete job;
+}
+
+namespace {
+
+// JS thread: the listener signalled data. Within a callback scope, so promise continuations
+// (an awaiting application) run as soon as the samples are delivered, as after any I/O.
+void OnWake(uv_async_t *h) {
+  Endpoint *ep = static_cast<Endpoint *>(h->data);
+  if (ep->es->shutdown.load()) return;
+  napi_env env = ep->env;
+  napi_handle_scope hs;
+  if (napi_open_handle_scope(env, &hs) != napi_ok) return;
+  napi_value resource;
+  napi_callback_scope cs;
+  if (napi_get_reference_value(env, ep->resource, &resource) == napi_ok &&
+      napi_open_callback_scope(env, resource, ep->async_cx, &cs) == napi_ok) {
+    TakeAll(Napi::Env(env), ep);
+    napi_close_callback_scope(env, cs);
+  }
+  napi_close_handle_scope(env, hs);
+}
+
+void OnWakeClosed(uv_handle_t *h) {
+  Endpoint *ep = static_cast<Endpoint *>(h->data);
+  delete reinterpret_cast<uv_async_t *>(h);
+  Unhold(ep);
+}
+
+}  // namespace
+
+bool OpenWake(Napi::Env env, Endpoint *ep) {
+  uv_loop_t *loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) return false;
+  Napi::Object resource = Napi::Object::New(env);
+  if (napi_async_init(env, resource, Napi::String::New(env, "xauto-dds-data"), &ep->async_cx) != napi_ok) return false;
+  napi_create_reference(env, resource, 1, &ep->resource);
+  uv_async_t *h = new uv_async_t;
+  if (uv_async_init(loop, h, OnWake) != 0) {
+    delete h;
+    return false;
+  }
+  h->data = ep;
+  ep->env = env;
+  ep->wake = h;
+  ep->holds++;
+  return true;
+}
+
+// JS thread, once no listener can signal any more (the entity deleted, or never made).
+void CloseWake(Endpoint *ep) {
+  if (!ep->wake) return;
+  uv_handle_t *h = reinterpret_cast<uv_handle_t *>(ep->wake);
+  ep->wake = nullptr;
+  if (!ep->es->shutdown.load()) {
+    napi_async_destroy(ep->env, ep->async_cx);
+    napi_delete_reference(ep->env, ep->resource);
+  }
+  uv_close(h, OnWakeClosed);
 }
 
 void Post(Endpoint *ep, StatusEvent *ev) {
@@ -56,8 +106,13 @@ void Post(Endpoint *ep, StatusEvent *ev) {
     delete ev;
     return;
   }
-  Job *job = ev ? new Job{ep, ev} : &ep->data_job;
-  if (ep->tsfn.NonBlockingCall(job) != napi_ok && ev) {
+  if (!ev) {
+    // uv_async_send is lock-free and coalesces; `pending` keeps it to one per burst.
+    if (ep->wake) uv_async_send(ep->wake);
+    return;
+  }
+  Job *job = new Job{ep, ev};
+  if (ep->tsfn.NonBlockingCall(job) != napi_ok) {
     delete ev;
     delete job;
   }
