@@ -38,7 +38,7 @@ interface RttRun {
   sendUs: number[];
   /** The same publish call back to back, without waiting for a pong in between (us), sorted. */
   hotSendUs: number[];
-  /** Listener thread signalling -> JS thread taking the sample (us), sorted. */
+  /** Listener thread signalling (or the JS thread leaving its publish call, when later) -> JS thread taking the sample (us), sorted. */
   wakeUs: number[];
   /** JS thread: dds_takecdr and the sample's ArrayBuffer, up to the data callback (us), sorted. */
   takeUs: number[];
@@ -316,7 +316,9 @@ export default async function main(args: string[]): Promise<void> {
     ['publish call: JS -> native call, copy into a DDS sample (raw mode)', crossing],
     ['publish call: dds_writecdr (Cyclone send; the kernel delivers to the relay)', write],
     ['wire, C relay, Cyclone receive, resume after the callback (rest)', rest],
-    ['listener thread -> JS thread wake-up', wake],
+    // From the later of the listener's signal and the publish call's return: a pong that arrives
+    // while the JS thread is still sending waits in the publish call, counted there.
+    ['listener thread -> JS thread wake-up (after the publish call)', wake],
     ['JS thread: dds_takecdr + the sample\'s ArrayBuffer', take],
     ['JS data callback: decode (full - raw mode)', decode],
     ['JS data callback: rxjs + application', deliver - decode],

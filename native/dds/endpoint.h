@@ -34,6 +34,9 @@ struct StatusEvent {
 struct EnvState {
   std::atomic<bool> shutdown{false};
   std::vector<dds_entity_t> participants;  // guarded by g_mu
+  // When this thread's last write() returned (for the wake-up timing: a sample signalled while
+  // the thread was still sending waited for the send, not for the wake-up). This thread only.
+  uint64_t write_end_ns = 0;
 };
 
 inline EnvState *StateOf(napi_env env) {
@@ -81,8 +84,8 @@ struct Endpoint {
   RawSertype *relay_type = nullptr;
   std::atomic<uint64_t> relayed{0};
   // Where a sample's time goes (for `npm run bench -- dds`), the last kTimings of each: readers,
-  // the delay from the listener thread's wake-up call to the JS thread taking the samples
-  // (wake), from there to the JS data callback (take: dds_takecdr, the ArrayBuffer), and each
+  // the delay from the listener thread's wake-up call (or, when later, the JS thread's return
+  // from its last write) to the JS thread taking the samples (wake), from there to the JS data callback (take: dds_takecdr, the ArrayBuffer), and each
   // callback (deliver: decode, rxjs, the application); writers, dds_writecdr (Cyclone's send
   // on the calling thread). Written on the JS thread only; preallocated, so measuring
   // allocates nothing.

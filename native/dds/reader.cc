@@ -23,7 +23,7 @@ void FinalizeSerdata(Napi::Env env, void *, RawSerdata *sd) {
 
 void TakeAll(Napi::Env env, Endpoint *ep) {
   const uint64_t woke = NowNs();
-  const uint64_t posted = ep->posted_ns.load(std::memory_order_relaxed);
+  const uint64_t posted = std::max(ep->posted_ns.load(std::memory_order_relaxed), ep->es->write_end_ns);
   if (posted != 0 && woke >= posted) ep->wake_us[ep->wake_n++ % Endpoint::kTimings] = float(woke - posted) / 1000.0f;
   ep->pending.store(false);
   if (ep->closed.load() || ep->on_data.IsEmpty()) return;

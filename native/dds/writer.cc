@@ -28,7 +28,9 @@ Napi::Value Write(const Napi::CallbackInfo &info) {
   sd->c.timestamp.v = dds_time();
   const uint64_t t0 = NowNs();
   dds_return_t rc = dds_writecdr(ep->entity, &sd->c);
-  ep->wake_us[ep->wake_n++ % Endpoint::kTimings] = float(NowNs() - t0) / 1000.0f;  // writers: send times
+  const uint64_t t1 = NowNs();
+  ep->wake_us[ep->wake_n++ % Endpoint::kTimings] = float(t1 - t0) / 1000.0f;  // writers: send times
+  ep->es->write_end_ns = t1;
   if (rc < 0) return Fail(env, "write failed", rc);
   return env.Undefined();
 }

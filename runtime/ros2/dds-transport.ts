@@ -91,7 +91,8 @@ export class DdsTransport implements Transport {
 
   /**
    * Where arriving samples of `topic` spent their time since the last call (for benchmarks):
-   * from Cyclone's listener thread signalling to the JS thread taking them (`wakeUs`), from
+   * from Cyclone's listener thread signalling (or this thread's last write returning, when
+   * later) to the JS thread taking them (`wakeUs`), from
    * there to the JS data callback (`takeUs`: dds_takecdr and the sample's ArrayBuffer), and in
    * each JS data callback: decode, rxjs and the application (`deliverUs`).
    */
