@@ -1,5 +1,5 @@
 // When speculation does not pay (runtime/speculate/payoff.ts): the job goes on plain after three
-// losing rounds, the drafter set starts plain in the next jobs, and it is tried again less and
+// losing rounds (one, when its drafts gained nothing), the drafter set starts plain in the next jobs, and it is tried again less and
 // less often while it keeps losing, so a drafter that never pays costs almost nothing.
 import test from 'ava';
 import { Payoff, type PayoffHistory } from '../runtime/speculate/payoff.js';
@@ -36,5 +36,50 @@ test('untimed (sampled decoding): never switched off, whatever the timing', (t) 
     for (let r = 0; r < 5; r++) p.round(1, 10, 1, 1);
     t.false(p.off);
     h = p.record();
+  }
+});
+
+test('a round with a draft for (nearly) every rollout that gains under 2 % settles it: off after one round, not paid', (t) => {
+  const p = new Payoff();
+  p.round(10, 10, 1, 0.5, 10); // timing alone would say it pays
+  t.true(p.off);
+  t.false(p.record().paid);
+  // Drafts for under 90 % of the rows (the worker not caught up yet): timing decides, after three rounds.
+  const q = new Payoff();
+  q.round(10, 10, 1, 0.5, 8);
+  t.false(q.off);
+  // Drafts that gain: on.
+  const r = new Payoff();
+  for (let i = 0; i < 5; i++) r.round(30, 10, 1, 1, 10);
+  t.false(r.off);
+  t.true(r.record().paid);
+});
+
+test.serial('a random drafter costs one speculative round, then the next job of that batch starts plain (real target)', async (t) => {
+  const { decodeDecoupled, DraftWorker } = await import('../runtime/speculate/decoupled.js');
+  const { decodePlain } = await import('../runtime/speculate/engine.js');
+  const { createDrafters } = await import('../xnodes/planning/drafters.js');
+  const { jobOf } = await import('../xnodes/planning/jobs.js');
+  const { openTarget } = await import('../xnodes/planning/model.js');
+  const { CONTEXT, H, T, WINDOW } = await import('../xnodes/planning/motion.js');
+  const { HELDOUT_SEEDS, trajectories } = await import('../models/rollout.gen.mjs');
+  const hs = (await trajectories(HELDOUT_SEEDS.slice(0, 1), 0.7)).slice(0, 16).map((x) => ({ cls: x.cls, xs: x.xs.subarray(0, H + 1), ys: x.ys.subarray(0, H + 1) }));
+  const target = await openTarget();
+  const worker = new DraftWorker(['kinematic'], 16, new URL('../xnodes/planning/drafters.ts', import.meta.url).href, {}, T, WINDOW, CONTEXT);
+  try {
+    const plain = jobOf(hs);
+    await decodePlain(plain.job, target);
+    const rounds: number[] = [];
+    for (let j = 0; j < 2; j++) {
+      let n = 0;
+      const k = jobOf(hs);
+      await decodeDecoupled(k.job, target, worker, { use: [], inline: await createDrafters(['random'], { rows: hs.length }), onRound: () => void n++ });
+      t.true(Buffer.from(k.job.tokens.buffer).equals(Buffer.from(plain.job.tokens.buffer)), `job ${j} equals plain decoding`);
+      rounds.push(n);
+    }
+    t.deepEqual(rounds, [1, 0]);
+  } finally {
+    await worker.close();
+    await target.close();
   }
 });

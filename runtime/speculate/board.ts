@@ -107,8 +107,8 @@ export interface DraftSource {
   callMs: number;
   /** True when drafts keep arriving while the verifier works (worth a short wait). */
   readonly live: boolean;
-  /** Loads the job's prompts onto the board. */
-  begin(job: { rows: number; prompt: number; steps: number; tokens: Int32Array; context: Float32Array }, contextDim: number): Promise<void>;
+  /** Loads the job's prompts onto the board (draft false: the job uses none of this source's drafters). */
+  begin(job: { rows: number; prompt: number; steps: number; tokens: Int32Array; context: Float32Array }, contextDim: number, draft?: boolean): Promise<void>;
   notify(): void;
   end(): void;
   /**

@@ -106,7 +106,9 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
   const dstats = all.map((n) => stats.drafters[n]!);
   const greedy = job.sampling.temperature <= 0;
   const timed = greedy;
-  const key = `${names.join('+')} ${greedy ? 'greedy' : 'sampled'}`;
+  // Whether speculation pays depends on the batch (a call's cost per row falls as rows grow):
+  // one history per drafter set and power-of-two batch class.
+  const key = `${names.join('+')} ${greedy ? 'greedy' : 'sampled'} ${2 ** Math.ceil(Math.log2(Math.max(1, job.rows)))}`;
   const pays = new Payoff(timed ? worker.paid.get(key) : undefined, timed);
   if (pays.off) {
     // This drafter set did not pay in its last job: plain decoding, with the worker left alone
@@ -119,7 +121,8 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
     stats.tokens = job.rows * job.steps;
     return stats;
   }
-  await worker.begin(job, target.contextDim);
+  const drafting = use.slice(0, Dw).some((u) => u);
+  await worker.begin(job, target.contextDim, drafting);
   const b = worker.board;
   // Rows are filled from the committed tokens on the board, which this thread owns.
   const live: RolloutJob = { ...job, tokens: b.committed };
@@ -152,7 +155,6 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
   const wantOf = (row: number, d: number, round: number) => (use[d] ? selector.want(row, d, round, costs) : 0);
   for (let row = 0; row < job.rows; row++) for (let d = 0; d < Dw; d++) b.want[row * Dw + d] = wantOf(row, d, 0);
   worker.notify();
-  const drafting = use.slice(0, Dw).some((u) => u);
   /** Inline drafter i proposes, for every unfinished rollout that wants it, into cand and usable. */
   const draftInline = async (i: number, round: number) => {
     const d = Dw + i;
@@ -226,6 +228,8 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
       }
       if (active === 0) break;
       const firsts = call.count;
+      let drafted = 0;
+      for (let i = 0; i < firsts; i++) if (call.k[i]! > 0) drafted++;
       // Best-of-N in one pass: a second candidate per rollout, while rows are cheap.
       if (greedy && D > 1) {
         let spare = cost.spare(call.count, o.extraCost ?? 0.25);
@@ -294,7 +298,7 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
       measureCost();
       if (o.onRound) await o.onRound(b, round);
       worker.notify();
-      pays.round(committedTotal(committedN, firsts), firsts, callMs, performance.now() - roundStart);
+      pays.round(committedTotal(committedN, firsts), firsts, callMs, performance.now() - roundStart, drafted);
     }
   } finally {
     stats.ms = performance.now() - t0;

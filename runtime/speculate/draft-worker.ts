@@ -59,9 +59,13 @@ export class DraftWorker implements DraftSource {
     });
   }
 
-  /** Loads the job's committed tokens and context; the worker starts drafting once it is ready. */
-  async begin(job: RolloutJob, contextDim: number): Promise<void> {
-    await this.#started;
+  /**
+   * Loads the job's committed tokens and context; the worker starts drafting once it is ready.
+   * draft false: a job that uses none of the worker's drafters only gets the board (no round
+   * trip to the worker, which stays idle).
+   */
+  async begin(job: RolloutJob, contextDim: number, draft = true): Promise<void> {
+    if (draft) await this.#started;
     if (job.rows > this.capacity) throw new Error(`draft worker holds ${this.capacity} rows; the job has ${job.rows}`);
     Atomics.store(this.board.control, 1, 0);
     const W = job.tokens.length / job.rows;
@@ -70,6 +74,7 @@ export class DraftWorker implements DraftSource {
     this.board.context.set(job.context);
     this.board.lens.fill(job.prompt, 0, job.rows);
     this.board.want.fill(0);
+    if (!draft) return;
     const ready = this.#reply('ready');
     this.#worker.postMessage({ type: 'job', rows: job.rows, end: job.prompt + job.steps });
     await ready;

@@ -38,16 +38,17 @@ const MAX_WAIT = 48;
 /**
  * Whether speculation pays for a job: tokens committed per millisecond of a round (waits and
  * bookkeeping included) against what plain decoding would commit (one token per rollout per
- * call). After three rounds that do not pay the job goes on as plain decoding; a drafter set
- * that did not pay in its last job starts plain, and is tried again after 3 jobs, then after
- * twice as many each time it fails again (up to 48), so a drafter that never pays costs almost
- * nothing.
+ * call). After three rounds that do not pay (or one whose drafts gained nothing) the job goes
+ * on as plain decoding; a drafter set that did not pay in its last job starts plain, and is
+ * tried again after 3 jobs, then after twice as many each time it fails again (up to 48), so a
+ * drafter that never pays costs almost nothing.
  */
 export class Payoff {
   off = false;
   #spec = 0;
   #plain = 0;
   #rounds = 0;
+  #futile = false;
   #history: PayoffHistory;
 
   /** timed false: decisions must not depend on timing (sampled decoding), so it never switches off. */
@@ -59,18 +60,24 @@ export class Payoff {
     if (!this.#history.paid && this.#history.skipped < (this.#history.wait ?? FIRST_WAIT)) this.off = true;
   }
 
-  round(tokens: number, rows: number, callMs: number, roundMs: number): void {
+  /**
+   * drafted: rows of the round that carried a draft. A round in which (nearly) every row was
+   * drafted for and the drafts bought under 2 % more tokens than plain decoding would settles it
+   * at once: no timing can make that pay (a random drafter costs one round, not three).
+   */
+  round(tokens: number, rows: number, callMs: number, roundMs: number, drafted = 0): void {
     if (this.off || !this.timed) return;
     this.#spec += tokens / Math.max(roundMs, 1e-6);
     this.#plain += rows / Math.max(callMs, 1e-6);
     this.#rounds++;
-    if (this.#rounds >= 3 && this.#spec < 0.98 * this.#plain) this.off = true;
+    if (rows > 0 && drafted >= 0.9 * rows && tokens < 1.02 * rows) this.#futile = true;
+    if (this.#futile || (this.#rounds >= 3 && this.#spec < 0.98 * this.#plain)) this.off = true;
   }
 
   record(): PayoffHistory {
     const h = this.#history;
     if (this.#rounds === 0) return { ...h, skipped: h.skipped + 1 };
-    if (this.#spec >= 0.98 * this.#plain) return { paid: true, skipped: 0 };
+    if (!this.#futile && this.#spec >= 0.98 * this.#plain) return { paid: true, skipped: 0 };
     return { paid: false, skipped: 0, wait: h.paid ? FIRST_WAIT : Math.min(MAX_WAIT, 2 * (h.wait ?? FIRST_WAIT)) };
   }
 }
