@@ -8,10 +8,12 @@
 // tokens/s of the verifier alone (drafting runs on another XPU) and with drafting in series.
 // In the pipeline (bench/speculative-pipeline.ts): the perception launch with rollout:=true at
 // its sensors' rates, speculation on and off, end-to-end p50 at the rollout sink.
-// Last line: ratios measured side by side in this run (greedy_identical over every run;
-// worst_case_ratio: each rep's tokens/s over the plain runs that open and close that rep).
-//   npm run bench -- speculative [--reps N] [--pipeline ROUNDS SECONDS]
-//   (tokens/s: median over N repetitions, 3N at batch <= 16; pipeline: 3 rounds of 8 s per mode (median), 0 rounds: skipped)
+// Worst case (bench/speculative-worst.ts): blocks of jobs plain and speculative side by side,
+// every batch size and mode, the median over pairs, with plain against plain as the control.
+// Last line: ratios measured side by side in this run (greedy_identical over every run).
+//   npm run bench -- speculative [--reps N] [--pairs N] [--pipeline ROUNDS SECONDS]
+//   (tokens/s: median over N repetitions, 3N at batch <= 16; worst case: 9 pairs of blocks per
+//   cell; pipeline: 3 rounds of 8 s per mode (median), 0 rounds: skipped)
 import { decodeCoupled, decodePlain } from '../runtime/speculate/engine.js';
 import { DraftWorker, decodeDecoupled } from '../runtime/speculate/decoupled.js';
 import { PHASES, type RunStats } from '../runtime/speculate/stats.js';
@@ -23,8 +25,7 @@ import { PredraftSource } from '../runtime/speculate/predraft.js';
 import { WholeDrafter } from '../xnodes/planning/predraft.js';
 import { HELDOUT_SEEDS, trajectories } from '../models/rollout.gen.mjs';
 import { pipelineRatio } from './speculative-pipeline.js';
-
-const PLAIN_AFTER = 'plain, again';
+import { worstCase } from './speculative-worst.js';
 
 /** The middle of `v` (sorted in place), or the mean of its two middles. */
 function median(v: number[]): number {
@@ -36,6 +37,7 @@ const rate = (x: RunStats) => (x.tokens * 1000) / x.ms;
 
 export default async function main(args: string[]): Promise<void> {
   const reps = args.includes('--reps') ? Number(args[args.indexOf('--reps') + 1]) : 5;
+  const pairs = args.includes('--pairs') ? Number(args[args.indexOf('--pairs') + 1]) : 9;
   const at = args.indexOf('--pipeline');
   const pipeRounds = at >= 0 ? Number(args[at + 1]) : 3;
   const pipeSeconds = at >= 0 && args[at + 2] !== undefined ? Number(args[at + 2]) : 8;
@@ -46,12 +48,6 @@ export default async function main(args: string[]): Promise<void> {
   const worker = new DraftWorker(['model'], 256, FACTORY, {}, T, WINDOW, CONTEXT);
   const singles = ['model', 'kinematic', 'ngram'];
   let identical = true;
-  let worst = Infinity;
-  let worstWhat = '';
-  let naiveWorst = Infinity;
-  let unpairedWorst = Infinity;
-  // The same plain decoding measured twice a rep: how far two identical paths differ here.
-  let plainSpread = 0;
   const ratios: Record<number, { plain: number; naive: number; dynamic: number; gap: number }> = {};
   const drafter = new WholeDrafter(await OrtWindowModel.open((await ensureRolloutModels()).draft, DRAFT_WINDOW));
   const source = new PredraftSource('model', 256, WINDOW, CONTEXT, T);
@@ -118,8 +114,6 @@ export default async function main(args: string[]): Promise<void> {
       const j = jobOf(hs);
       add('dynamic', await decodeDecoupled(j.job, target, worker, { use: ['model'], inline: await createDrafters(['kinematic', 'ngram'], { rows }) }));
       identical &&= same(j);
-      // Plain again: each rep's runs are set against the plain runs on either side of them.
-      add(PLAIN_AFTER, await decodePlain(jobOf(hs).job, target));
       identical &&= same(await stage('draft-stage', hs, GREEDY, 0));
       const ps = jobOf(hs, 1, SAMPLED, rep + 1);
       const s = await decodePlain(ps.job, target);
@@ -146,17 +140,6 @@ export default async function main(args: string[]): Promise<void> {
         });
       const calls = s.reduce((a, x) => a + x.calls, 0) / s.length;
       console.log(`${String(rows).padStart(5)}  ${k.padEnd(20)} ${tps(k).toFixed(0).padStart(9)}  ${calls.toFixed(1).padStart(5)}  ${acc.join('  ')}`);
-      // Worst case of our speculation (the naive coupled baseline has no off switch: shown, not
-      // counted): per rep, its tokens/s over the mean of that rep's two plain runs, the median
-      // over reps (two medians of unpaired runs differ by several % between identical paths).
-      if (k === 'plain' || k === PLAIN_AFTER) continue;
-      const r = median(s.map((x, rep) => rate(x) / ((rate(runs.get('plain')![rep]!) + rate(runs.get(PLAIN_AFTER)![rep]!)) / 2)));
-      unpairedWorst = Math.min(unpairedWorst, tps(k) / tps('plain'));
-      if (k.startsWith('coupled:')) naiveWorst = Math.min(naiveWorst, r);
-      else if (r < worst) {
-        worst = r;
-        worstWhat = `${k} at batch ${rows}`;
-      }
     }
     // Oracle: per rollout, the best single drafter in hindsight (fewest target calls).
     let dyn = 0;
@@ -168,7 +151,6 @@ export default async function main(args: string[]): Promise<void> {
         oracle += Math.max(...singles.map((n) => T / runs.get(`speculative:${n}`)![rep]!.rowCalls[r]!));
       }
     }
-    plainSpread = Math.max(plainSpread, Math.abs(tps(PLAIN_AFTER) / tps('plain') - 1));
     const stps = (k: string, serial: boolean) => median(staged.get(k)!.map((x) => (x.s.tokens * 1000) / (x.s.ms + (serial ? x.draftMs : 0))));
     const modelAcc = (k: string) => {
       let a = 0;
@@ -190,13 +172,16 @@ export default async function main(args: string[]): Promise<void> {
     ratios[rows] = { plain: tps('plain'), naive: tps('coupled:model'), dynamic: tps('dynamic'), gap: 1 - dyn / oracle };
     console.log(`${String(rows).padStart(5)}  dynamic/plain ${(tps('dynamic') / tps('plain')).toFixed(2)}  dynamic/naive ${(tps('dynamic') / tps('coupled:model')).toFixed(2)}  oracle gap ${ratios[rows]!.gap.toFixed(3)}`);
   }
+  // The worst case of our speculation (the naive coupled baseline has no off switch: shown in
+  // the table, not counted).
+  const w = await worstCase(trs, target, worker, pairs, (l) => console.log(l));
+  identical &&= w.identical;
   await worker.close();
   await drafter.model.close();
   await target.close();
   console.log(
-    `worst case: ${worstWhat} ${worst.toFixed(3)} (speculative or dynamic tokens/s over plain, every drafter and batch, each rep against its own plain runs); ` +
-      `naive coupled speculation's worst: ${naiveWorst.toFixed(3)}; unpaired (median over median, any mode incl. naive): ${unpairedWorst.toFixed(3)}; ` +
-      `plain against plain again, largest difference over batch sizes: ${plainSpread.toFixed(3)}`,
+    `worst case: ${w.worst.mode} at batch ${w.worst.rows} ${w.worst.median.toFixed(3)} (q1-q3 ${w.worst.q1.toFixed(3)}-${w.worst.q3.toFixed(3)}); ` +
+      `plain against plain: median off 1 by ${w.controlBias.toFixed(3)} at most, pairs' q1-q3 up to ${w.controlSpread.toFixed(3)} wide`,
   );
   const r64 = ratios[64]!;
   const round = (v: number) => Math.round(v * 1000) / 1000;
@@ -210,8 +195,9 @@ export default async function main(args: string[]): Promise<void> {
       speedup_vs_plain: round(r64.dynamic / r64.plain),
       speedup_vs_naive: round(r64.dynamic / r64.naive),
       oracle_gap: round(r64.gap),
-      worst_case_ratio: round(worst),
-      plain_repeat_spread: round(plainSpread),
+      worst_case_ratio: round(w.worst.median),
+      plain_repeat_spread: round(w.controlBias),
+      plain_pair_iqr: round(w.controlSpread),
       greedy_identical: identical,
       sampled_acceptance: round(s64.acc),
       sampled_acceptance_onehot: round(s64.oneHotAcc),
