@@ -110,11 +110,12 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
   // one history per drafter set and power-of-two batch class.
   const key = `${names.join('+')} ${greedy ? 'greedy' : 'sampled'} ${2 ** Math.ceil(Math.log2(Math.max(1, job.rows)))}`;
   const pays = new Payoff(timed ? worker.paid.get(key) : undefined, timed);
+  // The job's time starts here: handing it to the draft worker is part of decoding it.
+  const t0 = performance.now();
   if (pays.off) {
     // This drafter set did not pay in its last job: plain decoding, with the worker left alone
     // (starting it costs a round trip, and its drafting would take CPU from the verifier).
     const call = new CallBuffers(target, job.rows, 1);
-    const t0 = performance.now();
     await plainRest(job, target, new Verifier(job, target), call, new Int32Array(job.rows).fill(job.prompt), stats);
     stats.ms = performance.now() - t0;
     worker.paid.set(key, pays.record());
@@ -190,7 +191,7 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
     }
   };
   let qi = 0;
-  const t0 = performance.now();
+  pays.setup(performance.now() - t0);
   try {
     for (let round = 0; ; round++) {
       if (pays.off) {

@@ -36,17 +36,21 @@ const FIRST_WAIT = 3;
 const MAX_WAIT = 48;
 
 /**
- * Whether speculation pays for a job: tokens committed per millisecond of a round (waits and
- * bookkeeping included) against what plain decoding would commit (one token per rollout per
- * call). After three rounds that do not pay (or one whose drafts gained nothing) the job goes
- * on as plain decoding; a drafter set that did not pay in its last job starts plain, and is
- * tried again after 3 jobs, then after twice as many each time it fails again (up to 48), so a
- * drafter that never pays costs almost nothing.
+ * Whether speculation pays for a job: tokens committed per millisecond of its rounds (waits,
+ * bookkeeping and the job's hand-over to the draft worker included) against what plain decoding
+ * would commit in the same calls' time (one token per rollout per call). After three rounds
+ * that do not pay (or one whose drafts gained nothing) the job goes on as plain decoding; a
+ * drafter set that did not pay in its last job starts plain, and is tried again after 3 jobs,
+ * then after twice as many each time it fails again (up to 48), so a drafter that never pays
+ * costs almost nothing.
  */
 export class Payoff {
   off = false;
-  #spec = 0;
-  #plain = 0;
+  /** Tokens committed and milliseconds spent speculating (set-up included); rows and call time of the same rounds. */
+  #tokens = 0;
+  #ms = 0;
+  #rows = 0;
+  #callMs = 0;
   #rounds = 0;
   #futile = false;
   #history: PayoffHistory;
@@ -67,17 +71,28 @@ export class Payoff {
    */
   round(tokens: number, rows: number, callMs: number, roundMs: number, drafted = 0): void {
     if (this.off || !this.timed) return;
-    this.#spec += tokens / Math.max(roundMs, 1e-6);
-    this.#plain += rows / Math.max(callMs, 1e-6);
+    this.#tokens += tokens;
+    this.#ms += roundMs;
+    this.#rows += rows;
+    this.#callMs += callMs;
     this.#rounds++;
     if (rows > 0 && drafted >= 0.9 * rows && tokens < 1.02 * rows) this.#futile = true;
-    if (this.#futile || (this.#rounds >= 3 && this.#spec < 0.98 * this.#plain)) this.off = true;
+    if (this.#futile || (this.#rounds >= 3 && !this.#pays())) this.off = true;
+  }
+
+  /** Time a speculative job spends before its first round (handing the job to the draft worker). */
+  setup(ms: number): void {
+    this.#ms += ms;
+  }
+
+  #pays(): boolean {
+    return this.#tokens * Math.max(this.#callMs, 1e-6) >= 0.98 * this.#rows * Math.max(this.#ms, 1e-6);
   }
 
   record(): PayoffHistory {
     const h = this.#history;
     if (this.#rounds === 0) return { ...h, skipped: h.skipped + 1 };
-    if (!this.#futile && this.#spec >= 0.98 * this.#plain) return { paid: true, skipped: 0 };
+    if (!this.#futile && this.#pays()) return { paid: true, skipped: 0 };
     return { paid: false, skipped: 0, wait: h.paid ? FIRST_WAIT : Math.min(MAX_WAIT, 2 * (h.wait ?? FIRST_WAIT)) };
   }
 }
