@@ -39,7 +39,7 @@ test('untimed (sampled decoding): never switched off, whatever the timing', (t) 
   }
 });
 
-test('a round with a draft for (nearly) every rollout that gains under 2 % settles it: off after one round, not paid', (t) => {
+test('a first round with a draft for (nearly) every rollout that gains under 2 % settles it: off after one round, not paid', (t) => {
   const p = new Payoff();
   p.round(10, 10, 1, 0.5, 10); // timing alone would say it pays
   t.true(p.off);
@@ -48,6 +48,11 @@ test('a round with a draft for (nearly) every rollout that gains under 2 % settl
   const q = new Payoff();
   q.round(10, 10, 1, 0.5, 8);
   t.false(q.off);
+  // Later rounds (a few rollouts left with one-token drafts) do not settle it.
+  const l = new Payoff();
+  l.round(40, 10, 1, 1, 10);
+  l.round(2, 2, 1, 1, 2);
+  t.false(l.off);
   // Drafts that gain: on.
   const r = new Payoff();
   for (let i = 0; i < 5; i++) r.round(30, 10, 1, 1, 10);

@@ -36,9 +36,9 @@ const FIRST_WAIT = 3;
 const MAX_WAIT = 48;
 
 /**
- * Whether speculation pays for a job: tokens committed per millisecond of its rounds (waits,
- * bookkeeping and the job's hand-over to the draft worker included) against what plain decoding
- * would commit in the same calls' time (one token per rollout per call). After three rounds
+ * Whether speculation pays for a job: tokens committed per millisecond of a round (waits and
+ * bookkeeping included, and in the first round the job's hand-over to the draft worker) against
+ * what plain decoding would commit in the round's call time (one token per rollout per call). After three rounds
  * that do not pay (or one whose drafts gained nothing) the job goes on as plain decoding; a
  * drafter set that did not pay in its last job starts plain, and is tried again after 3 jobs,
  * then after twice as many each time it fails again (up to 48), so a drafter that never pays
@@ -46,11 +46,11 @@ const MAX_WAIT = 48;
  */
 export class Payoff {
   off = false;
-  /** Tokens committed and milliseconds spent speculating (set-up included); rows and call time of the same rounds. */
-  #tokens = 0;
-  #ms = 0;
-  #rows = 0;
-  #callMs = 0;
+  /** Sums over rounds of tokens per ms speculating and per ms of plain calls (one stalled round of a loaded machine weighs one round, not the job). */
+  #spec = 0;
+  #plain = 0;
+  /** Set-up time, counted in the first round. */
+  #setupMs = 0;
   #rounds = 0;
   #futile = false;
   #history: PayoffHistory;
@@ -65,28 +65,28 @@ export class Payoff {
   }
 
   /**
-   * drafted: rows of the round that carried a draft. A round in which (nearly) every row was
-   * drafted for and the drafts bought under 2 % more tokens than plain decoding would settles it
-   * at once: no timing can make that pay (a random drafter costs one round, not three).
+   * drafted: rows of the round that carried a draft. A first round in which (nearly) every row
+   * was drafted for and the drafts bought under 2 % more tokens than plain decoding would settles
+   * it at once: no timing can make that pay (a random drafter costs one round, not three).
    */
   round(tokens: number, rows: number, callMs: number, roundMs: number, drafted = 0): void {
     if (this.off || !this.timed) return;
-    this.#tokens += tokens;
-    this.#ms += roundMs;
-    this.#rows += rows;
-    this.#callMs += callMs;
+    this.#spec += tokens / Math.max(roundMs + (this.#rounds === 0 ? this.#setupMs : 0), 1e-6);
+    this.#plain += rows / Math.max(callMs, 1e-6);
+    // Only the first round, where every rollout has its whole draft ahead (near the end a few
+    // rollouts with one-token drafts say nothing about the drafter).
+    if (this.#rounds === 0 && rows > 0 && drafted >= 0.9 * rows && tokens < 1.02 * rows) this.#futile = true;
     this.#rounds++;
-    if (rows > 0 && drafted >= 0.9 * rows && tokens < 1.02 * rows) this.#futile = true;
     if (this.#futile || (this.#rounds >= 3 && !this.#pays())) this.off = true;
   }
 
   /** Time a speculative job spends before its first round (handing the job to the draft worker). */
   setup(ms: number): void {
-    this.#ms += ms;
+    this.#setupMs += ms;
   }
 
   #pays(): boolean {
-    return this.#tokens * Math.max(this.#callMs, 1e-6) >= 0.98 * this.#rows * Math.max(this.#ms, 1e-6);
+    return this.#spec >= 0.98 * this.#plain;
   }
 
   record(): PayoffHistory {
