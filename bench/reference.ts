@@ -12,8 +12,9 @@
 //    intersection's connections each have their own);
 //  - prioritised: the reference's autoware_default_prioritized — five single-threaded
 //    executors (front lidar, rear lidar, fusion/hot path, planner, everything else), each its
-//    own thread, the hot path and planner ranked first. The reference also gives those threads
-//    SCHED_RR priorities and CPU affinity; these threads are ordinary ones sharing the cores.
+//    own thread, the planner ranked first, then the hot path (its planner_prio 30 over
+//    hotpath_prio 1). The reference also gives those threads SCHED_RR priorities and CPU
+//    affinity; these threads are ordinary ones sharing the cores.
 // Sensor callbacks (a stamp) run on the main thread in all four.
 // Messages pass between nodes without serialization in all four: rclcpp writes a 4 KB plain
 // struct as CDR in microseconds, the generic JS CDR writer takes milliseconds, which would
@@ -74,7 +75,7 @@ const EXECUTORS: Record<string, string[]> = {
   fusion: ['PointCloudFusion', 'RayGroundFilter', 'EuclideanClusterDetector', 'ObjectCollisionEstimator'],
   planner: ['BehaviorPlanner'],
 };
-const RANK: Record<string, number> = { front: 2, rear: 2, fusion: 2, planner: 1, other: 0 };
+const RANK: Record<string, number> = { front: 2, rear: 2, fusion: 2, planner: 3, other: 0 };
 
 /** The reference node a stage belongs to: its module (a timer or a connection shares its node's). */
 const nodeOf = (g: Graph, i: number) => g.stages[i]!.module;

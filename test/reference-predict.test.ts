@@ -1,6 +1,8 @@
 // The simulator's prediction of the reference system's KPIs (xnodes/reference/predict.ts): the
 // meter's definitions on hand-computed dispatches, and predictions that respect what a plan
-// cannot beat (the hot path's crunches in sequence, two lanes or one).
+// cannot beat (the hot path's crunches in sequence, two lanes or one); and BehaviorPlanner's
+// ticks, ranked above the hot path as the reference's prioritised executor ranks the planner,
+// starting when due wherever they run (on the dispatch core in virtual time).
 import test from 'ava';
 import { join } from 'node:path';
 import { loadRegistry } from '../runtime/cli/xnodes.js';
@@ -8,14 +10,14 @@ import type { Job } from '../runtime/exec/core/types.js';
 import type { ExecPlan } from '../runtime/exec/plan.js';
 import { buildGraph, type Graph } from '../runtime/graph/index.js';
 import { loadLaunchFile } from '../runtime/launch/index.js';
-import type { Profile } from '../runtime/schedule/index.js';
+import { buildModel, planXauto, toExecPlan, type Profile } from '../runtime/schedule/index.js';
 import { runsOn, type XpuInfo } from '../runtime/xpu/types.js';
 import { predictReference, ReferenceMeter } from '../xnodes/reference/predict.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
-async function referenceGraph(): Promise<Graph> {
-  const desc = loadLaunchFile(join(root, 'launch', 'reference-system.launch.yaml'), { args: {} });
+async function referenceGraph(args: Record<string, string> = {}): Promise<Graph> {
+  const desc = loadLaunchFile(join(root, 'launch', 'reference-system.launch.yaml'), { args });
   return buildGraph(desc, await loadRegistry({ types: desc.xnodes.map((x) => x.type) }));
 }
 
@@ -43,14 +45,15 @@ test('meter: hot path from the later lidar stamp to the estimator start; planner
   t.is(m.period().deviation, Math.SQRT1_2);
 });
 
-test('prediction: every crunch 1 ms; one thread runs the hot path in sequence, two lanes overlap the transformers', async (t) => {
-  const g = await referenceGraph();
-  const xpus: XpuInfo[] = [
-    { id: 'main', kind: 'cpu', backend: 'main', lanes: 1, real: true, note: 'event loop' },
-    { id: 'native', kind: 'cpu', backend: 'native', lanes: 2, real: true, note: 'libuv pool' },
-  ];
+const xpus: XpuInfo[] = [
+  { id: 'main', kind: 'cpu', backend: 'main', lanes: 1, real: true, note: 'event loop' },
+  { id: 'native', kind: 'cpu', backend: 'native', lanes: 2, real: true, note: 'libuv pool' },
+];
+
+/** Every implementation 1 ms on every XPU it runs on. */
+function flatProfile(g: Graph): Profile {
   const flat = [1, 1, 1, 1, 1, 1, 1, 1];
-  const profile: Profile = {
+  return {
     host: 'test',
     simulated: false,
     cores: 2,
@@ -63,6 +66,11 @@ test('prediction: every crunch 1 ms; one thread runs the hot path in sequence, t
     cached: 0,
     failures: [],
   };
+}
+
+test('prediction: every crunch 1 ms; one thread runs the hot path in sequence, two lanes overlap the transformers', async (t) => {
+  const g = await referenceGraph();
+  const profile = flatProfile(g);
   const single: ExecPlan = { name: 'single', placements: g.stages.map(() => ({ impl: 'js', xpu: 'main', priority: 0, group: 'executor' })) };
   const native: ExecPlan = {
     name: 'native',
@@ -79,4 +87,30 @@ test('prediction: every crunch 1 ms; one thread runs the hot path in sequence, t
   t.true(pn.hot.p50 < ps.hot.p50);
   t.true(Math.abs(ps.period.mean - 100) < 1, `planner period ${ps.period.mean} ms`);
   t.throws(() => predictReference(g, { name: 'bad', placements: g.stages.map(() => ({ impl: 'worker', xpu: 'main', priority: 0 })) }, xpus, profile, 1), { message: /no profiled option worker@main/ });
+});
+
+/** Every stage on the event loop at its launch priority: the planner's tick shares one thread with the whole hot path. */
+const oneThread = (g: Graph): ExecPlan => ({ name: 'one thread', placements: g.stages.map((s) => ({ impl: 'js', xpu: 'main', priority: s.priority })) });
+
+test("BehaviorPlanner above the hot path (the launch's default, as the reference ranks its planner): its ticks start when due, on one thread with the hot path or as planned", async (t) => {
+  const g = await referenceGraph();
+  const profile = flatProfile(g);
+  // It ticks with both lidars (all at 100 ms from one origin): ranked first, it waits for what
+  // already ran when it fell due (one 1 ms crunch at most), not for the hot path those ticks start.
+  const first = predictReference(g, oneThread(g), xpus, profile, 5);
+  t.log(`late (ms): ranked first p50 ${first.late.p50} max ${first.late.max}`);
+  t.true(first.late.count > 30, `${first.late.count} planner ticks`);
+  t.true(first.late.max <= 1 + 1e-9, `late by up to ${first.late.max} ms`);
+  t.true(Math.abs(first.period.mean - 100) < 1e-6 && first.period.deviation < 1e-6, `period ${first.period.mean} ms, deviation ${first.period.deviation} ms`);
+  // Ranked below it (the launch's old default): behind both transformers, the fusion, the ground
+  // filter, the clusters and the estimator, every cycle; how long varies with their run times.
+  const below = await referenceGraph({ behavior_planner_priority: '1' });
+  const after = predictReference(below, oneThread(below), xpus, flatProfile(below), 5);
+  t.log(`ranked below the hot path: p50 ${after.late.p50} max ${after.late.max}`);
+  t.true(after.late.p50 >= 6, `below the hot path: late by ${after.late.p50} ms (p50)`);
+  // The planner's own plan keeps the ticks on time, wherever it puts the planner.
+  const model = buildModel(g, xpus, profile, { nominalMs: 1 });
+  const planned = toExecPlan(model, planXauto(model, { budgetMs: 200, refineMs: 200 }).assignment, 'xauto');
+  const p = predictReference(g, planned, xpus, profile, 5);
+  t.true(p.late.max <= 1 + 1e-9, `planned (${planned.placements[g.stages.findIndex((s) => s.name === 'BehaviorPlanner')]!.xpu}): late by up to ${p.late.max} ms`);
 });

@@ -2,7 +2,9 @@
 // period under a plan, defined as its command nodes measure them: hot path from the later of
 // the hot-path roots' stamps (a sensor stamps when its callback runs) to the stamp of the
 // hot-path sink (taken as its callback starts, before it crunches); the period from one
-// BehaviorPlanner stamp to the next. The same meter reads a real run (the executor's onDispatch).
+// BehaviorPlanner stamp to the next; and how late each planner tick starts after it was due
+// (what it waited for: a spread of it is the period's deviation). The same meter reads a real
+// run (the executor's onDispatch).
 import type { Job } from '../../runtime/exec/core/types.js';
 import type { ExecPlan } from '../../runtime/exec/plan.js';
 import type { Graph } from '../../runtime/graph/graph.js';
@@ -20,6 +22,8 @@ export const BEHAVIOR_PLANNER = 'BehaviorPlanner';
 export class ReferenceMeter {
   readonly samples: number[] = [];
   readonly periods: number[] = [];
+  /** Per planner tick: its start minus when it was due (ms). */
+  readonly late: number[] = [];
   private readonly roots: number[];
   private readonly sink: number;
   private readonly planner: number;
@@ -46,6 +50,7 @@ export class ReferenceMeter {
     if (job.stage === this.planner) {
       // Δstamp / Δsequence, as the reference's period statistic.
       const last = this.lastPlanner;
+      if (job.frame.seq > this.skip) this.late.push(t - job.frame.t0); // a timer's frame starts when it is due
       if (job.frame.seq > this.skip && Number.isFinite(last.t) && job.frame.seq > last.seq) this.periods.push((t - last.t) / (job.frame.seq - last.seq));
       this.lastPlanner = { t, seq: job.frame.seq };
       return;
@@ -106,9 +111,16 @@ function assignmentOf(graph: Graph, plan: ExecPlan, model: ReturnType<typeof bui
 }
 
 /** The simulated hot path and planner period of `plan` on `xpus` for `durationS` at the sources' rates. */
-export function predictReference(graph: Graph, plan: ExecPlan, xpus: XpuInfo[], profile: Profile, durationS: number, seed = 1): { hot: Summary; period: { mean: number; deviation: number } } {
+export function predictReference(
+  graph: Graph,
+  plan: ExecPlan,
+  xpus: XpuInfo[],
+  profile: Profile,
+  durationS: number,
+  seed = 1,
+): { hot: Summary; period: { mean: number; deviation: number }; late: Summary } {
   const model = buildModel(graph, xpus, aliased(profile, xpus), { nominalMs: 1 });
   const meter = new ReferenceMeter(graph);
   simulate(model, assignmentOf(graph, plan, model), { durationMs: durationS * 1000, sample: true, seed, onDispatch: meter.on });
-  return { hot: meter.hot(), period: meter.period() };
+  return { hot: meter.hot(), period: meter.period(), late: summarize(meter.late) };
 }
