@@ -85,6 +85,25 @@ test("endWeights: ends rank by their frames' origin, each level outweighs all be
   t.deepEqual([...endWeights(j, pj.sink, pj.preds, pj.source)], [0, 0, 1, 1000]);
 });
 
+test('endWeights: a timer-driven stage reading inputs ranks its ticks, not the ends of what they start', (t) => {
+  const m = model([{ id: 'cpu' }], [
+    { name: 'lidar', cost: { cpu: 1 }, periodMs: 100, priority: 2 },
+    { name: 'hot', cost: { cpu: 1 }, from: ['lidar'], priority: 2 },
+    { name: 'planner', cost: { cpu: 1 }, periodMs: 100, priority: 3 },
+    { name: 'cmd', cost: { cpu: 1 }, from: ['planner'] },
+  ]);
+  const planner = m.stages[2]!;
+  planner.timer = true;
+  const sc = prepare(m);
+  t.deepEqual([...sc.weight], [0, 1, 0, 1000], 'no inputs: a timer ranks what it starts, as a source');
+  planner.inputs.push({ stage: 2, port: 'in_0', topic: '/hot', type: 'xauto/Tensor', depth: 1, latched: true, clear: true, trigger: false, optional: true, producers: [1], bytes: 0, encodeMs: 0, decodeMs: 0 });
+  m.stages[1]!.consumers.push(planner.inputs[0]!);
+  m.stages[1]!.sink = false;
+  const w = prepare(m);
+  t.is(w.weight[3], 1, 'its frames end at their own priority');
+  t.true(w.weight[1]! > w.weight[3]!, 'the hot path outranks them');
+});
+
 test('the planner puts the higher-priority path first, as the dispatch does', (t) => {
   const plain = twoPaths(0);
   const a = planXauto(plain).assignment.option;

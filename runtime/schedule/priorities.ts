@@ -34,13 +34,16 @@ export function criticalPathFirst(m: CostModel, sc: EvalScratch, option: ArrayLi
  * priority of the frames' origin (the lowest of the sources and timer-driven stages whose
  * frames reach it along trigger inputs): each level, in rank among the ends' levels, outweighs
  * all those below it a thousandfold. So the data of a higher-priority sensor or timer is planned
- * for first, as the executor dispatches it first (the Autoware hot path from its lidars, then
- * what BehaviorPlanner's timer starts), and the rest within what that leaves. All ends weigh 1
- * when no priorities are given.
+ * for first, as the executor dispatches it first (the Autoware hot path from its lidars), and
+ * the rest within what that leaves. All ends weigh 1 when no priorities are given. A timer-driven
+ * stage that reads inputs (a cyclic node, as BehaviorPlanner) is no ranked origin: its launch
+ * priority ranks its ticks in dispatch (a periodic tick must not wait for the work it coincides
+ * with), not the latency of what they start, whose ends rank by their own priority.
  */
 export function endWeights(m: CostModel, sink: ArrayLike<number>, preds: number[][], source: ArrayLike<number>): Float64Array {
   const origin = new Float64Array(m.stages.length).fill(Infinity);
   for (const v of m.order) {
+    if (source[v] && m.stages[v]!.inputs.length > 0) continue;
     if (source[v]) origin[v] = m.stages[v]!.priority;
     else for (const u of preds[v]!) origin[v] = Math.min(origin[v]!, origin[u]!);
   }
