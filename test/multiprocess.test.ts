@@ -82,6 +82,18 @@ ddsTest('--record on a launch of two processes: each process records the topics 
   } finally {
     await rec.close();
   }
+  // Replayed through the same two processes: the source's process reads the recording, so the
+  // checker sees exactly the 30 recorded frames (not a fresh source's own count).
+  const summary = join(dir, 'replay.json');
+  const p = spawnSync(
+    process.execPath,
+    ['--import=tsx', 'runtime/cli/main.ts', 'launch', 'launch/hello-split.launch.yaml', '--plan', 'default', '--replay', file, '--summary-json', summary],
+    { cwd: root, encoding: 'utf8', env: { ...process.env, ROS_DOMAIN_ID: '58', CYCLONEDDS_URI: `file://${join(root, 'test/fixtures/ros2/cyclonedds-loopback.xml')}` } },
+  );
+  t.is(p.status, 0, p.stdout + p.stderr);
+  const replayed = JSON.parse(readFileSync(summary, 'utf8'));
+  t.is(replayed.check.frames, 30, p.stdout + p.stderr);
+  t.is(replayed.check.wrong, 0);
 });
 
 /** Makes two network namespaces joined by a veth pair: two hosts on one machine. */

@@ -279,6 +279,8 @@ function childArgs(a: LaunchArgs, name: string, traceDump: string): string[] {
   if (a.onStageFailed) args.push('--on-stage-failed', a.onStageFailed);
   for (const x of a.xnodes) args.push('--xnodes', x);
   if (a.migrate) args.push('--migrate', a.migrate);
+  // Each process replays its own sources from the recording (the top one may hold none).
+  if (a.replay) args.push('--replay', a.replay);
   if (a.summaryJson) args.push('--summary-json', a.summaryJson.replace(/(\.json)?$/, `.${name}.json`));
   if (a.record) {
     args.push('--record', recordFileOf(a.record, name));
