@@ -34,12 +34,17 @@ export interface PayoffHistory {
 
 const FIRST_WAIT = 3;
 const MAX_WAIT = 48;
+/**
+ * Opening rounds that must all be futile to settle a job: a drafter that reads the rollout's own
+ * tokens (n-gram) has nothing to match in the first round and is right from the second on.
+ */
+const FUTILE_ROUNDS = 2;
 
 /**
  * Whether speculation pays for a job: tokens committed per millisecond of a round (waits and
  * bookkeeping included, and in the first round the job's hand-over to the draft worker) against
  * what plain decoding would commit in the round's call time (one token per rollout per call). After three rounds
- * that do not pay (or one whose drafts gained nothing) the job goes on as plain decoding; a
+ * that do not pay (or two opening ones whose drafts gained nothing) the job goes on as plain decoding; a
  * drafter set that did not pay in its last job starts plain, and is tried again after 3 jobs,
  * then after twice as many each time it fails again (up to 48), so a drafter that never pays
  * costs almost nothing.
@@ -53,6 +58,7 @@ export class Payoff {
   #setupMs = 0;
   #rounds = 0;
   #futile = false;
+  #futileRounds = 0;
   #history: PayoffHistory;
 
   /** timed false: decisions must not depend on timing (sampled decoding), so it never switches off. */
@@ -65,17 +71,19 @@ export class Payoff {
   }
 
   /**
-   * drafted: rows of the round that carried a draft. A first round in which (nearly) every row
-   * was drafted for and the drafts bought under 2 % more tokens than plain decoding would settles
-   * it at once: no timing can make that pay (a random drafter costs one round, not three).
+   * drafted: rows of the round that carried a draft. Two opening rounds in which (nearly) every
+   * row was drafted for and the drafts bought under 2 % more tokens than plain decoding would
+   * settle it at once: no timing can make that pay (a random drafter costs two rounds, not
+   * three; one is not enough, see FUTILE_ROUNDS).
    */
   round(tokens: number, rows: number, callMs: number, roundMs: number, drafted = 0): void {
     if (this.off || !this.timed) return;
     this.#spec += tokens / Math.max(roundMs + (this.#rounds === 0 ? this.#setupMs : 0), 1e-6);
     this.#plain += rows / Math.max(callMs, 1e-6);
-    // Only the first round, where every rollout has its whole draft ahead (near the end a few
+    // Only the opening rounds, where every rollout has its whole draft ahead (near the end a few
     // rollouts with one-token drafts say nothing about the drafter).
-    if (this.#rounds === 0 && rows > 0 && drafted >= 0.9 * rows && tokens < 1.02 * rows) this.#futile = true;
+    if (this.#rounds < FUTILE_ROUNDS && rows > 0 && drafted >= 0.9 * rows && tokens < 1.02 * rows) this.#futileRounds++;
+    if (this.#futileRounds === FUTILE_ROUNDS) this.#futile = true;
     this.#rounds++;
     if (this.#futile || (this.#rounds >= 3 && !this.#pays())) this.off = true;
   }
