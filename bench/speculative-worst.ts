@@ -8,6 +8,7 @@
 // time. Plain against plain in the same design is the control: how far two identical paths
 // differ here. Each batch size starts from no payoff history, so its first jobs speculate.
 import { decodePlain } from '../runtime/speculate/engine.js';
+import { quantile } from '../runtime/trace/stats.js';
 import { decodeDecoupled, type DecoupledOptions, type DraftWorker } from '../runtime/speculate/decoupled.js';
 import type { Target } from '../runtime/speculate/types.js';
 import { createDrafters } from '../xnodes/planning/drafters.js';
@@ -30,11 +31,6 @@ export interface WorstCell {
   q3: number;
 }
 
-const quantile = (sorted: number[], q: number) => {
-  const x = q * (sorted.length - 1);
-  const i = Math.floor(x);
-  return sorted[i]! + (sorted[Math.min(i + 1, sorted.length - 1)]! - sorted[i]!) * (x - i);
-};
 
 async function optionsOf(mode: string, rows: number): Promise<DecoupledOptions> {
   if (mode === 'speculative:model') return { use: ['model'] };

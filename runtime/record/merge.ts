@@ -18,13 +18,15 @@ export interface MergeStats {
 /** Messages queued by McapFile between writes (it writes each batch in one writev). */
 const FLUSH_EVERY = 64;
 
-const same = (a: Uint8Array, b: Uint8Array) => a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
+type Schema = NonNullable<RecordedChannel['schema']>;
+
+const sameSchema = (a: Schema, b: Schema) => a.name === b.name && a.encoding === b.encoding && Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).equals(b.data);
 
 /** What makes two channels of one topic the same stream. */
 function agree(a: RecordedChannel, b: RecordedChannel): boolean {
   if (a.type !== b.type || a.encoding !== b.encoding) return false;
   if (!a.schema || !b.schema) return !a.schema && !b.schema;
-  return a.schema.name === b.schema.name && a.schema.encoding === b.schema.encoding && same(a.schema.data, b.schema.data);
+  return sameSchema(a.schema, b.schema);
 }
 
 /**
@@ -41,7 +43,7 @@ export async function mergeRecordings(inputs: string[], out: string): Promise<Me
     // Channels by topic; schemas by content.
     const byTopic = new Map<string, { id: number; first: RecordedChannel; from: string }>();
     const idOf = new Map<RecordedChannel, number>();
-    const schemas: Array<{ id: number; schema: NonNullable<RecordedChannel['schema']> }> = [];
+    const schemas: Array<{ id: number; schema: Schema }> = [];
     for (const [i, r] of recs.entries()) {
       for (const c of r.channels) {
         const known = byTopic.get(c.topic);
@@ -70,7 +72,7 @@ export async function mergeRecordings(inputs: string[], out: string): Promise<Me
       let schemaId = 0;
       if (first.schema) {
         const s = first.schema;
-        const hit = schemas.find((x) => x.schema.name === s.name && x.schema.encoding === s.encoding && same(x.schema.data, s.data));
+        const hit = schemas.find((x) => sameSchema(x.schema, s));
         schemaId = hit?.id ?? schemas.length + 1;
         if (!hit) {
           schemas.push({ id: schemaId, schema: s });
