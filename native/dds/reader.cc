@@ -13,9 +13,7 @@ namespace {
 // Samples at least this large reach JS as external ArrayBuffers over Cyclone's own memory.
 constexpr uint32_t kZeroCopyMin = 64 * 1024;
 
-void FinalizeSerdata(Napi::Env env, void *, RawSerdata *sd) {
-  int64_t ignored;
-  napi_adjust_external_memory(env, -static_cast<int64_t>(sd->size), &ignored);
+void FinalizeSerdata(Napi::Env, void *, RawSerdata *sd) {
   ddsi_serdata_unref(&sd->c);
 }
 
@@ -54,9 +52,6 @@ void TakeAll(Napi::Env env, Endpoint *ep) {
       if (sd->size >= kZeroCopyMin) {
         // The ArrayBuffer keeps the sample's reference; GC releases it.
         Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, sd->bytes(), sd->size, FinalizeSerdata, sd);
-        // Tell the GC how much memory the buffer pins, so samples go back to the pool promptly.
-        int64_t ignored;
-        napi_adjust_external_memory(env, sd->size, &ignored);
         arr = Napi::Uint8Array::New(env, sd->size, ab, 0);
       } else {
         Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, sd->size);
