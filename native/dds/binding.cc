@@ -49,6 +49,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createReader", Napi::Function::New(env, CreateReader));
   exports.Set("createWriter", Napi::Function::New(env, CreateWriter));
   exports.Set("write", Napi::Function::New(env, Write));
+  exports.Set("loan", Napi::Function::New(env, Loan));
+  exports.Set("commit", Napi::Function::New(env, Commit));
   exports.Set("matched", Napi::Function::New(env, Matched));
   exports.Set("acked", Napi::Function::New(env, Acked));
   exports.Set("malformed", Napi::Function::New(env, Malformed));

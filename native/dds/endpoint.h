@@ -143,6 +143,8 @@ Napi::Value DeleteEndpoint(const Napi::CallbackInfo &info);
 Napi::Value DeleteEntity(const Napi::CallbackInfo &info);
 void Cleanup(void *arg);
 Napi::Value Write(const Napi::CallbackInfo &info);  // writer.cc
+Napi::Value Loan(const Napi::CallbackInfo &info);
+Napi::Value Commit(const Napi::CallbackInfo &info);
 Napi::Value Matched(const Napi::CallbackInfo &info);
 Napi::Value Acked(const Napi::CallbackInfo &info);
 Napi::Value Malformed(const Napi::CallbackInfo &info);  // reader.cc

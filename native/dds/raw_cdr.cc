@@ -318,6 +318,17 @@ RawSerdata *copy_raw_serdata(const RawSerdata *src, const ddsi_sertype *type) {
   return sd;
 }
 
+void finish_raw_serdata(RawSerdata *sd, uint32_t length) {
+  const uint32_t padded = align4(length);
+  if (padded > length) memset(sd->bytes() + length, 0, padded - length);
+  sd->size = length;
+  if (length >= 4) {
+    uint8_t *b = sd->bytes();
+    b[3] = static_cast<uint8_t>((b[3] & ~3u) | (padded - length));
+    sd->size = padded;
+  }
+}
+
 void init_raw_serdata(RawSerdata *sd, const ddsi_sertype *type) {
   // XCDR: the low two bits of the options field say how many padding bytes end the sample,
   // so the payload on the wire can be a multiple of 4 while readers know the real length.

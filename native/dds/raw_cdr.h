@@ -37,6 +37,9 @@ RawSertype *new_raw_sertype(const std::string &type_name);
 RawSerdata *alloc_raw_serdata(uint32_t size);
 /// Attaches `sd` to `type` as a DATA sample; sets the XCDR padding bits for the final bytes.
 void init_raw_serdata(RawSerdata *sd, const ddsi_sertype *type);
+/// A loaned sample (initialised at its full size) cut to its first `length` bytes, with the
+/// padding to 4 zeroed and the XCDR padding bits set, as init_raw_serdata leaves a sample.
+void finish_raw_serdata(RawSerdata *sd, uint32_t length);
 /// A DATA sample of `type` holding `src`'s bytes as they are (size and padding bits included).
 RawSerdata *copy_raw_serdata(const RawSerdata *src, const ddsi_sertype *type);
 /// True when the first two bytes name a CDR encapsulation this runtime can read.

@@ -66,6 +66,12 @@ export interface SubscribeOptions {
   onOverwritten?: (count: number) => void;
 }
 
+/**
+ * From this size bound on, publish() serializes into a sample the transport lends: below it,
+ * a copy out of the publisher's kept buffer costs less than setting a loan up.
+ */
+const LOAN_MIN_BYTES = 64 * 1024;
+
 export class Ros2Context {
   readonly transport: Transport;
   readonly registry: MessageRegistry;
@@ -120,16 +126,25 @@ export class Ros2Context {
     };
     // The compiled codec writes into the publisher's buffer (grown to the message's size bound,
     // then kept), and the transport takes its first `length` bytes: no allocation per message.
+    // A large message is serialized straight into the outgoing sample the transport lends, so
+    // its bytes are written once instead of serialized and then copied.
     const publishCompiled = (msg: T): void => {
       let length: number;
+      let loan: Uint8Array | undefined;
       try {
         const bound = codec!.maxSize(msg);
-        if (bound > scratchU8.byteLength) scratchU8 = new Uint8Array(Math.max(bound, scratchU8.byteLength * 2));
-        length = codec!.encodeInto(msg, scratchU8);
+        if (bound >= LOAN_MIN_BYTES && raw.loan) {
+          loan = raw.loan(bound);
+          length = codec!.encodeInto(msg, loan);
+        } else {
+          if (bound > scratchU8.byteLength) scratchU8 = new Uint8Array(Math.max(bound, scratchU8.byteLength * 2));
+          length = codec!.encodeInto(msg, scratchU8);
+        }
       } catch (err) {
         throw new Error(`${name} (${t}): message does not serialize: ${(err as Error).message}`);
       }
-      raw.write(scratchU8, length);
+      if (loan) raw.commit!(loan, length);
+      else raw.write(scratchU8, length);
       stats.sent++;
       stats.bytes_sent += length;
     };

@@ -37,6 +37,13 @@ export interface DdsAddon {
   ): number;
   /** Sends the first `length` bytes of `cdr` (copied once into a pooled DDS sample). */
   write(writer: number, cdr: Uint8Array, length: number): void;
+  /**
+   * A DDS sample's own memory, `size` bytes, to serialize into; commit() sends it and detaches
+   * the Uint8Array (it reads as empty after, so it cannot touch the sample being sent).
+   */
+  loan(writer: number, size: number): Uint8Array;
+  /** Sends the first `length` bytes of a loan of this writer; the loan is spent either way. */
+  commit(writer: number, loan: Uint8Array, length: number): void;
   matched(endpoint: number): number;
   acked(writer: number): boolean;
   malformed(reader: number): number;

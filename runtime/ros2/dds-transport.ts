@@ -57,6 +57,8 @@ export class DdsTransport implements Transport {
     this.#writers.set(w, topic);
     return {
       write: (cdr, length) => dds.write(w, cdr, length ?? cdr.byteLength),
+      loan: (size) => dds.loan(w, size),
+      commit: (loan, length) => dds.commit(w, loan, length),
       matched: () => dds.matched(w),
       acked: () => dds.acked(w),
       close: () => {

@@ -28,6 +28,14 @@ export interface RawWriter {
    * (default: all); the bytes may be reused after.
    */
   write(cdr: Uint8Array, length?: number): void;
+  /**
+   * Where the transport can: `size` bytes of an outgoing sample's own memory to serialize into
+   * (no copy on the way out). Ownership: the caller's until commit(), which sends its first
+   * `length` bytes and takes the memory back: the array reads as empty afterwards. A loan never
+   * committed is simply dropped.
+   */
+  loan?(size: number): Uint8Array;
+  commit?(loan: Uint8Array, length: number): void;
   /** Subscribers currently matched. */
   matched(): number;
   /** True once matched reliable subscribers acknowledged everything written. */
