@@ -90,3 +90,39 @@ ddsTest('publish() of a large message arrives as serialized, small ones beside i
     b.close();
   }
 });
+
+ddsTest('a lending subscription: each sample is intact during its callback and taken back after, never overwritten under a keeper', async (t) => {
+  if (missing) return t.fail(`DDS tests cannot run: ${missing}`);
+  const a = await openRos2({ domainId: 147, transport: 'dds' });
+  const b = await openRos2({ domainId: 147, transport: 'dds' });
+  try {
+    const type = 'std_msgs/msg/UInt8MultiArray';
+    const sizes = [200_001, 10, 150_000, 70_000, 3];
+    const kept: Uint8Array[] = [];
+    const seen: Array<{ ok: boolean; n: number }> = [];
+    const done = new Promise<void>((resolve) => {
+      const sub = b.subscribeRaw('/lend', type, 'reliable,keep_all', { lend: true }).subscribe((cdr) => {
+        const m = b.registry.deserialize(type, cdr) as { data: Uint8Array };
+        const k = seen.length;
+        seen.push({ n: m.data.byteLength, ok: m.data.every((v, i) => v === ((i * 13 + k) & 255)) });
+        kept.push(cdr); // against the rule: kept past the callback
+        if (seen.length === sizes.length) {
+          sub.unsubscribe();
+          resolve();
+        }
+      });
+    });
+    const p = a.publisher('/lend', type, 'reliable,keep_all');
+    t.true(await p.waitForSubscribers(1, 10000));
+    sizes.forEach((n, k) => p.publish({ layout: { dim: [], data_offset: 0 }, data: new Uint8Array(n).map((_, i) => (i * 13 + k) & 255) }));
+    await done;
+    t.deepEqual(seen.map((s) => s.n), sizes);
+    t.true(seen.every((s) => s.ok), 'every sample read as sent inside its callback');
+    // What was kept reads as empty (large and small alike): later samples cannot show through it.
+    t.deepEqual(kept.map((k) => k.byteLength), sizes.map(() => 0));
+    t.throws(() => kept[0]!.slice(), { instanceOf: TypeError });
+  } finally {
+    a.close();
+    b.close();
+  }
+});

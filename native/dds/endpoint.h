@@ -55,6 +55,10 @@ using Tsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, Job, CallJs>;
 struct Endpoint {
   dds_entity_t entity = 0;
   bool is_reader = false;
+  // A lending reader: each sample's bytes are the data callback's only while it runs, then
+  // detached (the array reads as empty), so the memory goes back to the pool without waiting
+  // for V8's GC to find the ArrayBuffer.
+  bool lend = false;
   RawSertype *type = nullptr;  // owned by the topic
   EnvState *es = nullptr;
   // Set before the DDS entity exists and released only after it is deleted (dds_delete waits

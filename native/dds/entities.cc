@@ -117,7 +117,7 @@ void DropEndpoint(Endpoint *ep) {
 Napi::Value CreateEndpoint(const Napi::CallbackInfo &info, bool reader) {
   Napi::Env env = info.Env();
   if (!info[0].IsNumber() || !info[1].IsNumber())
-    return Fail(env, reader ? "createReader(participant, topic, qos, onData, onEvent)" : "createWriter(participant, topic, qos, onEvent)");
+    return Fail(env, reader ? "createReader(participant, topic, qos, onData, onEvent, lend?)" : "createWriter(participant, topic, qos, onEvent)");
   const dds_entity_t pp = info[0].As<Napi::Number>().Int32Value();
   const dds_entity_t tp = info[1].As<Napi::Number>().Int32Value();
   RawSertype *st;
@@ -131,6 +131,7 @@ Napi::Value CreateEndpoint(const Napi::CallbackInfo &info, bool reader) {
   ReadQos(env, info[2], q);
   Endpoint *ep = reader ? MakeEndpoint(env, info[4], info[3]) : MakeEndpoint(env, info[3], env.Undefined());
   ep->is_reader = reader;
+  ep->lend = reader && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
   ep->type = st;
   dds_listener_t *l = dds_create_listener(ep);
   SetListeners(l, reader);

@@ -49,15 +49,18 @@ void TakeAll(Napi::Env env, Endpoint *ep) {
         continue;
       }
       Napi::Value arr;
+      Napi::ArrayBuffer lent;
       if (sd->size >= kZeroCopyMin) {
         // The ArrayBuffer keeps the sample's reference; GC releases it.
         Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, sd->bytes(), sd->size, FinalizeSerdata, sd);
         arr = Napi::Uint8Array::New(env, sd->size, ab, 0);
+        if (ep->lend) lent = ab;
       } else {
         Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, sd->size);
         memcpy(ab.Data(), sd->bytes(), sd->size);
         ddsi_serdata_unref(buf[i]);
         arr = Napi::Uint8Array::New(env, sd->size == 0 ? 0 : ab.ByteLength(), ab, 0);
+        if (ep->lend) lent = ab;
       }
       const uint64_t t0 = NowNs();
       if (first) {
@@ -65,6 +68,9 @@ void TakeAll(Napi::Env env, Endpoint *ep) {
         first = false;
       }
       CallQuiet(env, ep->on_data, arr);
+      // The loan ends with the callback: the detach releases the sample (its finalizer runs
+      // on the next loop turn), and whatever the callback kept of it reads as empty.
+      if (!lent.IsEmpty()) napi_detach_arraybuffer(env, lent);
       ep->deliver_us[ep->deliver_n++ % Endpoint::kTimings] = float(NowNs() - t0) / 1000.0f;
     }
     if (static_cast<uint32_t>(n) < kBatch) return;

@@ -4,7 +4,7 @@ import { Observable, Subject } from 'rxjs';
 import { decodeSample, MessageDecodeError, messageRegistry, type MessageRegistry } from './messages.js';
 import { canonicalType, normalizeTopic } from './names.js';
 import { resolveQos, type QosProfile } from './qos.js';
-import type { TopicEndpointInfo, Transport, TransportEvent } from './transport.js';
+import type { ReaderOptions, TopicEndpointInfo, Transport, TransportEvent } from './transport.js';
 
 export interface Ros2Stats {
   sent: number;
@@ -203,8 +203,13 @@ export class Ros2Context {
     });
   }
 
-  /** CDR samples on `topic` without decoding (for relays, recorders and `topic hz`). */
-  subscribeRaw(topic: string, type: string, qos?: string | Partial<QosProfile>): Observable<Uint8Array> {
+  /**
+   * CDR samples on `topic` without decoding (for relays, recorders and `topic hz`). With
+   * `lend`, each sample is the subscriber's only during its next() call (see ReaderOptions):
+   * for consumers that finish with the bytes before returning, whose large samples then go
+   * back to the transport at once instead of when V8's GC finds them.
+   */
+  subscribeRaw(topic: string, type: string, qos?: string | Partial<QosProfile>, opts: ReaderOptions = {}): Observable<Uint8Array> {
     const t = canonicalType(type);
     const stats = this.#stats;
     return new Observable<Uint8Array>((sub) => {
@@ -213,7 +218,7 @@ export class Ros2Context {
         stats.received++;
         stats.bytes_received += cdr.byteLength;
         sub.next(cdr);
-      }, () => sub.complete());
+      }, () => sub.complete(), undefined, undefined, opts);
     });
   }
 
@@ -225,9 +230,10 @@ export class Ros2Context {
     onClose: () => void,
     onRefused?: (count: number) => void,
     onOverwritten?: (count: number) => void,
+    readerOpts?: ReaderOptions,
   ): () => void {
     if (this.#closed) throw new Error('xauto ros2: context is closed');
-    const raw = this.transport.createReader(name, type, resolveQos(qos), onData, (e) => this.#onEvent(name, type, 'subscriber', e));
+    const raw = this.transport.createReader(name, type, resolveQos(qos), onData, (e) => this.#onEvent(name, type, 'subscriber', e), readerOpts);
     this.#refusedBy.add(raw);
     const refusedAtOpen = raw.refused();
     let closed = false;

@@ -34,6 +34,8 @@ export interface DdsAddon {
     /** Absent for a relaying reader (relay()). */
     onData: ((cdr: Uint8Array) => void) | undefined,
     onEvent: (e: NativeStatusEvent) => void,
+    /** Lend each sample to onData only while it runs: detached when it returns. */
+    lend?: boolean,
   ): number;
   /** Sends the first `length` bytes of `cdr` (copied once into a pooled DDS sample). */
   write(writer: number, cdr: Uint8Array, length: number): void;

@@ -3,7 +3,7 @@
 import { ddsAddon, type DdsAddon, type NativeEndpoint, type NativeStatusEvent } from './dds-native.js';
 import { ddsToTopic, ddsToType, topicToDds, typeToDds } from './names.js';
 import { QOS_POLICY_NAMES, type QosProfile } from './qos.js';
-import type { RawReader, RawWriter, TopicEndpointInfo, Transport, TransportEvent } from './transport.js';
+import type { RawReader, RawWriter, ReaderOptions, TopicEndpointInfo, Transport, TransportEvent } from './transport.js';
 
 function toEvent(e: NativeStatusEvent): TransportEvent {
   switch (e.kind) {
@@ -74,10 +74,11 @@ export class DdsTransport implements Transport {
     qos: QosProfile,
     onData: (cdr: Uint8Array) => void,
     onEvent: (e: TransportEvent) => void,
+    opts: ReaderOptions = {},
   ): RawReader {
     this.#check();
     const dds = this.#dds;
-    const r = dds.createReader(this.#participant, this.#topic(topic, type), qos, onData, (e) => onEvent(toEvent(e)));
+    const r = dds.createReader(this.#participant, this.#topic(topic, type), qos, onData, (e) => onEvent(toEvent(e)), opts.lend === true);
     this.#endpoints.add(r);
     this.#readers.set(r, topic);
     return {

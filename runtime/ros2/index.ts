@@ -15,7 +15,7 @@ export type { Durability, History, QosProfile, Reliability } from './qos.js';
 export { RclnodejsTransport, RclnodejsUnavailable } from './rclnodejs-transport.js';
 export { DdsUnavailable } from './dds-native.js';
 export { DdsTransport } from './dds-transport.js';
-export type { RawReader, RawWriter, TopicEndpointInfo, Transport, TransportEvent } from './transport.js';
+export type { RawReader, RawWriter, ReaderOptions, TopicEndpointInfo, Transport, TransportEvent } from './transport.js';
 export { MessageValueError, messageToYaml, toMessage } from './values.js';
 
 export interface OpenRos2Options {

@@ -43,6 +43,16 @@ export interface RawWriter {
   close(): void;
 }
 
+export interface ReaderOptions {
+  /**
+   * The samples' bytes are onData's only while it runs: the transport may take them back when
+   * it returns (native DDS detaches them: the array then reads as empty and its methods throw),
+   * so their memory is reused at once instead of when the GC finds it. A consumer that keeps
+   * bytes past the call copies them. Without it, samples are the consumer's to keep.
+   */
+  lend?: boolean;
+}
+
 export interface RawReader {
   matched(): number;
   /** Samples the transport itself refused as malformed before they reached JavaScript. */
@@ -62,6 +72,7 @@ export interface Transport {
     qos: QosProfile,
     onData: (cdr: Uint8Array) => void,
     onEvent: (e: TransportEvent) => void,
+    opts?: ReaderOptions,
   ): RawReader;
   endpoints(): Promise<TopicEndpointInfo[]>;
   close(): void;
