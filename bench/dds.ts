@@ -12,8 +12,10 @@
 //     publishRaw, what an application does) or in the native layer (relay(): the listener
 //     writes each sample on Cyclone's receive thread, no JS), which isolates the JS hop.
 //   throughput: 1 MiB sensor_msgs/PointCloud2 from xauto publish() to another xauto process
-//     decoding every message (subscribeRaw + deserialize), vs ddsperf pub -> sub of 1 MiB; also
-//     xauto -> the C peer (idlc-generated deserializer) for reference.
+//     decoding every message inside its callback (subscribeRaw with lent samples + deserialize,
+//     as ddsperf's subscriber returns each loaned sample after reading it), vs ddsperf pub -> sub
+//     of 1 MiB; also the same with samples the subscriber may keep (freed by V8's GC), and
+//     xauto -> the C peer (idlc-generated deserializer), for reference.
 //   breakdown: one round trip split into publish call (serialize, native write + Cyclone send),
 //     the wire + C relay + Cyclone receive, the listener -> JS wake-up, the data callback
 //     (decode, rxjs); and the compiled CDR codec against the reference (@foxglove) it replaces,
@@ -228,6 +230,8 @@ export default async function main(args: string[]): Promise<void> {
   const xautoRates: number[] = [];
   const toCRates: number[] = [];
   const sinkGcShares: number[] = [];
+  const keptRates: number[] = [];
+  const keptGcShares: number[] = [];
   const tputRatios: number[] = [];
   const steps = {
     send: [] as number[], sendRaw: [] as number[], hotRaw: [] as number[], write: [] as number[], writeRaw: [] as number[], hotWrite: [] as number[],
@@ -259,10 +263,14 @@ export default async function main(args: string[]): Promise<void> {
     nativeRelayP50s.push(await cPingThroughXauto(peer, d + 1, rounds * 3, 'native'));
     const dRate = await ddsperfThroughput(d + 2, seconds);
     ddsperfRates.push(dRate);
-    const sinkX = spawnChild(process.execPath, ['--import=tsx', join(repoRoot, 'test/fixtures/ros2/sink.ts'), '/cloud', 'sensor_msgs/msg/PointCloud2', String(count)], childEnv(d + 2));
-    const { bytesPerS: xRate, gcShare } = await xautoThroughput(d + 2, sinkX, count + 1);
+    const sink = (mode: 'lend' | 'keep') =>
+      spawnChild(process.execPath, ['--import=tsx', join(repoRoot, 'test/fixtures/ros2/sink.ts'), '/cloud', 'sensor_msgs/msg/PointCloud2', String(count), 'reliable,keep_all', mode], childEnv(d + 2));
+    const { bytesPerS: xRate, gcShare } = await xautoThroughput(d + 2, sink('lend'), count + 1);
     xautoRates.push(xRate);
     if (gcShare !== undefined) sinkGcShares.push(gcShare);
+    const kept = await xautoThroughput(d + 2, sink('keep'), count + 1);
+    keptRates.push(kept.bytesPerS);
+    if (kept.gcShare !== undefined) keptGcShares.push(kept.gcShare);
     tputRatios.push(xRate / dRate);
     if (!quick || round === 0) {
       const sinkC = spawnChild(peer, ['sub-pc2', '/cloud', String(count)], childEnv(d + 2));
@@ -287,8 +295,10 @@ export default async function main(args: string[]): Promise<void> {
     ['rtt ratio xauto / C peer through the same relay', (p50 / cPeerP50).toFixed(2)],
     ['rtt p50, C peer -> xauto echo in JS (subscribeRaw -> publishRaw) -> C peer', `${spread(jsEchoP50s)} us`],
     ['rtt p50, C peer -> xauto native relay (no JS) -> C peer', `${spread(nativeRelayP50s)} us`],
-    ['throughput 1 MiB, xauto -> xauto (decoded)', `${spread(xautoRates.map((b) => b / MIB))} MiB/s`],
+    ['throughput 1 MiB, xauto -> xauto (decoded in the callback, samples lent)', `${spread(xautoRates.map((b) => b / MIB))} MiB/s`],
     ['  receiving xauto process: time in V8 GC', sinkGcShares.length ? `${spread(sinkGcShares.map((x) => x * 100))} %` : 'not reported'],
+    ['throughput 1 MiB, xauto -> xauto (decoded, samples kept: freed by GC)', `${spread(keptRates.map((b) => b / MIB))} MiB/s`],
+    ['  receiving xauto process: time in V8 GC', keptGcShares.length ? `${spread(keptGcShares.map((x) => x * 100))} %` : 'not reported'],
     ['throughput 1 MiB, xauto -> C peer', `${spread(toCRates.map((b) => b / MIB))} MiB/s`],
     ['throughput 1 MiB, ddsperf pub -> sub', `${spread(ddsperfRates.map((b) => b / MIB))} MiB/s`],
     ['throughput ratio xauto / ddsperf', spread(tputRatios, 2)],
@@ -362,6 +372,8 @@ export default async function main(args: string[]): Promise<void> {
     native_relay_rtt_us_p50: Number(median(nativeRelayP50s).toFixed(2)),
     native_relay_ratio_vs_c_relay: Number((median(nativeRelayP50s) / cPeerP50).toFixed(3)),
     sink_gc_share: sinkGcShares.length ? Number(median(sinkGcShares).toFixed(3)) : null,
+    throughput_kept_ratio_1mb: Number((median(keptRates) / ddsperfBps).toFixed(3)),
+    sink_kept_gc_share: keptGcShares.length ? Number(median(keptGcShares).toFixed(3)) : null,
     encode_ns_64b: Math.round(small.encode),
     reference_encode_ns_64b: Math.round(small.refEncode),
     decode_ns_64b: Math.round(small.decode),
