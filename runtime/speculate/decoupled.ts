@@ -155,7 +155,18 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
   const costs = timed ? perToken : undefined;
   const wantOf = (row: number, d: number, round: number) => (use[d] ? selector.want(row, d, round, costs) : 0);
   for (let row = 0; row < job.rows; row++) for (let d = 0; d < Dw; d++) b.want[row * Dw + d] = wantOf(row, d, 0);
+  // Drafts the worker has published so far this job (begin reset its drafts; it counts on).
+  const published = Atomics.load(b.control, 2);
   worker.notify();
+  const draftStart = performance.now();
+  // Until the worker's first drafts, rounds without drafts are plain decoding (Payoff.idle).
+  const running = drafting && worker.live;
+  let heard = !running;
+  const hear = () => {
+    if (heard || Atomics.load(b.control, 2) === published) return heard;
+    pays.delivered(performance.now() - draftStart);
+    return (heard = true);
+  };
   /** Inline drafter i proposes, for every unfinished rollout that wants it, into cand and usable. */
   const draftInline = async (i: number, round: number) => {
     const d = Dw + i;
@@ -203,7 +214,13 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
       // Drafting overlaps verification; only when a rollout that is drafted for has nothing to
       // verify, wait for the worker, at most about one call's time.
       for (let i = 0; i < inline.length; i++) await draftInline(i, round);
-      if (drafting && worker.live && missing(b, live, Dw, D, use, usable, end) > 0) await waitAsync(b.control, 2, Atomics.load(b.control, 2), worker.callMs).value;
+      // Before the worker's first drafts, only when they may come within the wait (Payoff.waitFirst).
+      if (running && missing(b, live, Dw, D, use, usable, end) > 0 && (hear() || pays.waitFirst(performance.now() - draftStart, worker.callMs))) {
+        await waitAsync(b.control, 2, Atomics.load(b.control, 2), worker.callMs).value;
+        if (!hear()) pays.missed(performance.now() - draftStart);
+      }
+      // Whether this round's call was built after the worker's first drafts (a round judged).
+      const judged = hear();
       call.count = 0;
       let active = 0;
       for (let row = 0; row < job.rows; row++) {
@@ -299,7 +316,9 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
       measureCost();
       if (o.onRound) await o.onRound(b, round);
       worker.notify();
-      pays.round(committedTotal(committedN, firsts), firsts, callMs, performance.now() - roundStart, drafted);
+      const roundMs = performance.now() - roundStart;
+      if (drafted > 0 || judged) pays.round(committedTotal(committedN, firsts), firsts, callMs, roundMs, drafted);
+      else pays.idle(roundMs - callMs, performance.now() - draftStart);
     }
   } finally {
     stats.ms = performance.now() - t0;

@@ -30,6 +30,11 @@ export interface PayoffHistory {
   paid: boolean;
   skipped: number;
   wait?: number;
+  /**
+   * Milliseconds from the start of drafting to the draft worker's first drafts in the last job
+   * that measured it (a lower bound when none came): how long waiting for them would take.
+   */
+  lagMs?: number;
 }
 
 const FIRST_WAIT = 3;
@@ -59,6 +64,11 @@ export class Payoff {
   #rounds = 0;
   #futile = false;
   #futileRounds = 0;
+  /** Rounds before the draft worker's first drafts: plain rounds, not judged (their extra time is set-up). */
+  #idle = 0;
+  #lag: number | undefined;
+  #lagAtLeast = 0;
+  #missed = false;
   #history: PayoffHistory;
 
   /** timed false: decisions must not depend on timing (sampled decoding), so it never switches off. */
@@ -76,7 +86,7 @@ export class Payoff {
    * settle it at once: no timing can make that pay (a random drafter costs two rounds, not
    * three; one is not enough, see FUTILE_ROUNDS).
    */
-  round(tokens: number, rows: number, callMs: number, roundMs: number, drafted = 0): void {
+  round(tokens: number, rows: number, callMs: number, roundMs: number, drafted = rows): void {
     if (this.off || !this.timed) return;
     this.#spec += tokens / Math.max(roundMs + (this.#rounds === 0 ? this.#setupMs : 0), 1e-6);
     this.#plain += rows / Math.max(callMs, 1e-6);
@@ -86,6 +96,42 @@ export class Payoff {
     if (this.#futileRounds === FUTILE_ROUNDS) this.#futile = true;
     this.#rounds++;
     if (this.#futile || (this.#rounds >= 3 && !this.#pays())) this.off = true;
+  }
+
+  /**
+   * Whether to wait (up to about one call) for the draft worker's first drafts of the job,
+   * `sinceMs` after it started drafting: not once such a wait ran out with nothing, nor when the
+   * worker's lag measured in the last job says they come after the wait would end (a large batch
+   * drafted far ahead: the model drafter at batch 64 takes about three calls). The verifier
+   * decodes plain meanwhile and takes the drafts when they come.
+   */
+  waitFirst(sinceMs: number, callMs: number): boolean {
+    if (this.#missed) return false;
+    const lag = this.#history.lagMs;
+    return lag === undefined || lag <= sinceMs + callMs;
+  }
+
+  /** The worker's first drafts of the job came `sinceMs` after drafting started. */
+  delivered(sinceMs: number): void {
+    this.#lag ??= sinceMs;
+  }
+
+  /** A wait for the worker's first drafts ran out at `sinceMs` with nothing: no more such waits. */
+  missed(sinceMs: number): void {
+    this.#missed = true;
+    this.#lagAtLeast = Math.max(this.#lagAtLeast, sinceMs);
+  }
+
+  /**
+   * A round before the worker's first drafts, with none from elsewhere: plain decoding, which says
+   * nothing of the drafters, so it is not judged; what it took beyond its call (a wait, the
+   * bookkeeping) is charged to the first judged round, as the hand-over is.
+   */
+  idle(extraMs: number, sinceMs: number): void {
+    this.#lagAtLeast = Math.max(this.#lagAtLeast, sinceMs);
+    if (this.off || !this.timed) return;
+    this.#setupMs += Math.max(0, extraMs);
+    this.#idle++;
   }
 
   /** Time a speculative job spends before its first round (handing the job to the draft worker). */
@@ -99,9 +145,12 @@ export class Payoff {
 
   record(): PayoffHistory {
     const h = this.#history;
-    if (this.#rounds === 0) return { ...h, skipped: h.skipped + 1 };
-    if (!this.#futile && this.#pays()) return { paid: true, skipped: 0 };
-    return { paid: false, skipped: 0, wait: h.paid ? FIRST_WAIT : Math.min(MAX_WAIT, 2 * (h.wait ?? FIRST_WAIT)) };
+    const lag = this.#lag ?? (this.#lagAtLeast > 0 ? Math.max(this.#lagAtLeast, h.lagMs ?? 0) : h.lagMs);
+    const lagMs = lag === undefined ? {} : { lagMs: lag };
+    if (this.#rounds === 0 && this.#idle === 0) return { ...h, ...lagMs, skipped: h.skipped + 1 };
+    // A job whose worker never delivered only paid its idle rounds' extra time.
+    if (this.#rounds > 0 && !this.#futile && this.#pays()) return { paid: true, skipped: 0, ...lagMs };
+    return { paid: false, skipped: 0, wait: h.paid ? FIRST_WAIT : Math.min(MAX_WAIT, 2 * (h.wait ?? FIRST_WAIT)), ...lagMs };
   }
 }
 
