@@ -1,6 +1,8 @@
 // When speculation does not pay (runtime/speculate/payoff.ts): the job goes on plain after three
 // losing rounds (one, when its drafts gained nothing), the drafter set starts plain in the next jobs, and it is tried again less and
-// less often while it keeps losing, so a drafter that never pays costs almost nothing.
+// less often while it keeps losing, so a drafter that never pays costs almost nothing. Rounds
+// before the draft worker's first drafts are plain decoding, not judged, and waited for only
+// while the drafts may come within the wait.
 import test from 'ava';
 import { Payoff, type PayoffHistory } from '../runtime/speculate/payoff.js';
 
@@ -94,6 +96,103 @@ test.serial('a random drafter costs two speculative rounds, then the next job of
     t.deepEqual(rounds, [2, 0]);
   } finally {
     await worker.close();
+    await target.close();
+  }
+});
+
+test('rounds before the draft worker first delivers are plain decoding, not judged: a worker slow to start still gets its verdict from its drafts', (t) => {
+  // Judged, three such rounds (a wait of one call, then a call with no drafts) switch the job plain.
+  const judged = new Payoff();
+  for (let i = 0; i < 3; i++) judged.round(10, 10, 1, 2, 0);
+  t.true(judged.off);
+  const p = new Payoff();
+  for (let i = 0; i < 3; i++) p.idle(1, 2 * (i + 1));
+  t.false(p.off, 'idle rounds do not settle it');
+  for (let i = 0; i < 3; i++) p.round(30, 10, 1, 1, 10);
+  t.false(p.off);
+  t.true(p.record().paid);
+  // Their extra time is charged to the first judged round: drafts that gain 20 % do not buy back 100 ms of waits.
+  const q = new Payoff();
+  q.idle(100, 101);
+  for (let i = 0; i < 3; i++) q.round(12, 10, 1, 1, 10);
+  t.true(q.off);
+  const r = new Payoff();
+  for (let i = 0; i < 3; i++) r.round(12, 10, 1, 1, 10);
+  t.false(r.off);
+});
+
+test('the wait for the first drafts: once while the lag is unknown, never again after one ran out, and only when the lag of the last job fits in it', (t) => {
+  const p = new Payoff();
+  t.true(p.waitFirst(0, 5), 'lag unknown: wait');
+  p.missed(5);
+  t.false(p.waitFirst(10, 5), 'a wait ran out with nothing: decode plain until drafts come');
+  p.delivered(45);
+  p.delivered(60); // only the first delivery is the lag
+  const h = p.record();
+  t.is(h.lagMs, 45);
+  const slow = new Payoff(h);
+  t.false(slow.waitFirst(0, 5), 'the worker takes 45 ms: a 5 ms wait cannot catch its drafts');
+  t.true(slow.waitFirst(41, 5), 'they may come within this wait');
+  const fast = new Payoff({ paid: true, skipped: 0, lagMs: 3 });
+  t.true(fast.waitFirst(0, 5));
+  // The lag outlives jobs that start plain.
+  const off = new Payoff({ paid: false, skipped: 0, lagMs: 45 });
+  t.true(off.off);
+  t.is(off.record().lagMs, 45);
+});
+
+test('a job whose worker never delivered paid only its idle rounds: not paid, and its lag at least the time it waited', (t) => {
+  const p = new Payoff();
+  p.missed(5);
+  for (let i = 1; i <= 4; i++) p.idle(0.1, 5 + 5 * i);
+  t.false(p.off);
+  const h = p.record();
+  t.false(h.paid);
+  t.is(h.lagMs, 25);
+  t.true(new Payoff(h).off, 'the next job of that drafter set and batch starts plain');
+});
+
+test.serial('a live draft source that never drafts: every round idle, the job equals plain decoding and is recorded as not paid (real target)', async (t) => {
+  const { decodeDecoupled } = await import('../runtime/speculate/decoupled.js');
+  const { createBoard } = await import('../runtime/speculate/board.js');
+  const { decodePlain } = await import('../runtime/speculate/engine.js');
+  const { jobOf } = await import('../xnodes/planning/jobs.js');
+  const { openTarget } = await import('../xnodes/planning/model.js');
+  const { CONTEXT, H, T, WINDOW } = await import('../xnodes/planning/motion.js');
+  const { HELDOUT_SEEDS, trajectories } = await import('../models/rollout.gen.mjs');
+  const hs = (await trajectories(HELDOUT_SEEDS.slice(0, 1), 0.7)).slice(0, 16).map((x) => ({ cls: x.cls, xs: x.xs.subarray(0, H + 1), ys: x.ys.subarray(0, H + 1) }));
+  const target = await openTarget();
+  const board = createBoard({ rows: 16, window: WINDOW, drafters: 1, ahead: T, contextDim: CONTEXT });
+  // A worker that is up (live) but never publishes a draft: the extreme of one slow to start.
+  const silent = {
+    drafters: ['model'],
+    ahead: T,
+    board,
+    priors: new Map<string, number>(),
+    paid: new Map<string, PayoffHistory>(),
+    callMs: 0,
+    live: true,
+    async begin(job: { rows: number; prompt: number; tokens: Int32Array; context: Float32Array }) {
+      board.committed.set(job.tokens);
+      board.context.set(job.context);
+      board.lens.fill(job.prompt, 0, job.rows);
+      board.want.fill(0);
+    },
+    notify() {},
+    end() {},
+  };
+  try {
+    const plain = jobOf(hs);
+    await decodePlain(plain.job, target);
+    const k = jobOf(hs);
+    let rounds = 0;
+    await decodeDecoupled(k.job, target, silent, { use: ['model'], onRound: () => void rounds++ });
+    t.true(Buffer.from(k.job.tokens.buffer).equals(Buffer.from(plain.job.tokens.buffer)));
+    t.is(rounds, T, 'one token a round, never switched plain by timing');
+    const h = silent.paid.get('model greedy 16')!;
+    t.false(h.paid);
+    t.true(h.lagMs! > 0);
+  } finally {
     await target.close();
   }
 });

@@ -48,7 +48,9 @@ const FUTILE_ROUNDS = 2;
 /**
  * Whether speculation pays for a job: tokens committed per millisecond of a round (waits and
  * bookkeeping included, and in the first round the job's hand-over to the draft worker) against
- * what plain decoding would commit in the round's call time (one token per rollout per call). After three rounds
+ * what plain decoding would commit in the round's call time (one token per rollout per call). Rounds
+ * before the draft worker's first drafts are plain decoding and not judged (their extra time is
+ * counted in the first judged round). After three rounds
  * that do not pay (or two opening ones whose drafts gained nothing) the job goes on as plain decoding; a
  * drafter set that did not pay in its last job starts plain, and is tried again after 3 jobs,
  * then after twice as many each time it fails again (up to 48), so a drafter that never pays
