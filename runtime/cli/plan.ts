@@ -68,7 +68,8 @@ export function renderPlan(file: string, c: PlanComparison): string {
     : `this host (${c.profile.host}; real XPUs; profile: ${c.profile.measured} measured, ${c.profile.cached} cached)`;
   const out = [`xauto plan: ${file} on ${where}`];
   out.push('xpus: ' + c.xpus.map((x) => `${x.id} (${x.kind}, ${x.lanes} lane${x.lanes === 1 ? '' : 's'}, ${x.real ? 'real' : 'simulated'})`).join(', '));
-  const rows = [['stage', 'module', 'xauto', 'ms p50', 'prio', 'module plan', 'ms p50', 'fastest ms']];
+  const phase = c.xauto.planner.assignment.phase;
+  const rows = [['stage', 'module', 'xauto', 'ms p50', 'prio', ...(phase ? ['phase ms'] : []), 'module plan', 'ms p50', 'fastest ms']];
   m.stages.forEach((s, v) => {
     const ox = s.options[c.xauto.planner.assignment.option[v]!]!;
     const om = s.options[c.module.baseline.assignment.option[v]!]!;
@@ -78,6 +79,7 @@ export function renderPlan(file: string, c: PlanComparison): string {
       `${ox.impl}@${m.xpus[ox.xpu]!.id}`,
       f(ox.lat.p50),
       f(c.xauto.planner.assignment.priority[v]! % 1e6),
+      ...(phase ? [m.stages[v]!.periodMs > 0 && (s.inputs.length === 0 || s.timer) ? f(phase[v]!) : ''] : []),
       `${om.impl}@${m.xpus[om.xpu]!.id}`,
       f(om.lat.p50),
       f(Math.min(...s.options.map((o) => o.lat.p50))),
@@ -114,7 +116,7 @@ export function renderPlan(file: string, c: PlanComparison): string {
 export function planJson(file: string, c: PlanComparison): unknown {
   const m = c.model;
   const placements = (plan: PlanComparison['xauto']['plan']) =>
-    plan.placements.map((p, v) => ({ stage: m.stages[v]!.name, impl: p.impl, xpu: p.xpu, priority: p.priority, ...(p.group ? { group: p.group } : {}) }));
+    plan.placements.map((p, v) => ({ stage: m.stages[v]!.name, impl: p.impl, xpu: p.xpu, priority: p.priority, ...(p.group ? { group: p.group } : {}), ...(p.phaseMs ? { phaseMs: p.phaseMs } : {}) }));
   const sum = (s: Summary) => ({ p50: s.p50, p90: s.p90, p99: s.p99 });
   return {
     name: 'xauto',

@@ -1,10 +1,14 @@
 import { performance } from 'node:perf_hooks';
 // The source clock the executor runs on and the simulator mirrors: all sources share one time
-// origin, so frame k of each is due at origin + k * period; every source due when the clock
-// fires ticks before any work starts.
+// origin, so frame k of each is due at origin + phase + k * period; every source due when the
+// clock fires ticks before any work starts. The phase (0 unless a plan sets one) shifts a
+// timer within its period so that timers of one period need not all release at the same
+// instant and queue behind each other; it never changes a rate.
 
 export interface ClockSource {
   period: number;
+  /** Offset of frame 0 from the origin (ms, 0 <= phase < period). */
+  phase: number;
   emitted: number;
   limit: number;
   done: boolean;
@@ -21,7 +25,7 @@ export function tickDueSources<S extends ClockSource>(sources: Iterable<S>, orig
   let next = Infinity;
   for (const src of sources) {
     if (src.done) continue;
-    const due = origin + src.emitted * src.period;
+    const due = origin + src.phase + src.emitted * src.period;
     if (due <= now + RESOLUTION_MS) {
       tick(src, due, src.emitted);
       src.emitted++;
@@ -30,7 +34,7 @@ export function tickDueSources<S extends ClockSource>(sources: Iterable<S>, orig
         continue;
       }
     }
-    next = Math.min(next, origin + src.emitted * src.period);
+    next = Math.min(next, origin + src.phase + src.emitted * src.period);
   }
   return next;
 }

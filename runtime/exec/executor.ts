@@ -109,6 +109,7 @@ export class Executor {
         })),
         outputs,
         periodMs: s.inputs.length === 0 || s.def.timer ? (s.rateHz > 0 ? 1000 / s.rateHz : 0) : -1,
+        phaseMs: placement.phaseMs,
         join: s.def.join,
         rateHz: s.rateHz,
         isSink: outputs.every((o) => o.subs.length === 0 && !(this.opts.local && remote(o))),

@@ -12,6 +12,12 @@ export interface StagePlacement {
    * node under a single-threaded executor (the module-level baseline sets it per module).
    */
   group?: string;
+  /**
+   * Timers (sources, timer-driven stages): when frame 0 is due after the run's origin (ms,
+   * within the period). The planner staggers timers of one period so that their callbacks do
+   * not all become ready at the same instant; absent, 0 (ROS2: timers start together).
+   */
+  phaseMs?: number;
 }
 
 export interface ExecPlan {

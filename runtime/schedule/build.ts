@@ -178,6 +178,8 @@ export function toExecPlan(m: CostModel, a: Assignment, name: string): ExecPlan 
     const p: StagePlacement = { impl: o.impl, xpu: m.xpus[o.xpu]!.id, priority: a.priority[v]! };
     const g = a.group?.[v];
     if (g !== undefined) p.group = g;
+    const phase = a.phase?.[v];
+    if (phase) p.phaseMs = phase;
     return p;
   });
   return { name, placements, serializeBetweenModules: !!a.serialize };

@@ -129,7 +129,7 @@ export function makeFallback(model: CostModel, a: Assignment, log: (l: string) =
   };
 }
 
-/** Reads a plan file: `{placements: [{stage?, impl, xpu, priority?, group?}, ...]}` (by stage name or index). */
+/** Reads a plan file: `{placements: [{stage?, impl, xpu, priority?, group?, phaseMs?}, ...]}` (by stage name or index). */
 export function readPlanFile(file: string, graph: Graph, xpus: XpuInfo[]): ExecPlan {
   let raw: unknown;
   try {
@@ -145,7 +145,7 @@ export function readPlanFile(file: string, graph: Graph, xpus: XpuInfo[]): ExecP
   if (!Array.isArray(list)) throw new PlanFileError(`${file}: expected {"placements": [{"stage", "impl", "xpu"}, ...]}`);
   const placements: Array<StagePlacement | undefined> = graph.stages.map(() => undefined);
   list.forEach((p: unknown, i: number) => {
-    const e = p as { stage?: unknown; impl?: unknown; xpu?: unknown; priority?: unknown; group?: unknown };
+    const e = p as { stage?: unknown; impl?: unknown; xpu?: unknown; priority?: unknown; group?: unknown; phaseMs?: unknown };
     const where = `${file}: placements[${i}]`;
     const idx = typeof e.stage === 'string' ? graph.stages.findIndex((s) => s.name === e.stage) : typeof e.stage === 'number' ? e.stage : i;
     const s = graph.stages[idx];
@@ -158,6 +158,7 @@ export function readPlanFile(file: string, graph: Graph, xpus: XpuInfo[]): ExecP
     if (!runsOn(impl, x)) throw new PlanFileError(`${where}: implementation '${impl.name}' (${impl.backend}/${impl.xpu}) cannot run on '${x.id}'`);
     const placement: StagePlacement = { impl: impl.name, xpu: x.id, priority: typeof e.priority === 'number' ? e.priority : s.priority };
     if (typeof e.group === 'string') placement.group = e.group;
+    if (typeof e.phaseMs === 'number' && e.phaseMs > 0) placement.phaseMs = e.phaseMs;
     placements[idx] = placement;
   });
   const gaps = graph.stages.filter((_, i) => !placements[i]);

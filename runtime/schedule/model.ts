@@ -140,6 +140,8 @@ export interface Assignment {
   group?: Array<string | undefined>;
   /** Serialize edges crossing modules (module baseline). */
   serialize?: boolean;
+  /** Per stage, the phase of its timer (ms; phases.ts), or undefined: every timer at 0. */
+  phase?: number[];
 }
 
 /** The pipeline's period: the slowest source's (ms; 0 when every source runs as fast as taken). */

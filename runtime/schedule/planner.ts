@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { evaluate, prepare, priorities, upwardRank, type EvalScratch } from './evaluate.js';
 import { transferMs, type Assignment, type CostModel } from './model.js';
+import { planPhases } from './phases.js';
 import { criticalPathFirst } from './priorities.js';
 import { gathered, refineBySimulation } from './refine.js';
 
@@ -25,6 +26,10 @@ export interface PlanOptions {
   refine?: boolean;
   /** Extra budget for the refinement (ms; default 400). */
   refineMs?: number;
+  /** Choose timer phases (default: when a source runs at a period). */
+  phases?: boolean;
+  /** Budget for the phase search (ms; default 400). */
+  phaseMs?: number;
 }
 
 export interface PlannerResult {
@@ -67,8 +72,15 @@ export function planXauto(m: CostModel, opts: PlanOptions = {}): PlannerResult {
       refined = true;
     }
   }
+  const assignment: Assignment = { option: [...option], priority: criticalPathFirst(m, sc, option, upwardRank(m, sc, option), priorities(m, upwardRank(m, sc, option))) };
+  // Timers' phases last, on the placement and order chosen: they spread the releases of
+  // timers of one period that would otherwise queue behind each other (phases.ts).
+  if (opts.phases ?? m.sources.some((v) => m.stages[v]!.periodMs > 0)) {
+    const phase = planPhases(m, sc, assignment, { deadline: performance.now() + (opts.phaseMs ?? 400) });
+    if (phase) assignment.phase = phase;
+  }
   return {
-    assignment: { option: [...option], priority: criticalPathFirst(m, sc, option, upwardRank(m, sc, option), priorities(m, upwardRank(m, sc, option))) },
+    assignment,
     estimateMs: refined ? estimate(m, option, sc) : search.bestVal,
     method,
     refined,

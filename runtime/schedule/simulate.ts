@@ -66,6 +66,7 @@ export function modelTopology(m: CostModel, a: Assignment): Topology {
       inputs: s.inputs.map((p) => ({ port: p.port, topic: p.topic, type: p.type, depth: p.depth, latched: p.latched, clear: p.clear, optional: p.optional })),
       outputs: [],
       periodMs: s.inputs.length === 0 ? Math.max(0, s.periodMs) : s.timer ? s.periodMs : -1,
+      phaseMs: a.phase?.[i],
       join: s.join,
       rateHz: (s.inputs.length === 0 || s.timer) && s.periodMs > 0 ? 1000 / s.periodMs : 0,
       isSink: s.sink,

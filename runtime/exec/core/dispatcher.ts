@@ -23,7 +23,7 @@ export class Dispatcher {
   private draining = false;
   private running = 0;
   private started = false;
-  /** When run() began: frame k of a source is due at origin + k * period. */
+  /** When run() began: frame k of a source is due at origin + phase + k * period. */
   private origin = 0;
   private stopping = false;
   /** Topics from other processes that have not ended yet. */

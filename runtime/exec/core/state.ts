@@ -7,6 +7,8 @@ import type { CoreOptions, CoreStage, Topology } from './types.js';
 export interface Source {
   stage: number;
   period: number;
+  /** When frame 0 is due after the origin (ms): the plan's timer phase. */
+  phase: number;
   emitted: number;
   limit: number;
   done: boolean;
@@ -111,6 +113,7 @@ const stages: StageState[] = topo.stages.map((spec, index) => {
       st.source = {
         stage: index,
         period: spec.periodMs > 0 ? spec.periodMs : 0,
+        phase: spec.periodMs > 0 ? timerPhase(spec.phaseMs ?? 0, spec.periodMs) : 0,
         emitted: 0,
         limit: spec.local ? opts.frames : 0,
         done: !spec.local,
@@ -143,4 +146,10 @@ const stages: StageState[] = topo.stages.map((spec, index) => {
     if (!opts.fast) for (const i of st.triggers) i.depth = Math.max(i.depth, window);
   }
   return { stages, xpus };
+}
+
+/** A phase within its timer's period (a plan written for another period wraps, never delays a whole period). */
+function timerPhase(phase: number, period: number): number {
+  if (!Number.isFinite(phase) || phase <= 0) return 0;
+  return phase % period;
 }

@@ -59,6 +59,12 @@ export interface CoreStage {
    */
   periodMs: number;
   /**
+   * Timed stages (periodMs > 0): when their frame 0 is due after the run's origin (ms; frame k
+   * at origin + phaseMs + k * periodMs). Default 0: every timer releases at the origin, as
+   * ROS2 timers created together do.
+   */
+  phaseMs?: number;
+  /**
    * How trigger inputs meet: `frame` (default) pairs them by source frame number where the
    * rates allow; `latest` takes the newest message on each, unaligned (older ones dropped); in
    * fast mode (lossless) it pairs frames as `frame` does.
