@@ -20,7 +20,8 @@
 // struct as CDR in microseconds, the generic JS CDR writer takes milliseconds, which would
 // measure the codec rather than the executor.
 // KPIs are the reference's own statistics (printed by its command nodes) plus drops and CPU.
-// A fifth row runs the xauto planner on the same launch with crunch_impl:=worker,native.
+// A fifth row runs the xauto planner on the same launch with crunch_impl:=worker,native; a
+// sixth the xauto plan with its timer phases removed (every timer released at the origin).
 // Each row also shows the simulator's prediction of its hot path (the profile, the plan, the
 // same duration; predict.ts), beside what was measured.
 // `calibrate` prints this host's time per number_crunch_limit, as number_cruncher_benchmark.
@@ -246,6 +247,9 @@ export default async function main(args: string[]): Promise<void> {
     { plan: multiThreaded(graph), xpus: pool, graph },
     { plan: prioritised(graph), xpus: [...host, ...executorThreads()], graph },
     { plan: offMainPlan, xpus: host, graph: offMain },
+    // The xauto plan with every timer at phase 0 (released together, as ROS2 timers created
+    // together are): what the planner's timer phases are worth, side by side.
+    { plan: { ...xautoPlan, name: 'xauto, timers in phase', placements: xautoPlan.placements.map(({ phaseMs: _, ...p }) => p) }, xpus: host, graph },
   ];
   // The simulator's hot path for each, on the profile the planner used (cached by now).
   const profiles = new Map<Graph, Awaited<ReturnType<typeof measureProfile>>>();
@@ -298,6 +302,8 @@ export default async function main(args: string[]): Promise<void> {
       bp_period_dev_ms: Number(f(x.bpDev, 3)),
       off_main_hot_path_p50_ratio_vs_single: ratio(single.hotP50, results[4]!.hotP50),
       hot_path_p50_predicted_over_measured: ratio(predicted[0]!.hot.p50, x.hotP50),
+      hot_path_max_in_phase_over_phased: ratio(results[5]!.hotMax, x.hotMax),
+      xauto_timer_phases_ms: Object.fromEntries(xautoPlan.placements.flatMap((p, i) => (p.phaseMs ? [[graph.stages[i]!.name, Number(p.phaseMs.toFixed(2))]] : []))),
     }),
   );
 }

@@ -100,14 +100,16 @@ function aliased(profile: Profile, xpus: XpuInfo[]): Profile {
   return { ...profile, stages };
 }
 
-/** The model assignment of an executor plan: each placement's option, priority and group. */
+/** The model assignment of an executor plan: each placement's option, priority, group and timer phase. */
 function assignmentOf(graph: Graph, plan: ExecPlan, model: ReturnType<typeof buildModel>): Assignment {
   const option = plan.placements.map((p, v) => {
     const i = model.stages[v]!.options.findIndex((o) => o.impl === p.impl && model.xpus[o.xpu]!.id === p.xpu);
     if (i < 0) throw new Error(`predict: no profiled option ${placementKey(p)} for '${graph.stages[v]!.name}'`);
     return i;
   });
-  return { option, priority: plan.placements.map((p) => p.priority), group: plan.placements.map((p) => p.group), serialize: !!plan.serializeBetweenModules };
+  const a: Assignment = { option, priority: plan.placements.map((p) => p.priority), group: plan.placements.map((p) => p.group), serialize: !!plan.serializeBetweenModules };
+  if (plan.placements.some((p) => p.phaseMs)) a.phase = plan.placements.map((p) => p.phaseMs ?? 0);
+  return a;
 }
 
 /** The simulated hot path and planner period of `plan` on `xpus` for `durationS` at the sources' rates. */
