@@ -77,6 +77,7 @@ function assignmentOf(m: CostModel, plan: ExecPlan): Assignment {
     priority: plan.placements.map((p) => p.priority),
     group: plan.placements.map((p) => p.group),
     serialize: !!plan.serializeBetweenModules,
+    ...(plan.placements.some((p) => p.phaseMs) ? { phase: plan.placements.map((p) => p.phaseMs ?? 0) } : {}),
   };
 }
 
@@ -320,4 +321,30 @@ test('perception: the shipped launch file with its real stages, under the defaul
   const m = buildModel(graph, all, profileOf(graph, all, hashCost(5), 2));
   await conform(t, graph, plan, all, m, { frames: 6, realtime: true });
   await conform(t, graph, plan, all, m, { frames: 6 });
+});
+
+test('timer phases: the executor and the simulator release a phased sensor at phase + k * period, with the same decisions', async (t) => {
+  const graph = buildGraph(
+    describeXNodes([
+      { name: 'camera', type: 'conf/src', outputs: { out: '/a' }, params: { rate: 50 } },
+      { name: 'lidar', type: 'conf/src', outputs: { out: '/b' }, params: { rate: 50 } },
+      { name: 'fusion', type: 'conf/join', inputs: { a: '/a', b: '/b' }, outputs: { out: '/f' } },
+      { name: 'sink', type: 'conf/sink', inputs: { in: '/f' } },
+    ] as XNodeInCode[]),
+    registry(),
+  );
+  const m = buildModel(graph, xpus, profileOf(graph, xpus, () => 2, 2));
+  const plan = place(graph, {});
+  const lidar = graph.stages.findIndex((s) => s.name === 'lidar');
+  const camera = graph.stages.findIndex((s) => s.name === 'camera');
+  plan.placements[lidar]!.phaseMs = 7;
+  const real = await conform(t, graph, plan, xpus, m, { durationS: 0.2 });
+  // Dispatch times of each sensor (stage#seq@xpu.lane t=...), modulo the 20 ms period.
+  const phases = (stage: number) =>
+    real.dispatches.filter((d) => d.startsWith(`${stage}#`)).map((d) => Number(d.split('t=')[1]) % 20);
+  const lp = phases(lidar);
+  t.true(lp.length >= 8);
+  // The lidar waits at most for the camera's or fusion's 2 ms job on the one thread, never for its own period.
+  t.true(lp.every((x) => x >= 7 - 1e-6 && x < 7 + 4 + 1e-6), lp.join(','));
+  t.true(phases(camera).every((x) => x < 7), 'the camera stays at phase 0');
 });
