@@ -6,7 +6,9 @@
 // timer in turn, most important first, tries offsets on a grid within its period and keeps
 // the one that lowers the cost. The cost weighs each end's mean and worst latency by its
 // launch priority (endWeights), counted from when each frame was due, so a phase cannot hide
-// a wait by delaying a tick.
+// a wait by delaying a tick. A phase may not make any timer tick later than it ticked with
+// every timer in phase: a timer-driven stage's period (the reference's Behavior Planner) is a
+// figure of its own, and trading its jitter for an end's latency is not a gain.
 import { performance } from 'node:perf_hooks';
 import type { EvalScratch } from './evaluate.js';
 import { pipelinePeriod, type Assignment, type CostModel } from './model.js';
@@ -36,6 +38,11 @@ export function timedStages(m: CostModel): number[] {
  * expected frame that never arrived (a phase must not look good by losing frames).
  */
 export function phaseCost(m: CostModel, sc: EvalScratch, a: Assignment, horizonMs: number): number {
+  return phaseRun(m, sc, a, horizonMs).cost;
+}
+
+/** The phase cost, and per timed stage its worst tick lateness (ms from due to start). */
+function phaseRun(m: CostModel, sc: EvalScratch, a: Assignment, horizonMs: number): { cost: number; late: number[] } {
   const ends: number[] = [];
   for (let v = 0; v < m.stages.length; v++) if (!m.stages[v]!.sink && sc.sink[v]) ends.push(v);
   const warmup = 3;
@@ -58,8 +65,12 @@ export function phaseCost(m: CostModel, sc: EvalScratch, a: Assignment, horizonM
     wsum += w;
     cost += w * (s.mean + s.max);
   }
-  return (wsum ? cost / wsum : Infinity) + (2 * P * lost) / Math.max(1, expected);
+  const late = timedStages(m).map((v) => r.stages[v]!.wait.max);
+  return { cost: (wsum ? cost / wsum : Infinity) + (2 * P * lost) / Math.max(1, expected), late };
 }
+
+/** Tick lateness (ms) a phase may add to a timer over the in-phase run: sampling noise. */
+const LATE_SLACK_MS = 0.25;
 
 /**
  * Phases for the timers of assignment `a` (its options and priorities kept), or undefined when
@@ -72,9 +83,11 @@ export function planPhases(m: CostModel, sc: EvalScratch, a: Assignment, opts: P
   const horizon = opts.horizonMs ?? 12 * Math.max(...timed.map((v) => m.stages[v]!.periodMs));
   const deadline = opts.deadline ?? performance.now() + 400;
   const phase = new Array<number>(m.stages.length).fill(0);
-  const cost = () => phaseCost(m, sc, { ...a, phase }, horizon);
-  const base = cost();
+  const run = () => phaseRun(m, sc, { ...a, phase }, horizon);
+  const inPhase = run();
+  const base = inPhase.cost;
   let best = base;
+  const keepsTicks = (late: number[]) => late.every((l, i) => l <= inPhase.late[i]! + LATE_SLACK_MS);
   // The timers whose frames weigh most first: their phase frees the others' choices.
   const order = [...timed].sort((x, y) => sc.weight[y]! - sc.weight[x]! || x - y);
   for (let pass = 0; pass < 2; pass++) {
@@ -87,8 +100,8 @@ export function planPhases(m: CostModel, sc: EvalScratch, a: Assignment, opts: P
         const p = (k * period) / steps;
         if (p === keep) continue;
         phase[v] = p;
-        const c = cost();
-        if (c < best - 1e-6) {
+        const { cost: c, late } = run();
+        if (c < best - 1e-6 && keepsTicks(late)) {
           best = c;
           bestPhase = p;
           improved = true;
