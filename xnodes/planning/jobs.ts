@@ -73,9 +73,10 @@ export class DisplacementMeter {
     this.n++;
   }
 
+  /** Mean errors (m) of the scored rollouts; null while none has met its ground truth yet. */
   result() {
-    const n = Math.max(this.n, 1);
-    const r = (v: number) => Math.round((v / n) * 1e4) / 1e4;
+    const n = this.n;
+    const r = (v: number) => (n ? Math.round((v / n) * 1e4) / 1e4 : null);
     return { ade_m: r(this.ade), fde_m: r(this.fde), cv_ade_m: r(this.cvAde), cv_fde_m: r(this.cvFde), scored: this.n };
   }
 }
