@@ -47,6 +47,18 @@ Napi::Value Loan(const Napi::CallbackInfo &info) {
   return Napi::Uint8Array::New(env, sd->size, ab, 0);
 }
 
+// Hands a finished sample to Cyclone (which takes our reference) and times the send.
+static Napi::Value Send(Napi::Env env, Endpoint *ep, RawSerdata *sd) {
+  sd->c.timestamp.v = dds_time();
+  const uint64_t t0 = NowNs();
+  dds_return_t rc = dds_writecdr(ep->entity, &sd->c);
+  const uint64_t t1 = NowNs();
+  ep->wake_us[ep->wake_n++ % Endpoint::kTimings] = float(t1 - t0) / 1000.0f;  // writers: send times
+  ep->es->write_end_ns = t1;
+  if (rc < 0) return Fail(env, "write failed", rc);
+  return env.Undefined();
+}
+
 // commit(writer, loan: Uint8Array from loan(), length): sends the loan's first `length` bytes.
 Napi::Value Commit(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -80,14 +92,7 @@ Napi::Value Commit(const Napi::CallbackInfo &info) {
     return Fail(env, "commit: bytes do not start with a CDR encapsulation header");
   }
   finish_raw_serdata(sd, len);
-  sd->c.timestamp.v = dds_time();
-  const uint64_t t0 = NowNs();
-  dds_return_t rc = dds_writecdr(ep->entity, &sd->c);
-  const uint64_t t1 = NowNs();
-  ep->wake_us[ep->wake_n++ % Endpoint::kTimings] = float(t1 - t0) / 1000.0f;  // writers: send times
-  ep->es->write_end_ns = t1;
-  if (rc < 0) return Fail(env, "write failed", rc);
-  return env.Undefined();
+  return Send(env, ep, sd);
 }
 
 // write(writer, bytes: Uint8Array, length?): copies the first `length` CDR bytes once into a (pooled) DDS sample, so
@@ -110,14 +115,7 @@ Napi::Value Write(const Napi::CallbackInfo &info) {
   if (!sd) return Fail(env, "write: out of memory");
   memcpy(sd->bytes(), src, len);
   init_raw_serdata(sd, &ep->type->c);
-  sd->c.timestamp.v = dds_time();
-  const uint64_t t0 = NowNs();
-  dds_return_t rc = dds_writecdr(ep->entity, &sd->c);
-  const uint64_t t1 = NowNs();
-  ep->wake_us[ep->wake_n++ % Endpoint::kTimings] = float(t1 - t0) / 1000.0f;  // writers: send times
-  ep->es->write_end_ns = t1;
-  if (rc < 0) return Fail(env, "write failed", rc);
-  return env.Undefined();
+  return Send(env, ep, sd);
 }
 
 Napi::Value Matched(const Napi::CallbackInfo &info) {
