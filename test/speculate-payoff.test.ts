@@ -6,6 +6,15 @@
 import test from 'ava';
 import { Payoff, type PayoffHistory } from '../runtime/speculate/payoff.js';
 
+/** Sixteen held-out histories from the scene simulator and the fitted target model (onnxruntime). */
+async function heldOutBatch() {
+  const { openTarget } = await import('../xnodes/planning/model.js');
+  const { H } = await import('../xnodes/planning/motion.js');
+  const { HELDOUT_SEEDS, trajectories } = await import('../models/rollout.gen.mjs');
+  const hs = (await trajectories(HELDOUT_SEEDS.slice(0, 1), 0.7)).slice(0, 16).map((x) => ({ cls: x.cls, xs: x.xs.subarray(0, H + 1), ys: x.ys.subarray(0, H + 1) }));
+  return { hs, target: await openTarget() };
+}
+
 /** Jobs in which speculation was tried, out of `jobs`, when each round commits `gain` x plain's tokens per ms. */
 function tried(jobs: number, gain: (job: number) => number): number[] {
   const out: number[] = [];
@@ -76,11 +85,8 @@ test.serial('a random drafter costs two speculative rounds, then the next job of
   const { decodePlain } = await import('../runtime/speculate/engine.js');
   const { createDrafters } = await import('../xnodes/planning/drafters.js');
   const { jobOf } = await import('../xnodes/planning/jobs.js');
-  const { openTarget } = await import('../xnodes/planning/model.js');
-  const { CONTEXT, H, T, WINDOW } = await import('../xnodes/planning/motion.js');
-  const { HELDOUT_SEEDS, trajectories } = await import('../models/rollout.gen.mjs');
-  const hs = (await trajectories(HELDOUT_SEEDS.slice(0, 1), 0.7)).slice(0, 16).map((x) => ({ cls: x.cls, xs: x.xs.subarray(0, H + 1), ys: x.ys.subarray(0, H + 1) }));
-  const target = await openTarget();
+  const { CONTEXT, T, WINDOW } = await import('../xnodes/planning/motion.js');
+  const { hs, target } = await heldOutBatch();
   const worker = new DraftWorker(['kinematic'], 16, new URL('../xnodes/planning/drafters.ts', import.meta.url).href, {}, T, WINDOW, CONTEXT);
   try {
     const plain = jobOf(hs);
@@ -157,11 +163,8 @@ test.serial('a live draft source that never drafts: every round idle, the job eq
   const { createBoard } = await import('../runtime/speculate/board.js');
   const { decodePlain } = await import('../runtime/speculate/engine.js');
   const { jobOf } = await import('../xnodes/planning/jobs.js');
-  const { openTarget } = await import('../xnodes/planning/model.js');
-  const { CONTEXT, H, T, WINDOW } = await import('../xnodes/planning/motion.js');
-  const { HELDOUT_SEEDS, trajectories } = await import('../models/rollout.gen.mjs');
-  const hs = (await trajectories(HELDOUT_SEEDS.slice(0, 1), 0.7)).slice(0, 16).map((x) => ({ cls: x.cls, xs: x.xs.subarray(0, H + 1), ys: x.ys.subarray(0, H + 1) }));
-  const target = await openTarget();
+  const { CONTEXT, T, WINDOW } = await import('../xnodes/planning/motion.js');
+  const { hs, target } = await heldOutBatch();
   const board = createBoard({ rows: 16, window: WINDOW, drafters: 1, ahead: T, contextDim: CONTEXT });
   // A worker that is up (live) but never publishes a draft: the extreme of one slow to start.
   const silent = {
