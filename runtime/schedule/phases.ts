@@ -35,14 +35,10 @@ export function timedStages(m: CostModel): number[] {
 /**
  * The phase cost of assignment `a`: per end (sinks, and stages whose frames trigger nothing
  * further), its mean plus its worst latency, weighted by the end's weight; two periods for each
- * expected frame that never arrived (a phase must not look good by losing frames).
+ * expected frame that never arrived (a phase must not look good by losing frames); and per
+ * timed stage its worst tick lateness (ms from due to start).
  */
-export function phaseCost(m: CostModel, sc: EvalScratch, a: Assignment, horizonMs: number): number {
-  return phaseRun(m, sc, a, horizonMs).cost;
-}
-
-/** The phase cost, and per timed stage its worst tick lateness (ms from due to start). */
-function phaseRun(m: CostModel, sc: EvalScratch, a: Assignment, horizonMs: number): { cost: number; late: number[] } {
+export function phaseCost(m: CostModel, sc: EvalScratch, a: Assignment, horizonMs: number): { cost: number; late: number[] } {
   const ends: number[] = [];
   for (let v = 0; v < m.stages.length; v++) if (!m.stages[v]!.sink && sc.sink[v]) ends.push(v);
   const warmup = 3;
@@ -83,7 +79,7 @@ export function planPhases(m: CostModel, sc: EvalScratch, a: Assignment, opts: P
   const horizon = opts.horizonMs ?? 12 * Math.max(...timed.map((v) => m.stages[v]!.periodMs));
   const deadline = opts.deadline ?? performance.now() + 400;
   const phase = new Array<number>(m.stages.length).fill(0);
-  const run = () => phaseRun(m, sc, { ...a, phase }, horizon);
+  const run = () => phaseCost(m, sc, { ...a, phase }, horizon);
   const inPhase = run();
   const base = inPhase.cost;
   let best = base;
