@@ -8,11 +8,14 @@
 // launch priority (endWeights), counted from when each frame was due, so a phase cannot hide
 // a wait by delaying a tick. A phase may not make any timer tick later than it ticked with
 // every timer in phase: a timer-driven stage's period (the reference's Behavior Planner) is a
-// figure of its own, and trading its jitter for an end's latency is not a gain.
+// figure of its own, and trading its jitter for an end's latency is not a gain. Paced stages'
+// ticks beyond their slack (ticks.ts) rank before the cost: a phase that brings them on time
+// is taken first, whatever it costs the ends.
 import { performance } from 'node:perf_hooks';
 import type { EvalScratch } from './evaluate.js';
 import { pipelinePeriod, type Assignment, type CostModel } from './model.js';
 import { simulate } from './simulate.js';
+import { better, lessLate, tickExcess } from './ticks.js';
 
 export interface PhaseOptions {
   /** Offsets tried per timer: its period split in this many steps (default 16). */
@@ -35,10 +38,11 @@ export function timedStages(m: CostModel): number[] {
 /**
  * The phase cost of assignment `a`: per end (sinks, and stages whose frames trigger nothing
  * further), its mean plus its worst latency, weighted by the end's weight; two periods for each
- * expected frame that never arrived (a phase must not look good by losing frames); and per
- * timed stage its worst tick lateness (ms from due to start).
+ * expected frame that never arrived (a phase must not look good by losing frames); per timed
+ * stage its worst tick lateness (ms from due to start); and the paced stages' lateness beyond
+ * their slack (tickExcess).
  */
-export function phaseCost(m: CostModel, sc: EvalScratch, a: Assignment, horizonMs: number): { cost: number; late: number[] } {
+export function phaseCost(m: CostModel, sc: EvalScratch, a: Assignment, horizonMs: number): { cost: number; late: number[]; excess: number } {
   const ends: number[] = [];
   for (let v = 0; v < m.stages.length; v++) if (!m.stages[v]!.sink && sc.sink[v]) ends.push(v);
   const warmup = 3;
@@ -61,8 +65,8 @@ export function phaseCost(m: CostModel, sc: EvalScratch, a: Assignment, horizonM
     wsum += w;
     cost += w * (s.mean + s.max);
   }
-  const late = timedStages(m).map((v) => r.stages[v]!.wait.max);
-  return { cost: (wsum ? cost / wsum : Infinity) + (2 * P * lost) / Math.max(1, expected), late };
+  const late = timedStages(m).map((v) => (r.stages[v]!.late.count ? r.stages[v]!.late.max : 0));
+  return { cost: (wsum ? cost / wsum : Infinity) + (2 * P * lost) / Math.max(1, expected), late, excess: tickExcess(m, r).excess };
 }
 
 /** Tick lateness (ms) a phase may add to a timer over the in-phase run: sampling noise. */
@@ -81,8 +85,7 @@ export function planPhases(m: CostModel, sc: EvalScratch, a: Assignment, opts: P
   const phase = new Array<number>(m.stages.length).fill(0);
   const run = () => phaseCost(m, sc, { ...a, phase }, horizon);
   const inPhase = run();
-  const base = inPhase.cost;
-  let best = base;
+  let best = { excess: inPhase.excess, cost: inPhase.cost };
   const keepsTicks = (late: number[]) => late.every((l, i) => l <= inPhase.late[i]! + LATE_SLACK_MS);
   // The timers whose frames weigh most first: their phase frees the others' choices.
   const order = [...timed].sort((x, y) => sc.weight[y]! - sc.weight[x]! || x - y);
@@ -96,9 +99,10 @@ export function planPhases(m: CostModel, sc: EvalScratch, a: Assignment, opts: P
         const p = (k * period) / steps;
         if (p === keep) continue;
         phase[v] = p;
-        const { cost: c, late } = run();
-        if (c < best - 1e-6 && keepsTicks(late)) {
-          best = c;
+        const r = run();
+        // On time first; as on time, a lower cost that makes no timer tick later.
+        if (better(r, best) && (lessLate(r, best) || keepsTicks(r.late))) {
+          best = { excess: r.excess, cost: r.cost };
           bestPhase = p;
           improved = true;
         }
@@ -109,5 +113,5 @@ export function planPhases(m: CostModel, sc: EvalScratch, a: Assignment, opts: P
     }
     if (!improved || performance.now() > deadline) break;
   }
-  return best < base - 1e-6 && phase.some((p) => p > 0) ? phase : undefined;
+  return better(best, inPhase) && phase.some((p) => p > 0) ? phase : undefined;
 }

@@ -1,10 +1,12 @@
 // The planner's refinement on the full simulation: the simulated cost of an assignment (the
 // objective the simulator measures) and first-improvement descent on it from the best
-// candidates of the fast search and from plans that gather stages on one XPU.
+// candidates of the fast search and from plans that gather stages on one XPU. Paced stages'
+// tick lateness (ticks.ts) is a constraint on that descent: it ranks before the cost.
 import { performance } from 'node:perf_hooks';
 import { prepare, priorities, upwardRank, type EvalScratch } from './evaluate.js';
 import { pipelinePeriod, type CostModel } from './model.js';
 import { simulate } from './simulate.js';
+import { better, pacedStages, tickExcess, type Score } from './ticks.js';
 
 /**
  * The simulated cost of an assignment: mean end-to-end latency (from when each frame was due)
@@ -12,6 +14,11 @@ import { simulate } from './simulate.js';
  * periods for every frame that never does (a plan must not look fast by dropping frames).
  */
 export function simulatedCost(m: CostModel, option: ArrayLike<number>, sc: EvalScratch = prepare(m), frames = 24): number {
+  return simulatedScore(m, option, sc, frames).cost;
+}
+
+/** The simulated cost of an assignment and, from the same run, its paced stages' excess tick lateness. */
+export function simulatedScore(m: CostModel, option: ArrayLike<number>, sc: EvalScratch = prepare(m), frames = 24): Score {
   const prio = priorities(m, upwardRank(m, sc, option));
   // Frames end at the sinks and where they trigger nothing further (read only through latched inputs).
   const ends: number[] = [];
@@ -31,7 +38,7 @@ export function simulatedCost(m: CostModel, option: ArrayLike<number>, sc: EvalS
   const P = pipelinePeriod(m) || 100;
   // Counted from when frames were due: a plan must not look fast by delaying source ticks.
   const mean = got ? sum / n : Infinity;
-  return mean + (2 * P * (expected - got)) / Math.max(1, expected);
+  return { excess: tickExcess(m, r).excess, cost: mean + (2 * P * (expected - got)) / Math.max(1, expected) };
 }
 
 /**
@@ -61,36 +68,41 @@ export function gathered(m: CostModel, base: Int32Array): Int32Array[] {
 }
 
 /**
- * First-improvement descent on the simulated cost from each start, the cheapest first, each
- * with an equal share of the time left (a first descent must not use it all: the starts differ
- * most where single moves do not lead from one to another); the best found, or undefined.
+ * First-improvement descent on the simulated score (paced stages on time first, then the cost)
+ * from each start, the best first, each with an equal share of the time left (a first descent
+ * must not use it all: the starts differ most where single moves do not lead from one to
+ * another); the best found, or undefined.
  */
 export function refineBySimulation(m: CostModel, sc: EvalScratch, candidates: Int32Array[], deadline: number): Int32Array | undefined {
   let best: Int32Array | undefined;
-  let bestVal = Infinity;
-  const memo = new Map<string, number>();
-  const cost = (o: Int32Array) => {
+  let bestVal: Score = { excess: Infinity, cost: Infinity };
+  const memo = new Map<string, Score>();
+  const score = (o: Int32Array) => {
     const k = o.join(',');
     let v = memo.get(k);
-    if (v === undefined) memo.set(k, (v = simulatedCost(m, o, sc)));
+    if (v === undefined) memo.set(k, (v = simulatedScore(m, o, sc)));
     return v;
   };
-  const starts = candidates.map((o) => ({ o, v: cost(o) })).sort((a, b) => a.v - b.v).map((e) => e.o);
+  const order = (a: Score, b: Score) => (better(a, b, 0) ? -1 : better(b, a, 0) ? 1 : 0);
+  const starts = candidates.map((o) => ({ o, v: score(o) })).sort((a, b) => order(a.v, b.v)).map((e) => e.o);
+  // With paced stages, moving one of them is tried first: it decides most about their ticks.
+  const paced = new Set(pacedStages(m));
+  const visit = [...m.order].sort((a, b) => Number(paced.has(b)) - Number(paced.has(a)));
   for (const [i, start] of starts.entries()) {
     const cur = start.slice();
-    let curVal = cost(cur);
+    let curVal = score(cur);
     let improved = true;
     const now = performance.now();
     const until = now + (deadline - now) / (starts.length - i);
     while (improved && performance.now() < until) {
       improved = false;
-      for (const v of m.order) {
+      for (const v of visit) {
         const keep = cur[v]!;
         for (let o = 0; o < m.stages[v]!.options.length && !improved; o++) {
           if (o === keep) continue;
           cur[v] = o;
-          const nv = cost(cur);
-          if (nv < curVal - 1e-6) {
+          const nv = score(cur);
+          if (better(nv, curVal)) {
             curVal = nv;
             improved = true;
           } else cur[v] = keep;
@@ -98,7 +110,7 @@ export function refineBySimulation(m: CostModel, sc: EvalScratch, candidates: In
         if (performance.now() > until) break;
       }
     }
-    if (curVal < bestVal) {
+    if (better(curVal, bestVal, 0) || !best) {
       bestVal = curVal;
       best = cur.slice();
     }

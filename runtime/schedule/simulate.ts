@@ -42,8 +42,12 @@ export interface SimResult {
   e2eBySink: Map<number, Summary>;
   /** With `ends`: per such stage, latency from when the frame was due to the end of its run. */
   ends: Map<number, Summary>;
-  /** Per stage: runs, drops, run-time summary (ms, as the executor's tracer measures it). */
-  stages: Array<{ runs: number; drops: number; run: Summary; wait: Summary }>;
+  /**
+   * Per stage: runs, drops, run-time summary (ms, as the executor's tracer measures it), wait
+   * at its XPU (from ready to start), and for timers at a rate their tick lateness: from when
+   * each tick was due to its start (a tick the busy event loop fires late counts in full).
+   */
+  stages: Array<{ runs: number; drops: number; run: Summary; wait: Summary; late: Summary }>;
   overruns: number;
   emitted: number;
   /** Virtual wall time of the run (ms). */
@@ -144,18 +148,22 @@ export function simulate(m: CostModel, a: Assignment, opts: SimOptions = {}): Si
       l.push(ms);
     },
   };
-  if (opts.onDispatch) hooks.dispatch = (job) => opts.onDispatch!(job, vm.now());
   if (opts.trace) Object.assign(hooks, opts.trace);
   // A stage runs one job at a time: its frame at dispatch is the one its run hook ends.
   const endAt = new Set(opts.ends ?? []);
   const t0Of = new Map<number, { t0: number; seq: number }>();
   const ended = new Map<number, number[]>();
+  const fast = opts.frames !== undefined && opts.realtime === false && opts.durationMs === undefined;
+  // A timer's frame starts when its tick was due (t0): its start minus t0 is how late it ticked.
+  const ticking = topo.stages.map((s) => !fast && s.rateHz > 0);
+  const lateMs: number[][] = m.stages.map(() => []);
+  hooks.dispatch = (job) => {
+    if (ticking[job.stage] && job.frame.seq >= warmup) lateMs[job.stage]!.push(vm.now() - job.frame.t0);
+    if (endAt.has(job.stage)) t0Of.set(job.stage, { t0: job.frame.t0, seq: job.frame.seq });
+    opts.onDispatch?.(job, vm.now());
+  };
   if (endAt.size) {
     const run = hooks.run!;
-    hooks.dispatch = (job) => {
-      if (endAt.has(job.stage)) t0Of.set(job.stage, { t0: job.frame.t0, seq: job.frame.seq });
-      opts.onDispatch?.(job, vm.now());
-    };
     hooks.run = (stage, x, seq, start, end, lane) => {
       run(stage, x, seq, start, end, lane);
       const f = t0Of.get(stage);
@@ -163,7 +171,6 @@ export function simulate(m: CostModel, a: Assignment, opts: SimOptions = {}): Si
       (ended.get(stage) ?? ended.set(stage, []).get(stage)!).push(end - f.t0);
     };
   }
-  const fast = opts.frames !== undefined && opts.realtime === false && opts.durationMs === undefined;
   const core = new Dispatcher(topo, vm, driver, hooks, { fast, frames: opts.frames ?? Infinity });
   void core.run(opts.durationMs);
   vm.runToEnd();
@@ -183,6 +190,7 @@ export function simulate(m: CostModel, a: Assignment, opts: SimOptions = {}): Si
       drops: st.inputs.reduce((n, p) => n + p.drops, 0),
       run: summarize(runMs[st.index]!),
       wait: summarize(waitMs[st.index]!),
+      late: summarize(lateMs[st.index]!),
     })),
     overruns: core.overruns,
     emitted: core.stages.reduce((n, st) => n + (st.source?.emitted ?? 0), 0),

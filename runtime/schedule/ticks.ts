@@ -1,0 +1,68 @@
+// Paced stages: timer-driven stages that read inputs (a cyclic node, as the Autoware reference's
+// BehaviorPlanner). Their frames' latency is not their figure, their period is: what reads their
+// output (a controller, a command node) expects it every period, on time. So the planner holds
+// each one's tick lateness (from when a tick was due to when it started, on the simulation) within
+// a slack, as a constraint: among plans, the one that keeps every paced stage's ticks on time comes
+// first, whatever the others gain in end-to-end latency, and among plans that cannot, the one that
+// is late by least. A tick is late when its XPU's lanes, the shared cores or the event loop (which
+// fires the ticks) are busy when it falls due: the work placed beside it decides that.
+import type { CostModel } from './model.js';
+import type { SimResult } from './simulate.js';
+
+/** The part of its period a paced stage's tick may start late (1 ms at 100 ms). */
+export const TICK_SLACK = 0.01;
+
+/** Lateness (ms) under which two plans count as equally on time: sampling of the simulation. */
+export const TICK_EPS_MS = 0.05;
+
+/** Timer-driven stages that read inputs, at a period. */
+export function pacedStages(m: CostModel): number[] {
+  const out: number[] = [];
+  m.stages.forEach((s, v) => {
+    if (s.timer && s.inputs.length > 0 && s.periodMs > 0) out.push(v);
+  });
+  return out;
+}
+
+/** How late (ms) paced stage `v`'s ticks may start. */
+export function tickSlackMs(m: CostModel, v: number): number {
+  return TICK_SLACK * m.stages[v]!.periodMs;
+}
+
+/**
+ * Per paced stage, its worst simulated tick lateness (ms), and their sum beyond the slack: 0 when
+ * every paced stage ticks on time.
+ */
+export function tickExcess(m: CostModel, r: SimResult, paced = pacedStages(m)): { late: number[]; excess: number } {
+  let excess = 0;
+  const late = paced.map((v) => {
+    const l = r.stages[v]!.late;
+    const worst = l.count ? l.max : 0;
+    excess += Math.max(0, worst - tickSlackMs(m, v));
+    return worst;
+  });
+  return { late, excess };
+}
+
+/** A plan's score: excess tick lateness (tickExcess) and cost (the objective it is planned for). */
+export interface Score {
+  excess: number;
+  cost: number;
+}
+
+/**
+ * True when `a` is the better plan as the constraint reads: less excess lateness (counted in
+ * steps of TICK_EPS_MS, so that comparing stays transitive), then, equally on time, lower cost.
+ */
+export function better(a: Score, b: Score, eps = 1e-6): boolean {
+  const qa = steps(a.excess);
+  const qb = steps(b.excess);
+  return qa !== qb ? qa < qb : a.cost < b.cost - eps;
+}
+
+/** True when `a` is later beyond the slack by less than `b`, in steps of TICK_EPS_MS. */
+export function lessLate(a: Score, b: Score): boolean {
+  return steps(a.excess) < steps(b.excess);
+}
+
+const steps = (excess: number) => Math.round(excess / TICK_EPS_MS);
