@@ -15,7 +15,8 @@ import { performance } from 'node:perf_hooks';
 import type { EvalScratch } from './evaluate.js';
 import { pipelinePeriod, type Assignment, type CostModel } from './model.js';
 import { simulate } from './simulate.js';
-import { better, lessLate, tickExcess } from './ticks.js';
+import { pacedExcess } from './refine.js';
+import { better, lessLate } from './ticks.js';
 
 export interface PhaseOptions {
   /** Offsets tried per timer: its period split in this many steps (default 16). */
@@ -40,7 +41,7 @@ export function timedStages(m: CostModel): number[] {
  * further), its mean plus its worst latency, weighted by the end's weight; two periods for each
  * expected frame that never arrived (a phase must not look good by losing frames); per timed
  * stage its worst tick lateness (ms from due to start); and the paced stages' lateness beyond
- * their slack (tickExcess).
+ * their slack (pacedExcess: on run times drawn from their spread).
  */
 export function phaseCost(m: CostModel, sc: EvalScratch, a: Assignment, horizonMs: number): { cost: number; late: number[]; excess: number } {
   const ends: number[] = [];
@@ -66,7 +67,7 @@ export function phaseCost(m: CostModel, sc: EvalScratch, a: Assignment, horizonM
     cost += w * (s.mean + s.max);
   }
   const late = timedStages(m).map((v) => (r.stages[v]!.late.count ? r.stages[v]!.late.max : 0));
-  return { cost: (wsum ? cost / wsum : Infinity) + (2 * P * lost) / Math.max(1, expected), late, excess: tickExcess(m, r).excess };
+  return { cost: (wsum ? cost / wsum : Infinity) + (2 * P * lost) / Math.max(1, expected), late, excess: pacedExcess(m, a) };
 }
 
 /** Tick lateness (ms) a phase may add to a timer over the in-phase run: sampling noise. */
@@ -84,9 +85,9 @@ export function planPhases(m: CostModel, sc: EvalScratch, a: Assignment, opts: P
   const deadline = opts.deadline ?? performance.now() + 400;
   const phase = new Array<number>(m.stages.length).fill(0);
   const run = () => phaseCost(m, sc, { ...a, phase }, horizon);
-  const inPhase = run();
-  let best = { excess: inPhase.excess, cost: inPhase.cost };
-  const keepsTicks = (late: number[]) => late.every((l, i) => l <= inPhase.late[i]! + LATE_SLACK_MS);
+  const start = run();
+  let best = { excess: start.excess, cost: start.cost };
+  const keepsTicks = (late: number[]) => late.every((l, i) => l <= start.late[i]! + LATE_SLACK_MS);
   // The timers whose frames weigh most first: their phase frees the others' choices.
   const order = [...timed].sort((x, y) => sc.weight[y]! - sc.weight[x]! || x - y);
   for (let pass = 0; pass < 2; pass++) {
@@ -113,5 +114,5 @@ export function planPhases(m: CostModel, sc: EvalScratch, a: Assignment, opts: P
     }
     if (!improved || performance.now() > deadline) break;
   }
-  return better(best, inPhase) && phase.some((p) => p > 0) ? phase : undefined;
+  return better(best, start) && phase.some((p) => p > 0) ? phase : undefined;
 }

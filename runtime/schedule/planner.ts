@@ -5,14 +5,17 @@
 // overlapping, overload), then refined on the full simulation (refine.ts). Small problems are solved exactly by
 // branch and bound over assignments (priorities follow from the assignment by upward rank);
 // larger ones start from HEFT-style list scheduling and the all-fastest assignment and
-// improve by local search (single-stage moves) within a time budget.
+// improve by local search (single-stage moves) within a time budget. Paced stages (timer-driven
+// stages reading inputs, ticks.ts) keep their ticks on time as a constraint ranked before the
+// latency: the refinement and the phase search hold it, and start also from plans that give
+// each paced stage an XPU of its own.
 import { performance } from 'node:perf_hooks';
 import { evaluate, prepare, priorities, upwardRank, type EvalScratch } from './evaluate.js';
 import { transferMs, type Assignment, type CostModel } from './model.js';
 import { planPhases } from './phases.js';
 import { criticalPathFirst } from './priorities.js';
 import { gathered, refineBySimulation } from './refine.js';
-import { pacedStages } from './ticks.js';
+import { isolated } from './ticks.js';
 
 export { simulatedCost } from './refine.js';
 
@@ -67,7 +70,11 @@ export function planXauto(m: CostModel, opts: PlanOptions = {}): PlannerResult {
   // local search on the full simulation (the same one that predicts the run).
   const host = m.xpus.some((x) => x.eventLoop) || Number.isFinite(m.cores);
   if (opts.refine ?? (host && m.stages.length <= 64)) {
-    const own = isolated(m, performance.now() + budget / 4);
+    const own = isolated(m, performance.now() + budget / 4, (r, until) => {
+      const search = new Search(r, prepare(r), until);
+      search.heuristic();
+      return search.best;
+    });
     const r = refineBySimulation(m, sc, [...search.top(), ...gathered(m, search.best), ...own], performance.now() + (opts.refineMs ?? 400));
     if (r) {
       option = r;
@@ -90,34 +97,6 @@ export function planXauto(m: CostModel, opts: PlanOptions = {}): PlannerResult {
     evaluations: search.evaluations,
     planMs: performance.now() - t0,
   };
-}
-
-/**
- * Per paced stage (ticks.ts) and XPU it can run on: the fast search's best plan with that stage
- * alone there (every other stage that can run elsewhere kept off it), so nothing it could wait
- * for shares its lanes. Single moves from the latency-best plans rarely reach these: moving the
- * paced stage alone leaves it beside what was there, moving the others one by one costs latency
- * before the tick is on time. Candidates for the refinement, which checks the ticks in full.
- */
-function isolated(m: CostModel, deadline: number): Int32Array[] {
-  const out: Int32Array[] = [];
-  const paced = pacedStages(m);
-  const tries = paced.flatMap((v) => [...new Set(m.stages[v]!.options.map((o) => o.xpu))].map((x) => ({ v, x })));
-  for (const [i, { v, x }] of tries.entries()) {
-    // Option indices of the restricted model, per stage, into the full one.
-    const keep = m.stages.map((s, w) => {
-      const idx = s.options.map((_, k) => k);
-      const own = idx.filter((k) => s.options[k]!.xpu === x);
-      const away = idx.filter((k) => s.options[k]!.xpu !== x);
-      return w === v ? own : away.length ? away : idx;
-    });
-    const r: CostModel = { ...m, stages: m.stages.map((s, w) => ({ ...s, options: keep[w]!.map((k) => s.options[k]!) })) };
-    const now = performance.now();
-    const search = new Search(r, prepare(r), now + (deadline - now) / (tries.length - i));
-    search.heuristic();
-    out.push(Int32Array.from(search.best, (k, w) => keep[w]![k]!));
-  }
-  return out;
 }
 
 /** The estimate of an assignment, with priorities derived as the planner derives them. */

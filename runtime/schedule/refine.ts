@@ -17,13 +17,14 @@ export function simulatedCost(m: CostModel, option: ArrayLike<number>, sc: EvalS
   return simulatedScore(m, option, sc, frames).cost;
 }
 
-/** The simulated cost of an assignment and, from the same run, its paced stages' excess tick lateness. */
+/** The simulated cost of an assignment and its paced stages' excess tick lateness (0 without paced stages). */
 export function simulatedScore(m: CostModel, option: ArrayLike<number>, sc: EvalScratch = prepare(m), frames = 24): Score {
   const prio = priorities(m, upwardRank(m, sc, option));
+  const a = { option: Array.from(option), priority: prio };
   // Frames end at the sinks and where they trigger nothing further (read only through latched inputs).
   const ends: number[] = [];
   for (let v = 0; v < m.stages.length; v++) if (!m.stages[v]!.sink && sc.sink[v]) ends.push(v);
-  const r = simulate(m, { option: Array.from(option), priority: prio }, { frames, warmup: 3, ends });
+  const r = simulate(m, a, { frames, warmup: 3, ends });
   // Each end counts by its weight (endWeights: the launch's priorities first).
   let expected = 0;
   for (const v of m.sinks) expected += sc.weight[v]! * (frames - 3);
@@ -38,7 +39,21 @@ export function simulatedScore(m: CostModel, option: ArrayLike<number>, sc: Eval
   const P = pipelinePeriod(m) || 100;
   // Counted from when frames were due: a plan must not look fast by delaying source ticks.
   const mean = got ? sum / n : Infinity;
-  return { excess: tickExcess(m, r).excess, cost: mean + (2 * P * (expected - got)) / Math.max(1, expected) };
+  return { excess: pacedExcess(m, a), cost: mean + (2 * P * (expected - got)) / Math.max(1, expected) };
+}
+
+/**
+ * Paced stages' excess tick lateness under `a`, on a run of its own: every timer at its rate for
+ * 16 of the slowest timer's periods (timers of different periods meet in every combination
+ * over their common multiple; a run of so many frames per source would stop the faster ones
+ * first), run times drawn from their measured spread (seeded): a tick that falls in a gap as
+ * wide as the median runs leave is late as soon as one of them runs long.
+ */
+export function pacedExcess(m: CostModel, a: { option: number[]; priority: number[]; phase?: number[] }): number {
+  const paced = pacedStages(m);
+  if (paced.length === 0) return 0;
+  const slowest = Math.max(...m.stages.map((s) => ((s.inputs.length === 0 || s.timer) && s.periodMs > 0 ? s.periodMs : 0)));
+  return tickExcess(m, simulate(m, a, { durationMs: 16 * slowest, warmup: 3, sample: true, seed: 1 }), paced).excess;
 }
 
 /**

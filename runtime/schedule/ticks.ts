@@ -5,7 +5,10 @@
 // a slack, as a constraint: among plans, the one that keeps every paced stage's ticks on time comes
 // first, whatever the others gain in end-to-end latency, and among plans that cannot, the one that
 // is late by least. A tick is late when its XPU's lanes, the shared cores or the event loop (which
-// fires the ticks) are busy when it falls due: the work placed beside it decides that.
+// fires the ticks) are busy when it falls due: the work placed beside it decides that; so the
+// planner also starts from plans that give each paced stage an XPU of its own (isolated).
+import { performance } from 'node:perf_hooks';
+import { prepare } from './evaluate.js';
 import type { CostModel } from './model.js';
 import type { SimResult } from './simulate.js';
 
@@ -66,3 +69,53 @@ export function lessLate(a: Score, b: Score): boolean {
 }
 
 const steps = (excess: number) => Math.round(excess / TICK_EPS_MS);
+
+/**
+ * Per paced stage and XPU it can run on: the best plan `solve` (the planner's fast search) finds
+ * with that stage alone there (every other stage that can run elsewhere kept off it), so nothing
+ * it could wait for shares its lanes; and that plan with the stages of all but the most important
+ * paths (endWeights) moved off the event loop, which fires the ticks. Single moves from the
+ * latency-best plans rarely reach these: moving the paced stage alone leaves it beside what was
+ * there, moving the others one by one costs latency before the tick is on time. Candidates for
+ * the refinement, which checks the ticks in full.
+ */
+export function isolated(m: CostModel, deadline: number, solve: (r: CostModel, deadline: number) => Int32Array): Int32Array[] {
+  const out: Int32Array[] = [];
+  const paced = pacedStages(m);
+  // Per stage, the weight of the heaviest end its frames reach (endWeights).
+  const sc = prepare(m);
+  const importance = Float64Array.from(sc.weight);
+  for (let k = m.order.length - 1; k >= 0; k--) {
+    const v = m.order[k]!;
+    for (const w of sc.succs[v]!) importance[v] = Math.max(importance[v]!, importance[w]!);
+  }
+  const top = Math.max(...importance);
+  const tries = paced.flatMap((v) => [...new Set(m.stages[v]!.options.map((o) => o.xpu))].map((x) => ({ v, x })));
+  for (const [i, { v, x }] of tries.entries()) {
+    // Option indices of the restricted model, per stage, into the full one.
+    const keep = m.stages.map((s, w) => {
+      const idx = s.options.map((_, k) => k);
+      const own = idx.filter((k) => s.options[k]!.xpu === x);
+      const away = idx.filter((k) => s.options[k]!.xpu !== x);
+      return w === v ? own : away.length ? away : idx;
+    });
+    const r: CostModel = { ...m, stages: m.stages.map((s, w) => ({ ...s, options: keep[w]!.map((k) => s.options[k]!) })) };
+    const now = performance.now();
+    const o = Int32Array.from(solve(r, now + (deadline - now) / (tries.length - i)), (k, w) => keep[w]![k]!);
+    out.push(o);
+    // The event loop fires the ticks: the same with the work of less important paths off it too.
+    const loop = m.xpus.findIndex((y) => y.eventLoop);
+    if (loop < 0 || x === loop) continue;
+    const clear = o.slice();
+    for (const [w, s] of m.stages.entries()) {
+      if (w === v || s.options[o[w]!]!.xpu !== loop || importance[w]! >= top) continue;
+      let best = -1;
+      s.options.forEach((op, k) => {
+        if (op.xpu !== loop && op.xpu !== x && (best < 0 || op.lat.p50 < s.options[best]!.lat.p50)) best = k;
+      });
+      if (best >= 0) clear[w] = best;
+    }
+    if (clear.some((k, w) => k !== o[w])) out.push(clear);
+  }
+  return out;
+}
