@@ -114,3 +114,52 @@ test("BehaviorPlanner above the hot path (the launch's default, as the reference
   const p = predictReference(g, planned, xpus, profile, 5);
   t.true(p.late.max <= 1 + 1e-9, `planned (${planned.placements[g.stages.findIndex((s) => s.name === 'BehaviorPlanner')]!.xpu}): late by up to ${p.late.max} ms`);
 });
+
+const hostXpus: XpuInfo[] = [
+  { id: 'main', kind: 'cpu', backend: 'main', lanes: 1, real: true, note: 'event loop' },
+  { id: 'pool', kind: 'cpu', backend: 'worker', lanes: 1, real: true, note: 'one worker' },
+  { id: 'native', kind: 'cpu', backend: 'native', lanes: 2, real: true, note: 'libuv pool' },
+];
+
+/** Each crunch `ms[xpu]` (±, as measured run times spread), a sensor's or command node's stamp 0.05 ms. */
+function shapedProfile(g: Graph, ms: Record<string, number>): Profile {
+  const spread = [0.9, 0.95, 0.97, 1, 1.03, 1.06, 1.2, 1.4];
+  return {
+    host: 'test',
+    simulated: false,
+    cores: 2,
+    stages: g.stages.map((s) => {
+      const crunch = s.def.type !== 'reference/sensor' && s.def.type !== 'reference/command';
+      return Object.fromEntries(
+        s.impls.flatMap((impl) =>
+          hostXpus.filter((x) => runsOn(impl, x)).map((x) => {
+            const p50 = crunch ? ms[x.id]! : 0.05;
+            return [`${impl.name}@${x.id}`, { p50, q: spread.map((k) => k * p50), samples: 20 }];
+          }),
+        ),
+      );
+    }),
+    topics: {},
+    transfer: {},
+    measured: 0,
+    cached: 0,
+    failures: [],
+  };
+}
+
+test("the crunch profiled slower on the worker and the native threads than on the main thread: the plan keeps BehaviorPlanner's ticks on time", async (t) => {
+  const g = await referenceGraph();
+  // The profile a shared 2-core host gave: the main thread fastest, then the worker, then native.
+  const profile = shapedProfile(g, { main: 6, pool: 7, native: 9 });
+  const model = buildModel(g, hostXpus, profile, { nominalMs: 1 });
+  const plan = toExecPlan(model, planXauto(model).assignment, 'xauto');
+  const p = predictReference(g, plan, hostXpus, profile, 12);
+  const single = predictReference(g, { name: 'single', placements: g.stages.map(() => ({ impl: 'js', xpu: 'main', priority: 0, group: 'executor' })) }, hostXpus, profile, 12);
+  const at = plan.placements[g.stages.findIndex((s) => s.name === 'BehaviorPlanner')]!.xpu;
+  t.log(`BehaviorPlanner on ${at}: late p50 ${p.late.p50.toFixed(2)} max ${p.late.max.toFixed(2)} ms, period deviation ${p.period.deviation.toFixed(2)} ms`);
+  t.log(`hot path p50 ${p.hot.p50.toFixed(2)} ms, max ${p.hot.max.toFixed(2)} ms; single-threaded ${single.hot.p50.toFixed(2)}, ${single.hot.max.toFixed(2)}`);
+  t.true(p.late.count > 100, `${p.late.count} planner ticks`);
+  t.true(p.late.max <= 1, `late by up to ${p.late.max} ms`);
+  t.true(p.period.deviation <= 1, `period deviation ${p.period.deviation} ms`);
+  t.true(p.hot.p50 < single.hot.p50, 'the hot path still gains over one thread');
+});
