@@ -73,7 +73,8 @@ const steps = (excess: number) => Math.round(excess / TICK_EPS_MS);
 /**
  * Per paced stage and XPU it can run on: the best plan `solve` (the planner's fast search) finds
  * with that stage alone there (every other stage that can run elsewhere kept off it), so nothing
- * it could wait for shares its lanes; and that plan with the stages of all but the most important
+ * it could wait for shares its lanes, or on an XPU of several lanes, with the others planned on
+ * one lane fewer (the paced stage, ranked first, takes the one they leave); and each plan with the stages of all but the most important
  * paths (endWeights) moved off the event loop, which fires the ticks. Single moves from the
  * latency-best plans rarely reach these: moving the paced stage alone leaves it beside what was
  * there, moving the others one by one costs latency before the tick is on time. Candidates for
@@ -90,16 +91,20 @@ export function isolated(m: CostModel, deadline: number, solve: (r: CostModel, d
     for (const w of sc.succs[v]!) importance[v] = Math.max(importance[v]!, importance[w]!);
   }
   const top = Math.max(...importance);
-  const tries = paced.flatMap((v) => [...new Set(m.stages[v]!.options.map((o) => o.xpu))].map((x) => ({ v, x })));
-  for (const [i, { v, x }] of tries.entries()) {
+  // On an XPU of several lanes, also with one lane kept for it: the others planned on the rest.
+  const tries = paced.flatMap((v) =>
+    [...new Set(m.stages[v]!.options.map((o) => o.xpu))].flatMap((x) => [{ v, x, lane: false }, ...(m.xpus[x]!.lanes > 1 ? [{ v, x, lane: true }] : [])]),
+  );
+  for (const [i, { v, x, lane }] of tries.entries()) {
     // Option indices of the restricted model, per stage, into the full one.
     const keep = m.stages.map((s, w) => {
       const idx = s.options.map((_, k) => k);
       const own = idx.filter((k) => s.options[k]!.xpu === x);
       const away = idx.filter((k) => s.options[k]!.xpu !== x);
-      return w === v ? own : away.length ? away : idx;
+      return w === v ? own : away.length && !lane ? away : idx;
     });
-    const r: CostModel = { ...m, stages: m.stages.map((s, w) => ({ ...s, options: keep[w]!.map((k) => s.options[k]!) })) };
+    const xpus = lane ? m.xpus.map((y, k) => (k === x ? { ...y, lanes: y.lanes - 1 } : y)) : m.xpus;
+    const r: CostModel = { ...m, xpus, stages: m.stages.map((s, w) => ({ ...s, options: keep[w]!.map((k) => s.options[k]!) })) };
     const now = performance.now();
     const o = Int32Array.from(solve(r, now + (deadline - now) / (tries.length - i)), (k, w) => keep[w]![k]!);
     out.push(o);
