@@ -73,6 +73,7 @@ export async function resolvePlan(
     const r = planXauto(model);
     a = r.assignment;
     log(`xauto: planned ${graph.stages.length} stages (${r.method}${r.method === 'exact' && !r.complete ? ', budget reached' : ''}${r.refined ? ', refined by simulation' : ''}) in ${r.planMs.toFixed(1)} ms`);
+    for (const k of r.ticks) log(`xauto: ${model.stages[k.stage]!.name} ticks late by up to ${k.lateMs.toFixed(2)} ms in the simulation (slack ${k.slackMs.toFixed(2)} ms)`);
   } else if (spec === 'module') {
     a = moduleBaseline(model).assignment;
   } else {

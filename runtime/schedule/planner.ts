@@ -14,8 +14,8 @@ import { evaluate, prepare, priorities, upwardRank, type EvalScratch } from './e
 import { transferMs, type Assignment, type CostModel } from './model.js';
 import { planPhases } from './phases.js';
 import { criticalPathFirst } from './priorities.js';
-import { gathered, refineBySimulation } from './refine.js';
-import { isolated } from './ticks.js';
+import { gathered, pacedLateness, refineBySimulation } from './refine.js';
+import { isolated, pacedStages, tickSlackMs } from './ticks.js';
 
 export { simulatedCost } from './refine.js';
 
@@ -47,6 +47,8 @@ export interface PlannerResult {
   complete: boolean;
   evaluations: number;
   planMs: number;
+  /** Per paced stage (ticks.ts): its worst simulated tick lateness under the plan and its slack (ms). */
+  ticks: Array<{ stage: number; lateMs: number; slackMs: number }>;
 }
 
 export function planXauto(m: CostModel, opts: PlanOptions = {}): PlannerResult {
@@ -88,8 +90,11 @@ export function planXauto(m: CostModel, opts: PlanOptions = {}): PlannerResult {
     const phase = planPhases(m, sc, assignment, { deadline: performance.now() + (opts.phaseMs ?? 400) });
     if (phase) assignment.phase = phase;
   }
+  const paced = pacedStages(m);
+  const late = paced.length ? pacedLateness(m, assignment).late : [];
   return {
     assignment,
+    ticks: paced.map((v, k) => ({ stage: v, lateMs: late[k]!, slackMs: tickSlackMs(m, v) })),
     estimateMs: refined ? estimate(m, option, sc) : search.bestVal,
     method,
     refined,

@@ -4,7 +4,7 @@
 // tick lateness (ticks.ts) is a constraint on that descent: it ranks before the cost.
 import { performance } from 'node:perf_hooks';
 import { prepare, priorities, upwardRank, type EvalScratch } from './evaluate.js';
-import { pipelinePeriod, type CostModel } from './model.js';
+import { pipelinePeriod, type Assignment, type CostModel } from './model.js';
 import { simulate } from './simulate.js';
 import { better, pacedStages, tickExcess, type Score } from './ticks.js';
 
@@ -49,11 +49,16 @@ export function simulatedScore(m: CostModel, option: ArrayLike<number>, sc: Eval
  * first), run times drawn from their measured spread (seeded): a tick that falls in a gap as
  * wide as the median runs leave is late as soon as one of them runs long.
  */
-export function pacedExcess(m: CostModel, a: { option: number[]; priority: number[]; phase?: number[] }): number {
+export function pacedExcess(m: CostModel, a: Assignment): number {
+  return pacedLateness(m, a).excess;
+}
+
+/** Per paced stage its worst tick lateness (ms), and their sum beyond the slack, as pacedExcess runs it. */
+export function pacedLateness(m: CostModel, a: Assignment): { late: number[]; excess: number } {
   const paced = pacedStages(m);
-  if (paced.length === 0) return 0;
+  if (paced.length === 0) return { late: [], excess: 0 };
   const slowest = Math.max(...m.stages.map((s) => ((s.inputs.length === 0 || s.timer) && s.periodMs > 0 ? s.periodMs : 0)));
-  return tickExcess(m, simulate(m, a, { durationMs: 16 * slowest, warmup: 3, sample: true, seed: 1 }), paced).excess;
+  return tickExcess(m, simulate(m, a, { durationMs: 16 * slowest, warmup: 3, sample: true, seed: 1 }), paced);
 }
 
 /**

@@ -74,11 +74,11 @@ const steps = (excess: number) => Math.round(excess / TICK_EPS_MS);
  * Per paced stage and XPU it can run on: the best plan `solve` (the planner's fast search) finds
  * with that stage alone there (every other stage that can run elsewhere kept off it), so nothing
  * it could wait for shares its lanes, or on an XPU of several lanes, with the others planned on
- * one lane fewer (the paced stage, ranked first, takes the one they leave); and each plan with the stages of all but the most important
- * paths (endWeights) moved off the event loop, which fires the ticks. Single moves from the
- * latency-best plans rarely reach these: moving the paced stage alone leaves it beside what was
- * there, moving the others one by one costs latency before the tick is on time. Candidates for
- * the refinement, which checks the ticks in full.
+ * one lane fewer (the paced stage, ranked first, takes the one they leave); and each plan with
+ * the stages of all but the most important paths (endWeights) moved off the event loop, which
+ * fires the ticks. Single moves from the latency-best plans rarely reach these: moving the paced
+ * stage alone leaves it beside what was there, moving the others one by one costs latency before
+ * the tick is on time. Candidates for the refinement, which checks the ticks in full.
  */
 export function isolated(m: CostModel, deadline: number, solve: (r: CostModel, deadline: number) => Int32Array): Int32Array[] {
   const out: Int32Array[] = [];
