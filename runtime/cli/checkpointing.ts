@@ -3,17 +3,20 @@
 // checkpoint-cut.ts); --restore D starts the launch from the newest committed image of D:
 // device memory restored on demand, every stateful stage's state put back, sources going on
 // with the frame after the image's. What was checkpointed or restored goes into the summary.
-import { basename } from 'node:path';
+import { rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { FrameCut, type CutCommit, type CutStage } from '../exec/checkpoint-cut.js';
 import type { Executor } from '../exec/executor.js';
 import { CheckpointDriver, type Resumed } from '../gpu/checkpoint-driver.js';
 import { Checkpointer, ImageError } from '../gpu/checkpoint.js';
-import { findImage } from '../gpu/checkpoint-image.js';
+import { findImage, type Manifest } from '../gpu/checkpoint-image.js';
 import { kernelLibraryHash } from '../gpu/checkpoint.js';
 import { acquireDevice, type DeviceLease } from '../gpu/index.js';
 import type { Graph } from '../graph/index.js';
 import { onThread } from '../xnode/state.js';
+import { WARM_MODELS_ENV, stagedModels, type WarmModelFiles, type WarmModelInfo } from '../xpu/warm-models.js';
 import { UserError } from './errors.js';
+import { imagedModels, modelBlobs, modelsToCut } from './warm-image.js';
 
 /** The scene clock of the synthetic sensors (perception-common/messages.ts): kept in the image. */
 const ROS_EPOCH_ENV = 'XAUTO_ROS_EPOCH_NS';
@@ -22,6 +25,8 @@ export interface CheckpointArgs {
   checkpointEvery?: number;
   checkpointDir?: string;
   restore?: string;
+  /** Keep the onnxruntime sessions' optimized models in the images and open them from there (default true). */
+  warmModels?: boolean;
 }
 
 /** What identifies the launch an image belongs to. */
@@ -51,10 +56,13 @@ export function checkCheckpointArgs(a: CheckpointArgs & { process?: string }, mu
  * file with these arguments; the synthetic sensors' scene clock is set to the image's, so the
  * stamps go on where they were.
  */
-export function prepareRestore(dir: string, file: string, launchArgs: string[]): { plan?: Record<string, unknown> } {
+export function prepareRestore(dir: string, file: string, launchArgs: string[], warmModels = true): { plan?: Record<string, unknown> } {
   let meta: Record<string, unknown>;
   try {
-    meta = findImage(dir, kernelLibraryHash()).manifest.meta;
+    const m = findImage(dir, kernelLibraryHash()).manifest;
+    meta = m.meta;
+    // Refused now, before anything starts: a warm model that is damaged or of another onnxruntime.
+    if (warmModels) imagedModels(dir, m);
   } catch (e) {
     throw asUserError(e, dir);
   }
@@ -82,6 +90,14 @@ export class RunCheckpoints {
   private resumed: Resumed | undefined;
   private cut: FrameCut | undefined;
   private restoredStages: string[] = [];
+  /** Warm models: staged by this run's sessions (saving), in the image (restored), taken so far. */
+  private staging: string | undefined;
+  /** The image's warm models this run opens sessions from (restored). */
+  private imaged: WarmModelInfo[] = [];
+  /** The warm models of the cut being taken (blobs() then meta()). */
+  private cutModels: WarmModelInfo[] = [];
+  /** The environment's warm-models value before this run set it (restored on release). */
+  private envBefore: { value: string | undefined } | undefined;
 
   private constructor(
     private readonly a: CheckpointArgs,
@@ -99,15 +115,53 @@ export class RunCheckpoints {
    * on demand) and returns the frame the run goes on with (0 without --restore).
    */
   restoreDevice(): number {
-    if (!this.a.restore) return 0;
+    if (!this.a.restore) {
+      this.prepareModels(undefined);
+      return 0;
+    }
     this.lease = acquireDevice();
     try {
       this.resumed = CheckpointDriver.resume(this.lease.device, this.a.restore, { everyS: this.a.checkpointEvery ?? 0 });
+      this.prepareModels(this.resumed.image.manifest);
     } catch (e) {
       this.release();
       throw asUserError(e, this.a.restore);
     }
     return this.resumed.frame + 1;
+  }
+
+  /**
+   * Before any thread opens a session: the image's warm models for them to open (checked),
+   * and a staging folder for the models they open when this run checkpoints.
+   */
+  private prepareModels(image: Manifest | undefined): void {
+    if (this.a.warmModels === false) return;
+    let load: Record<string, WarmModelFiles> | undefined;
+    if (image) {
+      const imaged = imagedModels(this.a.restore!, image);
+      load = {};
+      for (const [k, v] of Object.entries(imaged)) {
+        load[k] = v.files;
+        this.imaged.push(v.info);
+      }
+    }
+    if (this.a.checkpointEvery !== undefined) {
+      this.staging = join(this.a.restore ?? this.a.checkpointDir!, '.warm-models');
+      rmSync(this.staging, { recursive: true, force: true });
+    }
+    if (!load && !this.staging) return;
+    this.envBefore = { value: process.env[WARM_MODELS_ENV] };
+    process.env[WARM_MODELS_ENV] = JSON.stringify({ save: this.staging, load });
+  }
+
+  /**
+   * The warm models of the next epoch: those of the last committed one (carried over) and,
+   * as new blobs, those staged since that are not in it (an epoch that failed retakes them).
+   */
+  private takeModels(ck: Checkpointer): Record<string, Uint8Array> {
+    const { carried, fresh } = modelsToCut(ck.lastCommitted, this.staging ? stagedModels(this.staging) : []);
+    this.cutModels = [...carried, ...fresh.map((f) => f.info)];
+    return modelBlobs(fresh);
   }
 
   /**
@@ -127,7 +181,8 @@ export class RunCheckpoints {
     const checkpointer = this.resumed?.driver.checkpointer ?? new Checkpointer(this.lease.device, { dir });
     this.cut = new FrameCut(stateful, checkpointer, {
       everyMs: this.a.checkpointEvery * 1000,
-      meta: () => ({ launch: this.identity, rosEpochNs: process.env[ROS_EPOCH_ENV] ?? null, plan: planOf(ex, graph) }),
+      meta: () => ({ launch: this.identity, rosEpochNs: process.env[ROS_EPOCH_ENV] ?? null, plan: planOf(ex, graph), warmModels: this.cutModels }),
+      blobs: () => this.takeModels(checkpointer),
       onCommit: (c) => this.log(`xauto: ${describeCommit(c)}`),
       onError: (e) => this.log(`xauto: checkpoint failed (the previous image stays the one to restore): ${e.message}`),
     });
@@ -208,6 +263,11 @@ export class RunCheckpoints {
   release(): void {
     this.lease?.release();
     this.lease = undefined;
+    if (this.envBefore?.value !== undefined) process.env[WARM_MODELS_ENV] = this.envBefore.value;
+    else if (this.envBefore) delete process.env[WARM_MODELS_ENV];
+    this.envBefore = undefined;
+    if (this.staging) rmSync(this.staging, { recursive: true, force: true });
+    this.staging = undefined;
   }
 }
 

@@ -58,6 +58,8 @@ export interface LaunchArgs {
   checkpointEvery?: number;
   checkpointDir?: string;
   restore?: string;
+  /** With checkpoints or --restore: the onnxruntime sessions' optimized models in the image, opened from it (default true). */
+  warmModels?: boolean;
   /** Live migration: STAGE@WHEN[:PROCESS] moves a running stage, with its state, to another process. */
   migrate?: string;
 }
@@ -133,7 +135,7 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
     // Before the xnodes load: the image must be of this launch; its scene clock is taken over,
     // and its plan (the states belong to its implementations): no profiling, no planning.
     if (a.restore) {
-      const { plan } = prepareRestore(a.restore, a.file, a.launchArgs);
+      const { plan } = prepareRestore(a.restore, a.file, a.launchArgs, a.warmModels !== false);
       if (plan) {
         planDir = mkdtempSync(join(tmpdir(), 'xauto-restore-'));
         a.plan = join(planDir, 'plan.json');
@@ -353,6 +355,11 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('checkpoint-every', { type: 'number', describe: 'crash recovery: checkpoint the running launch about every S seconds, at a frame boundary (stateful xnodes\' host and device state), into --checkpoint-dir' })
       .option('checkpoint-dir', { type: 'string', describe: 'with --checkpoint-every: the image directory (only committed images are ever restored)' })
       .option('restore', { type: 'string', describe: 'start from the newest committed checkpoint in DIR (after a crash): states restored, sources go on with the next frame' })
+      .option('warm-models', {
+        type: 'boolean',
+        default: true,
+        describe: "with --checkpoint-every: keep each onnxruntime session's optimized model (and a first run's inputs and outputs, to check it) in the image; with --restore: open the sessions from those (--no-warm-models: from the source models, as a cold start)",
+      })
       .option('migrate', {
         type: 'string',
         describe: "live migration: STAGE@WHEN[:PROCESS] moves a running stage with its state to another process of the launch (WHEN: seconds, or fN for frame N; a new PROCESS name starts one for it); host and device state move; messages for it meanwhile are queued and delivered in order",

@@ -39,6 +39,8 @@ export interface CutOptions {
   everyMs: number;
   /** Kept in each image, as of its cut (launch file and arguments, so a restore can check them; the plan). */
   meta: () => Record<string, unknown>;
+  /** Files to keep in the image from this cut on (the checkpointer's blobs); asked before meta(). */
+  blobs?: () => Record<string, Uint8Array>;
   onCommit?(c: CutCommit): void;
   onError?(e: Error): void;
   now?(): number;
@@ -172,7 +174,8 @@ export class FrameCut {
 
   private beginDevice(p: Pending): void {
     try {
-      p.epoch = this.checkpointer.begin({ xnodes: p.xnodes, meta: { ...this.o.meta(), frame: p.frame } });
+      const blobs = this.o.blobs?.();
+      p.epoch = this.checkpointer.begin({ xnodes: p.xnodes, meta: { ...this.o.meta(), frame: p.frame }, blobs });
     } catch (err) {
       this.failed++;
       this.o.onError?.(err as Error);

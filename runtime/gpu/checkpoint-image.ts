@@ -4,6 +4,8 @@
 //   D/epoch-00000007/manifest.json  format version, kernel-library hash, handles, per chunk
 //                                   (epoch, offset, length, crc32), parent epoch, XNODE states
 //   D/epoch-00000007/COMMIT         written last: epoch, manifest length and crc32
+//   D/epoch-00000007/blobs/NAME     files the image's user keeps with it (e.g. optimized
+//                                   models), each named once; later epochs refer to it
 //
 // An epoch is written in `D/.epoch-00000007.tmp`, every file fsynced, then renamed into
 // place and D fsynced: a crash leaves either the previous set of epochs or the new one. An
@@ -43,6 +45,8 @@ export interface Manifest {
   xnodes: Record<string, unknown>;
   /** What the user of the image keeps with it (e.g. the frame the cut was taken at). */
   meta: Record<string, unknown>;
+  /** Blobs by name: [epoch whose blobs/ folder holds it, length, crc32] (absent: none). */
+  blobs?: Record<string, [number, number, number]>;
 }
 
 export interface CommitRecord {
@@ -66,6 +70,50 @@ const pad = (e: number) => String(e).padStart(8, '0');
 export const epochDir = (dir: string, epoch: number) => join(dir, `epoch-${pad(epoch)}`);
 export const tempDir = (dir: string, epoch: number) => join(dir, `.epoch-${pad(epoch)}.tmp`);
 export const chunkFile = (dir: string, epoch: number) => join(epochDir(dir, epoch), 'chunks.bin');
+export const blobFile = (dir: string, epoch: number, name: string) => join(epochDir(dir, epoch), 'blobs', name);
+
+/** Blob names are file names: letters, digits, '.', '-', '_' (no folders, nothing hidden). */
+export function checkBlobName(name: string): void {
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/.test(name)) throw new Error(`checkpoint: blob name '${name}': expected letters, digits, '.', '-', '_'`);
+}
+
+/** Writes blobs into the epoch's temporary folder (fsynced); their manifest entries. */
+export async function writeBlobs(dir: string, epoch: number, blobs: Record<string, Uint8Array>): Promise<Record<string, [number, number, number]>> {
+  const out: Record<string, [number, number, number]> = {};
+  const names = Object.keys(blobs);
+  if (!names.length) return out;
+  const folder = join(tempDir(dir, epoch), 'blobs');
+  mkdirSync(folder, { recursive: true });
+  for (const name of names) {
+    checkBlobName(name);
+    const data = blobs[name]!;
+    await writeDurable(join(folder, name), data);
+    out[name] = [epoch, data.byteLength, crc32(data)];
+  }
+  await fsyncDir(folder);
+  return out;
+}
+
+/**
+ * A blob of a committed image, checked against its manifest entry: ImageError('missing')
+ * when the manifest has no such blob, 'truncated' when the file is gone or short, 'corrupt'
+ * when its checksum differs.
+ */
+export function readBlob(dir: string, m: Manifest, name: string): Buffer {
+  const e = m.blobs?.[name];
+  if (!e) throw new ImageError('missing', `${epochDir(dir, m.epoch)}: no blob '${name}'`);
+  const [epoch, bytes, crc] = e;
+  const file = blobFile(dir, epoch, name);
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch {
+    throw new ImageError('truncated', `${file}: missing (the manifest of epoch ${m.epoch} refers to it)`);
+  }
+  if (data.length !== bytes) throw new ImageError('truncated', `${file}: ${data.length} bytes, the manifest says ${bytes}`);
+  if (crc32(data) !== crc) throw new ImageError('corrupt', `${file}: checksum mismatch (image corrupt)`);
+  return data;
+}
 
 /** Hash of the kernel library's descriptors: an image is only valid for the library that wrote it. */
 export function libraryHash(kernels: unknown): string {
@@ -200,6 +248,7 @@ export function findImage(dir: string, library: string, epoch?: number): FoundIm
 export async function prune(dir: string, keep: Manifest): Promise<void> {
   const used = new Set<number>([keep.epoch]);
   for (const b of keep.buffers) for (const c of b.chunks ?? []) used.add(c[0]);
+  for (const [e] of Object.values(keep.blobs ?? {})) used.add(e);
   for (const e of listEpochs(dir)) if (e < keep.epoch && !used.has(e)) await rm(epochDir(dir, e), { recursive: true, force: true });
   for (const n of existsSync(dir) ? readdirSync(dir) : []) if (/^\.epoch-\d{8}\.tmp$/.test(n)) await rm(join(dir, n), { recursive: true, force: true });
 }

@@ -21,6 +21,7 @@ import {
   prune,
   type Manifest,
   type ManifestBuffer,
+  writeBlobs,
 } from './checkpoint-image.js';
 import {
   checkpointAddon,
@@ -57,6 +58,11 @@ export interface BeginOptions {
    */
   xnodes?: Record<string, unknown> | Promise<Record<string, unknown>>;
   meta?: Record<string, unknown>;
+  /**
+   * Blobs to keep in the image (checkpoint-image.ts), by name: written in this epoch. Blobs of
+   * the last committed epoch not named again are carried over (kept where they are).
+   */
+  blobs?: Record<string, Uint8Array>;
   /** Tests: microseconds the copier sleeps after each chunk, so launches race it. */
   copierDelayUs?: number;
 }
@@ -213,6 +219,8 @@ export class Checkpointer {
       xnodes: opts.xnodes ?? {},
       meta: opts.meta ?? {},
     };
+    const blobs = { ...this.last?.blobs, ...(await writeBlobs(this.dir, r.epoch, opts.blobs ?? {})) };
+    if (Object.keys(blobs).length) manifest.blobs = blobs;
     await commitEpoch(this.dir, manifest);
     this.native.commit(r.epoch);
     this.last = manifest;

@@ -28,7 +28,7 @@ export async function preprocessGraph(p: PreprocessParams): Promise<Uint8Array> 
 export async function createPreprocessOnnx(ctx: ImplContext): Promise<StageFn> {
   const p = ctx.params as unknown as PreprocessParams;
   const o = await ort();
-  const session = await createSession(await preprocessGraph(p), ctx.executionProvider, ctx.log);
+  const session = await createSession(await preprocessGraph(p), ctx.executionProvider, ctx.log, ctx);
   const drop = dropper(ctx);
   let packed: Uint8Array | undefined;
   return async (inputs) => {

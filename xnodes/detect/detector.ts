@@ -39,7 +39,7 @@ export async function createDetector(ctx: ImplContext): Promise<StageFn> {
   const o = await ort();
   let session;
   try {
-    session = await createSession(file, ctx.executionProvider, ctx.log);
+    session = await createSession(file, ctx.executionProvider, ctx.log, ctx);
   } catch (e) {
     throw new Error(`parameter 'model' of '${ctx.name}': onnxruntime cannot load '${file}': ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
   }
