@@ -5,49 +5,15 @@
 // same frame, and the map ends the same (its checksum over the device grid). The same with
 // the tracker on a worker thread: its state is copied and put back in its worker.
 import test, { type ExecutionContext } from 'ava';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { Recording } from '../runtime/record/reader.js';
-
-const root = new URL('..', import.meta.url).pathname;
+import { messages, xauto } from './checkpoint-helpers.js';
 const FRAMES = 60;
 // Saturation (--frames) is lossless: every frame reaches the tracker, in every run alike.
 const BASE = ['launch', 'launch/perception.launch.yaml', 'publish_tracks:=false', '--plan', 'default', '--frames', String(FRAMES)];
 const LAUNCH = [...BASE, 'map:=true', 'map_impl:=device', 'map_cells:=128'];
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-  stdout: string;
-}
-
-/** Runs the CLI; with `killAfterCommits`, SIGKILLs it once that many checkpoints are committed. */
-function xauto(args: string[], env: NodeJS.ProcessEnv, killAfterCommits?: number): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import=tsx', 'runtime/cli/main.ts', ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      if (killAfterCommits !== undefined && (stderr.match(/checkpoint epoch \d+ committed/g) ?? []).length >= killAfterCommits) child.kill('SIGKILL');
-    });
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
-
-/** The messages of a topic by frame, decoded (xauto/* types are not encoded canonically: compare values). */
-async function messages(file: string, topic: string): Promise<Map<number, unknown>> {
-  const r = await Recording.open(file);
-  const out = new Map<number, unknown>();
-  for await (const m of r.messages([topic])) out.set(m.seq, Recording.value(m));
-  await r.close();
-  return out;
-}
 
 // Serial: each test runs several launches one after the other; side by side they would starve each other.
 async function killAndRestore(t: ExecutionContext, launch: string[], topics: string[], restoredLine: RegExp): Promise<{ whole: Summary; resumed: Summary }> {
