@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { RunCheckpoints } from '../runtime/cli/checkpointing.js';
 import { graphOf, loadDescription } from '../runtime/cli/pipeline.js';
 import { runPlan } from '../runtime/cli/session.js';
+import { epochDir, listEpochs } from '../runtime/gpu/checkpoint-image.js';
 import { discoverXpus } from '../runtime/xpu/discover.js';
+import { warmPays, type WarmModelInfo } from '../runtime/xpu/warm-models.js';
 
 const FILE = 'launch/perception.launch.yaml';
 
@@ -64,7 +66,21 @@ export async function pipelineSlowdown(o: { mapCells: number; seconds: number; r
 
 export interface StartFromImage {
   coldMs: number;
+  /** From the image, its sessions opened from the image's warm models (--warm-models always). */
   imageMs: number;
+  /** From the same image with --warm-models never: sessions opened from the source models. */
+  imageColdModelsMs: number;
+  /** Sessions' open + first run, all sessions of the run together (ms): from warm models, from the source models. */
+  modelsWarmMs: number;
+  modelsColdMs: number;
+  /** The sessions opened warm in the image starts (stage names). */
+  warm: string[];
+}
+
+/** The warm models in the newest epoch of an image. */
+function warmModelsOf(dir: string): WarmModelInfo[] {
+  const m = JSON.parse(readFileSync(join(epochDir(dir, listEpochs(dir)[0]!), 'manifest.json'), 'utf8')) as { meta: { warmModels?: WarmModelInfo[] } };
+  return m.meta.warmModels ?? [];
 }
 
 /** Runs `xauto launch` in a process of its own; its summary JSON. */
@@ -77,11 +93,25 @@ function launch(args: string[], summary: string, env: NodeJS.ProcessEnv = proces
   });
 }
 
+/** The run's onnxruntime sessions (summary `models`): which opened warm, and their open + first run. */
+function modelsOf(s: Record<string, Record<string, unknown>>): { warm: string[]; readyMs: number } {
+  const m = s.models ?? {};
+  let readyMs = 0;
+  const warm: string[] = [];
+  for (const [k, v] of Object.entries(m)) {
+    if (v === 'warm') warm.push(k);
+    if (/_(open|first_run)_ms$/.test(k)) readyMs += Number(v);
+  }
+  return { warm, readyMs };
+}
+
 /**
  * Time to first output of a new `xauto launch` process (from its start to the first frame a
  * sink finished): a cold start (profiles cached, plan made, stages made, empty map) against a
  * start from an image (--restore: the image's plan, no planning; states and the device map
- * restored on demand). Rounds alternate.
+ * restored on demand), with its sessions opened from the image's warm models and, from the
+ * same image, from the source models (--warm-models never). Rounds alternate, each round in
+ * another order.
  */
 export async function startFromImage(o: { mapCells: number; rounds: number; log: (l: string) => void }): Promise<StartFromImage> {
   const words = ['publish_tracks:=false', 'map:=true', 'map_impl:=device', `map_cells:=${o.mapCells}`];
@@ -89,22 +119,36 @@ export async function startFromImage(o: { mapCells: number; rounds: number; log:
   try {
     const image = join(dir, 'image');
     await launch([...words, '--frames', '40', '--checkpoint-every', '0.3', '--checkpoint-dir', image], join(dir, 'make.json'));
-    const ms: Record<'cold' | 'image', number[]> = { cold: [], image: [] };
-    for (let i = 0; i < o.rounds; i++) {
-      process.stderr.write(`  start round ${i + 1}/${o.rounds}          \r`);
-      // The cold start checkpoints too (its first image would be due after a minute): the same code path.
-      const cold = await launch([...words, '--duration', '2', '--checkpoint-every', '60', '--checkpoint-dir', join(dir, `cold-${i}`)], join(dir, 'cold.json'));
-      ms.cold.push(Number(cold.checkpoint?.first_output_ms));
-      const warm = await launch([...words, '--duration', '2', '--restore', image], join(dir, 'image.json'));
-      ms.image.push(Number(warm.restored?.first_output_ms));
+    // What --warm-models auto picks, from the figures measured when the image was taken.
+    for (const i of warmModelsOf(image)) {
+      o.log(`  warm model of ${i.name}: opens in ${i.warmOpenMs.toFixed(1)} ms (source ${i.sourceOpenMs.toFixed(1)} ms), check run ${i.runMs.toFixed(1)} ms: auto ${warmPays(i) ? 'uses it' : 'opens the source model'}`);
     }
-    const coldMs = median(ms.cold);
-    const imageMs = median(ms.image);
+    const kinds = ['cold', 'image', 'image-cold-models'] as const;
+    const ms: Record<(typeof kinds)[number], number[]> = { cold: [], image: [], 'image-cold-models': [] };
+    const models: Record<'warm' | 'cold', number[]> = { warm: [], cold: [] };
+    let warm: string[] = [];
+    for (let i = 0; i < o.rounds; i++) {
+      for (let j = 0; j < kinds.length; j++) {
+        const k = kinds[(i + j) % kinds.length]!;
+        process.stderr.write(`  start round ${i + 1}/${o.rounds} ${k}          \r`);
+        // The cold start checkpoints too (its first image would be due after a minute): the same code path.
+        const s =
+          k === 'cold'
+            ? await launch([...words, '--duration', '2', '--checkpoint-every', '60', '--checkpoint-dir', join(dir, `cold-${i}`)], join(dir, 'cold.json'))
+            : await launch([...words, '--duration', '2', '--restore', image, '--warm-models', k === 'image' ? 'always' : 'never'], join(dir, 'image.json'));
+        ms[k].push(Number((k === 'cold' ? s.checkpoint : s.restored)?.first_output_ms));
+        const m = modelsOf(s);
+        if (k === 'image') warm = m.warm;
+        if (k !== 'cold') models[k === 'image' ? 'warm' : 'cold'].push(m.readyMs);
+      }
+    }
+    const med = Object.fromEntries(kinds.map((k) => [k, median(ms[k])])) as Record<(typeof kinds)[number], number>;
     o.log(`  a new process, ${((o.mapCells * o.mapCells * 32) / 2 ** 20).toFixed(0)} MiB device map: time to first output, from the process start (median of ${o.rounds}):`);
-    o.log('  start              first output ms  runs');
-    o.log(`  cold              ${coldMs.toFixed(0).padStart(15)}  ${ms.cold.map((v) => v.toFixed(0)).join(' ')}`);
-    o.log(`  from the image    ${imageMs.toFixed(0).padStart(15)}  ${ms.image.map((v) => v.toFixed(0)).join(' ')}`);
-    return { coldMs, imageMs };
+    o.log('  start                                first output ms  runs              sessions open + first run ms');
+    o.log(`  cold                                ${med.cold.toFixed(0).padStart(15)}  ${ms.cold.map((v) => v.toFixed(0)).join(' ').padEnd(16)}`);
+    o.log(`  from the image, warm models         ${med.image.toFixed(0).padStart(15)}  ${ms.image.map((v) => v.toFixed(0)).join(' ').padEnd(16)}  ${models.warm.map((v) => v.toFixed(1)).join(' ')}  (warm: ${warm.join(', ') || 'none'})`);
+    o.log(`  from the image, source models       ${med['image-cold-models'].toFixed(0).padStart(15)}  ${ms['image-cold-models'].map((v) => v.toFixed(0)).join(' ').padEnd(16)}  ${models.cold.map((v) => v.toFixed(1)).join(' ')}`);
+    return { coldMs: med.cold, imageMs: med.image, imageColdModelsMs: med['image-cold-models'], modelsWarmMs: median(models.warm), modelsColdMs: median(models.cold), warm };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -11,6 +11,10 @@
 //    metadata first with on-demand loads.
 //  - slowdown: the perception launch with its device map, e2e p50 with a checkpoint every
 //    second vs without (checkpoint-pipeline.ts; `--map-cells N`, `--pipeline-only`).
+//  - start: a new process's time to first output, cold, from an image with its warm models
+//    (onnxruntime's optimized models kept in the image), and from the same image with the
+//    source models (--warm-models always / never; what `auto` picks for each model is printed)
+//    (checkpoint-pipeline.ts; `--start-only`).
 //  - migrate pause: the tracker (host state; on the main thread, and on a worker thread) and
 //    the map (its device grid too) moved live to another process (--migrate), the first forwarded frame's wait from the hand-over to its
 //    start there (checkpoint-pipeline.ts).
@@ -129,6 +133,11 @@ export default async function main(args: string[]): Promise<void> {
   const cellsAt = args.indexOf('--map-cells');
   const mapCells = cellsAt >= 0 ? Number(args[cellsAt + 1]) : 1024;
   if (!(Number.isInteger(mapCells) && mapCells >= 16)) throw new Error('bench checkpoint: --map-cells expects an integer >= 16');
+  if (args.includes('--start-only')) {
+    const st = await startFromImage({ mapCells, rounds: 3, log: console.log });
+    console.log(JSON.stringify({ map_mib: (mapCells * mapCells * 32) / 2 ** 20, ...startKeys(st) }));
+    return;
+  }
   if (args.includes('--pipeline-only')) {
     const p = await pipelineSlowdown({ mapCells, seconds: 6, rounds: 5, log: console.log });
     const st = await startFromImage({ mapCells, rounds: 3, log: console.log });
@@ -235,14 +244,27 @@ export default async function main(args: string[]): Promise<void> {
   console.log(JSON.stringify(out));
 }
 
+function startKeys(st: Awaited<ReturnType<typeof startFromImage>>) {
+  return {
+    cold_start_first_output_ms: Math.round(st.coldMs),
+    image_start_first_output_ms: Math.round(st.imageMs),
+    image_start_source_models_first_output_ms: Math.round(st.imageColdModelsMs),
+    start_ratio: Number((st.coldMs / st.imageMs).toFixed(3)),
+    // > 1: the image's warm models bring the first output sooner than opening the source models
+    first_output_warm_models_ratio: Number((st.imageColdModelsMs / st.imageMs).toFixed(3)),
+    models_ready_warm_ms: Number(st.modelsWarmMs.toFixed(1)),
+    models_ready_source_ms: Number(st.modelsColdMs.toFixed(1)),
+    models_ready_ratio: Number((st.modelsColdMs / st.modelsWarmMs).toFixed(3)),
+    warm_sessions: st.warm.join(' '),
+  };
+}
+
 function pipelineKeys(p: Awaited<ReturnType<typeof pipelineSlowdown>>, st: Awaited<ReturnType<typeof startFromImage>>, mg: Awaited<ReturnType<typeof migratePause>>) {
   return {
     slowdown: Number(p.slowdown.toFixed(4)),
     e2e_p50_ms: Number(p.p50Off.toFixed(2)),
     e2e_p50_checkpointed_ms: Number(p.p50On.toFixed(2)),
-    cold_start_first_output_ms: Math.round(st.coldMs),
-    image_start_first_output_ms: Math.round(st.imageMs),
-    start_ratio: Number((st.coldMs / st.imageMs).toFixed(3)),
+    ...startKeys(st),
     migrate_pause_ms: Number(mg.pauseMs.toFixed(2)),
     migrate_queued: mg.queued,
     migrate_state_bytes: mg.stateBytes,

@@ -1,9 +1,10 @@
 // Warm models from the CLI with real processes: a checkpointed perception launch keeps its
 // onnxruntime sessions' optimized models in the image; `--restore` opens preprocess and the
 // detector from them (the summary says warm), and every detection and track after the restore
-// equals the uninterrupted run's of the same frame. An image whose model blob is damaged, or
-// whose model another onnxruntime optimized, is refused with exit 2 and the reason;
-// --no-warm-models starts from it with the source models.
+// equals the uninterrupted run's of the same frame (--warm-models always: by default a warm
+// model is used only when it was measured to pay, and these small models are not worth their
+// check). An image whose model blob is damaged, or whose model another onnxruntime optimized,
+// is refused with exit 2 and the reason; --warm-models never starts from it with the source models.
 import test from 'ava';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,7 +37,7 @@ test.serial('--restore opens the sessions from the image\'s warm models; detecti
     const whole = await xauto([...LAUNCH, '--record', join(dir, 'whole.mcap'), '--topics', ...TOPICS], started);
     t.is(whole.code, 0, whole.stderr);
     const ck = await image(t, dir, started);
-    const resumed = await xauto([...LAUNCH, '--restore', ck, '--record', join(dir, 'resumed.mcap'), '--topics', ...TOPICS, '--summary-json', join(dir, 'resumed.json')], env);
+    const resumed = await xauto([...LAUNCH, '--restore', ck, '--warm-models', 'always', '--record', join(dir, 'resumed.mcap'), '--topics', ...TOPICS, '--summary-json', join(dir, 'resumed.json')], env);
     t.is(resumed.code, 0, resumed.stderr);
     const s = JSON.parse(readFileSync(join(dir, 'resumed.json'), 'utf8')) as Summary;
     t.is(s.models?.detector, 'warm', resumed.stderr);
@@ -54,7 +55,7 @@ test.serial('--restore opens the sessions from the image\'s warm models; detecti
   }
 });
 
-test.serial('--restore refuses, exit 2 with the reason, a damaged warm model and one of another onnxruntime; --no-warm-models starts cold', async (t) => {
+test.serial('--restore refuses, exit 2 with the reason, a damaged warm model and one of another onnxruntime; --warm-models never starts cold', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'xauto-warm-launch-'));
   try {
     const ck = await image(t, dir, process.env);
@@ -84,7 +85,7 @@ test.serial('--restore refuses, exit 2 with the reason, a damaged warm model and
     t.is(damaged.code, 2, damaged.stderr);
     t.regex(damaged.stderr, new RegExp(`--restore .*${name.replace('.', '\\.')}: checksum mismatch \\(image corrupt\\)`));
 
-    const cold = await xauto([...LAUNCH, '--restore', ck, '--no-warm-models', '--summary-json', join(dir, 'cold.json')], process.env);
+    const cold = await xauto([...LAUNCH, '--restore', ck, '--warm-models', 'never', '--summary-json', join(dir, 'cold.json')], process.env);
     t.is(cold.code, 0, cold.stderr);
     const s = JSON.parse(readFileSync(join(dir, 'cold.json'), 'utf8')) as Summary;
     t.is(s.models?.detector, 'cold');

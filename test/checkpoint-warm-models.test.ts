@@ -12,7 +12,7 @@ import { Checkpointer, ImageError } from '../runtime/gpu/checkpoint.js';
 import { blobFile, epochDir, readBlob } from '../runtime/gpu/checkpoint-image.js';
 import { Device } from '../runtime/gpu/index.js';
 import { imagedModels, modelBlobs, modelsToCut, probeBlob } from '../runtime/cli/warm-image.js';
-import { decodeProbe, encodeProbe, openSession, ortVersion, stagedModels } from '../runtime/xpu/warm-models.js';
+import { decodeProbe, encodeProbe, openSession, ortVersion, stagedModels, warmPays } from '../runtime/xpu/warm-models.js';
 import { preprocessGraph } from '../xnodes/camera/preprocess-onnx.js';
 import { ensureDefaultModel } from '../xnodes/detect/detector.js';
 
@@ -43,7 +43,10 @@ test('a session opened from its staged warm model computes the same outputs, bit
     const saving = await openSession(Ort, file, OPTS, 'detector', quiet, { save: dir });
     t.false(saving.opened.warm);
     const first = await saving.session.run(frame(1));
+    t.deepEqual(stagedModels(dir), [], 'staged after its second run (timed) only');
+    await saving.session.run(frame(5));
     const [s] = await staged(dir, 1);
+    for (const k of ['sourceOpenMs', 'warmOpenMs', 'runMs'] as const) t.true(s!.info[k] >= 0, k);
     t.is(s!.info.name, 'detector');
     t.is(s!.info.ort, ortVersion());
     t.is(s!.info.graphOptimizationLevel, 'all');
@@ -74,6 +77,7 @@ test('a warm model whose probe does not come back is not used: the source model 
     const file = await ensureDefaultModel();
     const saving = await openSession(Ort, file, OPTS, 'detector', quiet, { save: dir });
     await saving.session.run(frame(1));
+    await saving.session.run(frame(2));
     const [s] = await staged(dir, 1);
     const p = decodeProbe(s!.probe);
     p.outputs[0]!.data[17]! ^= 1; // one bit of one output value
@@ -104,6 +108,7 @@ async function imageWithModel(): Promise<{ dir: string; key: string }> {
   const file = await ensureDefaultModel();
   const s = await openSession(Ort, file, OPTS, 'detector', quiet, { save: stage });
   await s.session.run(frame(1));
+  await s.session.run(frame(2));
   const models = await staged(stage, 1);
   await s.session.release();
   const d = new Device();
@@ -162,6 +167,14 @@ test('a warm model another onnxruntime version optimized is refused with the ver
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a warm model pays when what it saves on opening exceeds the run that checks it', (t) => {
+  // a small model: optimized in 4 ms, 2 ms from its warm model, a run of 3 ms: not worth it
+  t.false(warmPays({ sourceOpenMs: 4, warmOpenMs: 2, runMs: 3 }));
+  // a large one: 300 ms to optimize, 40 ms to open warm, a run of 60 ms
+  t.true(warmPays({ sourceOpenMs: 300, warmOpenMs: 40, runMs: 60 }));
+  t.false(warmPays({ sourceOpenMs: 10, warmOpenMs: 5, runMs: 5 }), 'a saving equal to the check is no gain');
 });
 
 test('blob names are plain file names', async (t) => {

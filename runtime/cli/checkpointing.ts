@@ -14,19 +14,25 @@ import { kernelLibraryHash } from '../gpu/checkpoint.js';
 import { acquireDevice, type DeviceLease } from '../gpu/index.js';
 import type { Graph } from '../graph/index.js';
 import { onThread } from '../xnode/state.js';
-import { WARM_MODELS_ENV, stagedModels, type WarmModelFiles, type WarmModelInfo } from '../xpu/warm-models.js';
+import { WARM_MODELS_ENV, stagedModels, warmPays, type WarmModelFiles, type WarmModelInfo } from '../xpu/warm-models.js';
 import { UserError } from './errors.js';
 import { imagedModels, modelBlobs, modelsToCut } from './warm-image.js';
 
 /** The scene clock of the synthetic sensors (perception-common/messages.ts): kept in the image. */
 const ROS_EPOCH_ENV = 'XAUTO_ROS_EPOCH_NS';
 
+export type WarmModelsPolicy = 'auto' | 'always' | 'never';
+
 export interface CheckpointArgs {
   checkpointEvery?: number;
   checkpointDir?: string;
   restore?: string;
-  /** Keep the onnxruntime sessions' optimized models in the images and open them from there (default true). */
-  warmModels?: boolean;
+  /**
+   * The onnxruntime sessions' optimized models in the images, and sessions opened from them:
+   * `auto` (default) opens a session from its warm model when that was measured to pay when
+   * the image was taken (runtime/xpu/warm-models.ts warmPays), `always`, or `never`.
+   */
+  warmModels?: WarmModelsPolicy;
 }
 
 /** What identifies the launch an image belongs to. */
@@ -56,13 +62,13 @@ export function checkCheckpointArgs(a: CheckpointArgs & { process?: string }, mu
  * file with these arguments; the synthetic sensors' scene clock is set to the image's, so the
  * stamps go on where they were.
  */
-export function prepareRestore(dir: string, file: string, launchArgs: string[], warmModels = true): { plan?: Record<string, unknown> } {
+export function prepareRestore(dir: string, file: string, launchArgs: string[], warmModels: WarmModelsPolicy = 'auto'): { plan?: Record<string, unknown> } {
   let meta: Record<string, unknown>;
   try {
     const m = findImage(dir, kernelLibraryHash()).manifest;
     meta = m.meta;
     // Refused now, before anything starts: a warm model that is damaged or of another onnxruntime.
-    if (warmModels) imagedModels(dir, m);
+    if (warmModels !== 'never') imagedModels(dir, m);
   } catch (e) {
     throw asUserError(e, dir);
   }
@@ -82,6 +88,7 @@ function asUserError(e: unknown, dir: string): Error {
   return e as Error;
 }
 
+const ms = (v: number) => `${v.toFixed(1)} ms`;
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(b < 2 ** 20 ? 3 : 1)} MiB`;
 
 /** Checkpoints and restore of one run, around its executor. */
@@ -94,6 +101,8 @@ export class RunCheckpoints {
   private staging: string | undefined;
   /** The image's warm models this run opens sessions from (restored). */
   private imaged: WarmModelInfo[] = [];
+  /** Warm models of the image not used (auto: not worth their check), for the summary. */
+  private skipped: Record<string, string> = {};
   /** The warm models of the cut being taken (blobs() then meta()). */
   private cutModels: WarmModelInfo[] = [];
   /** The environment's warm-models value before this run set it (restored on release). */
@@ -135,14 +144,23 @@ export class RunCheckpoints {
    * and a staging folder for the models they open when this run checkpoints.
    */
   private prepareModels(image: Manifest | undefined): void {
-    if (this.a.warmModels === false) return;
+    const policy = this.a.warmModels ?? 'auto';
+    if (policy === 'never') return;
     let load: Record<string, WarmModelFiles> | undefined;
     if (image) {
       const imaged = imagedModels(this.a.restore!, image);
       load = {};
       for (const [k, v] of Object.entries(imaged)) {
-        load[k] = v.files;
-        this.imaged.push(v.info);
+        const i = v.info;
+        if (policy === 'always' || warmPays(i)) {
+          load[k] = v.files;
+          this.imaged.push(i);
+          continue;
+        }
+        // Measured when the image was taken: not worth its check. Said once, and in the summary.
+        const why = `its warm model saves ${ms(i.sourceOpenMs - i.warmOpenMs)} of opening (${ms(i.sourceOpenMs)} -> ${ms(i.warmOpenMs)}), its check run costs ${ms(i.runMs)}`;
+        this.skipped[`${i.name}_warm_model`] = `not used: ${why}`;
+        this.log(`xauto: '${i.name}' opens its source model: ${why} (--warm-models always uses it)`);
       }
     }
     if (this.a.checkpointEvery !== undefined) {
@@ -175,6 +193,7 @@ export class RunCheckpoints {
       if (state) stateful.push({ stage: s.index, name: s.name, state });
     }
     if (this.resumed) await this.putBack(stateful);
+    if (Object.keys(this.skipped).length) ex.addSection('models', this.skipped);
     if (this.a.checkpointEvery === undefined) return;
     this.lease ??= acquireDevice();
     const dir = this.a.restore ?? this.a.checkpointDir!;

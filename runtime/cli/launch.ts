@@ -20,7 +20,7 @@ import { howEnded, onStopSignals, signalExitCode, startChild, stopWhileLoading, 
 import { mergeProcessRuns, pathGraph, runPlan, type PlanRun, type RunControl } from './session.js';
 import { graphOf, loadDescription, showArgs } from './pipeline.js';
 import { printable, toJson } from './print.js';
-import { checkCheckpointArgs, prepareRestore, RunCheckpoints } from './checkpointing.js';
+import { checkCheckpointArgs, prepareRestore, RunCheckpoints, type WarmModelsPolicy } from './checkpointing.js';
 import { planMigration } from './migrating.js';
 import { MigrationError, type MigrationSpec } from '../exec/migrate.js';
 
@@ -58,8 +58,8 @@ export interface LaunchArgs {
   checkpointEvery?: number;
   checkpointDir?: string;
   restore?: string;
-  /** With checkpoints or --restore: the onnxruntime sessions' optimized models in the image, opened from it (default true). */
-  warmModels?: boolean;
+  /** With checkpoints or --restore: the onnxruntime sessions' optimized models in the image, and when sessions open from them. */
+  warmModels?: WarmModelsPolicy;
   /** Live migration: STAGE@WHEN[:PROCESS] moves a running stage, with its state, to another process. */
   migrate?: string;
 }
@@ -135,7 +135,7 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
     // Before the xnodes load: the image must be of this launch; its scene clock is taken over,
     // and its plan (the states belong to its implementations): no profiling, no planning.
     if (a.restore) {
-      const { plan } = prepareRestore(a.restore, a.file, a.launchArgs, a.warmModels !== false);
+      const { plan } = prepareRestore(a.restore, a.file, a.launchArgs, a.warmModels);
       if (plan) {
         planDir = mkdtempSync(join(tmpdir(), 'xauto-restore-'));
         a.plan = join(planDir, 'plan.json');
@@ -356,9 +356,10 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('checkpoint-dir', { type: 'string', describe: 'with --checkpoint-every: the image directory (only committed images are ever restored)' })
       .option('restore', { type: 'string', describe: 'start from the newest committed checkpoint in DIR (after a crash): states restored, sources go on with the next frame' })
       .option('warm-models', {
-        type: 'boolean',
-        default: true,
-        describe: "with --checkpoint-every: keep each onnxruntime session's optimized model (and a first run's inputs and outputs, to check it) in the image; with --restore: open the sessions from those (--no-warm-models: from the source models, as a cold start)",
+        choices: ['auto', 'always', 'never'] as const,
+        default: 'auto' as const,
+        describe:
+          "with --checkpoint-every: keep each onnxruntime session's optimized model (and a first run's inputs and outputs, to check it) in the image; with --restore: open a session from it when that was measured to pay when the image was taken (auto), always, or never (the source models, as a cold start)",
       })
       .option('migrate', {
         type: 'string',

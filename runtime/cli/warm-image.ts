@@ -21,8 +21,10 @@ export function imagedModels(dir: string, m: Manifest, installed = ortVersion())
   const out: Record<string, { info: WarmModelInfo; files: WarmModelFiles }> = {};
   for (const info of infosOf(m)) {
     if (typeof info?.key !== 'string' || !/^[0-9a-f]{24}$/.test(info.key)) throw new ImageError('corrupt', `${epochDir(dir, m.epoch)}: a warm model with no valid key`);
+    if (![info.sourceOpenMs, info.warmOpenMs, info.runMs].every((v) => typeof v === 'number' && Number.isFinite(v)))
+      throw new ImageError('corrupt', `${epochDir(dir, m.epoch)}: the warm model of '${info.name}' has no open and run times`);
     if (info.ort !== installed)
-      throw new ImageError('version', `${epochDir(dir, m.epoch)}: the warm model of '${info.name}' was optimized by onnxruntime ${info.ort}; this xauto has onnxruntime ${installed} (take a new image, or start without warm models: --no-warm-models)`);
+      throw new ImageError('version', `${epochDir(dir, m.epoch)}: the warm model of '${info.name}' was optimized by onnxruntime ${info.ort}; this xauto has onnxruntime ${installed} (take a new image, or start without warm models: --warm-models never)`);
     const files: Partial<WarmModelFiles> = {};
     for (const [k, name] of [['model', modelBlob(info.key)], ['probe', probeBlob(info.key)]] as const) {
       readBlob(dir, m, name); // length and checksum, or ImageError

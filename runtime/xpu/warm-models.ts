@@ -45,6 +45,19 @@ export interface WarmModelInfo {
   ort: string;
   executionProvider: string;
   graphOptimizationLevel: string;
+  /** Measured when it was staged (ms): opening the source model, opening the warm one, a run once warm. */
+  sourceOpenMs: number;
+  warmOpenMs: number;
+  runMs: number;
+}
+
+/**
+ * Whether opening from the warm model pays: what it saves on opening must exceed the run that
+ * checks it (the probe; the first frame then finds the session warm, so that run's set-up is
+ * not counted twice). Small models are optimized in a few ms and are not worth their check.
+ */
+export function warmPays(i: Pick<WarmModelInfo, 'sourceOpenMs' | 'warmOpenMs' | 'runMs'>): boolean {
+  return i.sourceOpenMs - i.warmOpenMs > i.runMs;
 }
 
 /** How a session was opened, for the run summary. */
@@ -215,8 +228,8 @@ export async function openSession(
     log(`warm model of '${name}' not staged (${(e as Error).message})`);
     return { session, opened };
   }
-  const info: WarmModelInfo = { key, name, ort: ortVersion(), executionProvider: provider, graphOptimizationLevel: String(opts.graphOptimizationLevel ?? 'all') };
-  captureProbe(session, dir, info, log);
+  const info = { key, name, ort: ortVersion(), executionProvider: provider, graphOptimizationLevel: String(opts.graphOptimizationLevel ?? 'all'), sourceOpenMs: opened.openMs };
+  captureProbe(o, session, dir, info, opts, log);
   return { session, opened };
 }
 
@@ -235,28 +248,59 @@ async function openWarm(o: typeof Ort, files: WarmModelFiles, opts: Ort.Inferenc
   return { why };
 }
 
-/** The session's first run becomes the probe; its descriptor is written last (the model is staged). */
-function captureProbe(session: Ort.InferenceSession, dir: string, info: WarmModelInfo, log: (m: string) => void): void {
+/**
+ * The session's first run becomes the probe; after its second run (a warm one, timed) the warm
+ * model's own opening is timed once and the descriptor is written, last: the model is staged.
+ */
+function captureProbe(
+  o: typeof Ort,
+  session: Ort.InferenceSession,
+  dir: string,
+  info: Omit<WarmModelInfo, 'warmOpenMs' | 'runMs'>,
+  opts: Ort.InferenceSession.SessionOptions,
+  log: (m: string) => void,
+): void {
   const run = session.run.bind(session) as (...a: unknown[]) => Promise<Ort.InferenceSession.ReturnType>;
-  let taken = false;
-  (session as { run: unknown }).run = async (...a: unknown[]) => {
+  const s = session as { run: unknown };
+  const tag = `${process.pid}-${threadId}`;
+  const model = join(dir, `${info.key}.ort`);
+  const fail = (e: Error) => log(`warm model of '${info.name}' not staged (${e.message})`);
+  let probed: Promise<boolean> | undefined;
+  s.run = async (...a: unknown[]) => {
+    const t0 = now();
     const out = await run(...a);
-    if (taken) return out;
-    taken = true;
+    const ms = now() - t0;
+    if (probed) {
+      s.run = run; // the second run: timed, done
+      const p = probed;
+      void (async () => {
+        if (!(await p)) return;
+        const t1 = now();
+        const warm = await create(o, model, { ...opts, graphOptimizationLevel: 'disabled', extra: { ...opts.extra, session: { ...(opts.extra?.session as object), load_model_format: 'ORT' } } });
+        const warmOpenMs = now() - t1;
+        await warm.release();
+        const desc = join(dir, `${info.key}.json`);
+        await writeFile(`${desc}.${tag}.tmp`, JSON.stringify({ ...info, warmOpenMs, runMs: ms } satisfies WarmModelInfo));
+        await rename(`${desc}.${tag}.tmp`, desc);
+      })().catch(fail);
+      return out;
+    }
     const feeds = a[0] as Record<string, Ort.Tensor>;
     const p: Probe = { feeds: [], outputs: [] };
     for (const [n, t] of Object.entries(feeds)) p.feeds.push(asProbeTensor(n, t)!);
     for (const [n, t] of Object.entries(out)) p.outputs.push(asProbeTensor(n, t)!);
-    if ([...p.feeds, ...p.outputs].some((t) => !t)) return out; // strings or device tensors: no probe, not staged
-    const tag = `${process.pid}-${threadId}`;
-    void (async () => {
-      const probe = join(dir, `${info.key}.probe`);
+    if ([...p.feeds, ...p.outputs].some((t) => !t)) {
+      s.run = run; // strings or device tensors: no probe, not staged
+      return out;
+    }
+    const probe = join(dir, `${info.key}.probe`);
+    probed = (async () => {
       await writeFile(`${probe}.${tag}.tmp`, encodeProbe(p));
       await rename(`${probe}.${tag}.tmp`, probe);
-      const desc = join(dir, `${info.key}.json`);
-      await writeFile(`${desc}.${tag}.tmp`, JSON.stringify(info));
-      await rename(`${desc}.${tag}.tmp`, desc);
-    })().catch((e: Error) => log(`warm model of '${info.name}' not staged (${e.message})`));
+    })().then(
+      () => true,
+      (e: Error) => (fail(e), false),
+    );
     return out;
   };
 }
