@@ -12,8 +12,11 @@ export interface Run {
   stdout: string;
 }
 
-/** Runs the CLI; with `killAfterCommits`, SIGKILLs it once that many checkpoints are committed. */
-export function xauto(args: string[], env: NodeJS.ProcessEnv, killAfterCommits?: number): Promise<Run> {
+/**
+ * Runs the CLI; with `killAfterCommits`, SIGKILLs it once that many checkpoints are committed
+ * (a number), or once a commit line matches (a pattern).
+ */
+export function xauto(args: string[], env: NodeJS.ProcessEnv, killAfterCommits?: number | RegExp): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import=tsx', 'runtime/cli/main.ts', ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -21,7 +24,8 @@ export function xauto(args: string[], env: NodeJS.ProcessEnv, killAfterCommits?:
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => {
       stderr += d;
-      if (killAfterCommits !== undefined && (stderr.match(/checkpoint epoch \d+ committed/g) ?? []).length >= killAfterCommits) child.kill('SIGKILL');
+      if (typeof killAfterCommits === 'number' && (stderr.match(/checkpoint epoch \d+ committed/g) ?? []).length >= killAfterCommits) child.kill('SIGKILL');
+      if (killAfterCommits instanceof RegExp && killAfterCommits.test(stderr)) child.kill('SIGKILL');
     });
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });

@@ -19,10 +19,10 @@ const LAUNCH = ['launch', 'launch/perception.launch.yaml', 'publish_tracks:=fals
 const TOPICS = ['/perception/detections', '/perception/tracks'];
 type Summary = Record<string, Record<string, unknown>>;
 
-/** A checkpointed run killed after 3 commits (the sessions have run by then): its image. */
+/** A checkpointed run killed once a commit holds both sessions' warm models: its image. */
 async function image(t: import('ava').ExecutionContext, dir: string, env: NodeJS.ProcessEnv): Promise<string> {
   const ck = join(dir, 'ckpt');
-  const killed = await xauto([...LAUNCH, '--checkpoint-every', '0.2', '--checkpoint-dir', ck], env, 3);
+  const killed = await xauto([...LAUNCH, '--checkpoint-every', '0.2', '--checkpoint-dir', ck], env, /checkpoint epoch \d+ committed: .*, 2 warm models/);
   t.is(killed.signal, 'SIGKILL', killed.stderr);
   const m = JSON.parse(readFileSync(join(epochDir(ck, listEpochs(ck)[0]!), 'manifest.json'), 'utf8')) as { meta: { warmModels: Array<{ name: string }> } };
   t.deepEqual(m.meta.warmModels.map((w) => w.name).sort(), ['detector', 'preprocess'], 'the image holds both sessions\' warm models');

@@ -202,7 +202,11 @@ export class RunCheckpoints {
       everyMs: this.a.checkpointEvery * 1000,
       meta: () => ({ launch: this.identity, rosEpochNs: process.env[ROS_EPOCH_ENV] ?? null, plan: planOf(ex, graph), warmModels: this.cutModels }),
       blobs: () => this.takeModels(checkpointer),
-      onCommit: (c) => this.log(`xauto: ${describeCommit(c)}`),
+      onCommit: (c) => {
+        const warm = checkpointer.lastCommitted?.meta.warmModels;
+        const n = Array.isArray(warm) ? warm.length : 0;
+        this.log(`xauto: ${describeCommit(c)}${n ? `, ${n} warm model${n > 1 ? 's' : ''}` : ''}`);
+      },
       onError: (e) => this.log(`xauto: checkpoint failed (the previous image stays the one to restore): ${e.message}`),
     });
     ex.addSection('checkpoint', { every_s: this.a.checkpointEvery, dir, stages: stateful.map((s) => s.name).join(' ') || 'none' });
