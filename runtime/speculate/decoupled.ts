@@ -8,6 +8,7 @@ import { readDraft, STALE, waitAsync, type Board, type DraftSource } from './boa
 import { DraftWorker } from './draft-worker.js';
 import { CostModel, Payoff } from './payoff.js';
 import { CallBuffers, jobEnd, phaseOf, Verifier } from './engine.js';
+import { plainRest, probe, PROBE_DRAFT } from './probe.js';
 import { Selector, SELECTOR_DEFAULTS, type SelectorOptions } from './selector.js';
 import { newStats, type RunStats } from './stats.js';
 import type { DraftBatch, Drafter, RolloutJob, Target } from './types.js';
@@ -64,28 +65,6 @@ function missing(b: Board, job: RolloutJob, Dw: number, D: number, use: boolean[
   return n;
 }
 
-/** Plain decoding of what is left of a job, once speculation does not pay for it. */
-async function plainRest(job: RolloutJob, target: Target, v: Verifier, call: CallBuffers, lens: Int32Array, stats: RunStats): Promise<void> {
-  const end = jobEnd(job);
-  const W = target.window;
-  for (;;) {
-    call.count = 0;
-    for (let row = 0; row < job.rows; row++) if (lens[row]! < end) call.add(job, row, lens[row]!, 0);
-    if (call.count === 0) return;
-    const r = await target.run(call.tokens, call.context, call.count, !v.greedy);
-    stats.calls++;
-    stats.callRows += call.count;
-    stats.offRounds += call.count;
-    for (let i = 0; i < call.count; i++) {
-      const row = call.rowOf[i]!;
-      v.verify(call, i, lens[row]!, r);
-      job.tokens[row * W + lens[row]!] = call.out[0]!;
-      lens[row]!++;
-      stats.rowCalls[row]!++;
-    }
-  }
-}
-
 /**
  * Decodes a job with drafts from `worker` (a draft worker running ahead, or drafts made before)
  * and the inline drafters. Greedy: choices follow measured costs and timing (the output is the
@@ -123,8 +102,24 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
     return stats;
   }
   const drafting = use.slice(0, Dw).some((u) => u);
+  // A retry of inline drafters only is probed within plain decoding first (probe.ts); one that
+  // uses the worker's drafters is tried as speculation proper (they draft on the worker).
+  const lens = new Int32Array(job.rows).fill(job.prompt);
+  if (pays.retry && !drafting && inline.length > 0) {
+    const call = new CallBuffers(target, job.rows, PROBE_DRAFT);
+    const v = new Verifier(job, target);
+    if (!(await probe(job, target, inline, v, call, lens, stats, pays))) {
+      await plainRest(job, target, v, call, lens, stats);
+      stats.ms = performance.now() - t0;
+      worker.paid.set(key, pays.record());
+      stats.tokens = job.rows * job.steps;
+      return stats;
+    }
+  }
   await worker.begin(job, target.contextDim, drafting);
   const b = worker.board;
+  // After a probe that gained, speculation takes the job from the probe's commits on.
+  b.lens.set(lens);
   // Rows are filled from the committed tokens on the board, which this thread owns.
   const live: RolloutJob = { ...job, tokens: b.committed };
   // Acceptance carried over from earlier jobs only for greedy ones: a sampled job's rollouts are a
@@ -157,7 +152,10 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
   for (let row = 0; row < job.rows; row++) for (let d = 0; d < Dw; d++) b.want[row * Dw + d] = wantOf(row, d, 0);
   // Drafts the worker has published so far this job (begin reset its drafts; it counts on).
   const published = Atomics.load(b.control, 2);
-  worker.notify();
+  // Without the worker's drafters the worker is left alone: waking it each round takes the
+  // verifier's CPU for nothing.
+  const notify = () => drafting && worker.notify();
+  notify();
   const draftStart = performance.now();
   // Until the worker's first drafts, rounds without drafts are plain decoding (Payoff.idle).
   const running = drafting && worker.live;
@@ -248,6 +246,7 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
       const firsts = call.count;
       let drafted = 0;
       for (let i = 0; i < firsts; i++) if (call.k[i]! > 0) drafted++;
+      stats.draftRows += drafted;
       // Best-of-N in one pass: a second candidate per rollout, while rows are cheap.
       if (greedy && D > 1) {
         let spare = cost.spare(call.count, o.extraCost ?? 0.25);
@@ -266,6 +265,7 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
           chosen[j] = s;
           second[row] = j;
           spare--;
+          stats.draftRows++;
         }
       }
       const tc = performance.now();
@@ -315,7 +315,7 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
       }
       measureCost();
       if (o.onRound) await o.onRound(b, round);
-      worker.notify();
+      notify();
       const roundMs = performance.now() - roundStart;
       if (drafted > 0 || judged) pays.round(committedTotal(committedN, firsts), firsts, callMs, roundMs, drafted);
       else pays.idle(roundMs - callMs, performance.now() - draftStart);
@@ -324,7 +324,7 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
     stats.ms = performance.now() - t0;
     if (timed) worker.paid.set(key, pays.record());
     if (timed) all.forEach((n, d) => use[d] && worker.priors.set(n, selector.prior[d]!));
-    worker.end();
+    if (drafting) worker.end();
   }
   job.tokens.set(b.committed.subarray(0, job.tokens.length));
   stats.tokens = job.rows * job.steps;

@@ -54,7 +54,9 @@ const FUTILE_ROUNDS = 2;
  * that do not pay (or two opening ones whose drafts gained nothing) the job goes on as plain decoding; a
  * drafter set that did not pay in its last job starts plain, and is tried again after 3 jobs,
  * then after twice as many each time it fails again (up to 48), so a drafter that never pays
- * costs almost nothing.
+ * costs almost nothing. Such a retry is a probe where it can be (probe.ts): plain decoding with
+ * drafts for a few rollouts only, judged by what they gain (a drafter that gains nothing cannot
+ * pay, whatever the timing), and speculation proper only once they do.
  */
 export class Payoff {
   off = false;
@@ -71,7 +73,10 @@ export class Payoff {
   #lag: number | undefined;
   #lagAtLeast = 0;
   #missed = false;
+  #probes = 0;
   #history: PayoffHistory;
+  /** This job retries a drafter set that did not pay in its last job (and is not off). */
+  readonly retry: boolean;
 
   /** timed false: decisions must not depend on timing (sampled decoding), so it never switches off. */
   constructor(
@@ -80,6 +85,29 @@ export class Payoff {
   ) {
     this.#history = last ?? { paid: true, skipped: 0 };
     if (!this.#history.paid && this.#history.skipped < (this.#history.wait ?? FIRST_WAIT)) this.off = true;
+    this.retry = timed && !this.off && !this.#history.paid;
+  }
+
+  /** Whether the job's next round is a probe round (a retry probes its first FUTILE_ROUNDS rounds). */
+  get probing(): boolean {
+    return this.retry && !this.off && this.#probes >= 0 && this.#probes < FUTILE_ROUNDS;
+  }
+
+  /**
+   * A probe round: `rows` rollouts carried a draft and committed `tokens`. Probes that all gain
+   * under 2 % settle the retry at once (the job goes on plain, not paid); one that gains ends the
+   * probe, and speculation proper is judged from its own rounds.
+   */
+  probed(tokens: number, rows: number): void {
+    if (!this.probing) return;
+    if (rows > 0 && tokens >= 1.02 * rows) {
+      this.#probes = -1;
+      return;
+    }
+    if (++this.#probes === FUTILE_ROUNDS) {
+      this.#futile = true;
+      this.off = true;
+    }
   }
 
   /**
@@ -149,7 +177,9 @@ export class Payoff {
     const h = this.#history;
     const lag = this.#lag ?? (this.#lagAtLeast > 0 ? Math.max(this.#lagAtLeast, h.lagMs ?? 0) : h.lagMs);
     const lagMs = lag === undefined ? {} : { lagMs: lag };
-    if (this.#rounds === 0 && this.#idle === 0) return { ...h, ...lagMs, skipped: h.skipped + 1 };
+    if (this.#rounds === 0 && this.#idle === 0 && this.#probes === 0) return { ...h, ...lagMs, skipped: h.skipped + 1 };
+    // A probe that gained in a job too short for speculation proper: the next job speculates.
+    if (this.#probes < 0 && this.#rounds === 0) return { paid: true, skipped: 0, ...lagMs };
     // A job whose worker never delivered only paid its idle rounds' extra time.
     if (this.#rounds > 0 && !this.#futile && this.#pays()) return { paid: true, skipped: 0, ...lagMs };
     return { paid: false, skipped: 0, wait: h.paid ? FIRST_WAIT : Math.min(MAX_WAIT, 2 * (h.wait ?? FIRST_WAIT)), ...lagMs };

@@ -23,13 +23,17 @@ export interface RunStats {
   rowCalls: Int32Array;
   /** Rounds in which a rollout ran without a draft because speculation did not pay for it. */
   offRounds: number;
+  /** Call rows that carried a draft (second candidates and probes included): the drafting done. */
+  draftRows: number;
+  /** Plain rounds in which a few rollouts carried probe drafts (probe.ts). */
+  probeRounds: number;
   drafters: Record<string, DrafterStats>;
 }
 
 export function newStats(mode: string, rows: number, names: string[]): RunStats {
   const drafters: Record<string, DrafterStats> = {};
   for (const n of names) drafters[n] = { proposed: new Array(PHASES).fill(0), accepted: new Array(PHASES).fill(0), stale: 0, chosen: 0 };
-  return { mode, rows, tokens: 0, calls: 0, callRows: 0, ms: 0, rowCalls: new Int32Array(rows), offRounds: 0, drafters };
+  return { mode, rows, tokens: 0, calls: 0, callRows: 0, ms: 0, rowCalls: new Int32Array(rows), offRounds: 0, draftRows: 0, probeRounds: 0, drafters };
 }
 
 export const tokensPerSecond = (s: RunStats) => (s.tokens * 1000) / Math.max(s.ms, 1e-9);
