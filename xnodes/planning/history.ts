@@ -83,6 +83,8 @@ interface Pending {
   pred: Float64Array;
   truth: Float64Array;
   next: number;
+  /** Steps whose truth frame came. */
+  seen: number;
   x0: number;
   y0: number;
   vx: number;
@@ -96,6 +98,8 @@ export class RolloutScorer {
   #pending: Pending[] = [];
   unmatched = 0;
   lost = 0;
+  /** Rollouts left unscored because the truth frames of their last step or of most steps never came. */
+  gaps = 0;
 
   addTruth(ms: number, objects: GtObject[]): void {
     this.#truth.set(Math.round(ms), objects);
@@ -119,19 +123,33 @@ export class RolloutScorer {
       this.unmatched++;
       return;
     }
-    this.#pending.push({ gtId: best.id, startMs: ms, pred: Float64Array.from(pred), truth: new Float64Array(2 * T), next: 0, x0, y0, vx, vy });
+    this.#pending.push({ gtId: best.id, startMs: ms, pred: Float64Array.from(pred), truth: new Float64Array(2 * T), next: 0, seen: 0, x0, y0, vx, vy });
   }
 
-  /** Scores what the truth received so far completes. */
+  /**
+   * Scores what the truth received so far completes. A loaded pipeline drops frames, and a
+   * dropped frame's truth never comes (half a second later it is given up): that step is left
+   * out of the ADE, so a 3 s horizon can be scored without 30 frames in a row; the last step's
+   * truth is required (FDE), and at least half the steps'.
+   */
   update(): void {
+    const newest = this.#newestMs();
     this.#pending = this.#pending.filter((p) => {
       for (;;) {
         if (p.next === T) {
-          this.meter.add(p.pred, p.truth, T, p.x0, p.y0, p.vx, p.vy);
+          if (Number.isNaN(p.truth[2 * (T - 1)]!) || 2 * p.seen < T) this.gaps++;
+          else this.meter.add(p.pred, p.truth, T, p.x0, p.y0, p.vx, p.vy);
           return false;
         }
-        const objs = this.#truth.get(Math.round(p.startMs + (p.next + 1) * DT * 1000));
-        if (!objs) return p.next < T && this.#newestMs() < p.startMs + (p.next + 1) * DT * 1000 + 500;
+        const at = p.startMs + (p.next + 1) * DT * 1000;
+        const objs = this.#truth.get(Math.round(at));
+        if (!objs) {
+          if (newest < at + 500) return true;
+          p.truth[2 * p.next] = NaN;
+          p.truth[2 * p.next + 1] = NaN;
+          p.next++;
+          continue;
+        }
         const o = objs.find((g) => g.id === p.gtId);
         if (!o) {
           this.lost++;
@@ -140,6 +158,7 @@ export class RolloutScorer {
         p.truth[2 * p.next] = o.center[0];
         p.truth[2 * p.next + 1] = o.center[1];
         p.next++;
+        p.seen++;
       }
     });
   }

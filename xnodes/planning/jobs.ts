@@ -52,24 +52,31 @@ export class DisplacementMeter {
   cvFde = 0;
   n = 0;
 
-  /** pred, truth: [steps x (x, y)]; cv: the last history step (vx, vy per step) from (x0, y0). */
+  /**
+   * pred, truth: [steps x (x, y)]; cv: the last history step (vx, vy per step) from (x0, y0).
+   * A step whose truth is NaN (its frame never came) is left out of the ADE; the last step's
+   * truth is required (FDE).
+   */
   add(pred: ArrayLike<number>, truth: ArrayLike<number>, steps: number, x0: number, y0: number, vx: number, vy: number): void {
     let a = 0;
     let c = 0;
+    let m = 0;
     for (let s = 0; s < steps; s++) {
       const gx = truth[2 * s]!;
       const gy = truth[2 * s + 1]!;
+      if (Number.isNaN(gx) || Number.isNaN(gy)) continue;
       const e = Math.hypot(pred[2 * s]! - gx, pred[2 * s + 1]! - gy);
       const v = Math.hypot(x0 + vx * (s + 1) - gx, y0 + vy * (s + 1) - gy);
       a += e;
       c += v;
+      m++;
       if (s === steps - 1) {
         this.fde += e;
         this.cvFde += v;
       }
     }
-    this.ade += a / steps;
-    this.cvAde += c / steps;
+    this.ade += a / m;
+    this.cvAde += c / m;
     this.n++;
   }
 

@@ -136,6 +136,7 @@ export async function createRollout(ctx: ImplContext, speculative: boolean): Pro
         ...q,
         unmatched: scorer.unmatched,
         lost_truth: scorer.lost,
+        truth_gaps: scorer.gaps,
       });
     },
     async close() {
