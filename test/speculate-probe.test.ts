@@ -108,6 +108,27 @@ test('a retry whose probe drafts gain goes on as speculation proper: far fewer c
   t.true(source.paid.get(`right greedy ${rows}`)!.paid);
 });
 
+test('a retry whose drafter has nothing to propose (it shortens every draft to none) carries no draft rows and settles as not paying', async (t) => {
+  const rows = 64;
+  const target = new ChainTarget();
+  const source = new PredraftSource('model', rows, W, 1, STEPS);
+  const plain = await plainTokens(rows);
+  source.paid.set(`none greedy ${rows}`, { paid: false, skipped: 3, wait: 3 });
+  const none: Drafter = {
+    name: 'none',
+    propose(b) {
+      b.ks.fill(0, 0, b.count);
+    },
+  };
+  const job = jobOf(rows);
+  const s = await decodeDecoupled(job, target, source, { use: [], inline: [none] });
+  t.true(Buffer.from(job.tokens.buffer).equals(Buffer.from(plain.buffer)));
+  t.is(s.probeRounds, 2);
+  t.is(s.draftRows, 0);
+  t.is(s.calls, STEPS);
+  t.deepEqual(source.paid.get(`none greedy ${rows}`), { paid: false, skipped: 0, wait: 6 });
+});
+
 test('payoff: a retry probes two rounds; two that gain nothing settle it (wait doubled), one that gains ends the probe', (t) => {
   t.false(new Payoff().retry, 'no history: speculation proper');
   t.false(new Payoff({ paid: false, skipped: 0, wait: 3 }).retry, 'waiting: plain, not a retry');

@@ -77,14 +77,20 @@ export async function probe(job: RolloutJob, target: Target, drafters: Drafter[]
       }
       if (db.count === 0) continue;
       await drafters[d]!.propose(db);
-      for (let i = 0; i < db.count; i++) drafts.set(db.out.subarray(i * K, i * K + db.ks[i]!), slot[db.rows[i]!]! * K);
+      // A drafter may propose fewer tokens than asked (none for a rollout it has nothing for).
+      for (let i = 0; i < db.count; i++) {
+        const j = slot[db.rows[i]!]!;
+        ks[j] = db.ks[i]!;
+        drafts.set(db.out.subarray(i * K, i * K + ks[j]!), j * K);
+      }
     }
     call.count = 0;
     for (let row = 0; row < job.rows; row++) {
       if (lens[row]! >= end) continue;
       const j = slot[row]!;
-      if (j >= 0) call.drafts.set(drafts.subarray(j * K, j * K + ks[j]!), call.count * call.ahead);
-      call.add(job, row, lens[row]!, j >= 0 ? ks[j]! : 0);
+      const k = j >= 0 ? ks[j]! : 0;
+      if (k > 0) call.drafts.set(drafts.subarray(j * K, j * K + k), call.count * call.ahead);
+      call.add(job, row, lens[row]!, k);
     }
     if (call.count === 0) return false;
     const r = await target.run(call.tokens, call.context, call.count, !v.greedy);
@@ -92,6 +98,7 @@ export async function probe(job: RolloutJob, target: Target, drafters: Drafter[]
     stats.callRows += call.count;
     stats.probeRounds++;
     let tokens = 0;
+    let drafted = 0;
     for (let i = 0; i < call.count; i++) {
       const row = call.rowOf[i]!;
       const c = lens[row]!;
@@ -100,11 +107,12 @@ export async function probe(job: RolloutJob, target: Target, drafters: Drafter[]
       lens[row] = c + m;
       stats.rowCalls[row]!++;
       if (call.k[i]! > 0) {
-        stats.draftRows++;
+        drafted++;
         tokens += m;
       }
     }
-    pays.probed(tokens, n);
+    stats.draftRows += drafted;
+    pays.probed(tokens, drafted);
   }
   return !pays.off;
 }
