@@ -4,7 +4,7 @@
 // before the draft worker's first drafts are plain decoding, not judged, and waited for only
 // while the drafts may come within the wait.
 import test from 'ava';
-import { Payoff, type PayoffHistory } from '../runtime/speculate/payoff.js';
+import { CostModel, Payoff, type PayoffHistory } from '../runtime/speculate/payoff.js';
 
 /** Sixteen held-out histories from the scene simulator and the fitted target model (onnxruntime). */
 async function heldOutBatch() {
@@ -198,4 +198,31 @@ test.serial('a live draft source that never drafts: every round idle, the job eq
   } finally {
     await target.close();
   }
+});
+
+test("a job whose rounds' rates pay but which took longer than plain decoding's calls would have is not paid: one long wait for the first drafts, fast rounds after", (t) => {
+  // A wait of 10 ms, then two rounds of 10 tokens in 0.4 ms (a call of 0.3 ms): the sum of rates says 5x.
+  const p = new Payoff();
+  p.setup(10);
+  for (let i = 0; i < 3; i++) p.round(10, 1, 0.3, 0.4, 1);
+  t.false(p.off);
+  t.true(p.record().paid, 'by its rounds alone');
+  t.false(p.record({ ms: 11.2, plainMs: 30 * 0.3 }).paid, '11.2 ms against 9 ms of plain calls');
+  t.true(p.record({ ms: 8, plainMs: 30 * 0.3 }).paid);
+  t.true(p.record({ ms: 8, plainMs: undefined }).paid, 'no call measured: the rounds decide');
+  // After a lost job, the back-off doubles as for any loss.
+  const retry = new Payoff({ paid: false, skipped: 3, wait: 3 });
+  for (let i = 0; i < 3; i++) retry.round(10, 1, 0.3, 0.4, 1);
+  t.deepEqual(retry.record({ ms: 11.2, plainMs: 9 }), { paid: false, skipped: 0, wait: 6 });
+});
+
+test('call cost estimate: proportional to rows while the calls are of one size, intercept and slope once they differ', (t) => {
+  const c = new CostModel();
+  t.is(c.at(16), undefined);
+  c.add(1, 0.3);
+  c.add(1, 0.5);
+  t.is(c.at(1), 0.4);
+  const d = new CostModel();
+  for (const [rows, ms] of [[10, 2], [20, 3], [40, 5]] as const) d.add(rows, ms);
+  t.true(Math.abs(d.at(30)! - 4) < 1e-9);
 });

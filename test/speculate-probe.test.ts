@@ -23,10 +23,7 @@ class ChainTarget implements Target {
   readonly vocab = V;
   readonly window = W;
   readonly contextDim = 1;
-  /** callMs: each call takes at least this long (a model's cost, for speculation to beat). */
-  constructor(private readonly callMs = 0) {}
   async run(tokens: BigInt64Array, _context: Float32Array, rows: number) {
-    if (this.callMs > 0) await new Promise((r) => setTimeout(r, this.callMs));
     const argmax = new BigInt64Array(rows * W);
     for (let i = 0; i < rows * W; i++) argmax[i] = BigInt(next(Number(tokens[i])));
     return { argmax };
@@ -90,10 +87,9 @@ for (const rows of [1, 16, 64, 256]) {
   });
 }
 
-test('a retry whose probe drafts gain goes on as speculation proper: far fewer calls, output equals plain, recorded as paid', async (t) => {
+test('a retry whose probe drafts gain goes on as speculation proper from the probe\'s commits, and its output equals plain', async (t) => {
   const rows = 64;
-  // Calls of 2 ms: a round committing five times plain's tokens pays whatever the machine's load.
-  const target = new ChainTarget(2);
+  const target = new ChainTarget();
   const source = new PredraftSource('model', rows, W, 1, STEPS);
   const plain = await plainTokens(rows);
   // The set lost its last job and its wait is over: this job is a retry.
@@ -102,10 +98,9 @@ test('a retry whose probe drafts gain goes on as speculation proper: far fewer c
   const s = await decodeDecoupled(job, target, source, { use: [], inline: [new ChainDrafter('right', 0)] });
   t.true(Buffer.from(job.tokens.buffer).equals(Buffer.from(plain.buffer)));
   t.is(s.probeRounds, 1, 'one probe round that gains ends the probe');
-  // The probe commits its drafts too: the probed rollouts 5 tokens in its round, the others 1.
-  t.true(s.draftRows > PROBE_ROWS, 'speculation proper drafts for every rollout');
-  t.true(s.calls <= STEPS / 2, `${s.calls} calls`);
-  t.true(source.paid.get(`right greedy ${rows}`)!.paid);
+  // Speculation proper is judged by time only after three rounds, each drafting for every rollout.
+  t.true(s.draftRows >= PROBE_ROWS + 3 * rows, `${s.draftRows} drafted rows`);
+  t.true(s.calls < STEPS, `${s.calls} calls`);
 });
 
 test('a retry whose drafter has nothing to propose (it shortens every draft to none) carries no draft rows and settles as not paying', async (t) => {

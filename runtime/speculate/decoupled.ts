@@ -322,7 +322,8 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
     }
   } finally {
     stats.ms = performance.now() - t0;
-    if (timed) worker.paid.set(key, pays.record());
+    // Plain decoding's calls: one per step, every rollout in each.
+    if (timed) worker.paid.set(key, pays.record({ ms: performance.now() - t0, plainMs: cost.at(job.rows) === undefined ? undefined : job.steps * cost.at(job.rows)! }));
     if (timed) all.forEach((n, d) => use[d] && worker.priors.set(n, selector.prior[d]!));
     if (drafting) worker.end();
   }

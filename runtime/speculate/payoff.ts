@@ -14,6 +14,16 @@ export class CostModel {
     this.#sxx += rows * rows;
     this.#sxy += rows * ms;
   }
+  /** Estimated milliseconds of a call of `rows` rows (undefined before any call). */
+  at(rows: number): number | undefined {
+    if (this.#n === 0) return undefined;
+    const den = this.#n * this.#sxx - this.#sx * this.#sx;
+    // Calls all of one size (or too few to fit): cost in proportion to rows.
+    if (this.#n < 3 || den <= 0) return (this.#sy / Math.max(this.#sx, 1e-9)) * rows;
+    const b = Math.max(0, (this.#n * this.#sxy - this.#sx * this.#sy) / den);
+    return Math.max(0, (this.#sy - b * this.#sx) / this.#n) + b * rows;
+  }
+
   /** Rows that can be added to a call of `rows` rows for at most `share` of its cost. */
   spare(rows: number, share: number): number {
     if (this.#n < 3 || share <= 0) return 0;
@@ -173,7 +183,15 @@ export class Payoff {
     return this.#spec >= 0.98 * this.#plain;
   }
 
-  record(): PayoffHistory {
+  /**
+   * The job's verdict for the next jobs of its drafter set. job: the whole job's time (set-up,
+   * waits and bookkeeping in it) and what plain decoding's calls would have taken: a job that
+   * took longer did not pay, whatever its rounds' rates (a sum of per-round rates, robust to
+   * one stalled round, favours a job with one long wait for its first drafts and fast rounds
+   * after: the model drafter at batch 1, judged paid in jobs slower than plain, so each such
+   * verdict started its back-off over).
+   */
+  record(job?: { ms: number; plainMs: number | undefined }): PayoffHistory {
     const h = this.#history;
     const lag = this.#lag ?? (this.#lagAtLeast > 0 ? Math.max(this.#lagAtLeast, h.lagMs ?? 0) : h.lagMs);
     const lagMs = lag === undefined ? {} : { lagMs: lag };
@@ -181,7 +199,8 @@ export class Payoff {
     // A probe that gained in a job too short for speculation proper: the next job speculates.
     if (this.#probes < 0 && this.#rounds === 0) return { paid: true, skipped: 0, ...lagMs };
     // A job whose worker never delivered only paid its idle rounds' extra time.
-    if (this.#rounds > 0 && !this.#futile && this.#pays()) return { paid: true, skipped: 0, ...lagMs };
+    const slower = job?.plainMs !== undefined && job.ms * 0.98 > job.plainMs;
+    if (this.#rounds > 0 && !this.#futile && this.#pays() && !slower) return { paid: true, skipped: 0, ...lagMs };
     return { paid: false, skipped: 0, wait: h.paid ? FIRST_WAIT : Math.min(MAX_WAIT, 2 * (h.wait ?? FIRST_WAIT)), ...lagMs };
   }
 }
