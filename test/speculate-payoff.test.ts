@@ -207,13 +207,13 @@ test("a job whose rounds' rates pay but which took longer than plain decoding's 
   for (let i = 0; i < 3; i++) p.round(10, 1, 0.3, 0.4, 1);
   t.false(p.off);
   t.true(p.record().paid, 'by its rounds alone');
-  t.false(p.record({ ms: 11.2, plainMs: 30 * 0.3 }).paid, '11.2 ms against 9 ms of plain calls');
-  t.true(p.record({ ms: 8, plainMs: 30 * 0.3 }).paid);
-  t.true(p.record({ ms: 8, plainMs: undefined }).paid, 'no call measured: the rounds decide');
+  t.false(p.record({ ms: 11.2, rows: 1, plainMs: 30 * 0.3 }).paid, '11.2 ms against 9 ms of plain calls');
+  t.true(p.record({ ms: 8, rows: 1, plainMs: 30 * 0.3 }).paid);
+  t.true(p.record({ ms: 8, rows: 1, plainMs: undefined }).paid, 'no call measured: the rounds decide');
   // After a lost job, the back-off doubles as for any loss.
   const retry = new Payoff({ paid: false, skipped: 3, wait: 3 });
   for (let i = 0; i < 3; i++) retry.round(10, 1, 0.3, 0.4, 1);
-  t.deepEqual(retry.record({ ms: 11.2, plainMs: 9 }), { paid: false, skipped: 0, wait: 6 });
+  t.deepEqual(retry.record({ ms: 11.2, rows: 1, plainMs: 9 }), { paid: false, skipped: 0, wait: 6 });
 });
 
 test('call cost estimate: proportional to rows while the calls are of one size, intercept and slope once they differ', (t) => {
@@ -225,4 +225,28 @@ test('call cost estimate: proportional to rows while the calls are of one size, 
   const d = new CostModel();
   for (const [rows, ms] of [[10, 2], [20, 3], [40, 5]] as const) d.add(rows, ms);
   t.true(Math.abs(d.at(30)! - 4) < 1e-9);
+});
+
+test('jobs that start plain measure plain decoding (smoothed, per batch): a later job is paid only if faster than that too, calls slowed by drafting beside them notwithstanding', (t) => {
+  const off = new Payoff({ paid: false, skipped: 0, wait: 3 });
+  t.true(off.off);
+  const h1 = off.record({ ms: 10, rows: 1, plainMs: undefined });
+  t.like(h1, { plainMs: 10, plainRows: 1, skipped: 1 });
+  const h2 = new Payoff(h1).record({ ms: 20, rows: 1, plainMs: undefined });
+  t.like(h2, { plainMs: 13, plainRows: 1, skipped: 2 });
+  const h3 = new Payoff(h2).record({ ms: 4, rows: 2, plainMs: undefined });
+  t.like(h3, { plainMs: 4, plainRows: 2 }, 'another batch size starts over');
+  // Its wait over (a third plain job of 13 ms): a retry whose calls (slowed by the worker's
+  // drafting beside them) put plain at 30 ms, taking 14 ms, where plain jobs took 13.
+  const due = new Payoff(h2).record({ ms: 13, rows: 1, plainMs: undefined });
+  t.like(due, { plainMs: 13, skipped: 3 });
+  const retry = () => {
+    const p = new Payoff(due);
+    t.false(p.off);
+    for (let i = 0; i < 3; i++) p.round(10, 1, 1, 1.2, 1);
+    return p;
+  };
+  t.like(retry().record({ ms: 14, rows: 1, plainMs: 30 }), { paid: false, wait: 6, plainMs: 13 });
+  t.like(retry().record({ ms: 12, rows: 1, plainMs: 30 }), { paid: true, plainMs: 13 });
+  t.like(retry().record({ ms: 14, rows: 3, plainMs: 30 }), { paid: true }, 'no plain job of this size measured: the estimate decides');
 });

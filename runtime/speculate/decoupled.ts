@@ -97,7 +97,7 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
     const call = new CallBuffers(target, job.rows, 1);
     await plainRest(job, target, new Verifier(job, target), call, new Int32Array(job.rows).fill(job.prompt), stats);
     stats.ms = performance.now() - t0;
-    worker.paid.set(key, pays.record());
+    worker.paid.set(key, pays.record({ ms: stats.ms, rows: job.rows, plainMs: undefined }));
     stats.tokens = job.rows * job.steps;
     return stats;
   }
@@ -323,7 +323,7 @@ export async function decodeDecoupled(job: RolloutJob, target: Target, worker: D
   } finally {
     stats.ms = performance.now() - t0;
     // Plain decoding's calls: one per step, every rollout in each.
-    if (timed) worker.paid.set(key, pays.record({ ms: performance.now() - t0, plainMs: cost.at(job.rows) === undefined ? undefined : job.steps * cost.at(job.rows)! }));
+    if (timed) worker.paid.set(key, pays.record({ ms: performance.now() - t0, rows: job.rows, plainMs: cost.at(job.rows) === undefined ? undefined : job.steps * cost.at(job.rows)! }));
     if (timed) all.forEach((n, d) => use[d] && worker.priors.set(n, selector.prior[d]!));
     if (drafting) worker.end();
   }

@@ -45,6 +45,13 @@ export interface PayoffHistory {
    * that measured it (a lower bound when none came): how long waiting for them would take.
    */
   lagMs?: number;
+  /**
+   * Milliseconds of this set's jobs that ran plain (smoothed), at plainRows rollouts: what plain
+   * decoding costs here, without the draft worker's drafting competing for the CPU, which slows
+   * a speculative job's calls and so inflates an estimate made from them.
+   */
+  plainMs?: number;
+  plainRows?: number;
 }
 
 const FIRST_WAIT = 3;
@@ -191,17 +198,25 @@ export class Payoff {
    * after: the model drafter at batch 1, judged paid in jobs slower than plain, so each such
    * verdict started its back-off over).
    */
-  record(job?: { ms: number; plainMs: number | undefined }): PayoffHistory {
+  record(job?: { ms: number; rows: number; plainMs: number | undefined }): PayoffHistory {
     const h = this.#history;
     const lag = this.#lag ?? (this.#lagAtLeast > 0 ? Math.max(this.#lagAtLeast, h.lagMs ?? 0) : h.lagMs);
-    const lagMs = lag === undefined ? {} : { lagMs: lag };
-    if (this.#rounds === 0 && this.#idle === 0 && this.#probes === 0) return { ...h, ...lagMs, skipped: h.skipped + 1 };
+    const kept = { ...(lag === undefined ? {} : { lagMs: lag }), ...(h.plainMs === undefined ? {} : { plainMs: h.plainMs, plainRows: h.plainRows }) };
+    if (this.#rounds === 0 && this.#idle === 0 && this.#probes === 0) {
+      // A job that started plain measured plain decoding.
+      const same = h.plainMs !== undefined && h.plainRows === job?.rows;
+      const plain = job ? { plainMs: same ? 0.7 * h.plainMs! + 0.3 * job.ms : job.ms, plainRows: job.rows } : {};
+      return { ...h, ...kept, ...plain, skipped: h.skipped + 1 };
+    }
     // A probe that gained in a job too short for speculation proper: the next job speculates.
-    if (this.#probes < 0 && this.#rounds === 0) return { paid: true, skipped: 0, ...lagMs };
+    if (this.#probes < 0 && this.#rounds === 0) return { paid: true, skipped: 0, ...kept };
     // A job whose worker never delivered only paid its idle rounds' extra time.
-    const slower = job?.plainMs !== undefined && job.ms * 0.98 > job.plainMs;
-    if (this.#rounds > 0 && !this.#futile && this.#pays() && !slower) return { paid: true, skipped: 0, ...lagMs };
-    return { paid: false, skipped: 0, wait: h.paid ? FIRST_WAIT : Math.min(MAX_WAIT, 2 * (h.wait ?? FIRST_WAIT)), ...lagMs };
+    // Plain's cost: the smaller of the estimate from this job's calls and what plain jobs took.
+    const measured = h.plainMs !== undefined && h.plainRows === job?.rows ? h.plainMs : undefined;
+    const plainMs = job?.plainMs === undefined ? measured : Math.min(job.plainMs, measured ?? Infinity);
+    const slower = job !== undefined && plainMs !== undefined && job.ms * 0.98 > plainMs;
+    if (this.#rounds > 0 && !this.#futile && this.#pays() && !slower) return { paid: true, skipped: 0, ...kept };
+    return { paid: false, skipped: 0, wait: h.paid ? FIRST_WAIT : Math.min(MAX_WAIT, 2 * (h.wait ?? FIRST_WAIT)), ...kept };
   }
 }
 
