@@ -3,7 +3,7 @@
 // candidates of the fast search and from plans that gather stages on one XPU. Paced stages'
 // tick lateness (ticks.ts) is a constraint on that descent: it ranks before the cost.
 import { performance } from 'node:perf_hooks';
-import { prepare, priorities, upwardRank, type EvalScratch } from './evaluate.js';
+import { loads, prepare, priorities, upwardRank, type EvalScratch } from './evaluate.js';
 import { pipelinePeriod, type Assignment, type CostModel } from './model.js';
 import { simulate } from './simulate.js';
 import { better, pacedStages, tickExcess, type Score } from './ticks.js';
@@ -39,7 +39,9 @@ export function simulatedScore(m: CostModel, option: ArrayLike<number>, sc: Eval
   const P = pipelinePeriod(m) || 100;
   // Counted from when frames were due: a plan must not look fast by delaying source ticks.
   const mean = got ? sum / n : Infinity;
-  return { excess: pacedExcess(m, a), cost: mean + (2 * P * (expected - got)) / Math.max(1, expected) };
+  const ld = loads(m, sc, option);
+  const over = Math.max(0, ld.cores - 1, ...ld.xpu.map((u) => u - 1));
+  return { over, excess: pacedExcess(m, a), cost: mean + (2 * P * (expected - got)) / Math.max(1, expected) };
 }
 
 /**
@@ -95,7 +97,7 @@ export function gathered(m: CostModel, base: Int32Array): Int32Array[] {
  */
 export function refineBySimulation(m: CostModel, sc: EvalScratch, candidates: Int32Array[], deadline: number): Int32Array | undefined {
   let best: Int32Array | undefined;
-  let bestVal: Score = { excess: Infinity, cost: Infinity };
+  let bestVal: Score = { over: Infinity, excess: Infinity, cost: Infinity };
   const memo = new Map<string, Score>();
   const score = (o: Int32Array) => {
     const k = o.join(',');

@@ -47,17 +47,28 @@ export function tickExcess(m: CostModel, r: SimResult, paced = pacedStages(m)): 
   return { late, excess };
 }
 
-/** A plan's score: excess tick lateness (tickExcess) and cost (the objective it is planned for). */
+/**
+ * A plan's score: its overload (how far the busiest XPU, or the shared cores, is loaded beyond
+ * what it can do at the sources' rates), excess tick lateness (tickExcess) and cost (the
+ * objective it is planned for).
+ */
 export interface Score {
+  /** Load beyond 1 of the busiest XPU or of the cores (evaluate.ts loads; 0: keeps up, or not measured). */
+  over?: number;
   excess: number;
   cost: number;
 }
 
 /**
- * True when `a` is the better plan as the constraint reads: less excess lateness (counted in
- * steps of TICK_EPS_MS, so that comparing stays transitive), then, equally on time, lower cost.
+ * True when `a` is the better plan as the constraints read: less overload (in steps of
+ * OVER_STEP: a plan that cannot keep up with its sources loses frames however its ticks go, and
+ * a short simulation does not see the queues grow), then less excess lateness (in steps of
+ * TICK_EPS_MS, so that comparing stays transitive), then, equally on time, lower cost.
  */
 export function better(a: Score, b: Score, eps = 1e-6): boolean {
+  const oa = Math.round((a.over ?? 0) / OVER_STEP);
+  const ob = Math.round((b.over ?? 0) / OVER_STEP);
+  if (oa !== ob) return oa < ob;
   const qa = steps(a.excess);
   const qb = steps(b.excess);
   return qa !== qb ? qa < qb : a.cost < b.cost - eps;
@@ -67,6 +78,9 @@ export function better(a: Score, b: Score, eps = 1e-6): boolean {
 export function lessLate(a: Score, b: Score): boolean {
   return steps(a.excess) < steps(b.excess);
 }
+
+/** Overload counts in steps of this share of an XPU's (or the cores') capacity. */
+const OVER_STEP = 0.02;
 
 const steps = (excess: number) => Math.round(excess / TICK_EPS_MS);
 
