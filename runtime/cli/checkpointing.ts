@@ -6,6 +6,9 @@
 import { rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { FrameCut, type CutCommit, type CutStage } from '../exec/checkpoint-cut.js';
+import { dropNewer, findLaunchEpoch, partDir, readLaunchEpoch, retainedParts } from '../exec/checkpoint-epochs.js';
+import { EpochPart, LaunchEpochs } from '../exec/checkpoint-parts.js';
+import type { RemoteLinks } from '../exec/remote.js';
 import type { Executor } from '../exec/executor.js';
 import { CheckpointDriver, type Resumed } from '../gpu/checkpoint-driver.js';
 import { Checkpointer, ImageError } from '../gpu/checkpoint.js';
@@ -35,6 +38,18 @@ export interface CheckpointArgs {
   warmModels?: WarmModelsPolicy;
 }
 
+/**
+ * This process's part in the checkpoints of a launch of several processes
+ * (exec/checkpoint-parts.ts): its name, the launch's image directory, the other processes
+ * (the top one only: it commits each epoch) and the launch epoch a restore starts from.
+ */
+export interface CheckpointPart {
+  name: string;
+  dir: string;
+  others?: string[];
+  restoreEpoch?: number;
+}
+
 /** What identifies the launch an image belongs to. */
 export interface LaunchIdentity {
   file: string;
@@ -44,7 +59,7 @@ export interface LaunchIdentity {
 const identityOf = (file: string, args: string[]): LaunchIdentity => ({ file: basename(file), args: [...args] });
 
 /** Checks the options; bad ones are the user's (exit 2). */
-export function checkCheckpointArgs(a: CheckpointArgs & { process?: string }, multiProcess: boolean): void {
+export function checkCheckpointArgs(a: CheckpointArgs & { process?: string; checkpointPart?: boolean }, layout: { processes: number; migrates: boolean; topRunsXnodes: boolean }): void {
   if (a.checkpointEvery !== undefined) {
     if (!(a.checkpointEvery > 0)) throw new UserError(`--checkpoint-every ${a.checkpointEvery}: expected seconds > 0`);
     if (!a.checkpointDir && !a.restore) throw new UserError('--checkpoint-every needs --checkpoint-dir DIR (where the images go)');
@@ -52,26 +67,34 @@ export function checkCheckpointArgs(a: CheckpointArgs & { process?: string }, mu
   if (a.restore && a.checkpointDir && a.checkpointDir !== a.restore) {
     throw new UserError(`--checkpoint-dir ${a.checkpointDir} with --restore ${a.restore}: a restored run goes on checkpointing into the directory it was restored from (its next image is incremental to the restored one); leave --checkpoint-dir out`);
   }
-  if (multiProcess && (a.checkpointEvery !== undefined || a.restore)) {
-    throw new UserError('--checkpoint-every and --restore work on launches that run in one process (this one places xnodes in several)');
+  if (a.checkpointEvery === undefined && !a.restore) return;
+  if (layout.processes > 1 && layout.migrates) throw new UserError('--checkpoint-every and --restore do not combine with --migrate (a moving xnode has no one process its part of a cut belongs to)');
+  if (a.process && !a.checkpointPart) {
+    throw new UserError(`--checkpoint-every and --restore are given to the top process of a launch of several processes (it starts the others and commits each epoch once all their parts are in), not to process '${a.process}' started alone`);
   }
+  if (layout.processes > 1 && !layout.topRunsXnodes) throw new UserError("--checkpoint-every and --restore need xnodes in the top process ('main'): it picks each cut");
 }
 
 /**
- * Before the launch's xnodes load: the newest committed image of `dir` must be of this launch
- * file with these arguments; the synthetic sensors' scene clock is set to the image's, so the
- * stamps go on where they were.
+ * Before the xnodes of the top process of a launch of several processes load: the newest launch
+ * epoch of `dir` whose every part is whole (newer ones passed over, said in a line), checked as
+ * prepareRestore checks an image of one process.
  */
-export function prepareRestore(dir: string, file: string, launchArgs: string[], warmModels: WarmModelsPolicy = 'auto'): { plan?: Record<string, unknown> } {
-  let meta: Record<string, unknown>;
+export function prepareLaunchRestore(dir: string, file: string, launchArgs: string[], log: (line: string) => void): { plan?: Record<string, unknown>; epoch: number } {
+  let found;
   try {
-    const m = findImage(dir, kernelLibraryHash()).manifest;
-    meta = m.meta;
-    // Refused now, before anything starts: a warm model that is damaged or of another onnxruntime.
-    if (warmModels !== 'never') imagedModels(dir, m);
+    found = findLaunchEpoch(dir, kernelLibraryHash());
   } catch (e) {
     throw asUserError(e, dir);
   }
+  const r = found.record;
+  for (const why of found.skipped) log(`xauto: --restore ${dir}: passed over ${why}`);
+  checkIdentity(dir, r.meta, file, launchArgs);
+  if (typeof r.meta.rosEpochNs === 'string') process.env[ROS_EPOCH_ENV] = r.meta.rosEpochNs;
+  return { plan: r.meta.plan && typeof r.meta.plan === 'object' ? (r.meta.plan as Record<string, unknown>) : undefined, epoch: r.epoch };
+}
+
+function checkIdentity(dir: string, meta: Record<string, unknown>, file: string, launchArgs: string[]): void {
   const want = identityOf(file, launchArgs);
   const had = meta.launch as LaunchIdentity | undefined;
   if (!had || had.file !== want.file || had.args.join(' ') !== want.args.join(' ')) {
@@ -79,6 +102,36 @@ export function prepareRestore(dir: string, file: string, launchArgs: string[], 
       `--restore ${dir}: the image was taken of '${had?.file ?? '?'}' ${had?.args.join(' ') || '(no arguments)'}, not of '${want.file}' ${want.args.join(' ') || '(no arguments)'}`,
     );
   }
+}
+
+/** The epoch of process `name`'s part of launch epoch `epoch` of `dir`. */
+export function partEpoch(dir: string, epoch: number, name: string): number {
+  let e: number | undefined;
+  try {
+    e = readLaunchEpoch(dir, epoch).parts[name];
+  } catch (err) {
+    throw asUserError(err, dir);
+  }
+  if (e === undefined) throw new UserError(`--restore ${dir}: launch epoch ${epoch} holds no part of process '${name}' (taken of another launch?)`);
+  return e;
+}
+
+/**
+ * Before the launch's xnodes load: the newest committed image of `dir` must be of this launch
+ * file with these arguments; the synthetic sensors' scene clock is set to the image's, so the
+ * stamps go on where they were.
+ */
+export function prepareRestore(dir: string, file: string, launchArgs: string[], warmModels: WarmModelsPolicy = 'auto', epoch?: number): { plan?: Record<string, unknown> } {
+  let meta: Record<string, unknown>;
+  try {
+    const m = findImage(dir, kernelLibraryHash(), epoch).manifest;
+    meta = m.meta;
+    // Refused now, before anything starts: a warm model that is damaged or of another onnxruntime.
+    if (warmModels !== 'never') imagedModels(dir, m);
+  } catch (e) {
+    throw asUserError(e, dir);
+  }
+  checkIdentity(dir, meta, file, launchArgs);
   if (typeof meta.rosEpochNs === 'string') process.env[ROS_EPOCH_ENV] = meta.rosEpochNs;
   return { plan: meta.plan && typeof meta.plan === 'object' ? (meta.plan as Record<string, unknown>) : undefined };
 }
@@ -107,17 +160,53 @@ export class RunCheckpoints {
   private cutModels: WarmModelInfo[] = [];
   /** The environment's warm-models value before this run set it (restored on release). */
   private envBefore: { value: string | undefined } | undefined;
+  /** In a launch of several processes: the top's commits of the launch epochs, or another's part. */
+  private epochs: LaunchEpochs | undefined;
+  private epochPart: EpochPart | undefined;
 
   private constructor(
     private readonly a: CheckpointArgs,
     private readonly identity: LaunchIdentity,
     private readonly log: (line: string) => void,
+    private readonly part?: CheckpointPart,
   ) {}
 
-  static of(a: CheckpointArgs, file: string, launchArgs: string[], log: (line: string) => void): RunCheckpoints | undefined {
+  /**
+   * The checkpoints of one run; with `part`, of this process's part of a launch of several
+   * processes: its images go to its part folder, as those of a launch of one process go to
+   * the directory (a restore takes the part epoch the launch epoch names).
+   */
+  static of(a: CheckpointArgs, file: string, launchArgs: string[], log: (line: string) => void, part?: CheckpointPart): RunCheckpoints | undefined {
     if (a.checkpointEvery === undefined && !a.restore) return undefined;
-    return new RunCheckpoints(a, identityOf(file, launchArgs), log);
+    if (!part) return new RunCheckpoints(a, identityOf(file, launchArgs), log);
+    const own = partDir(part.dir, part.name);
+    const here: CheckpointArgs = { ...a, restore: a.restore ? own : undefined, checkpointDir: a.restore ? undefined : a.checkpointDir && own };
+    return new RunCheckpoints(here, identityOf(file, launchArgs), log, part);
   }
+
+  /** Epochs of this part's folder the launch's kept epochs name (kept whole when a part commits). */
+  private retain(): (() => number[]) | undefined {
+    const p = this.part;
+    return p && (() => retainedParts(p.dir, p.name));
+  }
+
+  /**
+   * Before the executor starts (its links wait for every process to subscribe): the links of
+   * the launch's checkpoints, in a launch of several processes.
+   */
+  wire(links: RemoteLinks | undefined, unsubscribe: Array<() => void>): void {
+    const p = this.part;
+    if (!p || !links || this.a.checkpointEvery === undefined) return;
+    if (p.others) {
+      this.epochs = new LaunchEpochs({ dir: p.dir, everyMs: this.a.checkpointEvery * 1000, processes: p.others, meta: () => this.cutMeta(), log: this.log });
+      this.epochs.wire(links, unsubscribe);
+    } else {
+      this.epochPart = new EpochPart(p.name, this.log);
+      this.epochPart.wire(links, unsubscribe);
+    }
+  }
+
+  private cutMeta: () => Record<string, unknown> = () => ({ launch: this.identity, rosEpochNs: process.env[ROS_EPOCH_ENV] ?? null });
 
   /**
    * Before the stages exist: restores the device from the image (metadata only; chunks load
@@ -130,7 +219,9 @@ export class RunCheckpoints {
     }
     this.lease = acquireDevice();
     try {
-      this.resumed = CheckpointDriver.resume(this.lease.device, this.a.restore, { everyS: this.a.checkpointEvery ?? 0 });
+      const p = this.part;
+      const epoch = p ? partEpoch(p.dir, p.restoreEpoch!, p.name) : undefined;
+      this.resumed = CheckpointDriver.resume(this.lease.device, this.a.restore, { everyS: this.a.checkpointEvery ?? 0 }, { epoch, retain: this.retain() });
       this.prepareModels(this.resumed.image.manifest);
     } catch (e) {
       this.release();
@@ -197,19 +288,27 @@ export class RunCheckpoints {
     if (this.a.checkpointEvery === undefined) return;
     this.lease ??= acquireDevice();
     const dir = this.a.restore ?? this.a.checkpointDir!;
-    const checkpointer = this.resumed?.driver.checkpointer ?? new Checkpointer(this.lease.device, { dir });
+    const checkpointer = this.resumed?.driver.checkpointer ?? new Checkpointer(this.lease.device, { dir, retain: this.retain() });
+    this.cutMeta = () => ({ launch: this.identity, rosEpochNs: process.env[ROS_EPOCH_ENV] ?? null, plan: planOf(ex, graph) });
+    // A restored launch of several processes goes on from its epoch: newer records (passed over) go.
+    if (this.epochs && this.part?.restoreEpoch !== undefined) dropNewer(this.part.dir, this.part.restoreEpoch);
     this.cut = new FrameCut(stateful, checkpointer, {
       everyMs: this.a.checkpointEvery * 1000,
-      meta: () => ({ launch: this.identity, rosEpochNs: process.env[ROS_EPOCH_ENV] ?? null, plan: planOf(ex, graph), warmModels: this.cutModels }),
+      manual: !!this.part,
+      meta: () => ({ ...this.cutMeta(), warmModels: this.cutModels }),
       blobs: () => this.takeModels(checkpointer),
       onCommit: (c) => {
+        // A part's commit is said once, by the top process, for the launch's epoch.
+        if (this.part) return;
         const warm = checkpointer.lastCommitted?.meta.warmModels;
         const n = Array.isArray(warm) ? warm.length : 0;
         this.log(`xauto: ${describeCommit(c)}${n ? `, ${n} warm model${n > 1 ? 's' : ''}` : ''}`);
       },
       onError: (e) => this.log(`xauto: checkpoint failed (the previous image stays the one to restore): ${e.message}`),
     });
-    ex.addSection('checkpoint', { every_s: this.a.checkpointEvery, dir, stages: stateful.map((s) => s.name).join(' ') || 'none' });
+    this.epochs?.attach(this.cut);
+    this.epochPart?.attach(this.cut);
+    ex.addSection('checkpoint', { every_s: this.a.checkpointEvery, dir: this.part?.dir ?? dir, stages: stateful.map((s) => s.name).join(' ') || 'none' });
   }
 
   /** The image's states into the stages; restored device buffers no stage took back are freed. */
@@ -253,16 +352,27 @@ export class RunCheckpoints {
   }
 
   jobs(): { started(stage: number, seq: number): void; finished(stage: number, seq: number): void } {
-    return { started: (s, q) => this.cut?.started(s, q), finished: (s, q) => this.cut?.finished(s, q) };
+    return {
+      started: (s, q) => {
+        this.epochs?.started(q);
+        this.cut?.started(s, q);
+      },
+      finished: (s, q) => {
+        this.cut?.finished(s, q);
+        this.epochs?.finished();
+      },
+    };
   }
 
   /** The run is over: the epoch being saved is finished; the summary says what was done. */
   async close(ex: Executor): Promise<void> {
     try {
+      await this.epochs?.close();
       await this.cut?.close();
       await this.resumed?.image.loaded.catch(() => undefined);
     } finally {
-      const c = this.cut;
+      // The top process of a launch of several processes reports the launch's epochs.
+      const c = this.epochs ?? (this.part ? undefined : this.cut);
       if (c) {
         const l = c.lastCommit;
         ex.addSection('checkpoint', {

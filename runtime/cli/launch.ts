@@ -20,7 +20,9 @@ import { howEnded, onStopSignals, signalExitCode, startChild, stopWhileLoading, 
 import { mergeProcessRuns, pathGraph, runPlan, type PlanRun, type RunControl } from './session.js';
 import { graphOf, loadDescription, showArgs } from './pipeline.js';
 import { printable, toJson } from './print.js';
-import { checkCheckpointArgs, prepareRestore, RunCheckpoints, type WarmModelsPolicy } from './checkpointing.js';
+import { checkCheckpointArgs, partEpoch, prepareLaunchRestore, prepareRestore, RunCheckpoints, type CheckpointPart, type WarmModelsPolicy } from './checkpointing.js';
+import { isLaunchImage, partDir } from '../exec/checkpoint-epochs.js';
+import { claimPartDir } from './part-dir.js';
 import { planMigration } from './migrating.js';
 import { MigrationError, type MigrationSpec } from '../exec/migrate.js';
 
@@ -62,6 +64,10 @@ export interface LaunchArgs {
   warmModels?: WarmModelsPolicy;
   /** Live migration: STAGE@WHEN[:PROCESS] moves a running stage, with its state, to another process. */
   migrate?: string;
+  /** Internal: this process takes its part of the checkpoints of the launch that started it. */
+  checkpointPart?: boolean;
+  /** Internal: with --restore, the launch epoch the top process restores from (its part of it). */
+  restoreEpoch?: number;
 }
 
 export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> {
@@ -131,11 +137,22 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
     },
   });
   try {
-    checkCheckpointArgs(a, false);
+    checkCheckpointArgs(a, { processes: 1, migrates: false, topRunsXnodes: true });
     // Before the xnodes load: the image must be of this launch; its scene clock is taken over,
-    // and its plan (the states belong to its implementations): no profiling, no planning.
-    if (a.restore) {
-      const { plan } = prepareRestore(a.restore, a.file, a.launchArgs, a.warmModels);
+    // and its plan (the states belong to its implementations): no profiling, no planning. The
+    // image of a launch of several processes: its newest whole epoch, each process its part
+    // (the others run under the plan the top one passes them).
+    if (a.restore && a.process) {
+      prepareRestore(partDir(a.restore, a.process), a.file, a.launchArgs, a.warmModels, partEpoch(a.restore, a.restoreEpoch!, a.process));
+    } else if (a.restore) {
+      let plan: Record<string, unknown> | undefined;
+      if (isLaunchImage(a.restore)) {
+        const found = prepareLaunchRestore(a.restore, a.file, a.launchArgs, log);
+        a.restoreEpoch = found.epoch;
+        plan = found.plan;
+        prepareRestore(partDir(a.restore, 'main'), a.file, a.launchArgs, a.warmModels, partEpoch(a.restore, found.epoch, 'main'));
+        log(`xauto: --restore ${a.restore}: launch epoch ${found.epoch}, each process from its part of it`);
+      } else plan = prepareRestore(a.restore, a.file, a.launchArgs, a.warmModels).plan;
       if (plan) {
         planDir = mkdtempSync(join(tmpdir(), 'xauto-restore-'));
         a.plan = join(planDir, 'plan.json');
@@ -156,7 +173,19 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
     const mine = a.process ?? 'main';
     const runsHere = (s: { index: number; process: string }) => s.process === mine || (migration?.to === mine && s.index === migration.stage);
     if (a.process && !names.includes(a.process)) throw new UserError(`--process ${a.process}: no xnode is placed in it; expected one of ${names.join(', ')}`);
-    checkCheckpointArgs(a, names.length > 1);
+    checkCheckpointArgs(a, { processes: names.length, migrates: !!migration, topRunsXnodes: graph.stages.some((s) => s.process === 'main') });
+    if (a.restore && !a.process && names.length > 1 && a.restoreEpoch === undefined) {
+      throw new UserError(`--restore ${a.restore}: the image is of a launch in one process; this one places xnodes in processes ${names.join(', ')}`);
+    }
+    if (a.restore && names.length === 1 && a.restoreEpoch !== undefined) {
+      throw new UserError(`--restore ${a.restore}: the image is of a launch in several processes; this one runs in one`);
+    }
+    // Each process of a launch of several takes its part of the checkpoints into its folder.
+    const ckDir = a.restore ?? a.checkpointDir;
+    const part: CheckpointPart | undefined =
+      names.length > 1 && ckDir ? { name: mine, dir: ckDir, others: a.process ? undefined : names.filter((n) => n !== 'main'), restoreEpoch: a.restoreEpoch } : undefined;
+    // A process of the run that was killed may still be finishing with its folder.
+    if (part && a.process) await claimPartDir(partDir(part.dir, part.name), log);
     if (names.length > 1) claimIdentity(a);
     // The top process of a multi-process launch merges its children's traces into one report.
     dumpDir = !a.process && names.length > 1 ? mkdtempSync(join(tmpdir(), 'xauto-processes-')) : undefined;
@@ -181,7 +210,7 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
       const local = names.length > 1 ? new Set(graph.stages.filter(runsHere).map((s) => s.index)) : undefined;
       const role = migration?.from === mine ? 'source' : migration?.to === mine ? 'target' : undefined;
       const moving: MigrationSpec | undefined = migration && role ? { ...migration, role } : undefined;
-      summary = await runGraph(desc, graph, a, xpus, log, local, control, dumpDir ? (r) => (topRun = r) : undefined, moving);
+      summary = await runGraph(desc, graph, a, xpus, log, local, control, dumpDir ? (r) => (topRun = r) : undefined, moving, part);
     } else if (processes) {
       started = true;
       await processes.done;
@@ -281,6 +310,11 @@ function childArgs(a: LaunchArgs, name: string, traceDump: string): string[] {
   if (a.onStageFailed) args.push('--on-stage-failed', a.onStageFailed);
   for (const x of a.xnodes) args.push('--xnodes', x);
   if (a.migrate) args.push('--migrate', a.migrate);
+  // Its part of the launch's checkpoints, or of the launch epoch restored.
+  if (a.checkpointEvery !== undefined) args.push('--checkpoint-every', String(a.checkpointEvery));
+  if (a.checkpointDir) args.push('--checkpoint-dir', a.checkpointDir);
+  if (a.restore) args.push('--restore', a.restore, '--restore-epoch', String(a.restoreEpoch));
+  if (a.checkpointEvery !== undefined || a.restore) args.push('--checkpoint-part', '--warm-models', a.warmModels ?? 'auto');
   // Each process replays its own sources from the recording (the top one may hold none).
   if (a.replay) args.push('--replay', a.replay);
   if (a.summaryJson) args.push('--summary-json', a.summaryJson.replace(/(\.json)?$/, `.${name}.json`));
@@ -303,8 +337,9 @@ async function runGraph(
   /** Set for the top process of a multi-process launch: it reports once the children's traces are in. */
   defer?: (run: PlanRun) => void,
   migration?: MigrationSpec,
+  part?: CheckpointPart,
 ): Promise<RunSummary | undefined> {
-  const checkpoints = RunCheckpoints.of(a, a.file, a.launchArgs, log);
+  const checkpoints = RunCheckpoints.of(a, a.file, a.launchArgs, log, part);
   const run: PlanRun | undefined = await runPlan(desc, graph, xpus, { ...a, spec: a.plan, local, processName: a.process, log, control, checkpoints, migration });
   if (!run) return undefined;
   if (defer) defer(run);
@@ -366,6 +401,8 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
         describe: "live migration: STAGE@WHEN[:PROCESS] moves a running stage with its state to another process of the launch (WHEN: seconds, or fN for frame N; a new PROCESS name starts one for it); host and device state move; messages for it meanwhile are queued and delivered in order",
       })
       .option('trace-dump', { type: 'string', hidden: true, describe: 'internal: where a child process leaves its trace for the top process' })
+      .option('checkpoint-part', { type: 'boolean', hidden: true, describe: 'internal: this process takes its part of the checkpoints of the launch that started it' })
+      .option('restore-epoch', { type: 'number', hidden: true, describe: 'internal: with --restore, the launch epoch the top process restores from' })
       .epilog(
         `Exit codes: 0 the run completed; 1 it failed (a process died, the memory watchdog stopped it); 2 bad input (launch file, options, plan file); ` +
           `${STAGE_FAILED_EXIT} the run ended with a stage every implementation of which failed (no fallback left; named in the report); 130/143 stopped by SIGINT/SIGTERM during start-up.`,

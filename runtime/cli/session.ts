@@ -252,6 +252,10 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
     : undefined;
   // Counters describe the measured run only (not profiling or the warm-up).
   counters.reset();
+  const links = local && ddsLinks(ros!);
+  // The links of a launch's checkpoints, before the executor waits for every process to subscribe.
+  const ckLinksOff: Array<() => void> = [];
+  ck?.wire(links || undefined, ckLinksOff);
   const ex = new Executor(graph, chosen.plan, {
     xpus,
     frames,
@@ -260,7 +264,7 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
     realtime: o.realtime,
     codec: chosen.codec,
     bridge,
-    local: local && { stages: local, links: ddsLinks(ros!) },
+    local: local && links && { stages: local, links },
     fallback: chosen.fallback,
     timeout: launchTimeouts(graph, chosen.timeout),
     onStageFailed: o.onStageFailed,
@@ -299,6 +303,7 @@ async function runPlanOn(desc: LaunchDescription, planned: Graph, xpus: XpuInfo[
     clearInterval(ticker);
     progress.stop();
     await ck?.close(ex);
+    for (const off of ckLinksOff) off();
     await ex.close();
     ck?.release();
     bridge?.close();

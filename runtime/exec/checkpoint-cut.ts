@@ -11,6 +11,8 @@
 // The host states that reach the cut after t1 are added to the epoch before it commits.
 // A stage on a worker thread is copied there (its pool queues the copy behind its job for N,
 // and it comes back by message); the epoch waits for those copies too.
+// In a launch of several processes each process takes its part of a cut at the frame the top
+// process names (cutAt; checkpoint-epochs.ts commits the launch's epoch once all are in).
 import type { Checkpointer, Epoch } from '../gpu/checkpoint.js';
 import { encodeState, onThread, type StageState, type StateSnapshot } from '../xnode/state.js';
 
@@ -37,6 +39,8 @@ export interface CutCommit {
 
 export interface CutOptions {
   everyMs: number;
+  /** Cuts only where cutAt() names them (a part of a multi-process launch's cut), never on a timer. */
+  manual?: boolean;
   /** Kept in each image, as of its cut (launch file and arguments, so a restore can check them; the plan). */
   meta: () => Record<string, unknown>;
   /** Files to keep in the image from this cut on (the checkpointer's blobs); asked before meta(). */
@@ -63,6 +67,10 @@ interface Pending {
   snaps: Map<string, StateSnapshot>;
   epoch?: Epoch;
   hostUs: number;
+  /** Kept in this cut's image beside meta() (cutAt). */
+  extra?: Record<string, unknown>;
+  /** Told how the cut ended (cutAt). */
+  settle?: { ok(c: CutCommit): void; fail(e: Error): void };
   resolve(x: Record<string, unknown>): void;
   reject(e: Error): void;
   xnodes: Promise<Record<string, unknown>>;
@@ -123,7 +131,7 @@ export class FrameCut {
     const t = this.now();
     // A cut some stage never reaches (its frames stopped coming) does not hold up the next.
     if (p && t - p.opened > 4 * this.o.everyMs + 1000) this.giveUp(p, true);
-    if (this.pending || this.saving || t - this.last < this.o.everyMs) return;
+    if (this.o.manual || this.pending || this.saving || t - this.last < this.o.everyMs) return;
     if (this.checkpointer.stats().restoring) return; // the restored image is still loading
     let frame = this.entries.size ? -Infinity : seq;
     for (const x of this.entries.values()) frame = Math.max(frame, x.lastStarted);
@@ -133,6 +141,29 @@ export class FrameCut {
     if (!this.deviceEntries.length) this.beginDevice(p);
     for (const x of this.entries.values()) if (!x.running && x.lastStarted === frame) this.snap(p, x);
     this.completeIfCut(p);
+  }
+
+  /**
+   * Takes a cut as of the end of frame `frame` (now or in the future), keeping `extra` in its
+   * image; resolves once it is committed. Rejects when a stateful stage here already started a
+   * later frame (the cut cannot be had: `ahead` says how far this process got), when one is
+   * being saved, or when it fails.
+   */
+  cutAt(frame: number, extra: Record<string, unknown>): Promise<CutCommit> {
+    return new Promise<CutCommit>((ok, fail) => {
+      if (this.pending) this.giveUp(this.pending, true);
+      if (this.saving) return fail(new Error('the previous epoch is still being saved'));
+      if (this.checkpointer.stats().restoring) return fail(new Error('the restored image is still loading'));
+      let ahead = -Infinity;
+      for (const x of this.entries.values()) ahead = Math.max(ahead, x.lastStarted);
+      if (ahead > frame) return fail(Object.assign(new Error(`a stage here already started frame ${ahead}`), { ahead }));
+      const p = this.open(frame, this.now());
+      p.extra = extra;
+      p.settle = { ok, fail };
+      if (!this.deviceEntries.length) this.beginDevice(p);
+      for (const x of this.entries.values()) if (!x.running && x.lastStarted === frame) this.snap(p, x);
+      this.completeIfCut(p);
+    });
   }
 
   private open(frame: number, t: number): Pending {
@@ -175,10 +206,11 @@ export class FrameCut {
   private beginDevice(p: Pending): void {
     try {
       const blobs = this.o.blobs?.();
-      p.epoch = this.checkpointer.begin({ xnodes: p.xnodes, meta: { ...this.o.meta(), frame: p.frame }, blobs });
+      p.epoch = this.checkpointer.begin({ xnodes: p.xnodes, meta: { ...this.o.meta(), ...p.extra, frame: p.frame }, blobs });
     } catch (err) {
       this.failed++;
       this.o.onError?.(err as Error);
+      p.settle?.fail(err as Error);
       this.giveUp(p, false);
       return;
     }
@@ -193,6 +225,7 @@ export class FrameCut {
         for (const b of c.manifest.buffers) if (!b.view) deviceBytes += b.bytes;
         this.lastCommit = { epoch: epoch.epoch, frame: p.frame, deviceBytes, written: c.bytesWritten, hostBytes, pauseUs: epoch.pauseUs, hostUs: p.hostUs };
         this.o.onCommit?.(this.lastCommit);
+        p.settle?.ok(this.lastCommit);
       },
       (err: Error) => {
         // Not committed: the previous image stays the one a restore uses.
@@ -200,6 +233,7 @@ export class FrameCut {
           this.failed++;
           this.o.onError?.(err);
         }
+        p.settle?.fail(err);
       },
     );
     this.saving = saving;
@@ -232,6 +266,8 @@ export class FrameCut {
     }
     for (const e of this.entries.values()) e.atCut = false;
     p.reject(new Error(GAVE_UP));
+    // Before t1 nothing was begun; after it the epoch's rejection tells settle.
+    if (!p.epoch) p.settle?.fail(new Error(GAVE_UP));
   }
 
   /** The run is over: an unfinished cut is given up; waits for the epoch being saved. */

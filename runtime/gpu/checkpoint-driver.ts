@@ -39,9 +39,12 @@ export class CheckpointDriver {
     return new CheckpointDriver(new Checkpointer(device, { dir, chunkBytes: opts.chunkBytes }), opts);
   }
 
-  /** Restores the newest committed image into `device` (throws ImageError, changing nothing, when it cannot). */
-  static resume(device: Device, dir: string, opts: DriverOptions): Resumed {
-    const { checkpointer, image } = Checkpointer.restore(device, dir, { onDemand: true, verify: true });
+  /**
+   * Restores the newest committed image (or epoch `at.epoch`) into `device` (throws
+   * ImageError, changing nothing, when it cannot).
+   */
+  static resume(device: Device, dir: string, opts: DriverOptions, at: { epoch?: number; retain?: () => number[] } = {}): Resumed {
+    const { checkpointer, image } = Checkpointer.restore(device, dir, { onDemand: true, verify: true, ...at });
     const frame = image.manifest.meta.frame;
     if (typeof frame !== 'number') throw new Error(`${dir}: the image does not say which frame it was taken at`);
     const states: Record<string, StateSnapshot> = {};

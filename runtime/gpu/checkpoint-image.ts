@@ -244,11 +244,27 @@ export function findImage(dir: string, library: string, epoch?: number): FoundIm
   throw new ImageError('missing', `${dir}: no committed checkpoint (${skipped.join('; ')})`);
 }
 
-/** Epochs no committed image newer than or equal to `keep` refers to. */
-export async function prune(dir: string, keep: Manifest): Promise<void> {
-  const used = new Set<number>([keep.epoch]);
-  for (const b of keep.buffers) for (const c of b.chunks ?? []) used.add(c[0]);
-  for (const [e] of Object.values(keep.blobs ?? {})) used.add(e);
+/**
+ * Epochs no committed image newer than or equal to `keep` refers to, nor any of `retained`
+ * (older epochs a caller still needs whole, e.g. the parts of a multi-process launch's last
+ * committed epochs: checkpoint-epochs.ts).
+ */
+export async function prune(dir: string, keep: Manifest, retained: number[] = []): Promise<void> {
+  const used = new Set<number>();
+  const use = (m: Manifest) => {
+    used.add(m.epoch);
+    for (const b of m.buffers) for (const c of b.chunks ?? []) used.add(c[0]);
+    for (const [e] of Object.values(m.blobs ?? {})) used.add(e);
+  };
+  use(keep);
+  for (const e of retained) {
+    if (e === keep.epoch || used.has(e)) continue;
+    try {
+      use(readEpoch(dir, e));
+    } catch {
+      // Gone or torn: nothing of it to keep.
+    }
+  }
   for (const e of listEpochs(dir)) if (e < keep.epoch && !used.has(e)) await rm(epochDir(dir, e), { recursive: true, force: true });
   for (const n of existsSync(dir) ? readdirSync(dir) : []) if (/^\.epoch-\d{8}\.tmp$/.test(n)) await rm(join(dir, n), { recursive: true, force: true });
 }

@@ -45,6 +45,8 @@ export interface CheckpointerOptions {
   dir: string;
   /** Bytes per chunk (a power of two >= 64); default 1 MiB. */
   chunkBytes?: number;
+  /** Older epochs to keep whole when a new one commits (default none: only what the newest refers to). */
+  retain?: () => number[];
 }
 
 export interface BeginOptions {
@@ -92,6 +94,8 @@ export interface RestoreOptions {
   verify?: boolean;
   /** A specific epoch instead of the newest committed one. */
   epoch?: number;
+  /** Older epochs the restored checkpointer keeps whole when it commits (CheckpointerOptions.retain). */
+  retain?: () => number[];
   /** Tests: microseconds the background loader sleeps per chunk. */
   loaderDelayUs?: number;
 }
@@ -120,6 +124,7 @@ export class Checkpointer {
   private nextEpoch = 1;  // the engine's count: every begun epoch takes a number
   private inflight: Promise<unknown> | undefined;
   private readonly library = kernelLibraryHash();
+  private readonly retain: (() => number[]) | undefined;
 
   constructor(
     readonly device: Device,
@@ -127,6 +132,7 @@ export class Checkpointer {
   ) {
     this.dir = opts.dir;
     this.chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    this.retain = opts.retain;
     this.native = new (checkpointAddon().NativeCheckpoint)(device.native, this.chunkBytes);
   }
 
@@ -224,7 +230,7 @@ export class Checkpointer {
     await commitEpoch(this.dir, manifest);
     this.native.commit(r.epoch);
     this.last = manifest;
-    await prune(this.dir, manifest);
+    await prune(this.dir, manifest, this.retain?.() ?? []);
     return { manifest, result: r, bytesWritten };
   }
 
@@ -241,7 +247,7 @@ export class Checkpointer {
   static restore(device: Device, dir: string, opts: RestoreOptions = {}): { checkpointer: Checkpointer; image: RestoredImage } {
     const library = kernelLibraryHash();
     const { manifest: m, skipped } = findImage(dir, library, opts.epoch);
-    const ck = new Checkpointer(device, { dir, chunkBytes: m.chunkBytes });
+    const ck = new Checkpointer(device, { dir, chunkBytes: m.chunkBytes, retain: opts.retain });
     const files: string[] = [];
     const fileOf = new Map<number, number>();
     const slots: number[] = [];
