@@ -77,3 +77,12 @@ ddsTest('two processes: kill -9 of the launch mid-run, then --restore: the track
     else t.log(dir);
   }
 });
+
+test.serial('what is not supported is refused, exit 2 with the reason: a process started alone, and --migrate', async (t) => {
+  const alone = await xauto([...LAUNCH, '--process', 'tracking', '--checkpoint-every', '1', '--checkpoint-dir', join(tmpdir(), 'xauto-never')], process.env);
+  t.is(alone.code, 2);
+  t.regex(alone.stderr, /--checkpoint-every and --restore are given to the top process of a launch of several processes .*not to process 'tracking' started alone/);
+  const moving = await xauto([...LAUNCH, '--migrate', 'map@f5:spare', '--checkpoint-every', '1', '--checkpoint-dir', join(tmpdir(), 'xauto-never')], process.env);
+  t.is(moving.code, 2);
+  t.regex(moving.stderr, /--checkpoint-every and --restore do not combine with --migrate/);
+});
