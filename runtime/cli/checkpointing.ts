@@ -3,143 +3,27 @@
 // checkpoint-cut.ts); --restore D starts the launch from the newest committed image of D:
 // device memory restored on demand, every stateful stage's state put back, sources going on
 // with the frame after the image's. What was checkpointed or restored goes into the summary.
+// In a launch of several processes each process does the same with its part of the launch's
+// epochs (exec/checkpoint-parts.ts), in a folder of its own.
 import { rmSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { FrameCut, type CutCommit, type CutStage } from '../exec/checkpoint-cut.js';
-import { dropNewer, findLaunchEpoch, partDir, readLaunchEpoch, retainedParts } from '../exec/checkpoint-epochs.js';
+import { dropNewer, partDir, retainedParts } from '../exec/checkpoint-epochs.js';
 import { EpochPart, LaunchEpochs } from '../exec/checkpoint-parts.js';
 import type { RemoteLinks } from '../exec/remote.js';
 import type { Executor } from '../exec/executor.js';
 import { CheckpointDriver, type Resumed } from '../gpu/checkpoint-driver.js';
-import { Checkpointer, ImageError } from '../gpu/checkpoint.js';
-import { findImage, type Manifest } from '../gpu/checkpoint-image.js';
-import { kernelLibraryHash } from '../gpu/checkpoint.js';
+import { Checkpointer } from '../gpu/checkpoint.js';
+import type { Manifest } from '../gpu/checkpoint-image.js';
 import { acquireDevice, type DeviceLease } from '../gpu/index.js';
 import type { Graph } from '../graph/index.js';
 import { onThread } from '../xnode/state.js';
 import { WARM_MODELS_ENV, stagedModels, warmPays, type WarmModelFiles, type WarmModelInfo } from '../xpu/warm-models.js';
 import { UserError } from './errors.js';
 import { imagedModels, modelBlobs, modelsToCut } from './warm-image.js';
+import { asUserError, identityOf, partEpoch, ROS_EPOCH_ENV, type CheckpointArgs, type CheckpointPart, type LaunchIdentity } from './checkpoint-args.js';
 
-/** The scene clock of the synthetic sensors (perception-common/messages.ts): kept in the image. */
-const ROS_EPOCH_ENV = 'XAUTO_ROS_EPOCH_NS';
-
-export type WarmModelsPolicy = 'auto' | 'always' | 'never';
-
-export interface CheckpointArgs {
-  checkpointEvery?: number;
-  checkpointDir?: string;
-  restore?: string;
-  /**
-   * The onnxruntime sessions' optimized models in the images, and sessions opened from them:
-   * `auto` (default) opens a session from its warm model when that was measured to pay when
-   * the image was taken (runtime/xpu/warm-models.ts warmPays), `always`, or `never`.
-   */
-  warmModels?: WarmModelsPolicy;
-}
-
-/**
- * This process's part in the checkpoints of a launch of several processes
- * (exec/checkpoint-parts.ts): its name, the launch's image directory, the other processes
- * (the top one only: it commits each epoch) and the launch epoch a restore starts from.
- */
-export interface CheckpointPart {
-  name: string;
-  dir: string;
-  others?: string[];
-  restoreEpoch?: number;
-}
-
-/** What identifies the launch an image belongs to. */
-export interface LaunchIdentity {
-  file: string;
-  args: string[];
-}
-
-const identityOf = (file: string, args: string[]): LaunchIdentity => ({ file: basename(file), args: [...args] });
-
-/** Checks the options; bad ones are the user's (exit 2). */
-export function checkCheckpointArgs(a: CheckpointArgs & { process?: string; checkpointPart?: boolean }, layout: { processes: number; migrates: boolean; topRunsXnodes: boolean }): void {
-  if (a.checkpointEvery !== undefined) {
-    if (!(a.checkpointEvery > 0)) throw new UserError(`--checkpoint-every ${a.checkpointEvery}: expected seconds > 0`);
-    if (!a.checkpointDir && !a.restore) throw new UserError('--checkpoint-every needs --checkpoint-dir DIR (where the images go)');
-  } else if (a.checkpointDir) throw new UserError('--checkpoint-dir needs --checkpoint-every S');
-  if (a.restore && a.checkpointDir && a.checkpointDir !== a.restore) {
-    throw new UserError(`--checkpoint-dir ${a.checkpointDir} with --restore ${a.restore}: a restored run goes on checkpointing into the directory it was restored from (its next image is incremental to the restored one); leave --checkpoint-dir out`);
-  }
-  if (a.checkpointEvery === undefined && !a.restore) return;
-  if (layout.processes > 1 && layout.migrates) throw new UserError('--checkpoint-every and --restore do not combine with --migrate (a moving xnode has no one process its part of a cut belongs to)');
-  if (a.process && !a.checkpointPart) {
-    throw new UserError(`--checkpoint-every and --restore are given to the top process of a launch of several processes (it starts the others and commits each epoch once all their parts are in), not to process '${a.process}' started alone`);
-  }
-  if (layout.processes > 1 && !layout.topRunsXnodes) throw new UserError("--checkpoint-every and --restore need xnodes in the top process ('main'): it picks each cut");
-}
-
-/**
- * Before the xnodes of the top process of a launch of several processes load: the newest launch
- * epoch of `dir` whose every part is whole (newer ones passed over, said in a line), checked as
- * prepareRestore checks an image of one process.
- */
-export function prepareLaunchRestore(dir: string, file: string, launchArgs: string[], log: (line: string) => void): { plan?: Record<string, unknown>; epoch: number } {
-  let found;
-  try {
-    found = findLaunchEpoch(dir, kernelLibraryHash());
-  } catch (e) {
-    throw asUserError(e, dir);
-  }
-  const r = found.record;
-  for (const why of found.skipped) log(`xauto: --restore ${dir}: passed over ${why}`);
-  checkIdentity(dir, r.meta, file, launchArgs);
-  if (typeof r.meta.rosEpochNs === 'string') process.env[ROS_EPOCH_ENV] = r.meta.rosEpochNs;
-  return { plan: r.meta.plan && typeof r.meta.plan === 'object' ? (r.meta.plan as Record<string, unknown>) : undefined, epoch: r.epoch };
-}
-
-function checkIdentity(dir: string, meta: Record<string, unknown>, file: string, launchArgs: string[]): void {
-  const want = identityOf(file, launchArgs);
-  const had = meta.launch as LaunchIdentity | undefined;
-  if (!had || had.file !== want.file || had.args.join(' ') !== want.args.join(' ')) {
-    throw new UserError(
-      `--restore ${dir}: the image was taken of '${had?.file ?? '?'}' ${had?.args.join(' ') || '(no arguments)'}, not of '${want.file}' ${want.args.join(' ') || '(no arguments)'}`,
-    );
-  }
-}
-
-/** The epoch of process `name`'s part of launch epoch `epoch` of `dir`. */
-export function partEpoch(dir: string, epoch: number, name: string): number {
-  let e: number | undefined;
-  try {
-    e = readLaunchEpoch(dir, epoch).parts[name];
-  } catch (err) {
-    throw asUserError(err, dir);
-  }
-  if (e === undefined) throw new UserError(`--restore ${dir}: launch epoch ${epoch} holds no part of process '${name}' (taken of another launch?)`);
-  return e;
-}
-
-/**
- * Before the launch's xnodes load: the newest committed image of `dir` must be of this launch
- * file with these arguments; the synthetic sensors' scene clock is set to the image's, so the
- * stamps go on where they were.
- */
-export function prepareRestore(dir: string, file: string, launchArgs: string[], warmModels: WarmModelsPolicy = 'auto', epoch?: number): { plan?: Record<string, unknown> } {
-  let meta: Record<string, unknown>;
-  try {
-    const m = findImage(dir, kernelLibraryHash(), epoch).manifest;
-    meta = m.meta;
-    // Refused now, before anything starts: a warm model that is damaged or of another onnxruntime.
-    if (warmModels !== 'never') imagedModels(dir, m);
-  } catch (e) {
-    throw asUserError(e, dir);
-  }
-  checkIdentity(dir, meta, file, launchArgs);
-  if (typeof meta.rosEpochNs === 'string') process.env[ROS_EPOCH_ENV] = meta.rosEpochNs;
-  return { plan: meta.plan && typeof meta.plan === 'object' ? (meta.plan as Record<string, unknown>) : undefined };
-}
-
-function asUserError(e: unknown, dir: string): Error {
-  if (e instanceof ImageError) return new UserError(`--restore ${dir}: ${e.message}`);
-  return e as Error;
-}
+export { checkCheckpointArgs, partEpoch, prepareLaunchRestore, prepareRestore, type CheckpointArgs, type CheckpointPart, type WarmModelsPolicy } from './checkpoint-args.js';
 
 const ms = (v: number) => `${v.toFixed(1)} ms`;
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(b < 2 ** 20 ? 3 : 1)} MiB`;
