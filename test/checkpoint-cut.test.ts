@@ -108,3 +108,42 @@ test('two device-state stages: a cut one of them leaves before the other reaches
   fresh.close();
   x.done();
 });
+
+test('a part of a launch\'s cut (cutAt): taken at the named frame, ahead of the stages, when each reaches it; refused when a stage is past it', async (t) => {
+  const x = setup();
+  const a = hostStage();
+  const dev = deviceStage(x.d, x.s);
+  const cut = new FrameCut([{ stage: 0, name: 'a', ...a }, { stage: 1, name: 'dev', state: dev.state }], new Checkpointer(x.d, { dir: x.dir, chunkBytes: 4096 }), {
+    everyMs: 100, manual: true, meta: () => ({}), now: () => 0, onError: (e) => { throw e; },
+  });
+  const runHost = (f: number) => {
+    cut.started(0, f);
+    a.last[0] = f;
+    cut.finished(0, f);
+  };
+  const runDev = async (f: number) => {
+    cut.started(1, f);
+    await dev.run();
+    cut.finished(1, f);
+  };
+  for (let f = 0; f < 3; f++) runHost(f);
+  for (let f = 0; f < 2; f++) await runDev(f);
+  const part = cut.cutAt(4, { launchEpoch: 7 });
+  for (let f = 3; f < 7; f++) runHost(f); // a passes 4 and goes on: its state as of 4
+  for (let f = 2; f < 5; f++) await runDev(f);
+  await runDev(5);
+  const c = await part;
+  t.is(c.frame, 4);
+  t.is(cut.committed, 1, 'a manual cut is only taken where named');
+  const e = await cut.cutAt(3, { launchEpoch: 8 }).then(() => undefined, (err: Error & { ahead?: number }) => err);
+  t.regex(e!.message, /a stage here already started frame 6/);
+  t.is(e!.ahead, 6, 'how far this process got: the launch chooses its next cut further on');
+  await cut.close();
+  const fresh = new Device();
+  const { image } = Checkpointer.restore(fresh, x.dir, { onDemand: false });
+  t.deepEqual([image.manifest.meta.frame, image.manifest.meta.launchEpoch], [4, 7]);
+  t.deepEqual([...decodeState(image.manifest.xnodes.a).arrays.last!], [4]);
+  t.is(image.buffers.get(decodeState(image.manifest.xnodes.dev).device.counter!)!.read(new Float32Array(256))[0], 5, 'the device as of frame 4: frames 0..4');
+  fresh.close();
+  x.done();
+});

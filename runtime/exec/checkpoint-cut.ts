@@ -216,8 +216,13 @@ export class FrameCut {
     }
     const epoch = p.epoch;
     this.maxPauseUs = Math.max(this.maxPauseUs, epoch.pauseUs);
-    const saving = epoch.committed.then(
+    // Done saving before anyone is told: the next cut may be asked for at once.
+    const saved = () => {
+      if (this.saving === saving) this.saving = undefined;
+    };
+    const saving: Promise<unknown> = epoch.committed.then(
       (c) => {
+        saved();
         this.committed++;
         let hostBytes = 0;
         for (const v of Object.values(c.manifest.xnodes)) hostBytes += JSON.stringify(v).length;
@@ -228,6 +233,7 @@ export class FrameCut {
         p.settle?.ok(this.lastCommit);
       },
       (err: Error) => {
+        saved();
         // Not committed: the previous image stays the one a restore uses.
         if (err.message !== GAVE_UP) {
           this.failed++;
@@ -237,9 +243,6 @@ export class FrameCut {
       },
     );
     this.saving = saving;
-    void saving.finally(() => {
-      if (this.saving === saving) this.saving = undefined;
-    });
   }
 
   private complete(p: Pending): void {
