@@ -69,6 +69,7 @@ test('a launch epoch is committed only once every process\'s part is in; a faile
     answer('tracking', { epoch: 2, name: 'tracking', commit: commit(4, 9) });
     asked[1]!.ok(commit(2, 9));
     await tick();
+    await e.settled(); // the record's write (fsync, rename) may take longer than a tick
     t.deepEqual(listLaunchEpochs(dir), [2]);
     const r = readLaunchEpoch(dir, 2);
     t.deepEqual([r.frame, r.parts, r.meta], [9, { main: 2, tracking: 4 }, { launch: 'x' }]);

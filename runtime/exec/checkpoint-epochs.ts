@@ -11,10 +11,10 @@
 // leaves the previous records or the new one. A record whose part is missing or torn is
 // passed over for the one before, whose parts each process keeps (retainedParts).
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { ImageError, readEpoch } from '../gpu/checkpoint-image.js';
+import { fsyncDir, ImageError, readEpoch, writeDurable } from '../gpu/checkpoint-image.js';
 
 export const LAUNCH_FORMAT = 'xauto-launch-checkpoint';
 export const LAUNCH_FORMAT_VERSION = 1;
@@ -53,29 +53,14 @@ export function listLaunchEpochs(dir: string): number[] {
     .sort((a, b) => b - a);
 }
 
-async function syncPath(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /** Commits launch epoch `r.epoch`: durable once this resolves. */
 export async function writeLaunchEpoch(dir: string, r: LaunchEpoch): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const body = JSON.stringify(r);
   const tmp = join(dir, `.launch-epoch-${pad(r.epoch)}.tmp`);
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(JSON.stringify({ record: body, crc32: crc32(body) }));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeDurable(tmp, JSON.stringify({ record: body, crc32: crc32(body) }));
   await rename(tmp, recordFile(dir, r.epoch));
-  await syncPath(dir);
+  await fsyncDir(dir);
 }
 
 /** Reads one launch epoch's record; ImageError when it is damaged or of another format. */

@@ -170,6 +170,11 @@ export class LaunchEpochs {
     this.o.log(`xauto: checkpoint epoch ${p.epoch} not committed (the previous one stays the one to restore): ${why}`);
   }
 
+  /** Resolves once the record being written, if any, is durable (or its write failed). */
+  async settled(): Promise<void> {
+    await this.writing;
+  }
+
   /** The run is over: an epoch still waiting for parts is not committed; one being written is finished. */
   async close(): Promise<void> {
     if (this.pending) {

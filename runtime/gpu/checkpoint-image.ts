@@ -122,7 +122,7 @@ export function libraryHash(kernels: unknown): string {
 
 // Commits run off the event loop (libuv's threads): an fsync can wait for the file system's
 // journal, and the stages on the event loop must not wait with it.
-async function writeDurable(file: string, data: string | Uint8Array): Promise<void> {
+export async function writeDurable(file: string, data: string | Uint8Array): Promise<void> {
   const fh = await open(file, 'w');
   try {
     await fh.writeFile(typeof data === 'string' ? Buffer.from(data) : data);
@@ -132,7 +132,7 @@ async function writeDurable(file: string, data: string | Uint8Array): Promise<vo
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+export async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
   try {
     await fh.sync();
