@@ -3,7 +3,7 @@
 // its newest committed image; of one in several, the newest launch epoch whose parts are whole
 // (exec/checkpoint-epochs.ts) and each process's part of it.
 import { basename } from 'node:path';
-import { findLaunchEpoch, readLaunchEpoch } from '../exec/checkpoint-epochs.js';
+import { findLaunchEpoch, isLaunchImage, partDir, readLaunchEpoch } from '../exec/checkpoint-epochs.js';
 import { ImageError, kernelLibraryHash } from '../gpu/checkpoint.js';
 import { findImage } from '../gpu/checkpoint-image.js';
 import { UserError } from './errors.js';
@@ -77,12 +77,14 @@ export function prepareLaunchRestore(dir: string, file: string, launchArgs: stri
   }
   const r = found.record;
   for (const why of found.skipped) log(`xauto: --restore ${dir}: passed over ${why}`);
-  checkIdentity(dir, r.meta, file, launchArgs);
-  if (typeof r.meta.rosEpochNs === 'string') process.env[ROS_EPOCH_ENV] = r.meta.rosEpochNs;
-  return { plan: r.meta.plan && typeof r.meta.plan === 'object' ? (r.meta.plan as Record<string, unknown>) : undefined, epoch: r.epoch };
+  return { ...takeOver(dir, r.meta, file, launchArgs), epoch: r.epoch };
 }
 
-function checkIdentity(dir: string, meta: Record<string, unknown>, file: string, launchArgs: string[]): void {
+/**
+ * An image's metadata taken over by the launch restored from it: it must be of this launch file
+ * with these arguments; the synthetic sensors' scene clock is set to the image's; its plan.
+ */
+function takeOver(dir: string, meta: Record<string, unknown>, file: string, launchArgs: string[]): { plan?: Record<string, unknown> } {
   const want = identityOf(file, launchArgs);
   const had = meta.launch as LaunchIdentity | undefined;
   if (!had || had.file !== want.file || had.args.join(' ') !== want.args.join(' ')) {
@@ -90,6 +92,8 @@ function checkIdentity(dir: string, meta: Record<string, unknown>, file: string,
       `--restore ${dir}: the image was taken of '${had?.file ?? '?'}' ${had?.args.join(' ') || '(no arguments)'}, not of '${want.file}' ${want.args.join(' ') || '(no arguments)'}`,
     );
   }
+  if (typeof meta.rosEpochNs === 'string') process.env[ROS_EPOCH_ENV] = meta.rosEpochNs;
+  return { plan: meta.plan && typeof meta.plan === 'object' ? (meta.plan as Record<string, unknown>) : undefined };
 }
 
 /** The epoch of process `name`'s part of launch epoch `epoch` of `dir`. */
@@ -119,9 +123,30 @@ export function prepareRestore(dir: string, file: string, launchArgs: string[], 
   } catch (e) {
     throw asUserError(e, dir);
   }
-  checkIdentity(dir, meta, file, launchArgs);
-  if (typeof meta.rosEpochNs === 'string') process.env[ROS_EPOCH_ENV] = meta.rosEpochNs;
-  return { plan: meta.plan && typeof meta.plan === 'object' ? (meta.plan as Record<string, unknown>) : undefined };
+  return takeOver(dir, meta, file, launchArgs);
+}
+
+/**
+ * `--restore` resolved before the xnodes load, to the plan the image was taken under (none for a
+ * process the top one started: it runs under the plan passed to it). The image of a launch of
+ * several processes: its newest whole epoch (set as `a.restoreEpoch` for the other processes),
+ * each process its part.
+ */
+export function resolveRestore(
+  a: CheckpointArgs & { file: string; launchArgs: string[]; process?: string; restoreEpoch?: number },
+  dir: string,
+  log: (line: string) => void,
+): Record<string, unknown> | undefined {
+  if (a.process) {
+    prepareRestore(partDir(dir, a.process), a.file, a.launchArgs, a.warmModels, partEpoch(dir, a.restoreEpoch!, a.process));
+    return undefined;
+  }
+  if (!isLaunchImage(dir)) return prepareRestore(dir, a.file, a.launchArgs, a.warmModels).plan;
+  const found = prepareLaunchRestore(dir, a.file, a.launchArgs, log);
+  a.restoreEpoch = found.epoch;
+  prepareRestore(partDir(dir, 'main'), a.file, a.launchArgs, a.warmModels, partEpoch(dir, found.epoch, 'main'));
+  log(`xauto: --restore ${dir}: launch epoch ${found.epoch}, each process from its part of it`);
+  return found.plan;
 }
 
 export function asUserError(e: unknown, dir: string): Error {

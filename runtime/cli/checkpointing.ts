@@ -23,7 +23,7 @@ import { UserError } from './errors.js';
 import { imagedModels, modelBlobs, modelsToCut } from './warm-image.js';
 import { asUserError, identityOf, partEpoch, ROS_EPOCH_ENV, type CheckpointArgs, type CheckpointPart, type LaunchIdentity } from './checkpoint-args.js';
 
-export { checkCheckpointArgs, partEpoch, prepareLaunchRestore, prepareRestore, type CheckpointArgs, type CheckpointPart, type WarmModelsPolicy } from './checkpoint-args.js';
+export { checkCheckpointArgs, partEpoch, prepareLaunchRestore, prepareRestore, resolveRestore, type CheckpointArgs, type CheckpointPart, type WarmModelsPolicy } from './checkpoint-args.js';
 
 const ms = (v: number) => `${v.toFixed(1)} ms`;
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(b < 2 ** 20 ? 3 : 1)} MiB`;

@@ -1,4 +1,6 @@
 // `xauto launch FILE`: launch description -> graph -> plan -> executor (+ child processes) -> report.
+// Over 400 lines: one start-up and shut-down sequence (watchdog, restore, processes, run, merge,
+// exit code) whose order matters and reads best in one place; the pieces it calls live beside it.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,8 +22,8 @@ import { howEnded, onStopSignals, signalExitCode, startChild, stopWhileLoading, 
 import { mergeProcessRuns, pathGraph, runPlan, type PlanRun, type RunControl } from './session.js';
 import { graphOf, loadDescription, showArgs } from './pipeline.js';
 import { printable, toJson } from './print.js';
-import { checkCheckpointArgs, partEpoch, prepareLaunchRestore, prepareRestore, RunCheckpoints, type CheckpointPart, type WarmModelsPolicy } from './checkpointing.js';
-import { isLaunchImage, partDir } from '../exec/checkpoint-epochs.js';
+import { checkCheckpointArgs, resolveRestore, RunCheckpoints, type CheckpointPart, type WarmModelsPolicy } from './checkpointing.js';
+import { partDir } from '../exec/checkpoint-epochs.js';
 import { claimPartDir } from './part-dir.js';
 import { planMigration } from './migrating.js';
 import { MigrationError, type MigrationSpec } from '../exec/migrate.js';
@@ -139,20 +141,9 @@ export async function runLaunch(a: LaunchArgs): Promise<RunSummary | undefined> 
   try {
     checkCheckpointArgs(a, { processes: 1, migrates: false, topRunsXnodes: true });
     // Before the xnodes load: the image must be of this launch; its scene clock is taken over,
-    // and its plan (the states belong to its implementations): no profiling, no planning. The
-    // image of a launch of several processes: its newest whole epoch, each process its part
-    // (the others run under the plan the top one passes them).
-    if (a.restore && a.process) {
-      prepareRestore(partDir(a.restore, a.process), a.file, a.launchArgs, a.warmModels, partEpoch(a.restore, a.restoreEpoch!, a.process));
-    } else if (a.restore) {
-      let plan: Record<string, unknown> | undefined;
-      if (isLaunchImage(a.restore)) {
-        const found = prepareLaunchRestore(a.restore, a.file, a.launchArgs, log);
-        a.restoreEpoch = found.epoch;
-        plan = found.plan;
-        prepareRestore(partDir(a.restore, 'main'), a.file, a.launchArgs, a.warmModels, partEpoch(a.restore, found.epoch, 'main'));
-        log(`xauto: --restore ${a.restore}: launch epoch ${found.epoch}, each process from its part of it`);
-      } else plan = prepareRestore(a.restore, a.file, a.launchArgs, a.warmModels).plan;
+    // and its plan (the states belong to its implementations): no profiling, no planning.
+    if (a.restore) {
+      const plan = resolveRestore(a, a.restore, log);
       if (plan) {
         planDir = mkdtempSync(join(tmpdir(), 'xauto-restore-'));
         a.plan = join(planDir, 'plan.json');
