@@ -15,18 +15,27 @@ export interface ClockSource {
 }
 
 /** Timers have millisecond resolution: a tick within this of its due time is due. */
-const RESOLUTION_MS = 1;
+export const RESOLUTION_MS = 1;
+/** Exact ticks are due within this (periods such as 1000 / 8.333 Hz are not whole in binary). */
+const EXACT_MS = 1e-6;
 
 /**
  * Ticks every source due at `now` — `tick(source, due, seq)` emits or counts an overrun — and
  * returns when the next frame of any source is due (Infinity when all are done).
  */
-export function tickDueSources<S extends ClockSource>(sources: Iterable<S>, origin: number, now: number, tick: (s: S, due: number, seq: number) => void): number {
+export function tickDueSources<S extends ClockSource>(
+  sources: Iterable<S>,
+  origin: number,
+  now: number,
+  tick: (s: S, due: number, seq: number) => void,
+  /** Sources that tick only once due, never within the resolution before (a precise timer serves them). */
+  exact?: (s: S) => boolean,
+): number {
   let next = Infinity;
   for (const src of sources) {
     if (src.done) continue;
     const due = origin + src.phase + src.emitted * src.period;
-    if (due <= now + RESOLUTION_MS) {
+    if (due <= now + (exact?.(src) ? EXACT_MS : RESOLUTION_MS)) {
       tick(src, due, src.emitted);
       src.emitted++;
       if (src.emitted >= src.limit) {
@@ -39,6 +48,13 @@ export function tickDueSources<S extends ClockSource>(sources: Iterable<S>, orig
   return next;
 }
 
+/**
+ * A precise timer's lead: Node's timers fire on whole milliseconds of a clock the event loop
+ * caches (up to a millisecond or so early or late), so a precise one is set this much early and
+ * then polls, one event-loop turn at a time (I/O is served meanwhile), until it is due.
+ */
+const PRECISE_LEAD_MS = 1.5;
+
 /** The real clock of the dispatch core: performance.now() and Node's timers. */
 export const realClock = {
   now: (): number => performance.now(),
@@ -46,9 +62,24 @@ export const realClock = {
     const h = setTimeout(fn, Math.max(0, t - performance.now()));
     return () => clearTimeout(h);
   },
-  timer(t: number, fn: () => void): () => void {
-    const h = setTimeout(fn, Math.max(0, t - performance.now()));
-    return () => clearTimeout(h);
+  timer(t: number, fn: () => void, precise = false): () => void {
+    if (!precise) {
+      const h = setTimeout(fn, Math.max(0, t - performance.now()));
+      return () => clearTimeout(h);
+    }
+    let cancelled = false;
+    let poll: NodeJS.Immediate | undefined;
+    const check = () => {
+      if (cancelled) return;
+      if (performance.now() >= t) fn();
+      else poll = setImmediate(check);
+    };
+    const h = setTimeout(check, Math.max(0, t - performance.now() - PRECISE_LEAD_MS));
+    return () => {
+      cancelled = true;
+      clearTimeout(h);
+      if (poll) clearImmediate(poll);
+    };
   },
   soon(fn: () => void): void {
     setImmediate(fn);

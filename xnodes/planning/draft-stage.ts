@@ -11,7 +11,7 @@ import type { ImplContext, StageInstance } from '../../runtime/xnode/types.js';
 import { dropper } from '../perception-common/check.js';
 import { stampKey, type Header } from '../perception-common/messages.js';
 import type { Detection3DArray } from '../tracking/ros.js';
-import { agentsOf, Histories } from './history.js';
+import { agentsOf, Histories, SKIP_FILL } from './history.js';
 import { GREEDY, jobOf } from './jobs.js';
 import { ensureRolloutModels, OrtWindowModel } from './model.js';
 import { DRAFT_WINDOW, T } from './motion.js';
@@ -34,9 +34,6 @@ export interface RolloutDrafts {
   ms: number;
 }
 
-/** Frames a track may skip in the draft stage's histories (filled in on the straight line). */
-const FILL = 3;
-
 /** Seed of the drafter's own draws for a frame (any seed keeps verification exact). */
 const draftSeed = (seed: number, frame: number) => (seed * 104729 + frame) ^ 0x5eed;
 
@@ -46,8 +43,7 @@ export async function createDraftStage(ctx: ImplContext): Promise<StageInstance>
   const maxAgents = p.max_agents as number;
   const sampling = { temperature: p.temperature as number, topK: p.top_k as number };
   const drafter = new WholeDrafter(await OrtWindowModel.open((await ensureRolloutModels()).draft, DRAFT_WINDOW, ctx.executionProvider, ctx.log));
-  // Skipped frames (the stage fell behind) filled in: drafts go on at once.
-  const histories = new Histories(FILL);
+  const histories = new Histories(SKIP_FILL);
   const drop = dropper(ctx);
   let frame = 0;
   return {

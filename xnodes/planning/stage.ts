@@ -12,7 +12,7 @@ import type { ImplContext, StageInstance } from '../../runtime/xnode/types.js';
 import { dropper } from '../perception-common/check.js';
 import { stampKey, type GroundTruth } from '../perception-common/messages.js';
 import type { Detection3DArray } from '../tracking/ros.js';
-import { agentsOf, Histories, RolloutScorer } from './history.js';
+import { agentsOf, Histories, RolloutScorer, SKIP_FILL } from './history.js';
 import { GREEDY, jobOf, rolloutPositions } from './jobs.js';
 import type { RolloutDrafts } from './draft-stage.js';
 import { CARRIED, PreviousPlan, StageDrafts, type Carry } from './carry.js';
@@ -37,7 +37,7 @@ export async function createRollout(ctx: ImplContext, speculative: boolean): Pro
   const carried = new StageDrafts(capacity);
   const plan = new PreviousPlan(k);
   const previous = new GivenDrafter('previous', capacity, CARRIED, H);
-  const histories = new Histories();
+  const histories = new Histories(SKIP_FILL);
   const scorer = new RolloutScorer();
   const drop = dropper(ctx);
   const totals = { frames: 0, tokens: 0, ms: 0, calls: 0, plainCalls: 0, accepted: new Map<string, [number, number]>(), drafted: 0, undrafted: 0, planned: 0, draftMs: 0 };

@@ -8,8 +8,9 @@
 // (Above 400 lines: it is one state machine — readiness, dispatch, completion and failure
 // change the same queues and counters, and kept together their invariants read in one place.)
 import type { FrameInfo, PortValues, StageResult } from '../../xnode/types.js';
-import { tickDueSources } from '../clock.js';
+import { RESOLUTION_MS, tickDueSources } from '../clock.js';
 import { alignBySeq, type InputPort } from './ports.js';
+import { recordRun, yieldsUntil } from './reserve.js';
 import { buildState, DeadlineError, FALLBACK_AFTER, type Source, type StageState, type XpuState } from './state.js';
 import type { Clock, CoreOptions, CoreStage, CoreSub, Driver, Envelope, Hooks, Job, Topology } from './types.js';
 
@@ -32,9 +33,16 @@ export class Dispatcher {
   ros2Open = 0;
   private readonly busyGroups = new Set<string>();
   private readonly timed: Source[] = [];
+  /** Timers of stages with inputs: their ticks keep their XPU (reserve.ts). */
+  private paced: Source[] = [];
+  private pacedSet = new Set<Source>();
   /** Sources run as fast as taken, in step with each other (fast mode). */
   private readonly fastSources: Source[] = [];
   private cancelTick?: () => void;
+  /** When the source clock next fires (Infinity: no timer left). */
+  private nextTick = Infinity;
+  /** A tick was taken between event-loop stages (pump) since the loop last turned. */
+  private tickedInline = false;
   private idleResolve?: () => void;
   /** Sink completions. */
   completed = 0;
@@ -71,6 +79,8 @@ export class Dispatcher {
       if (this.opts.fast || st.source.period === 0) this.fastTick(st);
       else this.timed.push(st.source);
     }
+    this.paced = this.timed.filter((src) => this.stages[src.stage]!.spec.inputs.length > 0);
+    this.pacedSet = new Set(this.paced);
     this.tickSources();
     let cancel: (() => void) | undefined;
     if (durationMs !== undefined) cancel = this.clock.timer(this.origin + durationMs, () => this.stopSources());
@@ -94,7 +104,11 @@ export class Dispatcher {
       if (st.source.pending && !st.queued && !st.running) this.abandoned++; // a queued one still runs
       st.source.pending = false;
     }
+    // No tick is coming: what yielded to one may start.
+    for (const st of this.stages) if (st.queued && st.yieldUntil === st.yieldUntil) this.markDirty(this.xpus[st.xpu]!);
+    for (const st of this.stages) st.yieldUntil = -Infinity;
     this.cancelTick?.();
+    this.nextTick = Infinity;
     this.drain();
   }
 
@@ -145,6 +159,7 @@ export class Dispatcher {
 
   /** The source clock (clock.ts): every source due when it fires ticks before anything runs. */
   private tickSources(): void {
+    const exact = this.pacedSet;
     const next = tickDueSources(this.timed, this.origin, this.clock.now(), (src, due, seq) => {
       const st = this.stages[src.stage]!;
       // A frame is captured when it is due: a timer that fires late (a busy event loop) adds
@@ -159,8 +174,16 @@ export class Dispatcher {
         src.tickSeq = seq;
         this.offer(st);
       }
-    });
-    if (next !== Infinity) this.cancelTick = this.clock.timer(next, () => this.tickSources());
+    }, exact.size ? (src) => exact.has(src) : undefined);
+    this.cancelTick?.();
+    this.cancelTick = undefined;
+    this.nextTick = next;
+    // A paced stage's tick is kept precisely (its period is its metric); the others' to the ms.
+    let nextPaced = Infinity;
+    for (const src of this.paced) if (!src.done) nextPaced = Math.min(nextPaced, this.origin + src.phase + src.emitted * src.period);
+    if (next !== Infinity) this.cancelTick = this.clock.timer(next, () => this.tickSources(), nextPaced < next + RESOLUTION_MS);
+    // A job that yielded to a tick may start now (the tick may have been an overrun).
+    if (this.paced.length) for (const x of this.xpus) if (x.queue.length) this.markDirty(x);
     this.drain();
   }
 
@@ -280,10 +303,20 @@ export class Dispatcher {
   }
 
   private pump(x: XpuState): void {
+    const now = this.clock.now();
+    // A chain of event-loop stages holds the source clock's timer back: a tick that is due
+    // is taken here, before the next stage, and the event loop turns after that stage.
+    if (now >= this.nextTick) {
+      this.tickSources();
+      this.tickedInline = true;
+    }
     while (x.busy < x.lanes && x.queue.length) {
       let worker = -1;
       const pick = x.queue.findIndex(
-        (st) => !(st.group !== undefined && this.busyGroups.has(st.group)) && (!x.workers || (worker = this.driver.slot!(st.index, x.index)) >= 0),
+        (st) =>
+          !(st.group !== undefined && this.busyGroups.has(st.group)) &&
+          !this.yields(st, x, now) &&
+          (!x.workers || (worker = this.driver.slot!(st.index, x.index)) >= 0),
       );
       if (pick < 0) return;
       const st = x.queue.splice(pick, 1)[0]!;
@@ -301,22 +334,49 @@ export class Dispatcher {
     }
   }
 
+  /** Whether `st` waits for a paced tick on `x` (reserve.ts). */
+  private yields(st: StageState, x: XpuState, now: number): boolean {
+    const due = yieldsUntil(st, x, now, this.paced, this.stages, this.origin);
+    if (due !== due) return false;
+    if (st.yieldUntil !== due) {
+      st.yieldUntil = due;
+      // Served at the tick whatever the tick does (an overrun, or the sources stopped meanwhile).
+      this.clock.timer(
+        due,
+        () => {
+          if (st.yieldUntil !== due) return;
+          st.yieldUntil = -Infinity; // yielded: it may start
+          this.markDirty(x);
+          this.drain();
+        },
+        true,
+      );
+    }
+    return true;
+  }
+
   private yieldLoop(x: XpuState): void {
     if (!x.queue.length) return;
-    if (this.running === 0) this.markDirty(x);
-    else if (!x.yielding) {
-      x.yielding = true;
-      this.clock.soon(() => {
-        x.yielding = false;
-        this.markDirty(x);
-        this.drain();
-      });
-    }
+    if (this.running === 0 && !this.tickedInline) this.markDirty(x);
+    else this.turnLoop(x);
+  }
+
+  /** The event loop runs what is due (completions, timers) before its next stage. */
+  private turnLoop(x: XpuState): void {
+    if (x.yielding) return;
+    x.yielding = true;
+    this.clock.soon(() => {
+      x.yielding = false;
+      this.tickedInline = false;
+      this.markDirty(x);
+      this.drain();
+    });
   }
 
   private execute(st: StageState, x: XpuState, worker: number): void {
     const start = this.clock.now();
     st.running = true;
+    st.yieldUntil = NaN;
     x.busy++;
     const lane = worker >= 0 ? worker : x.laneBusy.indexOf(false);
     if (lane >= 0 && lane < x.lanes) x.laneBusy[lane] = true;
@@ -392,6 +452,7 @@ export class Dispatcher {
     x.busy--;
     if (lane >= 0 && lane < x.lanes) x.laneBusy[lane] = false;
     x.busyMs += end - start;
+    recordRun(st, end - start);
     this.running--;
     this.markDirty(x);
     if (st.group !== undefined) {

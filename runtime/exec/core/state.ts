@@ -44,6 +44,11 @@ export interface StageState {
   ended: number;
   /** Sources, and timer-driven stages with inputs (their timer). */
   source?: Source;
+  /** The last runs' times (ms), a ring of RECENT_RUNS (reserve.ts). */
+  recentMs: number[];
+  recentN: number;
+  /** While waiting at its XPU: the paced tick it yields to (reserve.ts); NaN when none. */
+  yieldUntil: number;
 }
 
 export interface XpuState {
@@ -107,6 +112,9 @@ const stages: StageState[] = topo.stages.map((spec, index) => {
       errors: 0,
       timeouts: 0,
       ended: 0,
+      recentMs: [],
+      recentN: 0,
+      yieldUntil: NaN,
     };
     // A timer-driven stage with inputs ticks as a source does; it also reads its inputs.
     if (spec.inputs.length === 0 || spec.periodMs > 0) {

@@ -9,8 +9,11 @@ export interface Clock {
   now(): number;
   /** Runs `fn` at exactly `t` (transfers); returns a cancel function. */
   at(t: number, fn: () => void): () => void;
-  /** Runs `fn` when a timer set now for `t` would fire (source ticks, durations). */
-  timer(t: number, fn: () => void): () => void;
+  /**
+   * Runs `fn` when a timer set now for `t` would fire (source ticks, durations); `precise`: not
+   * before `t` and as soon after as the clock can (paced ticks).
+   */
+  timer(t: number, fn: () => void, precise?: boolean): () => void;
   /** Runs `fn` after the current turn, behind what is already due (setImmediate). */
   soon(fn: () => void): void;
 }

@@ -54,9 +54,9 @@ export class VirtualMachine implements Clock {
     return () => (ev.run = null);
   }
 
-  /** Node timers fire no sooner than 1 ms after they are set. */
-  timer(t: number, fn: () => void): () => void {
-    return this.at(Math.max(t, this.t + (t - this.t < 1 ? 1 : 0)), fn);
+  /** Node timers fire no sooner than 1 ms after they are set; a precise one (clock.ts) polls up to its time. */
+  timer(t: number, fn: () => void, precise = false): () => void {
+    return this.at(precise ? Math.max(t, this.t) : Math.max(t, this.t + (t - this.t < 1 ? 1 : 0)), fn);
   }
 
   soon(fn: () => void): void {

@@ -1,0 +1,46 @@
+// Paced ticks keep their XPU. A paced stage (timer-driven, reading its inputs: the reference
+// system's BehaviorPlanner) is judged by how steadily it ticks, and its XPU cannot preempt: a
+// job started just before its tick makes the tick wait for the whole job. So a job that would
+// take the XPU's last free lane and is expected to run past the next tick of a higher-priority
+// paced stage there (on the event loop, which runs the source clock: anywhere) waits for that
+// tick instead, while shorter jobs that fit before it still run (backfill). A job yields at most once, to one tick, so nothing starves. A job is expected
+// to take as long as the longest of its stage's last runs; before it has run, it never yields.
+import { RESOLUTION_MS } from '../clock.js';
+import type { Source, StageState, XpuState } from './state.js';
+
+/** Runs of a stage its expected run time looks back on. */
+export const RECENT_RUNS = 8;
+
+/** Records one run's time (ms) of `st`. */
+export function recordRun(st: StageState, ms: number): void {
+  st.recentMs[st.recentN++ % RECENT_RUNS] = ms;
+}
+
+/** The longest of `st`'s last runs (ms; 0 before its first). */
+export function expectedMs(st: StageState): number {
+  let m = 0;
+  for (let k = Math.min(st.recentN, RECENT_RUNS) - 1; k >= 0; k--) m = Math.max(m, st.recentMs[k]!);
+  return m;
+}
+
+/**
+ * When `st` must not start on `x` at `now`: the due time of the paced tick it yields to, or
+ * NaN when it may start. `paced` are the run's paced timers; frame k of one is due at
+ * origin + phase + k * period.
+ */
+export function yieldsUntil(st: StageState, x: XpuState, now: number, paced: readonly Source[], stages: readonly StageState[], origin: number): number {
+  if (paced.length === 0 || x.busy + 1 < x.lanes) return NaN; // a lane stays free for the tick
+  // Yielded once: until the tick (the source clock fires up to its resolution early).
+  if (st.yieldUntil === st.yieldUntil) return now + RESOLUTION_MS < st.yieldUntil ? st.yieldUntil : NaN;
+  const end = now + expectedMs(st);
+  let due = Infinity;
+  for (const src of paced) {
+    if (src.done || src.pending || src.stage === st.index) continue;
+    const p = stages[src.stage]!;
+    // The event loop also runs the source clock: a job there holds back every tick.
+    if ((p.xpu !== x.index && !x.eventLoop) || p.priority <= st.priority || p.running) continue;
+    const d = origin + src.phase + src.emitted * src.period;
+    if (d > now && d < end && d < due) due = d;
+  }
+  return due === Infinity ? NaN : due;
+}
