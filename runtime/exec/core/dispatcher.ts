@@ -10,7 +10,7 @@
 import type { FrameInfo, PortValues, StageResult } from '../../xnode/types.js';
 import { RESOLUTION_MS, tickDueSources } from '../clock.js';
 import { alignBySeq, type InputPort } from './ports.js';
-import { recordRun, yieldsUntil } from './reserve.js';
+import { overdueTick, recordRun, yieldsUntil } from './reserve.js';
 import { buildState, DeadlineError, FALLBACK_AFTER, type Source, type StageState, type XpuState } from './state.js';
 import type { Clock, CoreOptions, CoreStage, CoreSub, Driver, Envelope, Hooks, Job, Topology } from './types.js';
 
@@ -304,9 +304,11 @@ export class Dispatcher {
 
   private pump(x: XpuState): void {
     const now = this.clock.now();
-    // A chain of event-loop stages holds the source clock's timer back: a tick that is due
-    // is taken here, before the next stage, and the event loop turns after that stage.
-    if (now >= this.nextTick) {
+    // A chain of event-loop stages holds the source clock's timer back: a paced tick that is
+    // due and outranks what waits here is taken before the next stage, and the event loop turns
+    // after that stage. (Equal ranks keep the order of a ROS2 executor: timers seen between
+    // rounds of ready work.)
+    if (now >= this.nextTick && overdueTick(this.paced, this.stages, this.origin, now, x.queue[0]?.priority ?? -Infinity)) {
       this.tickSources();
       this.tickedInline = true;
     }

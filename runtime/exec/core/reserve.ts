@@ -44,3 +44,12 @@ export function yieldsUntil(st: StageState, x: XpuState, now: number, paced: rea
   }
   return due === Infinity ? NaN : due;
 }
+
+/** Whether a paced tick ranked above `above` is due at `now` and not yet taken. */
+export function overdueTick(paced: readonly Source[], stages: readonly StageState[], origin: number, now: number, above: number): boolean {
+  for (const src of paced) {
+    if (src.done || stages[src.stage]!.priority <= above) continue;
+    if (origin + src.phase + src.emitted * src.period <= now) return true;
+  }
+  return false;
+}
