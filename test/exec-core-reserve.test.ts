@@ -2,22 +2,9 @@
 // run across the tick of a higher-priority paced stage on its XPU waits for the tick, a shorter
 // one that fits before it runs meanwhile, and nothing waits past the tick or hangs a run.
 import test from 'ava';
-import type { CostModel, ModelPort } from '../runtime/schedule/model.js';
+import type { CostModel } from '../runtime/schedule/model.js';
 import { simulate } from '../runtime/schedule/simulate.js';
-import { model, on } from '../runtime/schedule/synthetic.js';
-
-/** Makes `stage` timer-driven, reading `from` through a latched input (a cyclic node). */
-function pace(m: CostModel, stage: string, from: string): void {
-  const v = m.stages.findIndex((s) => s.name === stage);
-  const u = m.stages.findIndex((s) => s.name === from);
-  const port: ModelPort = { stage: v, port: 'in_0', topic: `/${from}`, type: 'xauto/Tensor', depth: 1, latched: true, clear: true, trigger: false, optional: true, producers: [u], bytes: 0, encodeMs: 0, decodeMs: 0 };
-  m.stages[v]!.inputs.push(port);
-  m.stages[v]!.timer = true;
-  m.stages[u]!.consumers.push(port);
-  m.stages[u]!.sink = false;
-  m.sources = m.sources.filter((s) => s !== v);
-  m.sinks = m.sinks.filter((s) => s !== u);
-}
+import { model, on, pace } from '../runtime/schedule/synthetic.js';
 
 /**
  * One worker lane shared by an 8 ms job and a 1 ms job, both released by a 20 ms source at

@@ -2,26 +2,13 @@
 // Autoware reference's BehaviorPlanner, must tick on time whatever the ends gain: the planner
 // holds its tick lateness within its slack as a constraint. All on the simulator's virtual clock.
 import test from 'ava';
-import type { CostModel, ModelPort } from '../runtime/schedule/model.js';
+import type { CostModel } from '../runtime/schedule/model.js';
 import { planXauto } from '../runtime/schedule/planner.js';
 import { planPhases } from '../runtime/schedule/phases.js';
 import { prepare, priorities, upwardRank } from '../runtime/schedule/evaluate.js';
 import { simulate } from '../runtime/schedule/simulate.js';
-import { model, on, placedOn } from '../runtime/schedule/synthetic.js';
+import { model, on, pace, placedOn } from '../runtime/schedule/synthetic.js';
 import { better, pacedStages, tickExcess, tickSlackMs } from '../runtime/schedule/ticks.js';
-
-/** Makes `stage` timer-driven at its period, reading `from` through a latched input (a cyclic node). */
-function pace(m: CostModel, stage: string, from: string): void {
-  const v = m.stages.findIndex((s) => s.name === stage);
-  const u = m.stages.findIndex((s) => s.name === from);
-  const port: ModelPort = { stage: v, port: 'in_0', topic: `/${from}`, type: 'xauto/Tensor', depth: 1, latched: true, clear: true, trigger: false, optional: true, producers: [u], bytes: 0, encodeMs: 0, decodeMs: 0 };
-  m.stages[v]!.inputs.push(port);
-  m.stages[v]!.timer = true;
-  m.stages[u]!.consumers.push(port);
-  m.stages[u]!.sink = false;
-  m.sources = m.sources.filter((s) => s !== v);
-  m.sinks = m.sinks.filter((s) => s !== u);
-}
 
 /**
  * This host's shape: the event loop (which fires the ticks) and one worker, on two cores. A

@@ -83,6 +83,19 @@ export function on(m: CostModel, stage: string, xpu: string): number {
   return s.options.findIndex((o) => m.xpus[o.xpu]!.id === xpu);
 }
 
+/** Makes `stage` timer-driven at its period, reading `from` through a latched input (a cyclic node). */
+export function pace(m: CostModel, stage: string, from: string): void {
+  const v = m.stages.findIndex((s) => s.name === stage);
+  const u = m.stages.findIndex((s) => s.name === from);
+  const port: ModelPort = { stage: v, port: 'in_0', topic: `/${from}`, type: 'xauto/Tensor', depth: 1, latched: true, clear: true, trigger: false, optional: true, producers: [u], bytes: 0, encodeMs: 0, decodeMs: 0 };
+  m.stages[v]!.inputs.push(port);
+  m.stages[v]!.timer = true;
+  m.stages[u]!.consumers.push(port);
+  m.stages[u]!.sink = false;
+  m.sources = m.sources.filter((s) => s !== v);
+  m.sinks = m.sinks.filter((s) => s !== u);
+}
+
 export function placedOn(m: CostModel, option: number[], stage: string): string {
   const v = m.stages.findIndex((x) => x.name === stage);
   return m.xpus[m.stages[v]!.options[option[v]!]!.xpu]!.id;
