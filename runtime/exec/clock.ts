@@ -19,6 +19,11 @@ export const RESOLUTION_MS = 1;
 /** Exact ticks are due within this (periods such as 1000 / 8.333 Hz are not whole in binary). */
 const EXACT_MS = 1e-6;
 
+/** When the next frame of `src` is due (frame k at origin + phase + k * period). */
+export function nextDue(src: ClockSource, origin: number): number {
+  return origin + src.phase + src.emitted * src.period;
+}
+
 /**
  * Ticks every source due at `now` — `tick(source, due, seq)` emits or counts an overrun — and
  * returns when the next frame of any source is due (Infinity when all are done).
@@ -34,7 +39,7 @@ export function tickDueSources<S extends ClockSource>(
   let next = Infinity;
   for (const src of sources) {
     if (src.done) continue;
-    const due = origin + src.phase + src.emitted * src.period;
+    const due = nextDue(src, origin);
     if (due <= now + (exact?.(src) ? EXACT_MS : RESOLUTION_MS)) {
       tick(src, due, src.emitted);
       src.emitted++;
@@ -43,7 +48,7 @@ export function tickDueSources<S extends ClockSource>(
         continue;
       }
     }
-    next = Math.min(next, origin + src.phase + src.emitted * src.period);
+    next = Math.min(next, nextDue(src, origin));
   }
   return next;
 }

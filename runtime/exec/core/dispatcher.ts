@@ -8,7 +8,7 @@
 // (Above 400 lines: it is one state machine — readiness, dispatch, completion and failure
 // change the same queues and counters, and kept together their invariants read in one place.)
 import type { FrameInfo, PortValues, StageResult } from '../../xnode/types.js';
-import { RESOLUTION_MS, tickDueSources } from '../clock.js';
+import { nextDue, RESOLUTION_MS, tickDueSources } from '../clock.js';
 import { alignBySeq, type InputPort } from './ports.js';
 import { overdueTick, recordRun, yieldsUntil } from './reserve.js';
 import { buildState, DeadlineError, FALLBACK_AFTER, type Source, type StageState, type XpuState } from './state.js';
@@ -35,7 +35,6 @@ export class Dispatcher {
   private readonly timed: Source[] = [];
   /** Timers of stages with inputs: their ticks keep their XPU (reserve.ts). */
   private paced: Source[] = [];
-  private pacedSet = new Set<Source>();
   /** Sources run as fast as taken, in step with each other (fast mode). */
   private readonly fastSources: Source[] = [];
   private cancelTick?: () => void;
@@ -79,8 +78,7 @@ export class Dispatcher {
       if (this.opts.fast || st.source.period === 0) this.fastTick(st);
       else this.timed.push(st.source);
     }
-    this.paced = this.timed.filter((src) => this.stages[src.stage]!.spec.inputs.length > 0);
-    this.pacedSet = new Set(this.paced);
+    this.paced = this.timed.filter((src) => this.isPaced(src));
     this.tickSources();
     let cancel: (() => void) | undefined;
     if (durationMs !== undefined) cancel = this.clock.timer(this.origin + durationMs, () => this.stopSources());
@@ -105,8 +103,10 @@ export class Dispatcher {
       st.source.pending = false;
     }
     // No tick is coming: what yielded to one may start.
-    for (const st of this.stages) if (st.queued && st.yieldUntil === st.yieldUntil) this.markDirty(this.xpus[st.xpu]!);
-    for (const st of this.stages) st.yieldUntil = -Infinity;
+    for (const st of this.stages) {
+      if (st.queued && st.yieldUntil === st.yieldUntil) this.markDirty(this.xpus[st.xpu]!);
+      st.yieldUntil = -Infinity;
+    }
     this.cancelTick?.();
     this.nextTick = Infinity;
     this.drain();
@@ -159,7 +159,6 @@ export class Dispatcher {
 
   /** The source clock (clock.ts): every source due when it fires ticks before anything runs. */
   private tickSources(): void {
-    const exact = this.pacedSet;
     const next = tickDueSources(this.timed, this.origin, this.clock.now(), (src, due, seq) => {
       const st = this.stages[src.stage]!;
       // A frame is captured when it is due: a timer that fires late (a busy event loop) adds
@@ -174,16 +173,14 @@ export class Dispatcher {
         src.tickSeq = seq;
         this.offer(st);
       }
-    }, exact.size ? (src) => exact.has(src) : undefined);
+    }, this.paced.length ? (src) => this.isPaced(src) : undefined);
     this.cancelTick?.();
     this.cancelTick = undefined;
     this.nextTick = next;
     // A paced stage's tick is kept precisely (its period is its metric); the others' to the ms.
     let nextPaced = Infinity;
-    for (const src of this.paced) if (!src.done) nextPaced = Math.min(nextPaced, this.origin + src.phase + src.emitted * src.period);
+    for (const src of this.paced) if (!src.done) nextPaced = Math.min(nextPaced, nextDue(src, this.origin));
     if (next !== Infinity) this.cancelTick = this.clock.timer(next, () => this.tickSources(), nextPaced < next + RESOLUTION_MS);
-    // A job that yielded to a tick may start now (the tick may have been an overrun).
-    if (this.paced.length) for (const x of this.xpus) if (x.queue.length) this.markDirty(x);
     this.drain();
   }
 
@@ -334,6 +331,11 @@ export class Dispatcher {
         return;
       }
     }
+  }
+
+  /** A timer-driven stage that reads inputs: its ticks keep their XPU (reserve.ts). */
+  private isPaced(src: Source): boolean {
+    return this.stages[src.stage]!.spec.inputs.length > 0;
   }
 
   /** Whether `st` waits for a paced tick on `x` (reserve.ts). */

@@ -3,9 +3,10 @@
 // job started just before its tick makes the tick wait for the whole job. So a job that would
 // take the XPU's last free lane and is expected to run past the next tick of a higher-priority
 // paced stage there (on the event loop, which runs the source clock: anywhere) waits for that
-// tick instead, while shorter jobs that fit before it still run (backfill). A job yields at most once, to one tick, so nothing starves. A job is expected
-// to take as long as the longest of its stage's last runs; before it has run, it never yields.
-import { RESOLUTION_MS } from '../clock.js';
+// tick instead, while shorter jobs that fit before it still run (backfill). A job yields at
+// most once, to one tick, so nothing starves. A job is expected to take as long as the longest
+// of its stage's last runs; before it has run, it never yields.
+import { nextDue, RESOLUTION_MS } from '../clock.js';
 import type { Source, StageState, XpuState } from './state.js';
 
 /** Runs of a stage its expected run time looks back on. */
@@ -25,8 +26,7 @@ export function expectedMs(st: StageState): number {
 
 /**
  * When `st` must not start on `x` at `now`: the due time of the paced tick it yields to, or
- * NaN when it may start. `paced` are the run's paced timers; frame k of one is due at
- * origin + phase + k * period.
+ * NaN when it may start. `paced` are the run's paced timers.
  */
 export function yieldsUntil(st: StageState, x: XpuState, now: number, paced: readonly Source[], stages: readonly StageState[], origin: number): number {
   if (paced.length === 0 || x.busy + 1 < x.lanes) return NaN; // a lane stays free for the tick
@@ -39,7 +39,7 @@ export function yieldsUntil(st: StageState, x: XpuState, now: number, paced: rea
     const p = stages[src.stage]!;
     // The event loop also runs the source clock: a job there holds back every tick.
     if ((p.xpu !== x.index && !x.eventLoop) || p.priority <= st.priority || p.running) continue;
-    const d = origin + src.phase + src.emitted * src.period;
+    const d = nextDue(src, origin);
     if (d > now && d < end && d < due) due = d;
   }
   return due === Infinity ? NaN : due;
@@ -49,7 +49,7 @@ export function yieldsUntil(st: StageState, x: XpuState, now: number, paced: rea
 export function overdueTick(paced: readonly Source[], stages: readonly StageState[], origin: number, now: number, above: number): boolean {
   for (const src of paced) {
     if (src.done || stages[src.stage]!.priority <= above) continue;
-    if (origin + src.phase + src.emitted * src.period <= now) return true;
+    if (nextDue(src, origin) <= now) return true;
   }
   return false;
 }
