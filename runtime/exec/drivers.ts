@@ -133,7 +133,7 @@ export class HostDriver implements Driver {
   }
 
   /** `priority` is the plan's (critical-path priorities included), not the launch file's. */
-  private context(stage: number, impl: ImplSpec, xpu: XpuInfo, priority: number): ImplContext {
+  private context(stage: number, impl: ImplSpec, xpu: XpuInfo, priority: number, nice: number): ImplContext {
     const s = this.graph.stages[stage]!;
     return {
       name: s.name,
@@ -143,6 +143,7 @@ export class HostDriver implements Driver {
       executionProvider: xpu.executionProvider,
       params: s.params,
       priority,
+      nice,
       log: (m) => this.log(`[${s.name}] ${m}`),
       count: (name, n = 1) => counters.add(name, n),
       summary: (section, data) => this.addSection(section, data),
@@ -163,12 +164,12 @@ export class HostDriver implements Driver {
     ));
   }
 
-  /** Makes the instance of `stage` as `impl` on XPU `xpu` at the plan's `priority` (replacing any before). */
-  async instantiate(stage: number, impl: ImplSpec, xpu: number, priority: number): Promise<void> {
+  /** Makes the instance of `stage` as `impl` on XPU `xpu` at the plan's `priority` and a thread `nice` (replacing any before). */
+  async instantiate(stage: number, impl: ImplSpec, xpu: number, priority: number, nice = 0): Promise<void> {
     const p: Placed = { impl, xpu };
     if (impl.backend === 'device') this.tensors.deviceStages++;
     this.placed[stage] = p;
-    const ctx = this.context(stage, impl, this.xpus[xpu]!, priority);
+    const ctx = this.context(stage, impl, this.xpus[xpu]!, priority, nice);
     if (runsOnThread(impl)) {
       await this.threadsOf(xpu).createStage(stage, impl.module, threadContext(ctx), !!this.graph.stages[stage]!.def.stateful);
       return;

@@ -91,6 +91,11 @@ export interface ImplContext {
   params: Readonly<Record<string, ParamValue>>;
   /** Launch priority (higher is more important). */
   priority: number;
+  /**
+   * Nice value its jobs run at on a thread (0: the host's default). Pool workers apply it; a
+   * native implementation that runs jobs on threads of its own passes it on (xnodes/reference).
+   */
+  nice?: number;
   log(message: string): void;
   /** Adds to a named run counter (shown in the final report), e.g. drops of malformed input. */
   count(name: string, n?: number): void;

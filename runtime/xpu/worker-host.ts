@@ -9,9 +9,13 @@ import type { StageFn, StageInstance, WorkerModule } from '../xnode/types.js';
 import { transferables } from './transfer.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
 import { bytesOf, COPY_LIMIT, WorkerEnd, type ChannelMemory } from './channel.js';
+import { setThreadNice } from '../util/thread-nice.js';
 
 const port = parentPort!;
 const stages = new Map<number, StageInstance>();
+/** Per stage: the nice its calls run at (ImplContext.nice); this thread's own now. */
+const niceOf = new Map<number, number>();
+let nice = 0;
 const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 const channel = new WorkerEnd((workerData as { channel: ChannelMemory }).channel);
 
@@ -76,6 +80,7 @@ function handle(m: ToWorker, viaChannel: boolean): Promise<void> | undefined {
   switch (m.op) {
     case 'run': {
       const stage = stages.get(m.id)!;
+      nice = setThreadNice(niceOf.get(m.id) ?? 0, nice);
       try {
         const out = stage.process(m.inputs, m.frame);
         if (out instanceof Promise) return out.then((o) => ran(m.call, o, viaChannel), (e: unknown) => ranFailed(m.call, e, viaChannel));
@@ -115,6 +120,7 @@ async function handleAsync(m: ToWorker, _viaChannel: boolean): Promise<void> {
         });
         const inst = typeof made === 'function' ? { process: made as StageFn } : made;
         stages.set(m.id, inst);
+        niceOf.set(m.id, m.ctx.nice ?? 0);
         post({ op: 'created', id: m.id, state: stateOf(inst) !== undefined });
       } catch (e) {
         post({ op: 'failed', id: m.id, error: e instanceof Error ? e.message : String(e) });

@@ -11,6 +11,7 @@ export interface WorkerStageContext {
   executionProvider?: string;
   params: Record<string, ParamValue>;
   priority: number;
+  nice?: number;
 }
 
 /** The part of `ctx` that crosses to a thread (its callbacks are rebuilt there). */

@@ -23,7 +23,7 @@ function crunching(kind: Kind): ImplSpec[] {
     { name: 'js', xpu: 'cpu', backend: 'main', create: (ctx) => make(ctx, numberCruncher) },
     { name: 'worker', xpu: 'cpu', backend: 'worker', module: WORKER },
     // version: re-profiled when the C++ cruncher changes (32-bit division where the limit fits).
-    { name: 'native', xpu: 'cpu', backend: 'native', version: '2', create: (ctx) => make(ctx, nativeNumberCruncher()) },
+    { name: 'native', xpu: 'cpu', backend: 'native', version: '2', create: (ctx) => make(ctx, nativeNumberCruncher(ctx.nice)) },
   ];
 }
 

@@ -3,7 +3,8 @@ import { loadAddon } from '../../runtime/util/native.js';
 
 export interface CrunchAddon {
   crunch(limit: number): number;
-  crunchAsync(limit: number): Promise<number>;
+  /** On a libuv pool thread, at `nice` for the job (0: the thread's own). */
+  crunchAsync(limit: number, nice?: number): Promise<number>;
 }
 
 export function crunchAddon(): CrunchAddon {
@@ -14,7 +15,8 @@ export function crunchAddon(): CrunchAddon {
   return addon as CrunchAddon;
 }
 
-/** The cruncher native implementations use: off the main thread, a promise. */
-export function nativeNumberCruncher(): (limit: number) => Promise<number> {
-  return crunchAddon().crunchAsync;
+/** The cruncher native implementations use: off the main thread at the stage's `nice`, a promise. */
+export function nativeNumberCruncher(nice = 0): (limit: number) => Promise<number> {
+  const { crunchAsync } = crunchAddon();
+  return nice === 0 ? crunchAsync : (limit) => crunchAsync(limit, nice);
 }
