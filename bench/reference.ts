@@ -14,7 +14,7 @@
 //    executors (front lidar, rear lidar, fusion/hot path, planner, everything else), each its
 //    own thread, the planner ranked first, then the hot path (its planner_prio 30 over
 //    hotpath_prio 1). The reference also gives those threads SCHED_RR priorities and CPU
-//    affinity; these threads share the cores, and (as root) every row that ranks the planner
+//    affinity; these threads share the cores, and (with CAP_SYS_NICE) every row that ranks the planner
 //    first runs lower-ranked jobs at a higher nice (core/reserve.ts, threadNice).
 // Sensor callbacks (a stamp) run on the main thread in all four.
 // Messages pass between nodes without serialization in all four: rclcpp writes a 4 KB plain

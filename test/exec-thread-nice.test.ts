@@ -1,8 +1,8 @@
 // Thread priorities beside the paced-tick rule (runtime/exec/core/reserve.ts, threadNice):
 // stages ranked below the top paced stage run their jobs at BULK_NICE on their threads, and a
 // worker thread shared by stages of both ranks goes back up for the paced one's job. Going
-// back up needs root (CAP_SYS_NICE); without it the executor leaves every thread at 0, and a
-// thread here must stay there whatever it is asked (the other branch of the same check).
+// back up needs CAP_SYS_NICE; without it the executor leaves every thread at 0, and a thread
+// here must stay there (the other branch of the same check).
 import { getPriority } from 'node:os';
 import test from 'ava';
 import { BULK_NICE, isPacedSpec, threadNice } from '../runtime/exec/core/reserve.js';
@@ -33,7 +33,7 @@ test('stages ranked below the top paced stage are niced; none without a paced st
 test('a worker thread runs each stage job at its nice and goes back up for the paced one', async (t) => {
   const pool = new WorkerPool(1, events, 'pool', true);
   const allowed = threadNiceAllowed();
-  t.log(allowed ? 'root: thread priorities change per job' : 'not root: thread priorities stay at 0 (the executor does not ask)');
+  t.log(allowed ? 'CAP_SYS_NICE: thread priorities change per job' : 'no CAP_SYS_NICE: thread priorities stay at 0 (the executor does not ask)');
   try {
     await pool.createStage(0, NICE, ctx('bulk', allowed ? BULK_NICE : 0), false);
     await pool.createStage(1, NICE, ctx('paced', 0), false);

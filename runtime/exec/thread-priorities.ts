@@ -1,6 +1,6 @@
 // The nice each stage's jobs run at on threads, for a run on real time: core/reserve.ts
 // decides it (stages ranked below a paced stage run niced), this checks that threads may go
-// back up (root) and says once what the run does.
+// back up (CAP_SYS_NICE) and says once what the run does.
 import type { Graph } from '../graph/graph.js';
 import { threadNiceAllowed } from '../util/thread-nice.js';
 import { BULK_NICE, isPacedSpec, threadNice } from './core/reserve.js';
@@ -14,7 +14,7 @@ export function threadPriorities(graph: Graph, topo: Topology, placements: reado
   if (below === 0) return zero;
   const paced = graph.stages.filter((s) => nice[s.index] === 0 && isPacedSpec(topo.stages[s.index]!)).map((s) => s.name);
   if (!threadNiceAllowed()) {
-    log(`[exec] thread priorities unchanged: a thread that lowers its priority may go back up only as root (CAP_SYS_NICE); ${paced.join(', ')} and ${below} lower-ranked stages share the cores at equal weight`);
+    log(`[exec] thread priorities unchanged: a thread that lowers its priority may go back up only with CAP_SYS_NICE, which this process lacks; ${paced.join(', ')} and ${below} lower-ranked stages share the cores at equal weight`);
     return zero;
   }
   log(`[exec] thread priorities: ${below} stages ranked below ${paced.join(', ')} run their jobs at nice ${BULK_NICE} on pool and native threads (the event loop stays at 0)`);
