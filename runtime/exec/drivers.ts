@@ -28,6 +28,8 @@ export class HostDriver implements Driver {
   readonly sections: Record<string, Record<string, unknown>> = {};
   /** Called when a thread-owning XPU can take work again (a worker was replaced). */
   onReady?: (xpu: number) => void;
+  /** Per stage: the nice its jobs run at on threads (exec/thread-priorities.ts; unlisted: 0). */
+  nice: readonly number[] = [];
   /** Per XPU: its threads (thread-owning XPUs), started on first use. */
   private readonly threads: Array<WorkerPool | undefined>;
   /** Device tensors in messages: pins, edge downloads, transfer trace. */
@@ -164,12 +166,12 @@ export class HostDriver implements Driver {
     ));
   }
 
-  /** Makes the instance of `stage` as `impl` on XPU `xpu` at the plan's `priority` and a thread `nice` (replacing any before). */
-  async instantiate(stage: number, impl: ImplSpec, xpu: number, priority: number, nice = 0): Promise<void> {
+  /** Makes the instance of `stage` as `impl` on XPU `xpu` at the plan's `priority` (replacing any before). */
+  async instantiate(stage: number, impl: ImplSpec, xpu: number, priority: number): Promise<void> {
     const p: Placed = { impl, xpu };
     if (impl.backend === 'device') this.tensors.deviceStages++;
     this.placed[stage] = p;
-    const ctx = this.context(stage, impl, this.xpus[xpu]!, priority, nice);
+    const ctx = this.context(stage, impl, this.xpus[xpu]!, priority, this.nice[stage] ?? 0);
     if (runsOnThread(impl)) {
       await this.threadsOf(xpu).createStage(stage, impl.module, threadContext(ctx), !!this.graph.stages[stage]!.def.stateful);
       return;

@@ -44,8 +44,6 @@ export class Executor {
   private readonly exhausted = new Set<number>();
   /** A stage moving to or from this process (exec/migrate.ts). */
   private readonly migration: Migration | undefined;
-  /** Per stage: the nice its jobs run at on threads (core/reserve.ts, threadNice). */
-  private readonly nice: number[];
 
   constructor(
     readonly graph: Graph,
@@ -63,7 +61,7 @@ export class Executor {
     this.host = new HostDriver(graph, opts.xpus, this.topo, this.log, opts.codec);
     const driver: Driver = opts.virtual ? new CostedDriver(opts.virtual.machine, this.topo, opts.virtual.costs, this.host) : this.host;
     const fast = opts.frames !== undefined && !opts.realtime && opts.durationS === undefined;
-    this.nice = opts.virtual || fast ? this.placements.map(() => 0) : threadPriorities(graph, this.topo, this.placements, this.log);
+    if (!opts.virtual && !fast) this.host.nice = threadPriorities(graph, this.topo, this.placements, this.log);
     this.core = new Dispatcher(this.topo, this.clock, driver, this.hooks(), { fast, frames: opts.frames ?? Infinity });
     this.host.onReady = (xpu) => this.core.wake(xpu);
     this.host.trackDeviceTensors((stage, input) => this.core.stages[stage]!.inputs[input]!);
@@ -216,7 +214,7 @@ export class Executor {
       try {
         await this.host.discard(stage);
         this.placements[stage] = next;
-        await this.host.instantiate(stage, impl, xpu, next.priority, this.nice[stage]);
+        await this.host.instantiate(stage, impl, xpu, next.priority);
       } catch (e) {
         this.log(`[${s.name}] fallback failed: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -244,7 +242,7 @@ export class Executor {
         .filter((s) => this.isLocal(s.index))
         .map((s) => {
           const p = this.placements[s.index]!;
-          return this.host.instantiate(s.index, s.impls.find((i) => i.name === p.impl)!, this.topo.stages[s.index]!.xpu, p.priority, this.nice[s.index]);
+          return this.host.instantiate(s.index, s.impls.find((i) => i.name === p.impl)!, this.topo.stages[s.index]!.xpu, p.priority);
         }),
     );
     this.migration?.check();

@@ -7,15 +7,16 @@ import { BULK_NICE, isPacedSpec, threadNice } from './core/reserve.js';
 import type { Topology } from './core/types.js';
 import type { StagePlacement } from './plan.js';
 
+/** Per stage, its nice (none listed: every stage at 0). */
 export function threadPriorities(graph: Graph, topo: Topology, placements: readonly StagePlacement[], log: (line: string) => void): number[] {
-  const zero = placements.map(() => 0);
-  const nice = threadNice(topo.stages.map((t, i) => ({ paced: isPacedSpec(t), priority: placements[i]!.priority })));
+  const isPaced = topo.stages.map(isPacedSpec);
+  const nice = threadNice(isPaced.map((paced, i) => ({ paced, priority: placements[i]!.priority })));
   const below = nice.filter((n) => n > 0).length;
-  if (below === 0) return zero;
-  const paced = graph.stages.filter((s) => nice[s.index] === 0 && isPacedSpec(topo.stages[s.index]!)).map((s) => s.name);
+  if (below === 0) return [];
+  const paced = graph.stages.filter((s) => nice[s.index] === 0 && isPaced[s.index]).map((s) => s.name);
   if (!threadNiceAllowed()) {
     log(`[exec] thread priorities unchanged: a thread that lowers its priority may go back up only with CAP_SYS_NICE, which this process lacks; ${paced.join(', ')} and ${below} lower-ranked stages share the cores at equal weight`);
-    return zero;
+    return [];
   }
   log(`[exec] thread priorities: ${below} stages ranked below ${paced.join(', ')} run their jobs at nice ${BULK_NICE} on pool and native threads (the event loop stays at 0)`);
   return nice;

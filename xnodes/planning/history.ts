@@ -13,10 +13,6 @@ interface Track {
 }
 
 /**
- * Histories of H + 1 positions, one per frame; a track that skips frames starts over, or, with
- * `fill`, has up to that many skipped frames filled in on the straight line.
- */
-/**
  * Frames a track may skip and keep its history (filled in on the straight line): a stage that
  * falls behind and takes only the latest tracks (keep-last) keeps rolling its agents out instead
  * of waiting H frames for a fresh history. Both planning stages fill alike, so the draft stage's
@@ -24,6 +20,10 @@ interface Track {
  */
 export const SKIP_FILL = 3;
 
+/**
+ * Histories of H + 1 positions, one per frame; a track that skips frames starts over, or, with
+ * `fill`, has up to that many skipped frames filled in on the straight line.
+ */
 export class Histories {
   readonly #tracks = new Map<string, Track>();
 

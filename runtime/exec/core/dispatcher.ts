@@ -10,7 +10,7 @@
 import type { FrameInfo, PortValues, StageResult } from '../../xnode/types.js';
 import { nextDue, RESOLUTION_MS, tickDueSources } from '../clock.js';
 import { alignBySeq, type InputPort } from './ports.js';
-import { overdueTick, recordRun, yieldsUntil } from './reserve.js';
+import { isPacedSpec, overdueTick, recordRun, yieldsUntil } from './reserve.js';
 import { buildState, DeadlineError, FALLBACK_AFTER, type Source, type StageState, type XpuState } from './state.js';
 import type { Clock, CoreOptions, CoreStage, CoreSub, Driver, Envelope, Hooks, Job, Topology } from './types.js';
 
@@ -335,7 +335,7 @@ export class Dispatcher {
 
   /** A timer-driven stage that reads inputs: its ticks keep their XPU (reserve.ts). */
   private isPaced(src: Source): boolean {
-    return this.stages[src.stage]!.spec.inputs.length > 0;
+    return isPacedSpec(this.stages[src.stage]!.spec);
   }
 
   /** Whether `st` waits for a paced tick on `x` (reserve.ts). */

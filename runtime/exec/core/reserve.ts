@@ -57,17 +57,17 @@ export function overdueTick(paced: readonly Source[], stages: readonly StageStat
 /** Nice value of the threads that run stages ranked below a paced stage (CFS weight 1/9 of nice 0). */
 export const BULK_NICE = 10;
 
+/** A timer-driven stage that reads inputs. */
+export function isPacedSpec(spec: { periodMs: number; inputs: readonly unknown[] }): boolean {
+  return spec.periodMs > 0 && spec.inputs.length > 0;
+}
+
 /**
  * The OS side of the same rule: an XPU's lanes share the host's cores with every other
  * thread, so a paced tick that got its lane can still wait for a core. Stages ranked below the
  * top paced stage run their jobs at BULK_NICE; the rest (and the event loop) at 0. All 0 when
  * there is no paced stage or nothing ranked below it.
  */
-/** A timer-driven stage that reads inputs (Dispatcher.isPaced, from its spec). */
-export function isPacedSpec(spec: { periodMs: number; inputs: readonly unknown[] }): boolean {
-  return spec.periodMs > 0 && spec.inputs.length > 0;
-}
-
 export function threadNice(stages: readonly { paced: boolean; priority: number }[]): number[] {
   let top = -Infinity;
   for (const s of stages) if (s.paced) top = Math.max(top, s.priority);
