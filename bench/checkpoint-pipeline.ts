@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { RunCheckpoints } from '../runtime/cli/checkpointing.js';
 import { graphOf, loadDescription } from '../runtime/cli/pipeline.js';
 import { runPlan } from '../runtime/cli/session.js';
+import { MAIN_HEAP_FLAG } from '../runtime/exec/heap.js';
 import { epochDir, listEpochs } from '../runtime/gpu/checkpoint-image.js';
 import { discoverXpus } from '../runtime/xpu/discover.js';
 import { warmPays, type WarmModelInfo } from '../runtime/xpu/warm-models.js';
@@ -86,7 +87,7 @@ function warmModelsOf(dir: string): WarmModelInfo[] {
 /** Runs `xauto launch` in a process of its own; its summary JSON. */
 function launch(args: string[], summary: string, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, Record<string, unknown>>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import=tsx', 'runtime/cli/main.ts', 'launch', FILE, ...args, '--summary-json', summary], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    const child = spawn(process.execPath, [MAIN_HEAP_FLAG, '--import=tsx', 'runtime/cli/main.ts', 'launch', FILE, ...args, '--summary-json', summary], { stdio: ['ignore', 'ignore', 'pipe'], env });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.on('close', (code) => (code === 0 ? resolve(JSON.parse(readFileSync(summary, 'utf8'))) : reject(new Error(`xauto launch ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`))));

@@ -18,6 +18,7 @@ import { availableParallelism, loadavg, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { buildGraph, type Graph } from '../runtime/graph/index.js';
 import { loadLaunchFile, parseLaunchArgs } from '../runtime/launch/index.js';
+import { MAIN_HEAP_FLAG, mainHeapSized } from '../runtime/exec/heap.js';
 import { Executor } from '../runtime/exec/executor.js';
 import type { ExecPlan } from '../runtime/exec/plan.js';
 import { loadRegistry } from '../runtime/cli/xnodes.js';
@@ -86,7 +87,7 @@ async function runReal(
   plan: ExecPlan,
   xpus: XpuInfo[],
   frames: number,
-): Promise<{ e2e: number[]; runs: number[][]; drops: number; overruns: number; fallbacks: number }> {
+): Promise<{ e2e: number[]; runs: number[][]; drops: number; overruns: number; fallbacks: number; majorGcs: number }> {
   counters.reset();
   const ex = new Executor(graph, plan, { xpus, frames, realtime: true, codec: plan.serializeBetweenModules ? new ModuleCodec(log) : undefined, log });
   await ex.start();
@@ -104,6 +105,7 @@ async function runReal(
     drops: rep.stages.reduce((n, s) => n + s.drops, 0),
     overruns: rep.sources.reduce((n, s) => n + s.overruns, 0),
     fallbacks: counters.get('exec.fallbacks'),
+    majorGcs: Number(rep.sections.gc?.major ?? 0),
   };
 }
 
@@ -196,7 +198,7 @@ export default async function main(args: string[]): Promise<void> {
   for (const n of names) await runReal(graph, plans[n], xpus, 8); // warm-up of every plan's code paths
   const measured = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Measured, number[]>;
   const perRound = { ...(Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Measured, number[]>), xautoP90: [] as number[] };
-  const facts = Object.fromEntries(names.map((n) => [n, { drops: 0, overruns: 0 }])) as Record<Measured, { drops: number; overruns: number }>;
+  const facts = Object.fromEntries(names.map((n) => [n, { drops: 0, overruns: 0, majorGcs: 0 }])) as Record<Measured, { drops: number; overruns: number; majorGcs: number }>;
   const stageRuns: number[][] = graph.stages.map(() => []);
   for (let r = 0; r < o.rounds; r++) {
     // Each round starts with a different plan, so no plan always runs first or last.
@@ -210,6 +212,7 @@ export default async function main(args: string[]): Promise<void> {
       if (name === 'xauto') res.runs.forEach((r, v) => stageRuns[v]!.push(...r));
       facts[name].drops += res.drops;
       facts[name].overruns += res.overruns;
+      facts[name].majorGcs += res.majorGcs;
     }
   }
   const loadAfter = loadavg()[0]!;
@@ -340,6 +343,8 @@ export default async function main(args: string[]): Promise<void> {
         `module ${mm.count} (p90 ${f(mm.p90)} ms, drops ${facts.module.drops}, overruns ${facts.module.overruns}); ` +
         `module-ipc ${mi.count} (p90 ${f(mi.p90)} ms, drops ${facts['module-ipc'].drops}, overruns ${facts['module-ipc'].overruns}); ` +
         `module-ipc-mt ${mimt.count} (p90 ${f(mimt.p90)} ms, drops ${facts['module-ipc-mt'].drops}, overruns ${facts['module-ipc-mt'].overruns})`,
+      `major GCs of the main thread during the measured runs (${mainHeapSized() ? `heap sized, ${MAIN_HEAP_FLAG}` : 'heap not sized: run through npm run bench'}): ` +
+        names.map((n) => `${n} ${facts[n].majorGcs}`).join(', '),
       `simulator vs measured e2e p50: xauto ${f(simErr * 100, 1)}% off, module ${f(simErrModule * 100, 1)}% off; p90: xauto ${f(simErrP90 * 100, 1)}% off`,
       `fast estimate vs the core's simulation (mean e2e, ${estErr.length} random pipelines the XPUs keep up with): ` +
         `error p50 ${f(q(estErr, 0.5) * 100, 1)}%, p90 ${f(q(estErr, 0.9) * 100, 1)}%, max ${f(q(estErr, 1) * 100, 1)}%`,

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-old-space-size=128
 // Runs the built CLI (dist/), or the TypeScript sources through tsx when there is no build
 // or the sources changed after it (a working checkout never runs stale code).
 import { existsSync, readdirSync, statSync } from 'node:fs';

@@ -13,6 +13,7 @@ import { realClock } from './clock.js';
 import { CostedDriver } from './core/costed.js';
 import { DeadlineError, Dispatcher } from './core/dispatcher.js';
 import { threadPriorities } from './thread-priorities.js';
+import { watchGc } from './heap.js';
 import { checkOutputs } from './outputs.js';
 import type { Clock, CoreStage, Driver, Hooks, Job, Replacement, Topology } from './core/types.js';
 import type { StageInstance } from '../xnode/types.js';
@@ -326,6 +327,7 @@ export class Executor {
     this.started = this.clock.now();
     const durationMs = this.opts.durationS !== undefined ? this.opts.durationS * 1000 : undefined;
     const done = this.core.run(durationMs);
+    const gc = this.opts.virtual ? undefined : watchGc(this.log);
     if (this.opts.virtual) {
       let over = false;
       void done.then(() => (over = true));
@@ -337,6 +339,8 @@ export class Executor {
       }
     } else await done;
     this.finished = this.clock.now();
+    // Node stamps a GC's entry a turn later: let the last ones in before counting.
+    if (gc) await new Promise((r) => setImmediate(r)).then(() => this.addSection('gc', { ...gc.stop() }));
   }
 
   /**
