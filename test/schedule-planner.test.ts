@@ -109,7 +109,7 @@ test('overload: a stage moves off an XPU that cannot keep up with the rate', (t)
   t.not(placedOn(m, r.assignment.option, 'A'), placedOn(m, r.assignment.option, 'B'));
 });
 
-test('module baseline: each module on the XPU where its heaviest stage is fastest, serialized, exclusive', (t) => {
+test('module baseline: each module on the XPU where the module as a whole is fastest, serialized, exclusive', (t) => {
   const m = model(twoXpus, [
     { name: 'cam', cost: { cpu: 1 }, module: 'camera' },
     { name: 'det', cost: { cpu: 20, gpu: 5 }, from: ['cam'], module: 'camera' },
@@ -123,6 +123,27 @@ test('module baseline: each module on the XPU where its heaviest stage is fastes
   t.is(b.assignment.serialize, true);
   t.is(b.assignment.group![1], b.assignment.group![2]);
   t.not(b.assignment.group![1], b.assignment.group![3]);
+  t.is(b.modules.find((x) => x.name === 'camera')!.ms, 1 + 5 + 3); // cam a stray at its own 1 ms
+});
+
+test('module baseline: the module goes where its summed time is least, not where its heaviest stage is fastest', (t) => {
+  // Perception's knife edge: pre is the heaviest stage by a hair and fastest on cpu, where det
+  // would take 3x its gpu time; the node as a whole is fastest on gpu.
+  const m = model(twoXpus, [
+    { name: 'pre', cost: { cpu: 3.22, gpu: 3.25 }, module: 'camera' },
+    { name: 'det', cost: { cpu: 9.57, gpu: 3.02 }, from: ['pre'], module: 'camera' },
+  ]);
+  const b = moduleBaseline(m);
+  t.is(placedOn(m, b.assignment.option, 'pre'), 'gpu');
+  t.is(placedOn(m, b.assignment.option, 'det'), 'gpu');
+  t.is(b.modules[0]!.heaviest, 'pre');
+  t.true(Math.abs(b.modules[0]!.ms - 6.27) < 1e-9);
+  // A tie goes to the XPU the heaviest stage is fastest on.
+  const tie = model(twoXpus, [
+    { name: 'a', cost: { cpu: 4, gpu: 5 }, module: 'm' },
+    { name: 'b', cost: { cpu: 3, gpu: 2 }, from: ['a'], module: 'm' },
+  ]);
+  t.is(placedOn(tie, moduleBaseline(tie).assignment.option, 'a'), 'cpu');
 });
 
 test('next-best fallback skips the failed option and failed XPUs', (t) => {

@@ -104,7 +104,7 @@ export function renderPlan(file: string, c: PlanComparison): string {
       `planner: ${p.method}${p.method === 'exact' ? (p.complete ? ' (optimal for its estimate)' : ' (budget reached)') : ' (local search)'}${p.refined ? ', refined by simulation' : ''}, ${p.evaluations} evaluations, ${f(p.planMs)} ms`,
     'baselines: module = each module a node in its own process, messages serialized; module-ipc(-mt) = the same placement as composable nodes ' +
       'in one container, messages by reference, single-threaded (multi-threaded) executor',
-    'modules: ' + c.module.baseline.modules.map((x) => `${x.name} on ${x.xpu} (heaviest: ${x.heaviest})`).join(', ') +
+    'modules: ' + c.module.baseline.modules.map((x) => `${x.name} on ${x.xpu} (${x.ms.toFixed(2)} ms a frame there)`).join(', ') +
       (c.module.baseline.strays.length ? `; no option on their module's XPU: ${c.module.baseline.strays.join(', ')}` : ''),
   );
   if (c.profile.failures.length) out.push('not planned (failed when profiled): ' + c.profile.failures.map((x) => `${x.stage} ${x.at}: ${x.error}`).join('; '));
