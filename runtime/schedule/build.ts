@@ -6,6 +6,7 @@ import type { DeclaredBoard } from '../xpu/declared.js';
 import type { ImplSpec } from '../xnode/types.js';
 import { runsOn, type XpuInfo } from '../xpu/types.js';
 import type { Assignment, CostModel, ModelOption, ModelPort, ModelStage, ModelXpu } from './model.js';
+import { boundedContention } from './corunner.js';
 import { placementKey, type Profile, type StageLatency } from './profile.js';
 
 /** Messages a stage reads and writes per run, up to which it runs warm after another (see below). */
@@ -66,7 +67,7 @@ export function buildModel(graph: Graph, xpus: XpuInfo[], profile: Profile, bopt
         if (!placeable(impl, x)) continue;
         const lat = measured[placementKey({ impl: impl.name, xpu: x.id })];
         if (!lat) continue;
-        const o: ModelOption = { impl: impl.name, xpu: xi, lat: { p50: lat.p50, q: lat.q, contention: lat.contention } };
+        const o: ModelOption = { impl: impl.name, xpu: xi, lat: { p50: lat.p50, q: lat.q, contention: boundedContention(lat.contention) } };
         // Paced (cold) times, with the back-to-back ones for runs that follow their XPU's last
         // closely, where the stage's messages are small enough to be found warm then.
         if (lat.hot && lat.paced && lat.paced.gapMs > 0 && warmable) o.lat.warm = { p50: lat.hot.p50, q: lat.hot.q, coldAfterMs: lat.paced.gapMs };
