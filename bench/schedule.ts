@@ -200,6 +200,7 @@ export default async function main(args: string[]): Promise<void> {
   const perRound = { ...(Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Measured, number[]>), xautoP90: [] as number[] };
   const facts = Object.fromEntries(names.map((n) => [n, { drops: 0, overruns: 0, majorGcs: 0 }])) as Record<Measured, { drops: number; overruns: number; majorGcs: number }>;
   const stageRuns: number[][] = graph.stages.map(() => []);
+  const moduleStageRuns: number[][] = graph.stages.map(() => []);
   for (let r = 0; r < o.rounds; r++) {
     // Each round starts with a different plan, so no plan always runs first or last.
     const order = names.map((_, k) => names[(k + r) % names.length]!);
@@ -210,6 +211,7 @@ export default async function main(args: string[]): Promise<void> {
       perRound[name].push(sum.p50);
       if (name === 'xauto') perRound.xautoP90.push(sum.p90);
       if (name === 'xauto') res.runs.forEach((r, v) => stageRuns[v]!.push(...r));
+      if (name === 'module') res.runs.forEach((r, v) => moduleStageRuns[v]!.push(...r));
       facts[name].drops += res.drops;
       facts[name].overruns += res.overruns;
       facts[name].majorGcs += res.majorGcs;
@@ -308,14 +310,17 @@ export default async function main(args: string[]): Promise<void> {
   process.stdout.write(table(res, 1) + '\n\n');
   // Where the measurement leaves the model: each stage's run time under the xauto plan as
   // profiled alone, as the simulator predicts it inside the pipeline (event-loop and core
-  // sharing included), and as measured in the runs above.
-  const stageRows = [['stage (xauto plan)', 'impl@xpu', 'profiled back-to-back', 'profiled at pace', 'simulated p50', 'measured p50', 'measured/simulated']];
+  // sharing included), and as measured in the runs above; the module plan's beside it, since
+  // a mispredicted baseline misleads as much as a mispredicted xauto.
+  const stageRows = [['stage (xauto plan)', 'impl@xpu', 'profiled back-to-back', 'profiled at pace', 'simulated p50', 'measured p50', 'measured/simulated', 'module: impl@xpu', 'simulated', 'measured', 'measured/simulated']];
   m.stages.forEach((s, v) => {
     const o = s.options[host.xauto.planner.assignment.option[v]!]!;
     const simRun = host.xauto.sim.stages[v]!.run.p50;
     const real = summarize(stageRuns[v]!).p50;
     const lat = profile.stages[v]![`${o.impl}@${m.xpus[o.xpu]!.id}`];
-    stageRows.push([s.name, `${o.impl}@${m.xpus[o.xpu]!.id}`, f(lat?.hot?.p50 ?? o.lat.p50), lat?.paced ? f(lat.paced.p50) : '-', f(simRun), f(real), f(real / simRun)]);
+    const mo = s.options[host.module.baseline.assignment.option[v]!]!;
+    const [moSim, moReal] = [host.module.sim.stages[v]!.run.p50, summarize(moduleStageRuns[v]!).p50];
+    stageRows.push([s.name, `${o.impl}@${m.xpus[o.xpu]!.id}`, f(lat?.hot?.p50 ?? o.lat.p50), lat?.paced ? f(lat.paced.p50) : '-', f(simRun), f(real), f(real / simRun), `${mo.impl}@${m.xpus[mo.xpu]!.id}`, f(moSim), f(moReal), f(moReal / moSim)]);
   });
   const pace = typeof profile.pace === 'object' ? `${profile.pace.gapMs} ms of idle host before each call, the sources' period` : 'not measured';
   process.stdout.write(`run time per stage (ms); profiled at pace: ${pace}; the planner, the simulator and the bound use those, and the back-to-back time for a run of a stage of small messages that follows its XPU's previous one closely\n${table(stageRows, 2)}\n\n`);
