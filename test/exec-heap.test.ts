@@ -53,7 +53,7 @@ test('watchGc counts the main thread scavenges and major GCs with their pauses',
   (vm.runInNewContext('gc') as () => void)();
   // Node makes each GC's entry on the next turn of the event loop.
   for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
-  const g = w.stop();
+  const g = await w.stop();
   t.true(keep > 0);
   t.true(g.minor >= 1, `minor ${g.minor}`);
   t.true(g.major >= 1, `major ${g.major}`);

@@ -3,7 +3,9 @@
 // drivers (drivers.ts), or, for tests and conformance with the simulator, on virtual time with
 // the real stage code and deterministic costs. This file wires the graph, topics to ROS2 and
 // to other processes, and turns the core's decisions into trace events and the run's report.
-// Its options and the launch deadlines are in options.ts.
+// Its options and the launch deadlines are in options.ts. It is one file of ~400 lines
+// because start, run and close share the instances, links and tracer it holds; what can stand
+// alone (drivers, outputs, migration, thread priorities, the GC watch) lives beside it.
 import { inputOf, type Graph, type Topic } from '../graph/graph.js';
 import { counters } from '../trace/counters.js';
 import { EventKind, Tracer } from '../trace/tracer.js';
@@ -339,8 +341,7 @@ export class Executor {
       }
     } else await done;
     this.finished = this.clock.now();
-    // Node stamps a GC's entry a turn later: let the last ones in before counting.
-    if (gc) await new Promise((r) => setImmediate(r)).then(() => this.addSection('gc', { ...gc.stop() }));
+    if (gc) this.addSection('gc', { ...(await gc.stop()) });
   }
 
   /**

@@ -35,12 +35,13 @@ export interface GcFacts {
 let warned = false;
 
 /** Watches the main thread's GCs from now until stop(); says once per process if the heap is not sized. */
-export function watchGc(log: (line: string) => void): { stop(): GcFacts } {
-  if (!warned && !mainHeapSized()) {
+export function watchGc(log: (line: string) => void): { stop(): Promise<GcFacts> } {
+  const sized = mainHeapSized();
+  if (!warned && !sized) {
     warned = true;
     log(`[exec] the main thread's heap is not sized (node was started without ${MAIN_HEAP_FLAG}, which bin/xauto passes): per-frame buffers will start major GCs, counted in the summary's gc line`);
   }
-  const g: GcFacts = { major: 0, major_ms: 0, marking_ms: 0, minor: 0, minor_ms: 0, max_pause_ms: 0, heap_sized: mainHeapSized() };
+  const g: GcFacts = { major: 0, major_ms: 0, marking_ms: 0, minor: 0, minor_ms: 0, max_pause_ms: 0, heap_sized: sized };
   const count = (list: PerformanceObserverEntryList | PerformanceEntry[]) => {
     for (const e of Array.isArray(list) ? list : list.getEntries()) {
       const kind = (e as { detail?: { kind?: number } }).detail?.kind;
@@ -58,7 +59,9 @@ export function watchGc(log: (line: string) => void): { stop(): GcFacts } {
   const obs = new PerformanceObserver(count);
   obs.observe({ entryTypes: ['gc'] });
   return {
-    stop() {
+    async stop() {
+      // Node stamps a GC's entry a turn later: let the last ones in before counting.
+      await new Promise((r) => setImmediate(r));
       count(obs.takeRecords());
       obs.disconnect();
       const r = (v: number) => Math.round(v * 100) / 100;

@@ -57,14 +57,17 @@ export function moduleBaseline(m: CostModel): ModuleBaseline {
     // Candidates in the order of the heaviest stage's options, fastest first: a tie keeps the XPU it is fastest on.
     const candidates = [...new Set([...m.stages[heavy]!.options].sort((a, b) => a.lat.p50 - b.lat.p50).map((o) => o.xpu))];
     for (const v of members) for (const o of m.stages[v]!.options) if (!candidates.includes(o.xpu)) candidates.push(o.xpu);
-    let xpu = candidates[0]!;
-    for (const x of candidates) if (sum(x) < sum(xpu) - 1e-9) xpu = x;
+    let [xpu, ms] = [candidates[0]!, sum(candidates[0]!)];
+    for (const x of candidates.slice(1)) {
+      const t = sum(x);
+      if (t < ms - 1e-9) [xpu, ms] = [x, t];
+    }
     for (const v of members) {
       const o = optionOn(m.stages[v]!, xpu);
       if (o.stray) strays.push(m.stages[v]!.name);
       option[v] = o.option;
     }
-    modules.push({ name, xpu: m.xpus[xpu]!.id, ms: sum(xpu), heaviest: m.stages[heavy]!.name, stages: members.map((v) => m.stages[v]!.name) });
+    modules.push({ name, xpu: m.xpus[xpu]!.id, ms, heaviest: m.stages[heavy]!.name, stages: members.map((v) => m.stages[v]!.name) });
   }
   return {
     assignment: {
