@@ -8,12 +8,12 @@
 // tokens/s of the verifier alone (drafting runs on another XPU) and with drafting in series.
 // In the pipeline (bench/speculative-pipeline.ts): the perception launch with rollout:=true at
 // its sensors' rates, speculation on and off, end-to-end p50 at the rollout sink.
-// Worst case (bench/speculative-worst.ts): blocks of jobs plain and speculative side by side,
+// Worst case (bench/speculative-worst.ts): blocks of jobs plain and speculative, interleaved job by job,
 // every batch size and mode, the median over pairs, with plain against plain as the control.
 // Last line: ratios measured side by side in this run (greedy_identical over every run).
 //   npm run bench -- speculative [--reps N] [--pairs N] [--pipeline ROUNDS SECONDS]
-//   (tokens/s: median over N repetitions, 3N at batch <= 16; worst case: 9 pairs of blocks per
-//   cell; pipeline: 3 rounds of 8 s per mode (median), 0 rounds: skipped)
+//   (tokens/s: median over N repetitions, 3N at batch <= 16; worst case: N = 9 pairs of blocks per
+//   cell, 4N for the cells within 10 % of 1 after N; pipeline: 3 rounds of 8 s per mode (median), 0 rounds: skipped)
 import { decodeCoupled, decodePlain } from '../runtime/speculate/engine.js';
 import { DraftWorker, decodeDecoupled } from '../runtime/speculate/decoupled.js';
 import { PHASES, type RunStats } from '../runtime/speculate/stats.js';
