@@ -5,6 +5,9 @@
 //     from its listener) -> xauto subscribe() (listener thread -> JS thread, decode, rxjs) -> the
 //     awaiting JS code. Timed on the JS thread from before publish() to the resumed await.
 //   raw mode: the same round trip with publishRaw()/subscribeRaw() (no encode, no decode).
+//   busy-polling: the full round trip with the JS thread's loop polling for BUSY_POLL_US after
+//     each publish (native/dds/busy_poll.cc) instead of sleeping until Cyclone's receive thread
+//     wakes it; with the process's CPU time per round trip beside the default's.
 //   ddsperf ping/pong: Cyclone's own C tool, both ends C, replies from the listener (64 B); ddsperf
 //     prints half the round trip (a one-way latency), so its figure is doubled here.
 //   C peer -> same C relay -> C peer: the same relay as xauto's round trip, pinged from C.
@@ -21,7 +24,8 @@
 //     (decode, rxjs); and the compiled CDR codec against the reference (@foxglove) it replaces,
 //     both timed hot in this process on the bench's messages (fastest of 7 interleaved batches).
 // Five alternating rounds; figures are medians with their range over the rounds.
-// Last line: {"bench":"dds","rtt_us_p50":..,"ddsperf_rtt_us_p50":..,"rtt_ratio_vs_ddsperf":..,"throughput_ratio_1mb":..}
+// Last line: {"bench":"dds","rtt_us_p50":..,"ddsperf_rtt_us_p50":..,"rtt_ratio_vs_ddsperf":..,"throughput_ratio_1mb":..,
+//   "rtt_ratio_vs_ddsperf_busy_poll":..,...}
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { decodeCdr, messageRegistry } from '../runtime/ros2/messages.js';
@@ -32,6 +36,8 @@ import { cPeerRtt, cPingThroughXauto, ddsperfRtt, ddsperfThroughput, median, qua
 import { buildPeer, childEnv, ddsUnavailable, repoRoot, spawnChild, type Child } from '../test/fixtures/ros2/env.js';
 
 const MIB = 1 << 20;
+/** The busy-poll window of the polled round trip: a few round trips of this host. */
+const BUSY_POLL_US = 200;
 
 interface RttRun {
   /** Round trips (us), sorted. */
@@ -50,6 +56,8 @@ interface RttRun {
   hotWriteUs: number[];
   /** The JS data callback per sample: decode (full mode), rxjs, the application (us), sorted. */
   deliverUs: number[];
+  /** This process's CPU time (all its threads) per measured round trip (us). */
+  cpuUs: number;
 }
 
 /**
@@ -57,9 +65,9 @@ interface RttRun {
  * subscribe() decoded messages, as an application does; `raw`: publishRaw() bytes serialized
  * once and subscribeRaw(), which leaves out serialization and decoding.
  */
-async function xautoRtt(peer: string, domain: number, rounds: number, mode: 'full' | 'raw'): Promise<RttRun> {
+async function xautoRtt(peer: string, domain: number, rounds: number, mode: 'full' | 'raw', busyPollUs = 0): Promise<RttRun> {
   const relay = spawnChild(peer, ['relay-string', '/ping', '/pong', '0'], childEnv(domain));
-  const ctx = await openRos2({ domainId: domain, transport: 'dds' });
+  const ctx = await openRos2({ domainId: domain, transport: 'dds', busyPollUs });
   try {
     await relay.waitLine(/^ready$/);
     const qos = 'reliable,keep_last:1';
@@ -83,10 +91,12 @@ async function xautoRtt(peer: string, domain: number, rounds: number, mode: 'ful
     const transport = ctx.transport as DdsTransport;
     const rtts: number[] = [];
     const sendUs: number[] = [];
+    let cpu0 = process.cpuUsage();
     for (let i = 0; i < rounds + 200; i++) {
       if (i === 200) {
         transport.arrivalTimings('/pong'); // warm-up timings dropped
         transport.sendTimings('/ping');
+        cpu0 = process.cpuUsage();
       }
       const got = nextPong();
       const t0 = process.hrtime.bigint();
@@ -98,6 +108,7 @@ async function xautoRtt(peer: string, domain: number, rounds: number, mode: 'ful
         sendUs.push(Number(t1 - t0) / 1000);
       }
     }
+    const cpu = process.cpuUsage(cpu0);
     const { wakeUs, takeUs, deliverUs } = transport.arrivalTimings('/pong');
     const writeUs = transport.sendTimings('/ping');
     // The same publish call back to back, the JS thread never sleeping in between.
@@ -112,7 +123,7 @@ async function xautoRtt(peer: string, domain: number, rounds: number, mode: 'ful
     const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
     return {
       rtts: sorted(rtts), sendUs: sorted(sendUs), hotSendUs: sorted(hotUs), wakeUs: sorted(wakeUs), takeUs: sorted(takeUs),
-      deliverUs: sorted(deliverUs), writeUs: sorted(writeUs), hotWriteUs: sorted(hotWriteUs),
+      deliverUs: sorted(deliverUs), writeUs: sorted(writeUs), hotWriteUs: sorted(hotWriteUs), cpuUs: (cpu.user + cpu.system) / rounds,
     };
   } finally {
     ctx.close();
@@ -226,6 +237,10 @@ export default async function main(args: string[]): Promise<void> {
   const jsEchoP50s: number[] = [];
   const nativeRelayP50s: number[] = [];
   const ratios: number[] = [];
+  const pollP50s: number[] = [];
+  const pollRatios: number[] = [];
+  const cpuPerRtt: number[] = [];
+  const pollCpuPerRtt: number[] = [];
   const ddsperfRates: number[] = [];
   const xautoRates: number[] = [];
   const toCRates: number[] = [];
@@ -245,6 +260,12 @@ export default async function main(args: string[]): Promise<void> {
     const full = await xautoRtt(peer, d + 1, rounds, 'full');
     last = full;
     const raw = await xautoRtt(peer, d + 1, rounds, 'raw');
+    // The same round trip with the JS thread busy-polling after each publish (no third wake-up).
+    const polled = await xautoRtt(peer, d + 1, rounds, 'full', BUSY_POLL_US);
+    pollP50s.push(quantile(polled.rtts, 0.5));
+    pollRatios.push(quantile(polled.rtts, 0.5) / dp);
+    cpuPerRtt.push(full.cpuUs);
+    pollCpuPerRtt.push(polled.cpuUs);
     xautoP50s.push(quantile(full.rtts, 0.5));
     rawP50s.push(quantile(raw.rtts, 0.5));
     ratios.push(quantile(full.rtts, 0.5) / dp);
@@ -276,7 +297,7 @@ export default async function main(args: string[]): Promise<void> {
       const sinkC = spawnChild(peer, ['sub-pc2', '/cloud', String(count)], childEnv(d + 2));
       toCRates.push((await xautoThroughput(d + 2, sinkC, count)).bytesPerS);
     }
-    process.stderr.write(`dds: round ${round + 1}/${repeats}: rtt ratio ${ratios[round]!.toFixed(2)}, throughput ratio ${tputRatios[round]!.toFixed(2)}\n`);
+    process.stderr.write(`dds: round ${round + 1}/${repeats}: rtt ratio ${ratios[round]!.toFixed(2)} (busy-polling ${pollRatios[round]!.toFixed(2)}), throughput ratio ${tputRatios[round]!.toFixed(2)}\n`);
   }
   const ddsperfP50 = median(ddsperfP50s);
   const cPeerP50 = median(cPeerP50s);
@@ -291,6 +312,9 @@ export default async function main(args: string[]): Promise<void> {
     ['rtt min / p90 / p99 (last round)', `${rtts[0]!.toFixed(1)} / ${quantile(rtts, 0.9).toFixed(1)} / ${quantile(rtts, 0.99).toFixed(1)} us`],
     ['rtt p50, ddsperf ping/pong (64 B; 2x its printed one-way figure)', `${spread(ddsperfP50s)} us`],
     ['rtt ratio xauto / ddsperf', spread(ratios, 2)],
+    [`rtt p50, xauto busy-polling ${BUSY_POLL_US} us after each publish (XAUTO_DDS_BUSY_POLL_US)`, `${spread(pollP50s)} us`],
+    ['rtt ratio xauto busy-polling / ddsperf', spread(pollRatios, 2)],
+    ['process CPU per round trip: xauto / busy-polling (all threads)', `${spread(cpuPerRtt)} / ${spread(pollCpuPerRtt)} us`],
     ['rtt p50, C peer -> same C relay -> C peer (64 B)', `${spread(cPeerP50s)} us`],
     ['rtt ratio xauto / C peer through the same relay', (p50 / cPeerP50).toFixed(2)],
     ['rtt p50, C peer -> xauto echo in JS (subscribeRaw -> publishRaw) -> C peer', `${spread(jsEchoP50s)} us`],
@@ -354,6 +378,11 @@ export default async function main(args: string[]): Promise<void> {
     rtt_ratio_vs_ddsperf_range: [Number(Math.min(...ratios).toFixed(3)), Number(Math.max(...ratios).toFixed(3))],
     throughput_ratio_1mb: Number(median(tputRatios).toFixed(3)),
     throughput_ratio_1mb_range: [Number(Math.min(...tputRatios).toFixed(3)), Number(Math.max(...tputRatios).toFixed(3))],
+    busy_poll_rtt_us_p50: Number(median(pollP50s).toFixed(2)),
+    rtt_ratio_vs_ddsperf_busy_poll: Number(median(pollRatios).toFixed(3)),
+    rtt_ratio_vs_ddsperf_busy_poll_range: [Number(Math.min(...pollRatios).toFixed(3)), Number(Math.max(...pollRatios).toFixed(3))],
+    cpu_us_per_rtt: Number(median(cpuPerRtt).toFixed(1)),
+    busy_poll_cpu_us_per_rtt: Number(median(pollCpuPerRtt).toFixed(1)),
     rounds: repeats,
     rtt_us_min: Number(rtts[0]!.toFixed(2)),
     raw_rtt_us_p50: Number(m(rawP50s).toFixed(2)),

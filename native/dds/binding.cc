@@ -1,8 +1,9 @@
 // xauto_dds: Cyclone DDS (0.10.x) for the TypeScript ROS2 layer. Topics use the raw-CDR
 // serializer type (raw_cdr.h); data and status events reach JavaScript through thread-safe
-// functions fired from Cyclone's listener threads (no polling). By concern: entities.cc
-// (create/delete, QoS, teardown), listeners.cc (Cyclone callbacks), reader.cc (samples into
-// JS), writer.cc (samples out), discovery.cc (the graph as DDS sees it).
+// functions fired from Cyclone's listener threads (no polling, unless busy polling is asked
+// for). By concern: entities.cc (create/delete, QoS, teardown), listeners.cc (Cyclone
+// callbacks), reader.cc (samples into JS), writer.cc (samples out), discovery.cc (the graph as
+// DDS sees it), busy_poll.cc (the JS thread's loop polling after writes, opt-in).
 #include "dds/version.h"
 #include "endpoint.h"
 
@@ -60,6 +61,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("deleteEndpoint", Napi::Function::New(env, DeleteEndpoint));
   exports.Set("deleteEntity", Napi::Function::New(env, DeleteEntity));
   exports.Set("endpoints", Napi::Function::New(env, Endpoints));
+  exports.Set("busyPoll", Napi::Function::New(env, BusyPoll));
+  exports.Set("busyPollTurns", Napi::Function::New(env, BusyPollTurns));
   exports.Set("shutdown", Napi::Function::New(env, Shutdown));
   exports.Set("version", Napi::Function::New(env, Version));
   // Never freed: thread-safe-function calls still drained after the cleanup hook read it.

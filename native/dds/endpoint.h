@@ -37,6 +37,11 @@ struct EnvState {
   // When this thread's last write() returned (for the wake-up timing: a sample signalled while
   // the thread was still sending waited for the send, not for the wake-up). This thread only.
   uint64_t write_end_ns = 0;
+  // Busy polling after writes (busy_poll.cc): the window, its end, and the idle handle. JS thread.
+  uint64_t spin_ns = 0;
+  uint64_t spin_until = 0;
+  uv_idle_t *spin = nullptr;
+  uint64_t spin_turns = 0;
 };
 
 inline EnvState *StateOf(napi_env env) {
@@ -137,6 +142,9 @@ void Unhold(Endpoint *ep);
 bool OpenWake(Napi::Env env, Endpoint *ep);
 void CloseWake(Endpoint *ep);
 void RelayAll(Endpoint *ep);
+// busy_poll.cc: keep the loop polling for the window after a write; close at teardown (JS thread).
+void KeepPolling(EnvState *es);
+void ClosePolling(EnvState *es);
 
 // The exported functions, by file.
 Napi::Value CreateParticipant(const Napi::CallbackInfo &info);  // entities.cc
@@ -156,5 +164,7 @@ Napi::Value Timing(const Napi::CallbackInfo &info);
 Napi::Value Overwritten(const Napi::CallbackInfo &info);
 Napi::Value Relay(const Napi::CallbackInfo &info);
 Napi::Value Endpoints(const Napi::CallbackInfo &info);  // discovery.cc
+Napi::Value BusyPoll(const Napi::CallbackInfo &info);   // busy_poll.cc
+Napi::Value BusyPollTurns(const Napi::CallbackInfo &info);
 
 }  // namespace xauto_dds

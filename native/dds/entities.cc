@@ -224,6 +224,7 @@ void Cleanup(void *arg) {
   for (dds_entity_t pp : pps) dds_delete(pp);  // already deleted ones just return an error
   // No listener runs any more: the wake-ups are closed before the loop is.
   for (Endpoint *ep : eps) CloseWake(ep);
+  ClosePolling(es);
 }
 
 

@@ -55,6 +55,7 @@ static Napi::Value Send(Napi::Env env, Endpoint *ep, RawSerdata *sd) {
   const uint64_t t1 = NowNs();
   ep->wake_us[ep->wake_n++ % Endpoint::kTimings] = float(t1 - t0) / 1000.0f;  // writers: send times
   ep->es->write_end_ns = t1;
+  KeepPolling(ep->es);  // a reply may come: take it without a wake-up (when enabled)
   if (rc < 0) return Fail(env, "write failed", rc);
   return env.Undefined();
 }

@@ -48,6 +48,10 @@ export interface DdsAddon {
   commit(writer: number, loan: Uint8Array, length: number): void;
   matched(endpoint: number): number;
   acked(writer: number): boolean;
+  /** This thread's event loop polls without sleeping for `us` after each write (0: off); returns the previous window. */
+  busyPoll(us: number): number;
+  /** Event-loop turns this thread has busy-polled through so far. */
+  busyPollTurns(): number;
   malformed(reader: number): number;
   /** Samples the reader's keep_last history pushed out before they were taken. */
   overwritten(reader: number): number;

@@ -29,12 +29,20 @@ export class DdsTransport implements Transport {
   #readers = new Map<number, string>();
   #writers = new Map<number, string>();
   #closed = false;
+  /** The thread's busy-poll window before this transport set its own (restored at close). */
+  #prevPoll: number | undefined;
 
-  constructor(domainId: number) {
+  /**
+   * busyPollUs: after each write, this thread's event loop polls for that long instead of
+   * sleeping (native/dds/busy_poll.cc), so a reply is taken without a thread wake-up; it costs
+   * the thread's core for the window. 0 (the default): off. It applies to the whole thread.
+   */
+  constructor(domainId: number, opts: { busyPollUs?: number } = {}) {
     applyLocalhostOnly();
     this.#dds = ddsAddon();
     this.domainId = domainId;
     this.#participant = this.#dds.createParticipant(domainId);
+    if (opts.busyPollUs) this.#prevPoll = this.#dds.busyPoll(opts.busyPollUs);
   }
 
   #topic(topic: string, type: string): number {
@@ -154,6 +162,7 @@ export class DdsTransport implements Transport {
     for (const t of this.#topics.values()) this.#dds.deleteEntity(t);
     this.#topics.clear();
     this.#dds.deleteEntity(this.#participant);
+    if (this.#prevPoll !== undefined) this.#dds.busyPoll(this.#prevPoll);
   }
 
   #check(): void {

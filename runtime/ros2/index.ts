@@ -27,6 +27,12 @@ export interface OpenRos2Options {
    */
   transport?: 'dds' | 'rclnodejs' | 'auto';
   nodeName?: string;
+  /**
+   * Native DDS only: microseconds this thread's event loop polls instead of sleeping after each
+   * publish, so a reply arrives without a thread wake-up (request/reply latency for a core's
+   * time during the window). Default: XAUTO_DDS_BUSY_POLL_US, else 0 (off).
+   */
+  busyPollUs?: number;
 }
 
 export async function openRos2(opts: OpenRos2Options = {}): Promise<Ros2Context> {
@@ -36,17 +42,27 @@ export async function openRos2(opts: OpenRos2Options = {}): Promise<Ros2Context>
   }
   const nodeName = opts.nodeName ?? 'xauto';
   const kind = opts.transport ?? 'auto';
+  const busyPollUs = opts.busyPollUs ?? busyPollFromEnv();
   let transport: Transport;
-  if (kind === 'dds') transport = new DdsTransport(domainId);
+  if (kind === 'dds') transport = new DdsTransport(domainId, { busyPollUs });
   else if (kind === 'rclnodejs') transport = await RclnodejsTransport.open({ domainId, nodeName });
   else {
     try {
-      transport = process.env.AMENT_PREFIX_PATH ? await RclnodejsTransport.open({ domainId, nodeName }) : new DdsTransport(domainId);
+      transport = process.env.AMENT_PREFIX_PATH ? await RclnodejsTransport.open({ domainId, nodeName }) : new DdsTransport(domainId, { busyPollUs });
     } catch (err) {
       if (!(err instanceof RclnodejsUnavailable)) throw err;
       console.warn(`xauto ros2: ${err.message}; using the native DDS transport`);
-      transport = new DdsTransport(domainId);
+      transport = new DdsTransport(domainId, { busyPollUs });
     }
   }
   return new Ros2Context(transport, { nodeName });
+}
+
+/** XAUTO_DDS_BUSY_POLL_US: the busy-poll window (us), 0 when unset. */
+export function busyPollFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.XAUTO_DDS_BUSY_POLL_US;
+  if (raw === undefined || raw.trim() === '') return 0;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > 1e6) throw new Error(`xauto ros2: XAUTO_DDS_BUSY_POLL_US='${raw}': expected microseconds between 0 and 1000000`);
+  return n;
 }
