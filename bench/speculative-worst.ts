@@ -2,14 +2,15 @@
 // size and every speculative mode (each single drafter, the random one included, and the
 // dynamic best-of-N), blocks of jobs decoded plain and speculatively side by side. A block holds
 // at least 1920 tokens (64 jobs of one rollout at batch 1) and at least 4 jobs (one ABBA cycle,
-// below), so a drafter set's payoff retries fall inside it at their own rate. The two sides of a pair are interleaved job by job: job i
-// is decoded plain and speculatively back to back, in ABBA order (the run after another differs
-// from the first), so both sides see the host as it was within a few milliseconds; a loaded
-// host's load moves on a scale of tens to hundreds of them, and pairing whole blocks left that
-// in the ratio (plain against plain at batch 1 was 0.89-0.94 under load). A pair's ratio is
-// the plain side's summed job time / the speculative side's, and a cell's figure the median over
-// pairs. Plain against plain in the same design is the control: how far two identical paths
-// differ here. Each batch size starts from no payoff history, so its first jobs speculate.
+// below), so a drafter set's payoff retries fall inside it at their own rate. The two sides of
+// a pair are interleaved job by job: job i is decoded plain and speculatively back to back, in
+// ABBA order (the run after another differs from the first), so both sides see the host as it
+// was within a few milliseconds; a loaded host's load moves on a scale of tens to hundreds of
+// them, and pairing whole blocks left that in the ratio (plain against plain at batch 1 was
+// 0.89-0.94 under load). A pair's ratio is the plain side's summed job time / the speculative
+// side's, and a cell's figure the median over pairs. Plain against plain in the same design is
+// the control: how far two identical paths differ here. Each batch size starts from no payoff
+// history, so its first jobs speculate.
 import { decodePlain } from '../runtime/speculate/engine.js';
 import { quantile } from '../runtime/trace/stats.js';
 import { decodeDecoupled, type DecoupledOptions, type DraftWorker } from '../runtime/speculate/decoupled.js';
@@ -32,7 +33,6 @@ export interface WorstCell {
   median: number;
   q1: number;
   q3: number;
-  pairs: number;
 }
 
 
@@ -100,16 +100,17 @@ export async function worstCase(trs: Trajectory[], target: Target, worker: Draft
           return { cls: x.cls, xs: x.xs.subarray(0, H + 1), ys: x.ys.subarray(0, H + 1) };
         });
       });
-      for (const mode of modes) {
+      for (const [m, mode] of WORST_MODES.entries()) {
+        if (!modes.includes(mode)) continue;
         // Alternate which side starts by pair and by mode, so neither side always runs first.
-        const r = await pair(mode, hs, target, worker, (p + WORST_MODES.indexOf(mode as (typeof WORST_MODES)[number])) % 2 === 0);
+        const r = await pair(mode, hs, target, worker, (p + m) % 2 === 0);
         identical &&= r.identical;
         ratios.get(mode)!.push(r.plainMs / r.modeMs);
       }
     }
     for (const mode of WORST_MODES) {
       const r = ratios.get(mode)!.sort((x, y) => x - y);
-      const c = { rows, mode, median: quantile(r, 0.5), q1: quantile(r, 0.25), q3: quantile(r, 0.75), pairs: r.length };
+      const c = { rows, mode, median: quantile(r, 0.5), q1: quantile(r, 0.25), q3: quantile(r, 0.75) };
       cells.push(c);
       log(`${String(rows).padStart(5)}  ${(mode === 'plain' ? 'plain (control)' : mode).padEnd(22)} ${c.median.toFixed(3)} (${c.q1.toFixed(3)}-${c.q3.toFixed(3)}) over ${r.length}`);
     }
