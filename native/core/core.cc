@@ -1,5 +1,5 @@
 // xauto core addon: a monotonic clock, a CPU-burn kernel, process-lifetime guards, and the
-// reference system's number cruncher (crunch.cc).
+// reference system's number cruncher (crunch.cc), and a precise timer (timer.cc).
 // The burn kernel spins for a requested time so tests, examples and benchmarks get a stage
 // whose cost is known and real (it occupies a core), synchronously or on the libuv pool.
 // copyInto: one view's bytes into a shared buffer at an offset with the C library's memcpy (a
@@ -20,6 +20,7 @@
 #include <cstring>
 
 void RegisterCrunch(Napi::Env env, Napi::Object exports);  // crunch.cc
+void RegisterTimer(Napi::Env env, Napi::Object exports);  // timer.cc
 
 namespace {
 
@@ -202,6 +203,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("burn", Napi::Function::New(env, BurnSync));
   exports.Set("burnAsync", Napi::Function::New(env, BurnAsync));
   RegisterCrunch(env, exports);
+  RegisterTimer(env, exports);
   return exports;
 }
 

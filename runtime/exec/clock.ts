@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { preciseTimer } from './precise.js';
 // The source clock the executor runs on and the simulator mirrors: all sources share one time
 // origin, so frame k of each is due at origin + phase + k * period; every source due when the
 // clock fires ticks before any work starts. The phase (0 unless a plan sets one) shifts a
@@ -53,13 +54,6 @@ export function tickDueSources<S extends ClockSource>(
   return next;
 }
 
-/**
- * A precise timer's lead: Node's timers fire on whole milliseconds of a clock the event loop
- * caches (up to a millisecond or so early or late), so a precise one is set this much early and
- * then polls, one event-loop turn at a time (I/O is served meanwhile), until it is due.
- */
-const PRECISE_LEAD_MS = 1.5;
-
 /** The real clock of the dispatch core: performance.now() and Node's timers. */
 export const realClock = {
   now: (): number => performance.now(),
@@ -67,24 +61,11 @@ export const realClock = {
     const h = setTimeout(fn, Math.max(0, t - performance.now()));
     return () => clearTimeout(h);
   },
+  /** `precise`: to the microsecond (precise.ts), not to the millisecond Node's timers keep. */
   timer(t: number, fn: () => void, precise = false): () => void {
-    if (!precise) {
-      const h = setTimeout(fn, Math.max(0, t - performance.now()));
-      return () => clearTimeout(h);
-    }
-    let cancelled = false;
-    let poll: NodeJS.Immediate | undefined;
-    const check = () => {
-      if (cancelled) return;
-      if (performance.now() >= t) fn();
-      else poll = setImmediate(check);
-    };
-    const h = setTimeout(check, Math.max(0, t - performance.now() - PRECISE_LEAD_MS));
-    return () => {
-      cancelled = true;
-      clearTimeout(h);
-      if (poll) clearImmediate(poll);
-    };
+    if (precise) return preciseTimer(t, fn);
+    const h = setTimeout(fn, Math.max(0, t - performance.now()));
+    return () => clearTimeout(h);
   },
   soon(fn: () => void): void {
     setImmediate(fn);

@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../util/paths.js';
 import type { StateSnapshot } from '../xnode/state.js';
 import type { FrameInfo, PortValues, StageResult } from '../xnode/types.js';
+import { valueCodecModules } from '../xnode/codec.js';
 import type { FromWorker, ToWorker, WorkerStageContext } from './worker-protocol.js';
 import { bytesOf, channelMemory, COPY_LIMIT, MainEnd } from './channel.js';
 
@@ -167,7 +168,7 @@ class PoolWorker {
   create(id: number, module: string, ctx: WorkerStageContext): Promise<void> {
     return new Promise<unknown>((resolve, reject) => {
       this.creating.set(id, { resolve, reject });
-      this.send({ op: 'create', id, module, ctx });
+      this.send({ op: 'create', id, module, ctx, codecs: valueCodecModules() });
     }).then(() => undefined);
   }
 

@@ -1,8 +1,10 @@
 // The byte layout of calls through a shared-memory slot (channel.ts): a run request
 // (call, stage, frame, inputs) and its result (call, outputs or error). Tensors — the common
 // payload — are written as dims and raw floats; any other value goes v8-serialized. Writing
-// returns false when the message does not fit, and the caller posts it instead.
+// returns false when the message does not fit, and the caller posts it instead. A value whose
+// type registered a codec (xnode/codec.ts) is written in that codec's layout.
 import { deserialize, serialize } from 'node:v8';
+import { valueCodec, valueCodecs } from '../xnode/codec.js';
 import type { FrameInfo, PortValues, StageResult } from '../xnode/types.js';
 
 export interface RunRequest {
@@ -21,6 +23,7 @@ export interface RunResult {
 const TENSOR = 1;
 const VALUE = 2;
 const UNDEFINED = 3;
+const CODEC = 4;
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
@@ -135,6 +138,36 @@ export class Cursor {
     return s;
   }
 
+  /** `v` in the first registered codec that writes it; false (nothing written) when none does or it does not fit. */
+  codec(v: unknown): boolean {
+    const codecs = valueCodecs();
+    for (let i = 0; i < codecs.length; i++) {
+      const k = codecs[i]!;
+      if (!k.accepts(v)) continue;
+      const start = this.pos;
+      // kind, name, then the value's length before its bytes
+      if (!this.u32(CODEC) || !this.str(k.name) || !this.room(4)) return ((this.pos = start), false);
+      const at = this.pos + 4;
+      const end = k.write(this.view, at, this.bytes.byteLength, v);
+      if (end < 0) {
+        this.pos = start;
+        continue;
+      }
+      this.view.setUint32(this.pos, end - at, true);
+      this.pos = end;
+      return true;
+    }
+    return false;
+  }
+
+  readCodec(): unknown {
+    const k = valueCodec(this.readStr());
+    const n = this.readU32();
+    const v = k.read(this.view, this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+
   /** Back to the start, for the next message in the same slot. */
   reset(): this {
     this.pos = 0;
@@ -155,7 +188,7 @@ function writePorts(c: Cursor, values: PortValues): boolean {
       if (!c.u32(TENSOR) || !c.u32(v.dims.length)) return false;
       for (const d of v.dims) if (!c.f64(d)) return false;
       if (!c.floats(v.data)) return false;
-    } else if (!c.u32(VALUE) || !c.raw(serialize(v))) return false;
+    } else if (!c.codec(v) && (!c.u32(VALUE) || !c.raw(serialize(v)))) return false;
   }
   return true;
 }
@@ -172,7 +205,8 @@ function readPorts(c: Cursor): PortValues {
       const dims: number[] = [];
       for (let d = 0; d < nd; d++) dims.push(c.readF64());
       out[k] = { dims, data: c.readFloats() };
-    } else out[k] = deserialize(c.readRaw().slice());
+    } else if (kind === CODEC) out[k] = c.readCodec();
+    else out[k] = deserialize(c.readRaw().slice());
   }
   return out;
 }

@@ -111,6 +111,7 @@ async function handleAsync(m: ToWorker, _viaChannel: boolean): Promise<void> {
   switch (m.op) {
     case 'create':
       try {
+        for (const c of m.codecs) await import(c);
         const mod = (await import(m.module)) as { default: WorkerModule };
         const made = await mod.default.create({
           ...m.ctx,

@@ -21,7 +21,8 @@ export function threadContext(ctx: ImplContext): WorkerStageContext {
 }
 
 export type ToWorker =
-  | { op: 'create'; id: number; module: string; ctx: WorkerStageContext }
+  /** codecs: modules that registered value codecs on the main thread (xnode/codec.ts), imported first. */
+  | { op: 'create'; id: number; module: string; ctx: WorkerStageContext; codecs: string[] }
   | { op: 'run'; id: number; call: number; inputs: PortValues; frame: FrameInfo }
   | { op: 'finish'; id: number; call: number }
   // The declared state of a stage instance (runtime/xnode/state.ts): a copy taken, or one put

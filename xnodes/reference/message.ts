@@ -46,7 +46,7 @@ export function nodeStamp(name: string): NodeStamp {
 
 const EMPTY_NAME: readonly number[] = Object.freeze(new Array<number>(NODE_NAME_LENGTH).fill(0));
 /** The entry in unused slots: shared by every message, never written. */
-const EMPTY: TransmissionStats = Object.freeze({ timestamp: 0, sequence_number: 0, dropped_samples: 0, node_name: EMPTY_NAME });
+export const EMPTY: TransmissionStats = Object.freeze({ timestamp: 0, sequence_number: 0, dropped_samples: 0, node_name: EMPTY_NAME });
 
 /**
  * The system clock in nanoseconds since the epoch, as the reference's now_as_int(): comparable

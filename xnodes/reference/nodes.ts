@@ -5,6 +5,7 @@
 import type { ImplContext, PortValues, StageInstance, StageResult } from '../../runtime/xnode/types.js';
 import { emptyMessage, mergeHistory, nodeStamp, nowNs, SequenceTracker, setSample, type Message4kb } from './message.js';
 import { commandCallback, commandClosed, commandOpened, CommandMetrics } from './metrics.js';
+import './wire.js'; // Message4kb's layout on the worker wire
 
 /** A number cruncher: sync (JS) or a promise (native). */
 export type Crunch = (limit: number) => number | Promise<number>;

@@ -54,7 +54,7 @@ export class VirtualMachine implements Clock {
     return () => (ev.run = null);
   }
 
-  /** Node timers fire no sooner than 1 ms after they are set; a precise one (clock.ts) polls up to its time. */
+  /** Node timers fire no sooner than 1 ms after they are set; a precise one (precise.ts) fires at its time. */
   timer(t: number, fn: () => void, precise = false): () => void {
     return this.at(precise ? Math.max(t, this.t) : Math.max(t, this.t + (t - this.t < 1 ? 1 : 0)), fn);
   }
