@@ -16,6 +16,8 @@ const stages = new Map<number, StageInstance>();
 /** Per stage: the nice its calls run at (ImplContext.nice); this thread's own now. */
 const niceOf = new Map<number, number>();
 let nice = 0;
+/** The nice this thread waits at: its most urgent stage's, so a wake-up for that one's job does not wait for a core. */
+let idleNice = 0;
 const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 const channel = new WorkerEnd((workerData as { channel: ChannelMemory }).channel);
 
@@ -61,6 +63,7 @@ function serve(): void {
       });
       return;
     }
+    nice = setThreadNice(idleNice, nice);
     if (!channel.sleep(seen, IDLE_TURN_MS)) {
       setImmediate(serve);
       return;
@@ -122,6 +125,7 @@ async function handleAsync(m: ToWorker, _viaChannel: boolean): Promise<void> {
         const inst = typeof made === 'function' ? { process: made as StageFn } : made;
         stages.set(m.id, inst);
         niceOf.set(m.id, m.ctx.nice ?? 0);
+        idleNice = Math.min(...niceOf.values());
         post({ op: 'created', id: m.id, state: stateOf(inst) !== undefined });
       } catch (e) {
         post({ op: 'failed', id: m.id, error: e instanceof Error ? e.message : String(e) });

@@ -56,6 +56,12 @@ export function overdueTick(paced: readonly Source[], stages: readonly StageStat
 
 /** Nice value of the threads that run stages ranked below a paced stage (CFS weight 1/9 of nice 0). */
 export const BULK_NICE = 10;
+/**
+ * Nice value of the top paced stage's jobs (CFS weight 9x nice 0): its tick also waits for no
+ * thread outside the stages (the event loop, V8's compiler and GC threads), as the reference's
+ * prioritised executor gives its planner thread a real-time priority.
+ */
+export const PACED_NICE = -10;
 
 /** A timer-driven stage that reads inputs. */
 export function isPacedSpec(spec: { periodMs: number; inputs: readonly unknown[] }): boolean {
@@ -64,12 +70,13 @@ export function isPacedSpec(spec: { periodMs: number; inputs: readonly unknown[]
 
 /**
  * The OS side of the same rule: an XPU's lanes share the host's cores with every other
- * thread, so a paced tick that got its lane can still wait for a core. Stages ranked below the
- * top paced stage run their jobs at BULK_NICE; the rest (and the event loop) at 0. All 0 when
- * there is no paced stage or nothing ranked below it.
+ * thread, so a paced tick that got its lane can still wait for a core. The top paced stage's
+ * jobs run at PACED_NICE, stages ranked below it at BULK_NICE, the rest (and the event loop)
+ * at 0. All 0 when there is no paced stage or nothing ranked below it.
  */
 export function threadNice(stages: readonly { paced: boolean; priority: number }[]): number[] {
   let top = -Infinity;
   for (const s of stages) if (s.paced) top = Math.max(top, s.priority);
-  return stages.map((s) => (s.priority < top ? BULK_NICE : 0));
+  if (!stages.some((s) => s.priority < top)) return stages.map(() => 0);
+  return stages.map((s) => (s.priority < top ? BULK_NICE : s.paced && s.priority === top ? PACED_NICE : 0));
 }
