@@ -31,9 +31,10 @@ export interface RttRun {
 /**
  * xauto -> C relay -> xauto round trips of a 64-byte payload. `full`: publish() a message and
  * subscribe() decoded messages, as an application does; `raw`: publishRaw() bytes serialized
- * once and subscribeRaw(), which leaves out serialization and decoding.
+ * once and subscribeRaw(), which leaves out serialization and decoding. `busyPollUs`: a window
+ * after every publish (0: never); unset: the default (adaptive, runtime/ros2/index.ts).
  */
-export async function xautoRtt(peer: string, domain: number, rounds: number, mode: 'full' | 'raw', busyPollUs = 0): Promise<RttRun> {
+export async function xautoRtt(peer: string, domain: number, rounds: number, mode: 'full' | 'raw', busyPollUs?: number): Promise<RttRun> {
   const relay = spawnChild(peer, ['relay-string', '/ping', '/pong', '0'], childEnv(domain));
   const ctx = await openRos2({ domainId: domain, transport: 'dds', busyPollUs });
   try {

@@ -5,9 +5,11 @@
 //     from its listener) -> xauto subscribe() (listener thread -> JS thread, decode, rxjs) -> the
 //     awaiting JS code. Timed on the JS thread from before publish() to the resumed await.
 //   raw mode: the same round trip with publishRaw()/subscribeRaw() (no encode, no decode).
-//   busy-polling: the full round trip with the JS thread's loop polling for BUSY_POLL_US after
-//     each publish (native/dds/busy_poll.cc) instead of sleeping until Cyclone's receive thread
-//     wakes it; with the process's CPU time per round trip beside the default's.
+//   The default (the headline) polls adaptively: after a publish that replies have followed, the
+//     JS thread's loop polls for ADAPTIVE_POLL_US (native/dds/busy_poll.cc) instead of sleeping
+//     until Cyclone's receive thread wakes it. Beside it: never polling (XAUTO_DDS_BUSY_POLL_US=0,
+//     three thread wake-ups per round trip) and busy-polling BUSY_POLL_US after every publish;
+//     with the process's CPU time per round trip.
 //   ddsperf ping/pong: Cyclone's own C tool, both ends C, replies from the listener (64 B); ddsperf
 //     prints half the round trip (a one-way latency), so its figure is doubled here.
 //   C peer -> same C relay -> C peer: the same relay as xauto's round trip, pinged from C.
@@ -108,6 +110,9 @@ export default async function main(args: string[]): Promise<void> {
   const pollRatios: number[] = [];
   const cpuPerRtt: number[] = [];
   const pollCpuPerRtt: number[] = [];
+  const noPollP50s: number[] = [];
+  const noPollRatios: number[] = [];
+  const noPollCpuPerRtt: number[] = [];
   const ddsperfRates: number[] = [];
   const xautoRates: number[] = [];
   const toCRates: number[] = [];
@@ -127,8 +132,13 @@ export default async function main(args: string[]): Promise<void> {
     const full = await xautoRtt(peer, d + 1, rounds, 'full');
     last = full;
     const raw = await xautoRtt(peer, d + 1, rounds, 'raw');
-    // The same round trip with the JS thread busy-polling after each publish (no third wake-up).
+    // The same round trip with the JS thread busy-polling after each publish (no third wake-up),
+    // and never polling (the JS thread sleeps until Cyclone's receive thread wakes it).
     const polled = await xautoRtt(peer, d + 1, rounds, 'full', BUSY_POLL_US);
+    const slept = await xautoRtt(peer, d + 1, rounds, 'full', 0);
+    noPollP50s.push(quantile(slept.rtts, 0.5));
+    noPollRatios.push(quantile(slept.rtts, 0.5) / dp);
+    noPollCpuPerRtt.push(slept.cpuUs);
     pollP50s.push(quantile(polled.rtts, 0.5));
     pollRatios.push(quantile(polled.rtts, 0.5) / dp);
     cpuPerRtt.push(full.cpuUs);
@@ -164,7 +174,7 @@ export default async function main(args: string[]): Promise<void> {
       const sinkC = spawnChild(peer, ['sub-pc2', '/cloud', String(count)], childEnv(d + 2));
       toCRates.push((await xautoThroughput(d + 2, sinkC, count)).bytesPerS);
     }
-    process.stderr.write(`dds: round ${round + 1}/${repeats}: rtt ratio ${ratios[round]!.toFixed(2)} (busy-polling ${pollRatios[round]!.toFixed(2)}), throughput ratio ${tputRatios[round]!.toFixed(2)}\n`);
+    process.stderr.write(`dds: round ${round + 1}/${repeats}: rtt ratio ${ratios[round]!.toFixed(2)} (never polling ${noPollRatios[round]!.toFixed(2)}, busy-polling ${pollRatios[round]!.toFixed(2)}), throughput ratio ${tputRatios[round]!.toFixed(2)}\n`);
   }
   const ddsperfP50 = median(ddsperfP50s);
   const cPeerP50 = median(cPeerP50s);
@@ -179,9 +189,11 @@ export default async function main(args: string[]): Promise<void> {
     ['rtt min / p90 / p99 (last round)', `${rtts[0]!.toFixed(1)} / ${quantile(rtts, 0.9).toFixed(1)} / ${quantile(rtts, 0.99).toFixed(1)} us`],
     ['rtt p50, ddsperf ping/pong (64 B; 2x its printed one-way figure)', `${spread(ddsperfP50s)} us`],
     ['rtt ratio xauto / ddsperf', spread(ratios, 2)],
-    [`rtt p50, xauto busy-polling ${BUSY_POLL_US} us after each publish (XAUTO_DDS_BUSY_POLL_US)`, `${spread(pollP50s)} us`],
+    ['rtt p50, xauto never polling (XAUTO_DDS_BUSY_POLL_US=0)', `${spread(noPollP50s)} us`],
+    ['rtt ratio xauto never polling / ddsperf', spread(noPollRatios, 2)],
+    [`rtt p50, xauto busy-polling ${BUSY_POLL_US} us after every publish (XAUTO_DDS_BUSY_POLL_US=${BUSY_POLL_US})`, `${spread(pollP50s)} us`],
     ['rtt ratio xauto busy-polling / ddsperf', spread(pollRatios, 2)],
-    ['process CPU per round trip: xauto / busy-polling (all threads)', `${spread(cpuPerRtt)} / ${spread(pollCpuPerRtt)} us`],
+    ['process CPU per round trip: default / never polling / busy-polling (all threads)', `${spread(cpuPerRtt)} / ${spread(noPollCpuPerRtt)} / ${spread(pollCpuPerRtt)} us`],
     ['rtt p50, C peer -> same C relay -> C peer (64 B)', `${spread(cPeerP50s)} us`],
     ['rtt ratio xauto / C peer through the same relay', (p50 / cPeerP50).toFixed(2)],
     ['rtt p50, C peer -> xauto echo in JS (subscribeRaw -> publishRaw) -> C peer', `${spread(jsEchoP50s)} us`],
@@ -229,7 +241,8 @@ export default async function main(args: string[]): Promise<void> {
   console.log(`  for reference: the C peer through the same relay ${cPeerP50.toFixed(1)} us, ddsperf ping/pong ${ddsperfP50.toFixed(1)} us`);
   console.log(`  dds_writecdr back to back (nobody to wake, caches warm): ${m(steps.hotWrite).toFixed(1)} us; the whole raw publish call back to back: ${m(steps.hotRaw).toFixed(1)} us`);
   console.log('  (the C peer and ddsperf send the next ping from Cyclone\'s receive thread: two thread wake-ups per round trip;');
-  console.log('   xauto adds a third, Cyclone\'s receive thread -> the JS thread, and sends from there)');
+  console.log('   xauto never polling adds a third, Cyclone\'s receive thread -> the JS thread, and sends from there;');
+  console.log('   by default the JS thread polls after a publish that replies follow, so the reply finds it awake)');
   const codec = codecCosts();
   console.log('\nCDR per message, hot in this process (ns): compiled per-type codec vs the reference (@foxglove/rosmsg2-serialization)');
   console.log(table([
@@ -250,6 +263,10 @@ export default async function main(args: string[]): Promise<void> {
     rtt_ratio_vs_ddsperf_busy_poll_range: [Number(Math.min(...pollRatios).toFixed(3)), Number(Math.max(...pollRatios).toFixed(3))],
     cpu_us_per_rtt: Number(median(cpuPerRtt).toFixed(1)),
     busy_poll_cpu_us_per_rtt: Number(median(pollCpuPerRtt).toFixed(1)),
+    no_poll_rtt_us_p50: Number(median(noPollP50s).toFixed(2)),
+    rtt_ratio_vs_ddsperf_no_poll: Number(median(noPollRatios).toFixed(3)),
+    rtt_ratio_vs_ddsperf_no_poll_range: [Number(Math.min(...noPollRatios).toFixed(3)), Number(Math.max(...noPollRatios).toFixed(3))],
+    no_poll_cpu_us_per_rtt: Number(median(noPollCpuPerRtt).toFixed(1)),
     rounds: repeats,
     rtt_us_min: Number(rtts[0]!.toFixed(2)),
     raw_rtt_us_p50: Number(m(rawP50s).toFixed(2)),

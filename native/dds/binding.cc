@@ -63,6 +63,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("endpoints", Napi::Function::New(env, Endpoints));
   exports.Set("busyPoll", Napi::Function::New(env, BusyPoll));
   exports.Set("busyPollTurns", Napi::Function::New(env, BusyPollTurns));
+  exports.Set("busyPollWrites", Napi::Function::New(env, BusyPollWrites));
   exports.Set("shutdown", Napi::Function::New(env, Shutdown));
   exports.Set("version", Napi::Function::New(env, Version));
   // Never freed: thread-safe-function calls still drained after the cleanup hook read it.

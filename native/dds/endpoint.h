@@ -42,6 +42,12 @@ struct EnvState {
   uint64_t spin_until = 0;
   uv_idle_t *spin = nullptr;
   uint64_t spin_turns = 0;
+  // Adaptive: a write opens the window only when samples followed most recent writes within
+  // it. `replies`: one bit per recent write (newest lowest), `replied`: the last write's so far.
+  bool spin_adaptive = false;
+  uint32_t replies = 0;
+  bool replied = false;
+  uint64_t spin_writes = 0;
 };
 
 inline EnvState *StateOf(napi_env env) {
@@ -144,6 +150,8 @@ void CloseWake(Endpoint *ep);
 void RelayAll(Endpoint *ep);
 // busy_poll.cc: keep the loop polling for the window after a write; close at teardown (JS thread).
 void KeepPolling(EnvState *es);
+// JS thread, samples taken: whether they came within the window after the last write.
+void SampleTaken(EnvState *es);
 void ClosePolling(EnvState *es);
 
 // The exported functions, by file.
@@ -166,5 +174,6 @@ Napi::Value Relay(const Napi::CallbackInfo &info);
 Napi::Value Endpoints(const Napi::CallbackInfo &info);  // discovery.cc
 Napi::Value BusyPoll(const Napi::CallbackInfo &info);   // busy_poll.cc
 Napi::Value BusyPollTurns(const Napi::CallbackInfo &info);
+Napi::Value BusyPollWrites(const Napi::CallbackInfo &info);
 
 }  // namespace xauto_dds

@@ -57,6 +57,7 @@ void OnWake(uv_async_t *h) {
   napi_callback_scope cs;
   if (napi_get_reference_value(env, ep->resource, &resource) == napi_ok &&
       napi_open_callback_scope(env, resource, ep->async_cx, &cs) == napi_ok) {
+    SampleTaken(ep->es);
     TakeAll(Napi::Env(env), ep);
     napi_close_callback_scope(env, cs);
   }

@@ -48,10 +48,15 @@ export interface DdsAddon {
   commit(writer: number, loan: Uint8Array, length: number): void;
   matched(endpoint: number): number;
   acked(writer: number): boolean;
-  /** This thread's event loop polls without sleeping for `us` after each write (0: off); returns the previous window. */
-  busyPoll(us: number): number;
+  /**
+   * This thread's event loop polls without sleeping for `us` after each write (0: off; adaptive:
+   * only after writes that replies follow, native/dds/busy_poll.cc); returns the previous setting.
+   */
+  busyPoll(us: number, adaptive?: boolean): BusyPoll;
   /** Event-loop turns this thread has busy-polled through so far. */
   busyPollTurns(): number;
+  /** Writes on this thread that opened a polling window so far. */
+  busyPollWrites(): number;
   malformed(reader: number): number;
   /** Samples the reader's keep_last history pushed out before they were taken. */
   overwritten(reader: number): number;
@@ -87,4 +92,10 @@ export function ddsAddon(): DdsAddon {
   process.once('exit', () => a.shutdown());
   addon = a;
   return a;
+}
+
+/** A thread's busy-poll setting: the window after a write (us; 0 off), and whether only writes that replies follow open it. */
+export interface BusyPoll {
+  us: number;
+  adaptive: boolean;
 }

@@ -1,6 +1,6 @@
 // The native Cyclone DDS transport: one DDS participant per context, topics with the raw-CDR
 // serializer type, ROS2 naming (rt/ prefix, pkg::msg::dds_::T_).
-import { ddsAddon, type DdsAddon, type NativeEndpoint, type NativeStatusEvent } from './dds-native.js';
+import { ddsAddon, type BusyPoll, type DdsAddon, type NativeEndpoint, type NativeStatusEvent } from './dds-native.js';
 import { ddsToTopic, ddsToType, topicToDds, typeToDds } from './names.js';
 import { QOS_POLICY_NAMES, type QosProfile } from './qos.js';
 import type { RawReader, RawWriter, ReaderOptions, TopicEndpointInfo, Transport, TransportEvent } from './transport.js';
@@ -29,20 +29,21 @@ export class DdsTransport implements Transport {
   #readers = new Map<number, string>();
   #writers = new Map<number, string>();
   #closed = false;
-  /** The thread's busy-poll window before this transport set its own (restored at close). */
-  #prevPoll: number | undefined;
+  /** The thread's busy-poll setting before this transport set its own (restored at close). */
+  #prevPoll: BusyPoll | undefined;
 
   /**
-   * busyPollUs: after each write, this thread's event loop polls for that long instead of
-   * sleeping (native/dds/busy_poll.cc), so a reply is taken without a thread wake-up; it costs
-   * the thread's core for the window. 0 (the default): off. It applies to the whole thread.
+   * busyPoll: after a write, this thread's event loop polls for `us` instead of sleeping
+   * (native/dds/busy_poll.cc), so a reply is taken without a thread wake-up; it costs the
+   * thread's core for the window. Adaptive: only writes that replies have followed open it.
+   * It applies to the whole thread. Unset: the thread's setting is left as it is.
    */
-  constructor(domainId: number, opts: { busyPollUs?: number } = {}) {
+  constructor(domainId: number, opts: { busyPoll?: BusyPoll } = {}) {
     applyLocalhostOnly();
     this.#dds = ddsAddon();
     this.domainId = domainId;
     this.#participant = this.#dds.createParticipant(domainId);
-    if (opts.busyPollUs) this.#prevPoll = this.#dds.busyPoll(opts.busyPollUs);
+    if (opts.busyPoll) this.#prevPoll = this.#dds.busyPoll(opts.busyPoll.us, opts.busyPoll.adaptive);
   }
 
   #topic(topic: string, type: string): number {
@@ -162,7 +163,7 @@ export class DdsTransport implements Transport {
     for (const t of this.#topics.values()) this.#dds.deleteEntity(t);
     this.#topics.clear();
     this.#dds.deleteEntity(this.#participant);
-    if (this.#prevPoll !== undefined) this.#dds.busyPoll(this.#prevPoll);
+    if (this.#prevPoll !== undefined) this.#dds.busyPoll(this.#prevPoll.us, this.#prevPoll.adaptive);
   }
 
   #check(): void {
