@@ -15,7 +15,7 @@ export interface ClockSource {
   done: boolean;
 }
 
-/** Timers have millisecond resolution: a tick within this of its due time is due. */
+/** Node's timers have millisecond resolution: a wait shorter than this is not worth a timer (reserve.ts). */
 export const RESOLUTION_MS = 1;
 /** Exact ticks are due within this (periods such as 1000 / 8.333 Hz are not whole in binary). */
 const EXACT_MS = 1e-6;
@@ -34,14 +34,13 @@ export function tickDueSources<S extends ClockSource>(
   origin: number,
   now: number,
   tick: (s: S, due: number, seq: number) => void,
-  /** Sources that tick only once due, never within the resolution before (a precise timer serves them). */
-  exact?: (s: S) => boolean,
 ): number {
   let next = Infinity;
   for (const src of sources) {
     if (src.done) continue;
     const due = nextDue(src, origin);
-    if (due <= now + (exact?.(src) ? EXACT_MS : RESOLUTION_MS)) {
+    // Once due, never before: a precise timer fires the clock (precise.ts).
+    if (due <= now + EXACT_MS) {
       tick(src, due, src.emitted);
       src.emitted++;
       if (src.emitted >= src.limit) {

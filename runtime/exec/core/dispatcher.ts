@@ -8,7 +8,7 @@
 // (Above 400 lines: it is one state machine — readiness, dispatch, completion and failure
 // change the same queues and counters, and kept together their invariants read in one place.)
 import type { FrameInfo, PortValues, StageResult } from '../../xnode/types.js';
-import { nextDue, RESOLUTION_MS, tickDueSources } from '../clock.js';
+import { tickDueSources } from '../clock.js';
 import { alignBySeq, type InputPort } from './ports.js';
 import { isPacedSpec, overdueTick, recordRun, yieldsUntil } from './reserve.js';
 import { buildState, DeadlineError, FALLBACK_AFTER, type Source, type StageState, type XpuState } from './state.js';
@@ -173,14 +173,13 @@ export class Dispatcher {
         src.tickSeq = seq;
         this.offer(st);
       }
-    }, this.paced.length ? (src) => this.isPaced(src) : undefined);
+    });
     this.cancelTick?.();
     this.cancelTick = undefined;
     this.nextTick = next;
-    // A paced stage's tick is kept precisely (its period is its metric); the others' to the ms.
-    let nextPaced = Infinity;
-    for (const src of this.paced) if (!src.done) nextPaced = Math.min(nextPaced, nextDue(src, this.origin));
-    if (next !== Infinity) this.cancelTick = this.clock.timer(next, () => this.tickSources(), nextPaced < next + RESOLUTION_MS);
+    // Ticks are kept to the microsecond (the real clock sleeps on a timerfd, precise.ts), not to
+    // the millisecond of Node's timers: a late tick adds its lateness to every frame it starts.
+    if (next !== Infinity) this.cancelTick = this.clock.timer(next, () => this.tickSources(), true);
     this.drain();
   }
 
