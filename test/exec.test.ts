@@ -471,7 +471,8 @@ test.serial('sources are stamped when their frames are due: a blocked event loop
   });
   const registry = new XNodeRegistry().register(src, sink);
   // Frame 0 of `block` holds the event loop for 45 ms: frame 1 (due at 20) ticks only at 45,
-  // frame 2 (due at 40) at the next timer, 1 ms later; their latencies count from when due.
+  // frame 2 (due at 40) right after it (the source clock's precise timer, set for a time already
+  // past, fires at once); their latencies count from when due.
   const { ex, runs } = await runVirtual(
     registry,
     [
@@ -483,8 +484,9 @@ test.serial('sources are stamped when their frames are due: a blocked event loop
     { frames: 4, realtime: true },
   );
   const e2e = [...ex.tracer.e2e.get(2)!.values()];
-  t.deepEqual(runs.filter((r) => r.stage === 0).map((r) => [r.seq, r.start]), [[0, 0], [1, 45], [2, 46], [3, 60]]);
-  // Frame 0's sink ends at 1 on its thread, but the blocked loop takes its completion in at 45.
-  t.deepEqual(e2e, [45, 45 - 20 + 1, 46 - 40 + 1, 1], 'frames 0, 1 and 2 waited behind the blocked loop');
+  t.deepEqual(runs.filter((r) => r.stage === 0).map((r) => [r.seq, r.start]), [[0, 0], [1, 45], [2, 45], [3, 60]]);
+  // Frame 0's sink ends at 1 on its thread, but the blocked loop takes its completion in at 45;
+  // frame 2's sink runs after frame 1's (45 to 46), from 46 to 47.
+  t.deepEqual(e2e, [45, 45 - 20 + 1, 45 - 40 + 2, 1], 'frames 0, 1 and 2 waited behind the blocked loop');
   t.is(ex.report().sources[0]!.overruns, 0, 'the source itself was never busy at a tick');
 });
