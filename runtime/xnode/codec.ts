@@ -19,6 +19,16 @@ export interface ValueCodec<T = unknown> {
   read(view: DataView, at: number, end: number): T;
 }
 
+/**
+ * How many enumerable fields `v` has: a layout writes only the fields it knows, so a codec
+ * accepts a value only with exactly those (anything else on it would be lost).
+ */
+export function fieldCount(v: object): number {
+  let n = 0;
+  for (const _ in v) n++;
+  return n;
+}
+
 const byName = new Map<string, ValueCodec>();
 const modules = new Set<string>();
 let list: readonly ValueCodec[] = [];

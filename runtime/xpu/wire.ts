@@ -4,7 +4,7 @@
 // returns false when the message does not fit, and the caller posts it instead. A value whose
 // type registered a codec (xnode/codec.ts) is written in that codec's layout.
 import { deserialize, serialize } from 'node:v8';
-import { valueCodec, valueCodecs } from '../xnode/codec.js';
+import { fieldCount, valueCodec, valueCodecs } from '../xnode/codec.js';
 import type { FrameInfo, PortValues, StageResult } from '../xnode/types.js';
 
 export interface RunRequest {
@@ -33,9 +33,7 @@ function isTensor(v: unknown): v is { dims: number[]; data: Float32Array } {
   const t = v as { dims?: unknown; data?: unknown };
   if (!(t.data instanceof Float32Array) || !Array.isArray(t.dims)) return false;
   // Only the two fields: anything else on it would be lost.
-  let keys = 0;
-  for (const _ in v) keys++;
-  return keys === 2;
+  return fieldCount(v) === 2;
 }
 
 /** A cursor over a slot. */

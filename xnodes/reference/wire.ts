@@ -7,7 +7,7 @@
 // empty entry past `size`): anything else declines and goes v8-serialized, so a message reads
 // back exactly as it was written. Names read back as one shared array per node, as nodes
 // stamp their entries.
-import { registerValueCodec, type ValueCodec } from '../../runtime/xnode/codec.js';
+import { fieldCount, registerValueCodec, type ValueCodec } from '../../runtime/xnode/codec.js';
 import { DATA_LENGTH, EMPTY, NODE_NAME_LENGTH, STATS_CAPACITY, type Message4kb, type TransmissionStats } from './message.js';
 
 const ENTRY = 8 + 4 + 4 + NODE_NAME_LENGTH;
@@ -17,9 +17,7 @@ function isMessage(v: unknown): v is Message4kb {
   if (v === null || typeof v !== 'object') return false;
   const m = v as Partial<Message4kb>;
   if (typeof m.size !== 'number' || !Array.isArray(m.stats) || m.stats.length !== STATS_CAPACITY || !Array.isArray(m.data)) return false;
-  let keys = 0;
-  for (const _ in v) keys++;
-  return keys === 3;
+  return fieldCount(v) === 3;
 }
 
 function write(view: DataView, at: number, end: number, m: Message4kb): number {
@@ -42,9 +40,7 @@ function write(view: DataView, at: number, end: number, m: Message4kb): number {
     const dropped = e.dropped_samples;
     if (typeof e.timestamp !== 'number' || !Array.isArray(name) || name.length !== NODE_NAME_LENGTH) return -1;
     if (seq >>> 0 !== seq || dropped >>> 0 !== dropped) return -1;
-    let keys = 0;
-    for (const _ in e) keys++;
-    if (keys !== 4) return -1;
+    if (fieldCount(e) !== 4) return -1;
     view.setFloat64(p, e.timestamp, true);
     view.setUint32(p + 8, seq, true);
     view.setUint32(p + 12, dropped, true);
