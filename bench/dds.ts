@@ -80,6 +80,22 @@ function codecCosts(): Record<string, { encode: number; decode: number; refEncod
   return out;
 }
 
+/** One way of making the round trip, over the rounds: its p50s, its ratios to ddsperf's, its CPU per round trip. */
+interface RttVariant {
+  p50s: number[];
+  ratios: number[];
+  cpu: number[];
+}
+const rttVariant = (): RttVariant => ({ p50s: [], ratios: [], cpu: [] });
+function record(v: RttVariant, run: RttRun, ddsperfP50: number): void {
+  const p50 = quantile(run.rtts, 0.5);
+  v.p50s.push(p50);
+  v.ratios.push(p50 / ddsperfP50);
+  v.cpu.push(run.cpuUs);
+}
+/** [min, max] for the JSON line. */
+const range = (xs: number[]): [number, number] => [Number(Math.min(...xs).toFixed(3)), Number(Math.max(...xs).toFixed(3))];
+
 const spread = (xs: number[], digits = 1): string => {
   const v = [...xs].sort((a, b) => a - b);
   return `${median(v).toFixed(digits)} (${v[0]!.toFixed(digits)}-${v[v.length - 1]!.toFixed(digits)})`;
@@ -100,19 +116,16 @@ export default async function main(args: string[]): Promise<void> {
   // Alternate the sides over the rounds so all see the same machine load; each figure is the
   // median of its per-round figures, shown with its range over the rounds.
   const ddsperfP50s: number[] = [];
-  const xautoP50s: number[] = [];
+  // The default (adaptive polling), busy-polling after every publish, never polling.
+  const dflt = rttVariant();
+  const poll = rttVariant();
+  const noPoll = rttVariant();
+  const xautoP50s = dflt.p50s;
+  const ratios = dflt.ratios;
   const rawP50s: number[] = [];
   const cPeerP50s: number[] = [];
   const jsEchoP50s: number[] = [];
   const nativeRelayP50s: number[] = [];
-  const ratios: number[] = [];
-  const pollP50s: number[] = [];
-  const pollRatios: number[] = [];
-  const cpuPerRtt: number[] = [];
-  const pollCpuPerRtt: number[] = [];
-  const noPollP50s: number[] = [];
-  const noPollRatios: number[] = [];
-  const noPollCpuPerRtt: number[] = [];
   const ddsperfRates: number[] = [];
   const xautoRates: number[] = [];
   const toCRates: number[] = [];
@@ -134,18 +147,10 @@ export default async function main(args: string[]): Promise<void> {
     const raw = await xautoRtt(peer, d + 1, rounds, 'raw');
     // The same round trip with the JS thread busy-polling after each publish (no third wake-up),
     // and never polling (the JS thread sleeps until Cyclone's receive thread wakes it).
-    const polled = await xautoRtt(peer, d + 1, rounds, 'full', BUSY_POLL_US);
-    const slept = await xautoRtt(peer, d + 1, rounds, 'full', 0);
-    noPollP50s.push(quantile(slept.rtts, 0.5));
-    noPollRatios.push(quantile(slept.rtts, 0.5) / dp);
-    noPollCpuPerRtt.push(slept.cpuUs);
-    pollP50s.push(quantile(polled.rtts, 0.5));
-    pollRatios.push(quantile(polled.rtts, 0.5) / dp);
-    cpuPerRtt.push(full.cpuUs);
-    pollCpuPerRtt.push(polled.cpuUs);
-    xautoP50s.push(quantile(full.rtts, 0.5));
+    record(poll, await xautoRtt(peer, d + 1, rounds, 'full', BUSY_POLL_US), dp);
+    record(noPoll, await xautoRtt(peer, d + 1, rounds, 'full', 0), dp);
+    record(dflt, full, dp);
     rawP50s.push(quantile(raw.rtts, 0.5));
-    ratios.push(quantile(full.rtts, 0.5) / dp);
     steps.send.push(quantile(full.sendUs, 0.5));
     steps.sendRaw.push(quantile(raw.sendUs, 0.5));
     steps.hotRaw.push(quantile(raw.hotSendUs, 0.5));
@@ -174,7 +179,7 @@ export default async function main(args: string[]): Promise<void> {
       const sinkC = spawnChild(peer, ['sub-pc2', '/cloud', String(count)], childEnv(d + 2));
       toCRates.push((await xautoThroughput(d + 2, sinkC, count)).bytesPerS);
     }
-    process.stderr.write(`dds: round ${round + 1}/${repeats}: rtt ratio ${ratios[round]!.toFixed(2)} (never polling ${noPollRatios[round]!.toFixed(2)}, busy-polling ${pollRatios[round]!.toFixed(2)}), throughput ratio ${tputRatios[round]!.toFixed(2)}\n`);
+    process.stderr.write(`dds: round ${round + 1}/${repeats}: rtt ratio ${ratios[round]!.toFixed(2)} (never polling ${noPoll.ratios[round]!.toFixed(2)}, busy-polling ${poll.ratios[round]!.toFixed(2)}), throughput ratio ${tputRatios[round]!.toFixed(2)}\n`);
   }
   const ddsperfP50 = median(ddsperfP50s);
   const cPeerP50 = median(cPeerP50s);
@@ -189,11 +194,11 @@ export default async function main(args: string[]): Promise<void> {
     ['rtt min / p90 / p99 (last round)', `${rtts[0]!.toFixed(1)} / ${quantile(rtts, 0.9).toFixed(1)} / ${quantile(rtts, 0.99).toFixed(1)} us`],
     ['rtt p50, ddsperf ping/pong (64 B; 2x its printed one-way figure)', `${spread(ddsperfP50s)} us`],
     ['rtt ratio xauto / ddsperf', spread(ratios, 2)],
-    ['rtt p50, xauto never polling (XAUTO_DDS_BUSY_POLL_US=0)', `${spread(noPollP50s)} us`],
-    ['rtt ratio xauto never polling / ddsperf', spread(noPollRatios, 2)],
-    [`rtt p50, xauto busy-polling ${BUSY_POLL_US} us after every publish (XAUTO_DDS_BUSY_POLL_US=${BUSY_POLL_US})`, `${spread(pollP50s)} us`],
-    ['rtt ratio xauto busy-polling / ddsperf', spread(pollRatios, 2)],
-    ['process CPU per round trip: default / never polling / busy-polling (all threads)', `${spread(cpuPerRtt)} / ${spread(noPollCpuPerRtt)} / ${spread(pollCpuPerRtt)} us`],
+    ['rtt p50, xauto never polling (XAUTO_DDS_BUSY_POLL_US=0)', `${spread(noPoll.p50s)} us`],
+    ['rtt ratio xauto never polling / ddsperf', spread(noPoll.ratios, 2)],
+    [`rtt p50, xauto busy-polling ${BUSY_POLL_US} us after every publish (XAUTO_DDS_BUSY_POLL_US=${BUSY_POLL_US})`, `${spread(poll.p50s)} us`],
+    ['rtt ratio xauto busy-polling / ddsperf', spread(poll.ratios, 2)],
+    ['process CPU per round trip: default / never polling / busy-polling (all threads)', `${spread(dflt.cpu)} / ${spread(noPoll.cpu)} / ${spread(poll.cpu)} us`],
     ['rtt p50, C peer -> same C relay -> C peer (64 B)', `${spread(cPeerP50s)} us`],
     ['rtt ratio xauto / C peer through the same relay', (p50 / cPeerP50).toFixed(2)],
     ['rtt p50, C peer -> xauto echo in JS (subscribeRaw -> publishRaw) -> C peer', `${spread(jsEchoP50s)} us`],
@@ -255,18 +260,18 @@ export default async function main(args: string[]): Promise<void> {
     rtt_us_p50: Number(p50.toFixed(2)),
     ddsperf_rtt_us_p50: Number(ddsperfP50.toFixed(2)),
     rtt_ratio_vs_ddsperf: Number(median(ratios).toFixed(3)),
-    rtt_ratio_vs_ddsperf_range: [Number(Math.min(...ratios).toFixed(3)), Number(Math.max(...ratios).toFixed(3))],
+    rtt_ratio_vs_ddsperf_range: range(ratios),
     throughput_ratio_1mb: Number(median(tputRatios).toFixed(3)),
-    throughput_ratio_1mb_range: [Number(Math.min(...tputRatios).toFixed(3)), Number(Math.max(...tputRatios).toFixed(3))],
-    busy_poll_rtt_us_p50: Number(median(pollP50s).toFixed(2)),
-    rtt_ratio_vs_ddsperf_busy_poll: Number(median(pollRatios).toFixed(3)),
-    rtt_ratio_vs_ddsperf_busy_poll_range: [Number(Math.min(...pollRatios).toFixed(3)), Number(Math.max(...pollRatios).toFixed(3))],
-    cpu_us_per_rtt: Number(median(cpuPerRtt).toFixed(1)),
-    busy_poll_cpu_us_per_rtt: Number(median(pollCpuPerRtt).toFixed(1)),
-    no_poll_rtt_us_p50: Number(median(noPollP50s).toFixed(2)),
-    rtt_ratio_vs_ddsperf_no_poll: Number(median(noPollRatios).toFixed(3)),
-    rtt_ratio_vs_ddsperf_no_poll_range: [Number(Math.min(...noPollRatios).toFixed(3)), Number(Math.max(...noPollRatios).toFixed(3))],
-    no_poll_cpu_us_per_rtt: Number(median(noPollCpuPerRtt).toFixed(1)),
+    throughput_ratio_1mb_range: range(tputRatios),
+    busy_poll_rtt_us_p50: Number(median(poll.p50s).toFixed(2)),
+    rtt_ratio_vs_ddsperf_busy_poll: Number(median(poll.ratios).toFixed(3)),
+    rtt_ratio_vs_ddsperf_busy_poll_range: range(poll.ratios),
+    cpu_us_per_rtt: Number(median(dflt.cpu).toFixed(1)),
+    busy_poll_cpu_us_per_rtt: Number(median(poll.cpu).toFixed(1)),
+    no_poll_rtt_us_p50: Number(median(noPoll.p50s).toFixed(2)),
+    rtt_ratio_vs_ddsperf_no_poll: Number(median(noPoll.ratios).toFixed(3)),
+    rtt_ratio_vs_ddsperf_no_poll_range: range(noPoll.ratios),
+    no_poll_cpu_us_per_rtt: Number(median(noPoll.cpu).toFixed(1)),
     rounds: repeats,
     rtt_us_min: Number(rtts[0]!.toFixed(2)),
     raw_rtt_us_p50: Number(m(rawP50s).toFixed(2)),
