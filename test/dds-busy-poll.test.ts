@@ -3,7 +3,7 @@
 // thread wake-up; by default only after publishes that replies follow. Real Cyclone DDS, two
 // participants in one process (or a C peer), domain 148.
 import test from 'ava';
-import { ADAPTIVE_POLL_US, busyPollFromEnv, openRos2, type Ros2Context } from '../runtime/ros2/index.js';
+import { ADAPTIVE_POLL_US, busyPollFromEnv, openRos2, type OpenRos2Options, type Ros2Context } from '../runtime/ros2/index.js';
 import { ddsAddon } from '../runtime/ros2/dds-native.js';
 import { ddsUnavailable } from './fixtures/ros2/env.js';
 
@@ -18,6 +18,16 @@ test('XAUTO_DDS_BUSY_POLL_US: microseconds after every publish (0: never), adapt
   t.deepEqual(busyPollFromEnv({ XAUTO_DDS_BUSY_POLL_US: '0' }), { us: 0, adaptive: false });
   for (const bad of ['abc', '-1', '2000000']) t.throws(() => busyPollFromEnv({ XAUTO_DDS_BUSY_POLL_US: bad }), { message: /XAUTO_DDS_BUSY_POLL_US='.*': expected microseconds/ });
 });
+
+/** Runs `fn` with a context opened with `opts` on domain 148, closed after it whatever it found. */
+async function withContext<T>(opts: OpenRos2Options, fn: (ctx: Ros2Context) => Promise<T>): Promise<T> {
+  const ctx = await openRos2({ domainId: 148, transport: 'dds', ...opts });
+  try {
+    return await fn(ctx);
+  } finally {
+    ctx.close();
+  }
+}
 
 /** n ping -> echo -> pong round trips, one at a time; resolves with the pongs' payloads in order. */
 async function pingPong(a: Ros2Context, b: Ros2Context, topic: string, n: number): Promise<string[]> {
@@ -48,35 +58,27 @@ async function pingPong(a: Ros2Context, b: Ros2Context, topic: string, n: number
 ddsTest('busy polling: every reply arrives, in order, while the event loop polls through its waits; off, it never polls', async (t) => {
   if (missing) return t.fail(`DDS tests cannot run: ${missing}`);
   const dds = ddsAddon();
-  const b = await openRos2({ domainId: 148, transport: 'dds' });
-  try {
-    const off = await openRos2({ domainId: 148, transport: 'dds', busyPollUs: 0 });
-    const turns0 = dds.busyPollTurns();
-    t.deepEqual(await pingPong(off, b, '/plain', 50), Array.from({ length: 50 }, (_, i) => `m${i}`));
-    t.is(dds.busyPollTurns(), turns0, 'no loop turn polled with busy polling off');
-    off.close();
+  await withContext({}, async (b) => {
+    await withContext({ busyPollUs: 0 }, async (off) => {
+      const turns0 = dds.busyPollTurns();
+      t.deepEqual(await pingPong(off, b, '/plain', 50), Array.from({ length: 50 }, (_, i) => `m${i}`));
+      t.is(dds.busyPollTurns(), turns0, 'no loop turn polled with busy polling off');
+    });
     // A window far longer than a loopback round trip, so no wait outlasts it however loaded the host is.
-    const a = await openRos2({ domainId: 148, transport: 'dds', busyPollUs: 500_000 });
-    try {
+    await withContext({ busyPollUs: 500_000 }, async (a) => {
       const turns1 = dds.busyPollTurns();
       t.deepEqual(await pingPong(a, b, '/busy', 200), Array.from({ length: 200 }, (_, i) => `m${i}`));
       // Each publish opens a window; the waits for the replies are spent in polled turns.
       t.true(dds.busyPollTurns() - turns1 >= 100, `${dds.busyPollTurns() - turns1} polled turns for 200 round trips`);
-    } finally {
-      a.close();
-    }
-  } finally {
-    b.close();
-  }
+    });
+  });
 });
 
 ddsTest('adaptive (the default): publishes that replies follow open a window, publishes nobody answers open none', async (t) => {
   if (missing) return t.fail(`DDS tests cannot run: ${missing}`);
   const dds = ddsAddon();
-  const b = await openRos2({ domainId: 148, transport: 'dds', busyPollUs: 0 });
-  try {
-    const a = await openRos2({ domainId: 148, transport: 'dds' });
-    try {
+  await withContext({ busyPollUs: 0 }, (b) =>
+    withContext({}, async (a) => {
       // Publishes with no reader on this thread: nothing follows them, no window opens.
       const lone = a.publisher('/lone', 'std_msgs/msg/String', 'reliable,keep_all');
       const w0 = dds.busyPollWrites();
@@ -90,12 +92,8 @@ ddsTest('adaptive (the default): publishes that replies follow open a window, pu
       // The echo's pongs are publishes on this thread too: count the pings' windows only loosely.
       t.true(dds.busyPollWrites() - w1 >= 100, `${dds.busyPollWrites() - w1} windows for 200 round trips`);
       t.true(dds.busyPollTurns() > turns1, 'the loop polled');
-    } finally {
-      a.close();
-    }
-  } finally {
-    b.close();
-  }
+    }),
+  );
 });
 
 ddsTest('busy polling is the thread\'s while its context is open; closing the context gives the previous setting back', async (t) => {
