@@ -12,7 +12,6 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
 
@@ -74,14 +73,13 @@ class PreciseTimer : public Napi::ObjectWrap<PreciseTimer> {
   ~PreciseTimer() override { Release(); }
 
  private:
-  static void Fired(uv_poll_t* p, int status, int) {
+  static void Fired(uv_poll_t* p, int, int) {
     auto* w = static_cast<Watch*>(p->data);
     uint64_t expirations = 0;
     if (read(w->fd, &expirations, sizeof expirations) != sizeof expirations) return;  // spurious: not due yet
     if (!w->armed) return;  // disarmed after the kernel had already fired it
     w->armed = false;
     uv_unref(reinterpret_cast<uv_handle_t*>(&w->poll));
-    (void)status;
     Napi::Env env = w->callback.Env();
     Napi::HandleScope scope(env);
     // As a timer's callback: microtasks run after it; a throw reaches 'uncaughtException'.

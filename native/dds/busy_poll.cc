@@ -8,8 +8,8 @@
 // opens the window only when samples arrived within the window after at least half of the
 // last 8 writes, so a thread that publishes without awaiting replies never polls; whether one
 // did is seen whether the loop polled or slept; the window closes when the first sample after
-// the write is taken, so polling costs no more than the wait for the reply. The idle handle is unref'd, so it never keeps
-// a process alive.
+// the write is taken, so polling costs no more than the wait for the reply. The idle handle is
+// unref'd, so it never keeps a process alive.
 #include "endpoint.h"
 
 namespace xauto_dds {

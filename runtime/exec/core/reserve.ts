@@ -30,7 +30,7 @@ export function expectedMs(st: StageState): number {
  */
 export function yieldsUntil(st: StageState, x: XpuState, now: number, paced: readonly Source[], stages: readonly StageState[], origin: number): number {
   if (paced.length === 0 || x.busy + 1 < x.lanes) return NaN; // a lane stays free for the tick
-  // Yielded once: until the tick (the source clock fires up to its resolution early).
+  // Yielded once: until the tick; within a timer's resolution of it, the job starts.
   if (st.yieldUntil === st.yieldUntil) return now + RESOLUTION_MS < st.yieldUntil ? st.yieldUntil : NaN;
   const end = now + expectedMs(st);
   let due = Infinity;
