@@ -262,6 +262,8 @@ function startKeys(st: Awaited<ReturnType<typeof startFromImage>>) {
 function pipelineKeys(p: Awaited<ReturnType<typeof pipelineSlowdown>>, st: Awaited<ReturnType<typeof startFromImage>>, mg: Awaited<ReturnType<typeof migratePause>>) {
   return {
     slowdown: Number(p.slowdown.toFixed(4)),
+    slowdown_paired: Number(p.slowdownPaired.toFixed(4)),
+    slowdown_range: p.slowdownRange.map((v) => Number(v.toFixed(4))),
     e2e_p50_ms: Number(p.p50Off.toFixed(2)),
     e2e_p50_checkpointed_ms: Number(p.p50On.toFixed(2)),
     ...startKeys(st),
