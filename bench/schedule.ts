@@ -356,7 +356,8 @@ export default async function main(args: string[]): Promise<void> {
       `xauto on this host without run-time variance (every stage at its p50, simulated): ${f(steady.e2e.p50)} ms = ${f(steady.e2e.p50 / bound)} x bound; ` +
         `with the measured distributions: ${f(host.xauto.sim.e2e.p50 / bound)} x bound`,
       `lower bound ${f(bound)} ms: sources at their paced (cold) times, the stages they feed of small messages at their back-to-back (warm) times, as the simulator charges such a stage that follows another on its XPU; with every stage back to back it would be ${f(boundBackToBack)} ms (xauto measured ${f(mx.p50 / boundBackToBack)} x that)`,
-      `module/bound: host measured ${f(mm.p50 / bound)}, board ${f(sim.module.sim.e2e.p50 / sim.bound.p50)} (no plan can beat module by more than this)`,
+      `ceilings (no plan beats a baseline by more than baseline/bound): module/bound host measured ${f(mm.p50 / bound)}, board ${f(sim.module.sim.e2e.p50 / sim.bound.p50)}; ` +
+        `module-ipc/bound host measured ${f(mi.p50 / bound)}, board ${f(sim.moduleIpc.sim.e2e.p50 / sim.bound.p50)}`,
       `planning: 30 stages ${f(t30.median)} ms (${t30.method}, cpu ${f(t30.cpu)} ms), 500 stages ${f(t500.median)} ms (${t500.method}, cpu ${f(t500.cpu)} ms); ` +
         `heuristic vs exact search on 20 random 10-stage pipelines: mean gap ${f(gap.mean * 100, 2)}%, worst ${f(gap.worst * 100, 2)}%; ` +
         `perception: ${host.xauto.planner.method}${host.xauto.planner.complete ? ', optimal for its estimate' : ''}, ${f(host.xauto.planner.planMs)} ms`,
@@ -377,6 +378,9 @@ export default async function main(args: string[]): Promise<void> {
     module_ipc_mt_over_xauto: round(mimt.p50 / mx.p50),
     sim_board_module_ipc_over_xauto: round(sim.moduleIpc.sim.e2e.p50 / sim.xauto.sim.e2e.p50),
     sim_board_module_ipc_mt_over_xauto: round(sim.moduleIpcMt.sim.e2e.p50 / sim.xauto.sim.e2e.p50),
+    // The board's ceilings for the two ratios above (baseline / critical-path bound).
+    sim_board_module_over_bound: round(sim.module.sim.e2e.p50 / sim.bound.p50),
+    sim_board_module_ipc_over_bound: round(sim.moduleIpc.sim.e2e.p50 / sim.bound.p50),
     gain_serialization: round(gains.measured[0]!.factor),
     gain_order: round(gains.measured[1]!.factor),
     gain_placement: round(gains.measured[2]!.factor),
